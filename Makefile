@@ -1,0 +1,92 @@
+# yuanzhu: employment-assistance eligibility engine (C11, Lua 5.4, libyaml, cJSON, OpenSSL, SQLite)
+#
+#   make            build bin/yuanzhu and build/libyuanzhu.a
+#   make demo       install missing Debian packages, build, check an example applicant (Guangdong)
+#   make test       install missing Debian packages, build, run every test
+#   make check      the tests again under AddressSanitizer and UndefinedBehaviorSanitizer
+#   make bench      measure against the peer engines in ../shared/bench (not a test)
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make clean
+
+PREFIX ?= /usr/local
+DATADIR ?= $(PREFIX)/share/yuanzhu
+CC ?= cc
+CFLAGS ?= -O2 -g
+PKGS = lua5.4 yaml-0.1 libcjson libcrypto sqlite3
+BUILD ?= build
+BIN ?= bin/yuanzhu
+
+WARN = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wpointer-arith -Wcast-qual \
+       -Wno-cast-qual -Wvla -Wformat=2 -Wno-format-nonliteral
+# recursive (=) so pkg-config runs only after `deps` has installed the packages
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Iengine -I$(BUILD) \
+             -DYZ_DATADIR='"$(DATADIR)"' -MMD -MP
+LIBS = $(PKG_LIBS) -lpthread -lm
+
+ENGINE_SRC = $(sort $(wildcard engine/yz_*.c))
+CLI_SRC = $(sort $(wildcard engine/cli/*.c))
+UNIT_SRC = $(sort $(wildcard tests/unit/*.c))
+ENGINE_OBJ = $(ENGINE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/yz_embed.o
+CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
+UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)
+SCHEMAS = schemas/applicant-record.v1.schema.json schemas/policy.v1.schema.json
+
+.PHONY: all deps demo test check bench install clean unit
+
+all: $(BIN) $(BUILD)/libyuanzhu.a
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/%.o: %.c Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/yz_embed.c: $(SCHEMAS) scripts/embed.sh
+	@mkdir -p $(BUILD)
+	scripts/embed.sh $@ yz_embed_applicant_schema=schemas/applicant-record.v1.schema.json \
+	    yz_embed_policy_schema=schemas/policy.v1.schema.json
+
+$(BUILD)/yz_embed.o: $(BUILD)/yz_embed.c Makefile
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libyuanzhu.a: $(ENGINE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(BUILD)/libyuanzhu.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libyuanzhu.a $(LIBS)
+
+$(BUILD)/unit: $(UNIT_OBJ) $(BUILD)/libyuanzhu.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(BUILD)/libyuanzhu.a $(LIBS)
+
+unit: $(BUILD)/unit
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	bin/yuanzhu check --province guangdong --as-of 2025-06-15 schemas/examples/applicant.yaml
+
+test: deps
+	@$(MAKE) --no-print-directory all unit
+	@tests/run.sh
+
+check: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan BIN=bin/yuanzhu-asan CC=clang \
+	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	    LDFLAGS="-fsanitize=address,undefined" all unit
+	@YZ_BIN=bin/yuanzhu-asan YZ_UNIT=build-asan/unit tests/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(DATADIR)
+	install -m 755 bin/yuanzhu $(DESTDIR)$(PREFIX)/bin/yuanzhu
+	install -m 644 $(BUILD)/libyuanzhu.a $(DESTDIR)$(PREFIX)/lib/libyuanzhu.a
+	install -m 644 engine/yuanzhu.h $(DESTDIR)$(PREFIX)/include/yuanzhu.h
+	cp -R rules provinces schemas $(DESTDIR)$(DATADIR)/
+
+clean:
+	rm -rf build build-asan bin
+
+-include $(wildcard $(BUILD)/engine/*.d $(BUILD)/engine/cli/*.d $(BUILD)/tests/unit/*.d)

@@ -1,0 +1,164 @@
+/* cli.c: helpers shared by the subcommands. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void cli_error(const cli *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "yuanzhu%s%s: error: ", c->cmd ? " " : "", c->cmd ? c->cmd : "");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+size_t cli_print_diags(const cli *c, const yz_diags *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        const yz_diag *x = &d->items[i];
+        char *s = yz_diag_format(x);
+        if (x->file)
+            fprintf(stderr, "%s\n", s);
+        else
+            fprintf(stderr, "yuanzhu%s%s: %s\n", c->cmd ? " " : "", c->cmd ? c->cmd : "", s);
+        yz_free(s);
+    }
+    return d->n_errors;
+}
+
+int cli_exit_for(int rc)
+{
+    switch (rc) {
+    case YZ_OK: return EXIT_OK_;
+    case YZ_EPOLICY:
+    case YZ_ENOTINFORCE: return EXIT_POLICY;
+    case YZ_EIO:
+    case YZ_EPARSE:
+    case YZ_EINPUT: return EXIT_INPUT;
+    case YZ_EUSAGE: return EXIT_USAGE;
+    case YZ_ESTORE: return EXIT_STORE;
+    default: return EXIT_INTERNAL;
+    }
+}
+
+const char *cli_opt(int argc, char **argv, int *i, const char *name)
+{
+    size_t n = strlen(name);
+    const char *a = argv[*i];
+    if (strncmp(a, name, n) != 0)
+        return NULL;
+    if (a[n] == '=')
+        return a + n + 1;
+    if (a[n] != '\0')
+        return NULL;
+    if (*i + 1 >= argc)
+        return "";
+    (*i)++;
+    return argv[*i];
+}
+
+void cli_today(char out[11])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
+int cli_finish(const cli *c, int code)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_error(c, "cannot write the output: %s", strerror(errno));
+        return code ? code : EXIT_INTERNAL;
+    }
+    return code;
+}
+
+int cli_limit_opt(const cli *c, int argc, char **argv, int *i, yz_limits *lim)
+{
+    const char *v;
+    if ((v = cli_opt(argc, argv, i, "--instructions"))) {
+        char *end;
+        unsigned long long n = strtoull(v, &end, 10);
+        if (!*v || *end || n < 1000 || n > 2000000000ULL) {
+            cli_error(c, "--instructions takes a number from 1000 to 2000000000, not '%s'", v);
+            return -1;
+        }
+        lim->instructions = n;
+        return 1;
+    }
+    if ((v = cli_opt(argc, argv, i, "--memory-mb"))) {
+        char *end;
+        unsigned long n = strtoul(v, &end, 10);
+        if (!*v || *end || n < 4 || n > 4096) {
+            cli_error(c, "--memory-mb takes a number from 4 to 4096, not '%s'", v);
+            return -1;
+        }
+        lim->memory_bytes = (size_t)n << 20;
+        return 1;
+    }
+    return 0;
+}
+
+/* Reads a file, or standard input for "-".  Returns 0 or an errno value. */
+int yz_cli_read(const char *path, char **out, size_t *len);
+int yz_cli_read(const char *path, char **out, size_t *len)
+{
+    const size_t max = 16u << 20;
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f)
+        return errno;
+    if (f != stdin) {
+        fseek(f, 0, SEEK_END);
+        long sz = ftell(f);
+        if (sz < 0) {
+            int e = errno == ESPIPE ? 0 : errno;
+            if (e == 0)
+                e = EISDIR;
+            fclose(f);
+            return e;
+        }
+        rewind(f);
+    }
+    size_t cap = 65536, n = 0;
+    char *buf = malloc(cap + 1);
+    if (!buf)
+        return ENOMEM;
+    for (;;) {
+        if (n == cap) {
+            if (cap >= max) {
+                free(buf);
+                if (f != stdin)
+                    fclose(f);
+                return EFBIG;
+            }
+            cap *= 2;
+            char *nb = realloc(buf, cap + 1);
+            if (!nb) {
+                free(buf);
+                return ENOMEM;
+            }
+            buf = nb;
+        }
+        size_t r = fread(buf + n, 1, cap - n, f);
+        if (r == 0)
+            break;
+        n += r;
+    }
+    int err = ferror(f) ? (errno ? errno : EIO) : 0;
+    if (f != stdin)
+        fclose(f);
+    if (err) {
+        free(buf);
+        return err;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return 0;
+}

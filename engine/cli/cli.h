@@ -1,0 +1,46 @@
+/* cli.h: shared pieces of the yuanzhu command line (a client of yuanzhu.h only). */
+#ifndef YZ_CLI_H
+#define YZ_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "yuanzhu.h"
+
+/* exit codes, documented in --help and the README */
+enum {
+    EXIT_OK_ = 0,
+    EXIT_FAIL = 1,     /* a test failed, a replay differs, a verification failed */
+    EXIT_USAGE = 2,    /* bad command line */
+    EXIT_POLICY = 3,   /* the ruleset has errors, or no policy is in force on the date */
+    EXIT_INPUT = 4,    /* the record is unreadable or breaks the schema */
+    EXIT_STORE = 5,    /* the decision store failed */
+    EXIT_INTERNAL = 70
+};
+
+typedef struct cli {
+    const char *argv0;
+    const char *cmd;  /* "check" */
+    char *home;
+} cli;
+
+/* "yuanzhu check: error: ..." to stderr */
+void cli_error(const cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints every diagnostic to stderr; returns the number of errors. */
+size_t cli_print_diags(const cli *c, const yz_diags *d);
+/* Exit code for a library return code. */
+int cli_exit_for(int rc);
+/* Matches "--name value" or "--name=value"; advances *i.  Returns the value or NULL. */
+const char *cli_opt(int argc, char **argv, int *i, const char *name);
+/* Today's date for --as-of defaults (the only use of the clock). */
+void cli_today(char out[11]);
+/* Flushes stdout and reports a write error (exit code or 0). */
+int cli_finish(const cli *c, int code);
+/* Reads limits from --instructions / --memory-mb; returns 1 if argv[*i] was one of them, -1 on error. */
+int cli_limit_opt(const cli *c, int argc, char **argv, int *i, yz_limits *lim);
+
+int cmd_check(cli *c, int argc, char **argv);
+int cmd_lint(cli *c, int argc, char **argv);
+int cmd_test(cli *c, int argc, char **argv);
+
+#endif

@@ -1,0 +1,58 @@
+/* main.c: `yuanzhu <command> [options]`: one table of subcommands, each in its own file. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct command {
+    const char *name;
+    int (*run)(cli *c, int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"check", cmd_check, "decide one applicant: categories, subsidies, reasons, what is missing"},
+    {"lint", cmd_lint, "check policy files and report every problem as file:line:col"},
+    {"test", cmd_test, "run a province's YAML test cases"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: yuanzhu <command> [options]   (yuanzhu <command> --help for details)\n\n"
+               "yuanzhu (援助) decides eligibility for employment assistance (就业援助) from a province's\n"
+               "policy files (YAML with Lua conditions) and an applicant record (JSON or YAML).\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\nexit codes: 0 ok; 1 a test failed; 2 usage error; 3 policy error or no policy in force;\n"
+               "            4 input error (unreadable file, record breaks the schema); 5 store error\n"
+               "environment: YUANZHU_HOME  folder holding rules/ and provinces/ (default: next to the binary)\n"
+               "version: yuanzhu " YZ_VERSION "\n");
+}
+
+int main(int argc, char **argv)
+{
+    cli c = {argv[0], NULL, NULL};
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return cli_finish(&c, 0);
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("yuanzhu %s\n", YZ_VERSION);
+        return cli_finish(&c, 0);
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            c.cmd = commands[i].name;
+            c.home = yz_home_default(argv[0]);
+            int rc = commands[i].run(&c, argc - 1, argv + 1);
+            yz_free(c.home);
+            return cli_finish(&c, rc);
+        }
+    }
+    cli_error(&c, "unknown command '%s'", argv[1]);
+    usage(stderr);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,207 @@
+/*
+ * yuanzhu.h: the public API of the yuanzhu employment-assistance eligibility engine.
+ *
+ * Data flows one way: load a ruleset (YAML + Lua, validated) -> parse and validate an applicant
+ * record -> evaluate it at an as-of date -> a determination (canonical JSON or Chinese text).
+ *
+ * Conventions for the whole API:
+ *  - functions return YZ_OK (0) or a yz_rc error code and never print;
+ *  - problems with files and records are appended to a caller-owned yz_diags list with their
+ *    location (file:line:col or field path);
+ *  - an object returned through an out-parameter belongs to the caller, who frees it with the
+ *    matching yz_*_free(); yz_*_free(NULL) is a no-op; a returned char * is freed with yz_free();
+ *  - a yz_ruleset is immutable once loaded and may be shared by threads; a yz_evaluator (one
+ *    sandboxed Lua state) belongs to one thread at a time.
+ */
+#ifndef YUANZHU_H
+#define YUANZHU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define YZ_VERSION "0.1.0"
+
+typedef enum yz_rc {
+    YZ_OK = 0,
+    YZ_ENOMEM,      /* out of memory */
+    YZ_EIO,         /* a file could not be read or written */
+    YZ_EPARSE,      /* a YAML or JSON text could not be parsed */
+    YZ_EPOLICY,     /* the ruleset has errors (see the diagnostics) */
+    YZ_EINPUT,      /* the applicant record breaks the schema (see the diagnostics) */
+    YZ_ENOTINFORCE, /* no policy of the ruleset is in force on the as-of date */
+    YZ_EUSAGE,      /* a bad argument (date format, unknown name) */
+    YZ_ESTORE,      /* the decision store failed */
+    YZ_EINTERNAL
+} yz_rc;
+
+/* Short English name of a return code ("policy error"). */
+const char *yz_rc_name(int rc);
+
+/* ---- diagnostics ---- */
+
+typedef enum yz_severity { YZ_SEV_ERROR, YZ_SEV_WARNING, YZ_SEV_NOTE } yz_severity;
+
+typedef struct yz_diag {
+    yz_severity severity;
+    char *file;    /* as the user named it; NULL when not about a file */
+    int line, col; /* 1-based; 0 when unknown */
+    char *field;   /* record field path ("household.members[1].id_number"), or NULL */
+    char *message; /* lowercase, no full stop, says how to fix where it can */
+    size_t seq;
+} yz_diag;
+
+typedef struct yz_diags {
+    yz_diag *items;
+    size_t n, cap;
+    size_t n_errors, n_warnings;
+} yz_diags;
+
+void yz_diags_init(yz_diags *d);
+void yz_diags_clear(yz_diags *d);
+/* "file:line:col: error: field: message" (caller frees). */
+char *yz_diag_format(const yz_diag *x);
+
+void yz_free(void *p);
+
+/* ---- engine home: where rules/ and provinces/ live ---- */
+
+/* Returns the directory holding rules/ and provinces/: $YUANZHU_HOME if set, else the
+ * directory above the running executable if it holds rules/, else the compiled-in data
+ * directory.  Caller frees. */
+char *yz_home_default(const char *argv0);
+
+/* ---- rulesets ---- */
+
+typedef struct yz_ruleset yz_ruleset;
+
+/* Loads and validates a ruleset.  province is a name under HOME/provinces ("guangdong",
+ * "guangdong/guangzhou") or a path to a policy folder.  Every problem goes to d.  Returns
+ * YZ_OK, YZ_EIO (no such province) or YZ_EPOLICY (errors: *out is NULL; a ruleset with errors
+ * is never returned).  Warnings do not stop loading. */
+int yz_ruleset_load(const char *home, const char *province, yz_ruleset **out, yz_diags *d);
+
+/* One file of a ruleset, by its logical path ("rules/lib/date.lua",
+ * "provinces/guangdong/policy.yaml"). */
+typedef struct yz_file {
+    const char *path;
+    const char *data;
+    size_t len;
+} yz_file;
+
+/* Loads a ruleset from files held in memory (e.g. from the decision store): files are copied.
+ * province is the ruleset's province name as recorded ("guangdong/guangzhou"). */
+int yz_ruleset_load_files(const yz_file *files, size_t n, const char *province, yz_ruleset **out,
+                          yz_diags *d);
+void yz_ruleset_free(yz_ruleset *rs);
+
+/* Hex SHA-256 over the canonical bytes of every file the ruleset uses (its id). */
+const char *yz_ruleset_id(const yz_ruleset *rs);
+/* Province name ("guangdong/guangzhou"). */
+const char *yz_ruleset_province(const yz_ruleset *rs);
+/* The files (logical path, canonical bytes), sorted by path. */
+size_t yz_ruleset_files(const yz_ruleset *rs, const yz_file **files);
+/* Checks that a policy of the ruleset is in force on as_of; otherwise YZ_ENOTINFORCE with a
+ * diagnostic that names the periods that exist. */
+int yz_ruleset_in_force(const yz_ruleset *rs, const char *as_of, yz_diags *d);
+
+/* ---- applicant records ---- */
+
+typedef struct yz_record yz_record;
+
+/* Parses one applicant record (JSON, or YAML when the text does not start with '{') and validates
+ * it against the applicant record schema (version 1).  Every violation goes to d with its field
+ * path.  source names the input in messages ("applicant.yaml", "<stdin>", "batch.jsonl:17").
+ * Returns YZ_OK, YZ_EPARSE (not JSON/YAML) or YZ_EINPUT (schema violations; *out is NULL). */
+int yz_record_parse(const char *text, size_t len, const char *source, yz_record **out, yz_diags *d);
+void yz_record_free(yz_record *rec);
+const char *yz_record_id_number(const yz_record *rec);
+/* Canonical JSON of the record as parsed (sorted keys, no spaces): the bytes that are hashed and
+ * stored.  Caller frees. */
+char *yz_record_canonical(const yz_record *rec);
+
+/* ---- evaluation ---- */
+
+typedef struct yz_limits {
+    uint64_t instructions; /* Lua VM instructions per predicate call (0 = default 1,000,000) */
+    size_t memory_bytes;   /* memory cap per Lua state (0 = default 64 MiB) */
+} yz_limits;
+
+typedef struct yz_evaluator yz_evaluator;
+
+/* Creates a sandboxed Lua state for a ruleset (which must outlive it).  limits may be NULL. */
+int yz_evaluator_new(const yz_ruleset *rs, const yz_limits *limits, yz_evaluator **out, yz_diags *d);
+void yz_evaluator_free(yz_evaluator *ev);
+
+typedef struct yz_determination yz_determination;
+
+/* Evaluates one record at as_of ("YYYY-MM-DD").  Returns YZ_OK, YZ_EUSAGE (bad date) or
+ * YZ_ENOTINFORCE.  A predicate that fails or exceeds a limit does not fail the call: its item
+ * is undetermined and carries the error. */
+int yz_evaluate(yz_evaluator *ev, const yz_record *rec, const char *as_of, yz_determination **out,
+                yz_diags *d);
+/* The same decision without explanations (statuses, amounts, periods): for bulk runs where only
+ * the outcome is needed.  Its JSON has no reasons, conditions, fields or parameters. */
+int yz_evaluate_brief(yz_evaluator *ev, const yz_record *rec, const char *as_of, yz_determination **out,
+                      yz_diags *d);
+void yz_determination_free(yz_determination *det);
+
+/* Canonical JSON (sorted keys, UTF-8, no insignificant space, '\n'-terminated).  Caller frees. */
+char *yz_determination_json(const yz_determination *det);
+/* A Chinese-friendly summary for a person at a desk.  Caller frees. */
+char *yz_determination_text(const yz_determination *det);
+
+typedef enum yz_status {
+    YZ_NOT_MET = 0,      /* category not met / subsidy not eligible / not a target */
+    YZ_MET = 1,          /* category met / subsidy eligible / a target */
+    YZ_UNDETERMINED = 2, /* depends on something unknown or a rule failed */
+} yz_status;
+
+typedef enum yz_item_kind { YZ_ITEM_CATEGORY, YZ_ITEM_SUBSIDY } yz_item_kind;
+
+typedef struct yz_item_info {
+    const char *id;
+    const char *name;
+    yz_status status;
+    int64_t amount_fen; /* subsidies: per period, when eligible */
+    int64_t months;     /* subsidies: number of periods, or -1 */
+    const char *period; /* "month", "once", "loan" */
+} yz_item_info;
+
+yz_status yz_determination_target(const yz_determination *det);
+size_t yz_determination_count(const yz_determination *det, yz_item_kind kind);
+void yz_determination_item(const yz_determination *det, yz_item_kind kind, size_t i, yz_item_info *info);
+
+/* ---- policy authoring ---- */
+
+/* Lints a policy folder (recursively with its city folders) or one file.  Problems go to d;
+ * returns YZ_OK when there is no error (warnings allowed), else YZ_EPOLICY or YZ_EIO.
+ * today ("YYYY-MM-DD", may be NULL) enables the "expires soon" warning. */
+int yz_lint(const char *home, const char *path, const char *today, yz_diags *d);
+
+typedef struct yz_test_options {
+    const char *filter;    /* run only cases whose name contains this, or NULL */
+    int verbose;           /* print passing cases too */
+    yz_limits limits;
+} yz_test_options;
+
+typedef struct yz_test_summary {
+    size_t passed, failed, files;
+} yz_test_summary;
+
+/* Runs the YAML test cases of a policy folder (its tests/ folder, then its city folders) or of a
+ * single test file.  The report (diffs, the "N passed, M failed" line, coverage of categories and
+ * subsidies not exercised both ways) is appended to out (caller frees with yz_free).  Returns
+ * YZ_OK when every case passed, 1 when some failed, or an error code (the folder could not be
+ * loaded; see d). */
+int yz_test_run(const char *home, const char *path, const yz_test_options *opts, char **out,
+                yz_test_summary *sum, yz_diags *d);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

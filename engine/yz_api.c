@@ -1,0 +1,63 @@
+/* yz_api.c: small public helpers: return-code names and locating the engine's home. */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "yuanzhu.h"
+#include "yz_util.h"
+
+#ifndef YZ_DATADIR
+#define YZ_DATADIR "/usr/local/share/yuanzhu"
+#endif
+
+const char *yz_rc_name(int rc)
+{
+    switch (rc) {
+    case YZ_OK: return "ok";
+    case YZ_ENOMEM: return "out of memory";
+    case YZ_EIO: return "input/output error";
+    case YZ_EPARSE: return "parse error";
+    case YZ_EPOLICY: return "policy error";
+    case YZ_EINPUT: return "invalid record";
+    case YZ_ENOTINFORCE: return "no policy in force";
+    case YZ_EUSAGE: return "usage error";
+    case YZ_ESTORE: return "store error";
+    default: return "internal error";
+    }
+}
+
+static bool has_rules(const char *dir)
+{
+    char *p = yz_path_join(dir, "rules/lib");
+    bool ok = yz_is_dir(p);
+    yz_free(p);
+    return ok;
+}
+
+char *yz_home_default(const char *argv0)
+{
+    const char *env = getenv("YUANZHU_HOME");
+    if (env && *env)
+        return yz_strdup(env);
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0 && argv0 && realpath(argv0, exe))
+        n = (ssize_t)strlen(exe);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            char *up = yz_path_join(exe, "..");
+            char *norm = yz_path_normalize(up);
+            yz_free(up);
+            if (has_rules(norm))
+                return norm;
+            yz_free(norm);
+        }
+    }
+    if (has_rules(YZ_DATADIR))
+        return yz_strdup(YZ_DATADIR);
+    return yz_strdup(".");
+}

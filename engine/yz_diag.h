@@ -1,0 +1,19 @@
+/* yz_diag.h: collected diagnostics ("file:line:col: error: message") for lint, load and input errors. */
+#ifndef YZ_DIAG_H
+#define YZ_DIAG_H
+
+#include <stdarg.h>
+
+#include "yuanzhu.h"
+
+/* A diagnostics list (struct yz_diags is public, in yuanzhu.h).  All strings are copied. */
+void diag_add(yz_diags *d, yz_severity sev, const char *file, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+void diag_vadd(yz_diags *d, yz_severity sev, const char *file, int line, int col, const char *fmt, va_list ap);
+/* Appends a field path diagnostic (record validation): "path: message". */
+void diag_add_field(yz_diags *d, const char *file, int line, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Sorts by file, line, column (stable for equal positions). */
+void diag_sort(yz_diags *d);
+
+#endif

@@ -1,0 +1,70 @@
+/* yz_eval.h: evaluation of a record against the policy in force (three-valued, with condition-level
+ * explanations) into a determination. */
+#ifndef YZ_EVAL_H
+#define YZ_EVAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "yz_policy.h"
+#include "yuanzhu.h"
+
+/* One condition that decided an item, as shown to people. */
+typedef struct dcond {
+    const char *text;
+    int8_t result;     /* 1 holds, 0 does not, 2 unknown */
+    const char *rule;  /* "provinces/guangdong/policy.yaml:57", or NULL */
+    const char *note;  /* text a Lua condition returned with its result */
+    const char *error; /* why it could not be evaluated */
+    int depth;
+} dcond;
+
+typedef struct dkv {
+    const char *key;
+    const char *json; /* canonical JSON value */
+} dkv;
+
+typedef struct dmissing {
+    const char *field;    /* "hukou.type" */
+    const char *label;    /* 户口性质 */
+    const char *document; /* evidence id, or NULL */
+    const char *doc_name; /* 户口簿 */
+} dmissing;
+
+typedef struct ditem {
+    const pitem *it;
+    yz_status status;
+    const char *reason;
+    dcond *conds;
+    size_t nconds;
+    dkv *fields;
+    size_t nfields;
+    dkv *params;
+    size_t nparams;
+    dmissing *missing;
+    size_t nmissing;
+    const char *error; /* first rule error, when undetermined because of it */
+    const char **pending; /* required evidence not yet seen */
+    size_t npending;
+    /* subsidies */
+    int64_t amount_fen, months, total_fen; /* months / total -1 = not applicable */
+    const char *start, *end;
+    const char *amount_note;
+    const char **exclusive_with;
+    size_t nexclusive;
+} ditem;
+
+struct yz_determination {
+    arena mem;
+    const char *province, *ruleset, *as_of, *id_number;
+    const ppolicy *pol;
+    bool explained; /* false: statuses and amounts only */
+    yz_status target;
+    const char *target_reason;
+    ditem *items[5];
+    size_t nitems[5];
+    dmissing *missing; /* what to ask for, all items together */
+    size_t nmissing;
+};
+
+#endif

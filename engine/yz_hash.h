@@ -1,0 +1,24 @@
+/* yz_hash.h: cryptographic hashes through OpenSSL libcrypto (the only user of OpenSSL). */
+#ifndef YZ_HASH_H
+#define YZ_HASH_H
+
+#include <stddef.h>
+
+typedef enum { YZ_HASH_SHA256, YZ_HASH_SM3 } yz_hash_alg;
+
+#define YZ_HASH_LEN 32
+#define YZ_HASH_HEX_LEN 64
+
+typedef struct yz_hasher yz_hasher;
+
+/* Incremental hashing.  hasher_new returns NULL when the algorithm is not available in this
+ * OpenSSL build.  hasher_final writes 64 lowercase hex digits and a NUL into hex (65 bytes) and
+ * frees the hasher. */
+yz_hasher *hasher_new(yz_hash_alg alg);
+void hasher_update(yz_hasher *h, const void *data, size_t n);
+void hasher_final(yz_hasher *h, char *hex);
+/* One-shot helper; returns 0, or -1 when the algorithm is unavailable. */
+int hash_hex(yz_hash_alg alg, const void *data, size_t n, char *hex);
+const char *hash_alg_name(yz_hash_alg alg);
+
+#endif

@@ -1,0 +1,458 @@
+/* yz_json.c: JSON documents on top of cJSON (allocating from per-thread arenas), YAML -> JSON,
+ * and the canonical JSON writer. */
+#include "yz_json.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* cJSON allocates through process-wide hooks.  Every cJSON call in this file runs with the
+ * calling thread's arena installed, so nodes come from that arena and cJSON's own frees are
+ * no-ops.  No cJSON node is ever created outside such a scope. */
+static _Thread_local arena *tl_arena;
+static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
+
+static void *hook_malloc(size_t n)
+{
+    return tl_arena ? arena_alloc(tl_arena, n) : NULL;
+}
+
+static void hook_free(void *p)
+{
+    (void)p;
+}
+
+static void install_hooks(void)
+{
+    cJSON_Hooks h = {hook_malloc, hook_free};
+    cJSON_InitHooks(&h);
+}
+
+static arena *enter(arena *mem)
+{
+    pthread_once(&hooks_once, install_hooks);
+    arena *prev = tl_arena;
+    tl_arena = mem;
+    return prev;
+}
+
+static void leave(arena *prev)
+{
+    tl_arena = prev;
+}
+
+yj *yj_parse(arena *mem, const char *text, size_t len, size_t *err_off, const char **err)
+{
+    *err = NULL;
+    *err_off = 0;
+    arena *prev = enter(mem);
+    const char *end = NULL;
+    cJSON *v = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    leave(prev);
+    if (!v) {
+        const char *pos = end ? end : cJSON_GetErrorPtr();
+        *err_off = pos && pos >= text && pos <= text + len ? (size_t)(pos - text) : 0;
+        *err = "not valid JSON";
+        return NULL;
+    }
+    /* only whitespace may follow */
+    for (const char *p = end; p && p < text + len; p++) {
+        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
+            *err_off = (size_t)(p - text);
+            *err = "unexpected text after the JSON value";
+            return NULL;
+        }
+    }
+    return v;
+}
+
+/* YAML 1.2 core schema resolution of a plain scalar */
+static yj *scalar_from_yaml(const ynode *n)
+{
+    if (n->style != YS_PLAIN || (n->tag && strcmp(n->tag, "tag:yaml.org,2002:str") == 0))
+        return cJSON_CreateString(n->str);
+    const char *s = n->str;
+    if (ynode_is_null(n))
+        return cJSON_CreateNull();
+    if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))
+        return cJSON_CreateBool(1);
+    if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
+        return cJSON_CreateBool(0);
+    /* integer: [-+]?[0-9]+ */
+    const char *p = s;
+    if (*p == '-' || *p == '+')
+        p++;
+    if (*p) {
+        const char *q = p;
+        while (*q >= '0' && *q <= '9')
+            q++;
+        if (!*q && q > p && q - p <= 16)
+            return cJSON_CreateNumber((double)strtoll(s, NULL, 10));
+        /* float: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? */
+        q = p;
+        int digits = 0;
+        while (*q >= '0' && *q <= '9') {
+            q++;
+            digits++;
+        }
+        if (*q == '.') {
+            q++;
+            while (*q >= '0' && *q <= '9') {
+                q++;
+                digits++;
+            }
+        }
+        if (digits && (*q == 'e' || *q == 'E')) {
+            q++;
+            if (*q == '-' || *q == '+')
+                q++;
+            const char *e = q;
+            while (*q >= '0' && *q <= '9')
+                q++;
+            if (q == e)
+                q = "x";
+        }
+        if (digits && !*q) {
+            double d = strtod(s, NULL);
+            if (isfinite(d))
+                return cJSON_CreateNumber(d);
+        }
+    }
+    return cJSON_CreateString(s);
+}
+
+static yj *from_yaml(const ynode *n)
+{
+    if (!n)
+        return cJSON_CreateNull();
+    switch (n->kind) {
+    case YN_SCALAR: return scalar_from_yaml(n);
+    case YN_SEQ: {
+        cJSON *a = cJSON_CreateArray();
+        for (size_t i = 0; i < n->n; i++)
+            cJSON_AddItemToArray(a, from_yaml(n->vals[i]));
+        return a;
+    }
+    case YN_MAP: {
+        cJSON *o = cJSON_CreateObject();
+        for (size_t i = 0; i < n->n; i++)
+            cJSON_AddItemToObject(o, n->keys[i]->str, from_yaml(n->vals[i]));
+        return o;
+    }
+    }
+    return cJSON_CreateNull();
+}
+
+yj *yj_from_yaml(arena *mem, const ynode *n)
+{
+    arena *prev = enter(mem);
+    yj *v = from_yaml(n);
+    leave(prev);
+    return v;
+}
+
+#define BUILD(expr)                     \
+    do {                                \
+        arena *prev_ = enter(mem);      \
+        yj *v_ = (expr);                \
+        leave(prev_);                   \
+        return v_;                      \
+    } while (0)
+
+yj *yj_new_object(arena *mem) { BUILD(cJSON_CreateObject()); }
+yj *yj_new_array(arena *mem) { BUILD(cJSON_CreateArray()); }
+yj *yj_new_int(arena *mem, int64_t v) { BUILD(cJSON_CreateNumber((double)v)); }
+yj *yj_new_number(arena *mem, double v) { BUILD(cJSON_CreateNumber(v)); }
+yj *yj_new_bool(arena *mem, bool v) { BUILD(cJSON_CreateBool(v)); }
+yj *yj_new_null(arena *mem) { BUILD(cJSON_CreateNull()); }
+
+yj *yj_new_string(arena *mem, const char *s, size_t len)
+{
+    char *copy = arena_strndup(mem, s, len);
+    BUILD(cJSON_CreateString(copy));
+}
+
+void yj_append(arena *mem, yj *container, const char *key, yj *item)
+{
+    arena *prev = enter(mem);
+    if (key)
+        cJSON_AddItemToObject(container, key, item);
+    else
+        cJSON_AddItemToArray(container, item);
+    leave(prev);
+}
+
+void yj_set(arena *mem, yj *obj, const char *key, yj *item)
+{
+    arena *prev = enter(mem);
+    if (!item)
+        cJSON_DeleteItemFromObjectCaseSensitive(obj, key);
+    else if (cJSON_GetObjectItemCaseSensitive(obj, key))
+        cJSON_ReplaceItemInObjectCaseSensitive(obj, key, item);
+    else
+        cJSON_AddItemToObject(obj, key, item);
+    leave(prev);
+}
+
+yj *yj_clone(arena *mem, const yj *v)
+{
+    BUILD(cJSON_Duplicate(v, 1));
+}
+
+yj_type yj_typeof(const yj *v)
+{
+    if (!v)
+        return YJ_INVALID;
+    switch (v->type & 0xFF) {
+    case cJSON_NULL: return YJ_NULL;
+    case cJSON_True:
+    case cJSON_False: return YJ_BOOL;
+    case cJSON_Number: return YJ_NUMBER;
+    case cJSON_String: return YJ_STRING;
+    case cJSON_Array: return YJ_ARRAY;
+    case cJSON_Object: return YJ_OBJECT;
+    default: return YJ_INVALID;
+    }
+}
+
+const char *yj_type_name(const yj *v)
+{
+    switch (yj_typeof(v)) {
+    case YJ_NULL: return "null";
+    case YJ_BOOL: return "true/false";
+    case YJ_NUMBER: return "a number";
+    case YJ_STRING: return "text";
+    case YJ_ARRAY: return "a list";
+    case YJ_OBJECT: return "an object";
+    default: return "nothing";
+    }
+}
+
+const char *yj_key(const yj *v) { return v->string; }
+const char *yj_str(const yj *v) { return v->valuestring ? v->valuestring : ""; }
+double yj_num(const yj *v) { return v->valuedouble; }
+bool yj_bool(const yj *v) { return (v->type & 0xFF) == cJSON_True; }
+yj *yj_first(const yj *c) { return c ? c->child : NULL; }
+yj *yj_next(const yj *v) { return v->next; }
+
+size_t yj_size(const yj *c)
+{
+    size_t n = 0;
+    for (yj *x = c ? c->child : NULL; x; x = x->next)
+        n++;
+    return n;
+}
+
+yj *yj_get(const yj *obj, const char *key)
+{
+    for (yj *x = obj ? obj->child : NULL; x; x = x->next)
+        if (x->string && strcmp(x->string, key) == 0)
+            return x;
+    return NULL;
+}
+
+bool yj_is_int(const yj *v, int64_t *out)
+{
+    if (yj_typeof(v) != YJ_NUMBER)
+        return false;
+    double d = v->valuedouble;
+    if (!isfinite(d) || d != floor(d) || fabs(d) > 9007199254740992.0)
+        return false;
+    if (out)
+        *out = (int64_t)d;
+    return true;
+}
+
+/* ---- canonical writing ---- */
+
+void json_quote(strbuf *sb, const char *s, size_t n)
+{
+    sb_grow(sb, n + 2);
+    sb_addc(sb, '"');
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        sb_add(sb, s + run, i - run);
+        run = i + 1;
+        switch (c) {
+        case '"': sb_adds(sb, "\\\""); break;
+        case '\\': sb_adds(sb, "\\\\"); break;
+        case '\b': sb_adds(sb, "\\b"); break;
+        case '\f': sb_adds(sb, "\\f"); break;
+        case '\n': sb_adds(sb, "\\n"); break;
+        case '\r': sb_adds(sb, "\\r"); break;
+        case '\t': sb_adds(sb, "\\t"); break;
+        default: sb_addf(sb, "\\u%04x", c); break;
+        }
+    }
+    sb_add(sb, s + run, n - run);
+    sb_addc(sb, '"');
+}
+
+static void write_number(strbuf *sb, double d)
+{
+    int64_t i;
+    cJSON tmp;
+    memset(&tmp, 0, sizeof tmp);
+    tmp.type = cJSON_Number;
+    tmp.valuedouble = d;
+    if (yj_is_int(&tmp, &i)) {
+        sb_addf(sb, "%lld", (long long)i);
+        return;
+    }
+    if (!isfinite(d)) {
+        sb_adds(sb, "null");
+        return;
+    }
+    /* shortest representation that reads back exactly */
+    char buf[40];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    sb_adds(sb, buf);
+}
+
+static int cmp_members(const void *a, const void *b)
+{
+    const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
+    return strcmp(x->string, y->string);
+}
+
+void yj_write_canonical(strbuf *sb, const yj *v)
+{
+    switch (yj_typeof(v)) {
+    case YJ_NULL: sb_adds(sb, "null"); break;
+    case YJ_BOOL: sb_adds(sb, yj_bool(v) ? "true" : "false"); break;
+    case YJ_NUMBER: write_number(sb, v->valuedouble); break;
+    case YJ_STRING: json_quote(sb, yj_str(v), strlen(yj_str(v))); break;
+    case YJ_ARRAY:
+        sb_addc(sb, '[');
+        for (yj *x = v->child; x; x = x->next) {
+            if (x != v->child)
+                sb_addc(sb, ',');
+            yj_write_canonical(sb, x);
+        }
+        sb_addc(sb, ']');
+        break;
+    case YJ_OBJECT: {
+        size_t n = yj_size(v);
+        const cJSON *small[64];
+        const cJSON **m = n <= 64 ? small : yz_malloc(n * sizeof *m);
+        size_t k = 0;
+        for (yj *x = v->child; x; x = x->next)
+            m[k++] = x;
+        qsort(m, n, sizeof *m, cmp_members);
+        sb_addc(sb, '{');
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                sb_addc(sb, ',');
+            json_quote(sb, m[i]->string, strlen(m[i]->string));
+            sb_addc(sb, ':');
+            yj_write_canonical(sb, m[i]);
+        }
+        sb_addc(sb, '}');
+        if (m != small)
+            yz_free(m);
+        break;
+    }
+    default: sb_adds(sb, "null"); break;
+    }
+}
+
+void jw_init(jw *w, strbuf *sb)
+{
+    memset(w, 0, sizeof *w);
+    w->sb = sb;
+}
+
+/* a value directly after its key needs no comma; any other element after the first does */
+static void before_value(jw *w)
+{
+    if (w->after_key) {
+        w->after_key = false;
+        return;
+    }
+    if (w->depth > 0) {
+        if (w->nonempty[w->depth])
+            sb_addc(w->sb, ',');
+        w->nonempty[w->depth] = true;
+    }
+}
+
+void jw_obj_begin(jw *w)
+{
+    before_value(w);
+    sb_addc(w->sb, '{');
+    w->depth++;
+    w->nonempty[w->depth] = false;
+}
+
+void jw_obj_end(jw *w)
+{
+    sb_addc(w->sb, '}');
+    w->depth--;
+}
+
+void jw_arr_begin(jw *w)
+{
+    before_value(w);
+    sb_addc(w->sb, '[');
+    w->depth++;
+    w->nonempty[w->depth] = false;
+}
+
+void jw_arr_end(jw *w)
+{
+    sb_addc(w->sb, ']');
+    w->depth--;
+}
+
+void jw_key(jw *w, const char *key)
+{
+    before_value(w);
+    json_quote(w->sb, key, strlen(key));
+    sb_addc(w->sb, ':');
+    w->after_key = true;
+}
+
+void jw_str(jw *w, const char *s)
+{
+    jw_strn(w, s, strlen(s));
+}
+
+void jw_strn(jw *w, const char *s, size_t n)
+{
+    before_value(w);
+    json_quote(w->sb, s, n);
+}
+
+void jw_int(jw *w, int64_t v)
+{
+    before_value(w);
+    sb_addf(w->sb, "%lld", (long long)v);
+}
+
+void jw_bool(jw *w, bool v)
+{
+    before_value(w);
+    sb_adds(w->sb, v ? "true" : "false");
+}
+
+void jw_null(jw *w)
+{
+    before_value(w);
+    sb_adds(w->sb, "null");
+}
+
+void jw_raw(jw *w, const char *json, size_t n)
+{
+    before_value(w);
+    sb_add(w->sb, json, n);
+}

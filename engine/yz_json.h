@@ -1,0 +1,81 @@
+/* yz_json.h: JSON documents (the only user of cJSON) and the canonical JSON writer.
+ *
+ * Parsed documents live in an arena: yj_parse() allocates every node from the arena given, and
+ * the nodes die with arena_reset()/arena_free().  Nothing here is freed node by node. */
+#ifndef YZ_JSON_H
+#define YZ_JSON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "yz_util.h"
+#include "yz_yaml.h"
+
+typedef struct cJSON yj;
+
+typedef enum { YJ_INVALID, YJ_NULL, YJ_BOOL, YJ_NUMBER, YJ_STRING, YJ_ARRAY, YJ_OBJECT } yj_type;
+
+/* Parses exactly one JSON value (surrounding whitespace allowed) into nodes from mem.  On a
+ * syntax error returns NULL and sets *err_off to the byte offset of the problem and *err to a
+ * short description. */
+yj *yj_parse(arena *mem, const char *text, size_t len, size_t *err_off, const char **err);
+/* Converts a YAML node (a record written in YAML) to JSON nodes in mem, resolving plain scalars
+ * with YAML 1.2's core schema (null, true/false, integers, floats; everything else text). */
+yj *yj_from_yaml(arena *mem, const ynode *n);
+
+/* Builders for documents made in C (CSV rows, test patches).  Nodes come from mem. */
+yj *yj_new_object(arena *mem);
+yj *yj_new_array(arena *mem);
+yj *yj_new_string(arena *mem, const char *s, size_t len);
+yj *yj_new_int(arena *mem, int64_t v);
+yj *yj_new_number(arena *mem, double v);
+yj *yj_new_bool(arena *mem, bool v);
+yj *yj_new_null(arena *mem);
+/* Appends (object: under key, which is copied; array: key NULL). */
+void yj_append(arena *mem, yj *container, const char *key, yj *item);
+/* Replaces or adds key in an object; removes it when item is NULL. */
+void yj_set(arena *mem, yj *obj, const char *key, yj *item);
+/* Deep copy into mem. */
+yj *yj_clone(arena *mem, const yj *v);
+
+yj_type yj_typeof(const yj *v);
+const char *yj_type_name(const yj *v); /* "text", "number", "true/false", ... */
+const char *yj_key(const yj *v);       /* member name within an object */
+const char *yj_str(const yj *v);
+double yj_num(const yj *v);
+bool yj_bool(const yj *v);
+/* True when the number is integral and exactly representable (|v| <= 2^53). */
+bool yj_is_int(const yj *v, int64_t *out);
+yj *yj_first(const yj *container);
+yj *yj_next(const yj *v);
+size_t yj_size(const yj *container);
+yj *yj_get(const yj *obj, const char *key);
+
+/* Canonical JSON (sorted keys, no insignificant whitespace, integers without exponent, UTF-8
+ * unescaped except '"', '\\' and control characters). */
+void yj_write_canonical(strbuf *sb, const yj *v);
+
+/* ---- streaming canonical writer: the caller adds keys in sorted order ---- */
+typedef struct jw {
+    strbuf *sb;
+    int depth;
+    bool after_key;
+    bool nonempty[64];
+} jw;
+void jw_init(jw *w, strbuf *sb);
+void jw_obj_begin(jw *w);
+void jw_obj_end(jw *w);
+void jw_arr_begin(jw *w);
+void jw_arr_end(jw *w);
+void jw_key(jw *w, const char *key);
+void jw_str(jw *w, const char *s);
+void jw_strn(jw *w, const char *s, size_t n);
+void jw_int(jw *w, int64_t v);
+void jw_bool(jw *w, bool v);
+void jw_null(jw *w);
+/* Inserts an already canonical JSON value. */
+void jw_raw(jw *w, const char *json, size_t n);
+/* Appends a JSON string literal for s (with quotes) to sb. */
+void json_quote(strbuf *sb, const char *s, size_t n);
+
+#endif

@@ -1,0 +1,517 @@
+/* yz_output.c: determinations as canonical JSON (for programs and the store) and as Chinese-friendly
+ * text (for a caseworker at a desk). */
+#include <stdio.h>
+#include <string.h>
+
+#include "yz_eval.h"
+#include "yz_json.h"
+#include "yz_schema.h"
+
+static const char *status_word(const ditem *di)
+{
+    bool sub = di->it->kind == PI_SUBSIDY;
+    switch (di->status) {
+    case YZ_MET: return sub ? "eligible" : "met";
+    case YZ_NOT_MET: return sub ? "not_eligible" : "not_met";
+    default: return "undetermined";
+    }
+}
+
+static void write_missing(jw *w, const dmissing *m, size_t n)
+{
+    jw_arr_begin(w);
+    for (size_t i = 0; i < n; i++) {
+        jw_obj_begin(w);
+        if (m[i].document) {
+            jw_key(w, "document");
+            jw_str(w, m[i].document);
+        }
+        if (m[i].doc_name) {
+            jw_key(w, "document_name");
+            jw_str(w, m[i].doc_name);
+        }
+        jw_key(w, "field");
+        jw_str(w, m[i].field);
+        if (m[i].label) {
+            jw_key(w, "label");
+            jw_str(w, m[i].label);
+        }
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+}
+
+static void write_kv(jw *w, const dkv *kv, size_t n)
+{
+    jw_obj_begin(w);
+    for (size_t i = 0; i < n; i++) {
+        jw_key(w, kv[i].key);
+        jw_raw(w, kv[i].json, strlen(kv[i].json));
+    }
+    jw_obj_end(w);
+}
+
+static void write_tv(jw *w, int8_t tv)
+{
+    if (tv == 2)
+        jw_null(w);
+    else
+        jw_bool(w, tv == 1);
+}
+
+static void write_item(jw *w, const ditem *di, bool explained)
+{
+    const pitem *it = di->it;
+    bool sub = it->kind == PI_SUBSIDY;
+    bool met = di->status == YZ_MET;
+    jw_obj_begin(w);
+    if (sub && met) {
+        jw_key(w, "amount_fen");
+        jw_int(w, di->amount_fen);
+        if (explained && di->amount_note) {
+            jw_key(w, "amount_note");
+            jw_str(w, di->amount_note);
+        } else if (explained && it->amount_note) {
+            jw_key(w, "amount_note");
+            jw_str(w, it->amount_note);
+        }
+    }
+    if (explained) {
+        jw_key(w, "basis");
+        jw_arr_begin(w);
+        for (size_t i = 0; i < it->nbasis; i++) {
+            const pbasis *b = &it->basis[i];
+            jw_obj_begin(w);
+            if (b->article) {
+                jw_key(w, "article");
+                jw_str(w, b->article);
+            }
+            if (b->note) {
+                jw_key(w, "note");
+                jw_str(w, b->note);
+            }
+            if (b->src && b->src->number) {
+                jw_key(w, "number");
+                jw_str(w, b->src->number);
+            }
+            jw_key(w, "source");
+            jw_str(w, b->source_id);
+            if (b->src && b->src->title) {
+                jw_key(w, "title");
+                jw_str(w, b->src->title);
+            }
+            if (b->src && !b->src->verified) {
+                jw_key(w, "verified");
+                jw_bool(w, false);
+            }
+            jw_obj_end(w);
+        }
+        jw_arr_end(w);
+        jw_key(w, "conditions");
+        jw_arr_begin(w);
+        for (size_t i = 0; i < di->nconds; i++) {
+            const dcond *c = &di->conds[i];
+            jw_obj_begin(w);
+            if (c->depth) {
+                jw_key(w, "depth");
+                jw_int(w, c->depth);
+            }
+            if (c->error) {
+                jw_key(w, "error");
+                jw_str(w, c->error);
+            }
+            if (c->note) {
+                jw_key(w, "note");
+                jw_str(w, c->note);
+            }
+            jw_key(w, "result");
+            write_tv(w, c->result);
+            if (c->rule) {
+                jw_key(w, "rule");
+                jw_str(w, c->rule);
+            }
+            jw_key(w, "text");
+            jw_str(w, c->text);
+            jw_obj_end(w);
+        }
+        jw_arr_end(w);
+    }
+    if (sub && met) {
+        jw_key(w, "end");
+        jw_str(w, di->end);
+    }
+    if (explained && di->error && di->status == YZ_UNDETERMINED) {
+        jw_key(w, "error");
+        jw_str(w, di->error);
+    }
+    if (explained && di->npending) {
+        jw_key(w, "evidence_pending");
+        jw_arr_begin(w);
+        for (size_t i = 0; i < di->npending; i++)
+            jw_str(w, di->pending[i]);
+        jw_arr_end(w);
+    }
+    if (di->nexclusive) {
+        jw_key(w, "exclusive_with");
+        jw_arr_begin(w);
+        for (size_t i = 0; i < di->nexclusive; i++)
+            jw_str(w, di->exclusive_with[i]);
+        jw_arr_end(w);
+    }
+    if (explained) {
+        jw_key(w, "fields");
+        write_kv(w, di->fields, di->nfields);
+        jw_key(w, "missing");
+        write_missing(w, di->missing, di->nmissing);
+    }
+    if (sub && met) {
+        jw_key(w, "months");
+        if (di->months >= 0)
+            jw_int(w, di->months);
+        else
+            jw_null(w);
+    }
+    jw_key(w, "name");
+    jw_str(w, it->name ? it->name : it->id);
+    if (explained) {
+        jw_key(w, "params");
+        write_kv(w, di->params, di->nparams);
+    }
+    if (sub && met) {
+        jw_key(w, "period");
+        jw_str(w, it->per ? it->per : "once");
+    }
+    if (explained) {
+        jw_key(w, "reason");
+        jw_str(w, di->reason ? di->reason : "");
+    }
+    if (sub && met) {
+        jw_key(w, "start");
+        jw_str(w, di->start);
+    }
+    jw_key(w, "status");
+    jw_str(w, status_word(di));
+    if (explained && sub && it->terms) {
+        jw_key(w, "terms");
+        jw_str(w, it->terms);
+    }
+    if (sub && met) {
+        jw_key(w, "total_fen");
+        if (di->total_fen >= 0)
+            jw_int(w, di->total_fen);
+        else
+            jw_null(w);
+    }
+    if (explained && !it->verified) {
+        jw_key(w, "verified");
+        jw_bool(w, false);
+    }
+    jw_obj_end(w);
+}
+
+/* items of one kind as an object keyed by id (sorted) */
+static void write_items(jw *w, const yz_determination *det, pikind k)
+{
+    size_t n = det->nitems[k];
+    const ditem **sorted = yz_malloc((n ? n : 1) * sizeof *sorted);
+    for (size_t i = 0; i < n; i++)
+        sorted[i] = &det->items[k][i];
+    for (size_t i = 1; i < n; i++) {
+        const ditem *x = sorted[i];
+        size_t j = i;
+        while (j > 0 && strcmp(sorted[j - 1]->it->id, x->it->id) > 0) {
+            sorted[j] = sorted[j - 1];
+            j--;
+        }
+        sorted[j] = x;
+    }
+    jw_obj_begin(w);
+    for (size_t i = 0; i < n; i++) {
+        jw_key(w, sorted[i]->it->id);
+        write_item(w, sorted[i], det->explained);
+    }
+    jw_obj_end(w);
+    yz_free(sorted);
+}
+
+char *yz_determination_json(const yz_determination *det)
+{
+    strbuf sb = STRBUF_INIT;
+    jw w;
+    jw_init(&w, &sb);
+    const ppolicy *pol = det->pol;
+    bool ex = det->explained;
+    jw_obj_begin(&w);
+    jw_key(&w, "as_of");
+    jw_str(&w, det->as_of);
+    jw_key(&w, "categories");
+    write_items(&w, det, PI_CATEGORY);
+    if (det->nitems[PI_DISQUAL]) {
+        jw_key(&w, "disqualifications");
+        write_items(&w, det, PI_DISQUAL);
+    }
+    jw_key(&w, "engine");
+    jw_str(&w, "yuanzhu " YZ_VERSION);
+    jw_key(&w, "id_number");
+    jw_str(&w, det->id_number);
+    if (ex) {
+        jw_key(&w, "missing");
+        write_missing(&w, det->missing, det->nmissing);
+        jw_key(&w, "policy");
+        jw_obj_begin(&w);
+        jw_key(&w, "files");
+        jw_arr_begin(&w);
+        for (size_t i = 0; i < pol->nlevels; i++)
+            jw_str(&w, pol->version_files[i]);
+        jw_arr_end(&w);
+        jw_key(&w, "from");
+        jw_str(&w, pol->eff_from);
+        if (pol->region_code || pol->region_name) {
+            jw_key(&w, "region");
+            jw_obj_begin(&w);
+            if (pol->region_code) {
+                jw_key(&w, "code");
+                jw_str(&w, pol->region_code);
+            }
+            if (pol->region_name) {
+                jw_key(&w, "name");
+                jw_str(&w, pol->region_name);
+            }
+            jw_obj_end(&w);
+        }
+        if (pol->title) {
+            jw_key(&w, "title");
+            jw_str(&w, pol->title);
+        }
+        jw_key(&w, "to");
+        if (pol->eff_to)
+            jw_str(&w, pol->eff_to);
+        else
+            jw_null(&w);
+        jw_obj_end(&w);
+    }
+    if (det->nitems[PI_PREREQ]) {
+        jw_key(&w, "prerequisites");
+        write_items(&w, det, PI_PREREQ);
+    }
+    jw_key(&w, "province");
+    jw_str(&w, det->province);
+    jw_key(&w, "ruleset");
+    jw_str(&w, det->ruleset);
+    jw_key(&w, "subsidies");
+    write_items(&w, det, PI_SUBSIDY);
+    jw_key(&w, "target");
+    jw_obj_begin(&w);
+    jw_key(&w, "categories");
+    jw_arr_begin(&w);
+    {
+        /* met categories, sorted by id */
+        size_t n = det->nitems[PI_CATEGORY];
+        const char **ids = yz_malloc((n ? n : 1) * sizeof *ids);
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (det->items[PI_CATEGORY][i].status == YZ_MET)
+                ids[m++] = det->items[PI_CATEGORY][i].it->id;
+        for (size_t i = 1; i < m; i++) {
+            const char *x = ids[i];
+            size_t j = i;
+            while (j > 0 && strcmp(ids[j - 1], x) > 0) {
+                ids[j] = ids[j - 1];
+                j--;
+            }
+            ids[j] = x;
+        }
+        for (size_t i = 0; i < m; i++)
+            jw_str(&w, ids[i]);
+        yz_free(ids);
+    }
+    jw_arr_end(&w);
+    if (ex) {
+        jw_key(&w, "reason");
+        jw_str(&w, det->target_reason);
+    }
+    jw_key(&w, "status");
+    jw_str(&w, det->target == YZ_MET ? "met" : det->target == YZ_NOT_MET ? "not_met" : "undetermined");
+    jw_obj_end(&w);
+    jw_obj_end(&w);
+    sb_addc(&sb, '\n');
+    return sb_release(&sb);
+}
+
+/* ---- text ---- */
+
+static void money(strbuf *sb, int64_t fen)
+{
+    int64_t yuan = fen / 100, rest = fen % 100;
+    char digits[32];
+    snprintf(digits, sizeof digits, "%lld", (long long)yuan);
+    size_t n = strlen(digits);
+    for (size_t i = 0; i < n; i++) {
+        if (i && (n - i) % 3 == 0)
+            sb_addc(sb, ',');
+        sb_addc(sb, digits[i]);
+    }
+    sb_addf(sb, ".%02lld 元", (long long)rest);
+}
+
+static const char *mark(yz_status s)
+{
+    return s == YZ_MET ? "✔" : s == YZ_NOT_MET ? "✘" : "?";
+}
+
+static const char *cond_mark(int8_t r)
+{
+    return r == 1 ? "✔" : r == 0 ? "✘" : "?";
+}
+
+static void text_basis(strbuf *sb, const pitem *it, const char *indent)
+{
+    if (!it->nbasis)
+        return;
+    sb_addf(sb, "%s依据：", indent);
+    for (size_t i = 0; i < it->nbasis; i++) {
+        const pbasis *b = &it->basis[i];
+        if (i)
+            sb_adds(sb, "；");
+        sb_adds(sb, b->src && b->src->number ? b->src->number : b->source_id);
+        if (b->article)
+            sb_addf(sb, " %s", b->article);
+        if (b->src && !b->src->verified)
+            sb_adds(sb, "（待核实）");
+    }
+    sb_addc(sb, '\n');
+}
+
+static void text_conditions(strbuf *sb, const ditem *di, bool all)
+{
+    for (size_t i = 0; i < di->nconds; i++) {
+        const dcond *c = &di->conds[i];
+        if (!all && c->result == 1)
+            continue;
+        sb_adds(sb, "      ");
+        for (int d = 0; d < c->depth; d++)
+            sb_adds(sb, "  ");
+        sb_addf(sb, "%s %s", cond_mark(c->result), c->text);
+        if (c->note)
+            sb_addf(sb, "（%s）", c->note);
+        sb_addc(sb, '\n');
+        if (c->error)
+            sb_addf(sb, "        规则错误：%s\n", c->error);
+    }
+}
+
+static void text_missing(strbuf *sb, const dmissing *m, size_t n, const char *indent)
+{
+    for (size_t i = 0; i < n; i++) {
+        sb_addf(sb, "%s- %s（%s）", indent, m[i].label ? m[i].label : m[i].field, m[i].field);
+        if (m[i].doc_name)
+            sb_addf(sb, "：请提供%s", m[i].doc_name);
+        sb_addc(sb, '\n');
+    }
+}
+
+char *yz_determination_text(const yz_determination *det)
+{
+    strbuf sb = STRBUF_INIT;
+    const ppolicy *pol = det->pol;
+    sb_addf(&sb, "%s 就业援助资格核定\n", pol->region_name ? pol->region_name : det->province);
+    sb_addf(&sb, "核定日期 %s · 身份号码 %s · 规则集 %.12s\n", det->as_of, det->id_number, det->ruleset);
+    sb_addc(&sb, '\n');
+    const char *verdict = det->target == YZ_MET ? "是" : det->target == YZ_NOT_MET ? "否" : "待定";
+    sb_addf(&sb, "结论：%s —— %s\n", verdict, det->target_reason ? det->target_reason : "");
+
+    const ditem *pre = det->items[PI_PREREQ];
+    bool any_pre_failed = false;
+    for (size_t i = 0; i < det->nitems[PI_PREREQ]; i++)
+        any_pre_failed |= pre[i].status != YZ_MET;
+    if (any_pre_failed) {
+        sb_adds(&sb, "\n前提条件：\n");
+        for (size_t i = 0; i < det->nitems[PI_PREREQ]; i++) {
+            const ditem *di = &pre[i];
+            sb_addf(&sb, "  %s %s —— %s\n", mark(di->status), di->it->name, di->reason ? di->reason : "");
+            if (di->status != YZ_MET)
+                text_conditions(&sb, di, false);
+        }
+    }
+    for (size_t i = 0; i < det->nitems[PI_DISQUAL]; i++) {
+        const ditem *di = &det->items[PI_DISQUAL][i];
+        if (di->status == YZ_NOT_MET)
+            continue;
+        sb_addf(&sb, "\n身份丧失情形：%s %s —— %s\n", mark(di->status), di->it->name, di->reason ? di->reason : "");
+    }
+
+    sb_adds(&sb, "\n认定类别：\n");
+    for (size_t i = 0; i < det->nitems[PI_CATEGORY]; i++) {
+        const ditem *di = &det->items[PI_CATEGORY][i];
+        sb_addf(&sb, "  %s %s —— %s\n", mark(di->status), di->it->name, di->reason ? di->reason : "");
+        if (di->status == YZ_MET) {
+            text_basis(&sb, di->it, "      ");
+        } else if (di->status == YZ_UNDETERMINED) {
+            text_conditions(&sb, di, false);
+        } else if (!any_pre_failed) {
+            text_conditions(&sb, di, false);
+        }
+    }
+
+    sb_adds(&sb, "\n补贴与扶持：\n");
+    for (size_t i = 0; i < det->nitems[PI_SUBSIDY]; i++) {
+        const ditem *di = &det->items[PI_SUBSIDY][i];
+        const pitem *it = di->it;
+        sb_addf(&sb, "  %s %s", mark(di->status), it->name);
+        if (di->status == YZ_MET) {
+            sb_adds(&sb, "：");
+            if (it->per && !strcmp(it->per, "month")) {
+                sb_adds(&sb, "每月 ");
+                money(&sb, di->amount_fen);
+                sb_addf(&sb, " × %lld 个月（%s 至 %s），合计 ", (long long)di->months, di->start, di->end);
+                money(&sb, di->total_fen);
+            } else if (it->per && !strcmp(it->per, "loan")) {
+                sb_adds(&sb, "贷款额度最高 ");
+                money(&sb, di->amount_fen);
+                if (di->months > 0)
+                    sb_addf(&sb, "，期限最长 %lld 个月", (long long)di->months);
+            } else {
+                sb_adds(&sb, "一次性 ");
+                money(&sb, di->amount_fen);
+            }
+            sb_addc(&sb, '\n');
+            if (di->nexclusive) {
+                sb_adds(&sb, "      注意：与");
+                for (size_t k = 0; k < di->nexclusive; k++)
+                    sb_addf(&sb, "%s%s", k ? "、" : "", di->exclusive_with[k]);
+                sb_adds(&sb, "不得重复享受，请择一申领\n");
+            }
+            if (it->terms)
+                sb_addf(&sb, "      %s\n", it->terms);
+            text_basis(&sb, it, "      ");
+        } else {
+            sb_addf(&sb, " —— %s\n", di->reason ? di->reason : "");
+            if (di->status == YZ_UNDETERMINED)
+                text_conditions(&sb, di, false);
+        }
+    }
+
+    if (det->nmissing) {
+        sb_adds(&sb, "\n需补充的信息或材料：\n");
+        text_missing(&sb, det->missing, det->nmissing, "  ");
+    }
+    /* documents still to see for what was granted */
+    bool header = false;
+    const yz_schema *as = schema_applicant();
+    for (int k = PI_CATEGORY; k <= PI_SUBSIDY; k++) {
+        if (k != PI_CATEGORY && k != PI_SUBSIDY)
+            continue;
+        for (size_t i = 0; i < det->nitems[k]; i++) {
+            const ditem *di = &det->items[k][i];
+            for (size_t j = 0; j < di->npending; j++) {
+                if (!header) {
+                    sb_adds(&sb, "\n办理前需查验的材料：\n");
+                    header = true;
+                }
+                const char *name = schema_doc_name(as, di->pending[j]);
+                sb_addf(&sb, "  - %s（%s）\n", name ? name : di->pending[j], di->it->name);
+            }
+        }
+    }
+    return sb_release(&sb);
+}

@@ -1,0 +1,150 @@
+/* yz_policy.h: rulesets: the files of a province's policy chain (national baseline, province,
+ * city, and the Lua library), merged and validated into a policy model per effective period. */
+#ifndef YZ_POLICY_H
+#define YZ_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "yz_json.h"
+#include "yz_yaml.h"
+#include "yuanzhu.h"
+
+typedef struct ploc {
+    const char *file; /* logical path ("provinces/guangdong/policy.yaml") */
+    int line, col;
+} ploc;
+
+typedef struct psource {
+    const char *id, *issuer, *number, *title, *date, *in_force, *url, *note;
+    bool verified;
+    ploc loc;
+} psource;
+
+typedef struct pbasis {
+    const char *source_id, *article, *note;
+    const psource *src;
+} pbasis;
+
+typedef struct pvalue {
+    const char *from; /* first day in force; NULL = always */
+    const yj *value;
+    ploc loc;
+} pvalue;
+
+typedef struct pparam {
+    const char *id, *unit, *source, *description;
+    bool verified;
+    pvalue *values; /* ascending by from */
+    size_t nvalues;
+    ploc loc;
+    int index;
+} pparam;
+
+typedef enum { PC_LEAF, PC_ALL, PC_ANY, PC_NOT, PC_CATEGORY, PC_CONDITION, PC_TARGETS, PC_PREREQ, PC_DISQUAL } pckind;
+
+typedef struct pcond pcond;
+struct pcond {
+    pckind kind;
+    const char *text; /* Chinese description, or NULL */
+    const char *expr; /* PC_LEAF: Lua source */
+    ploc loc;         /* PC_LEAF: first line of the expression itself */
+    pcond **kids;
+    size_t nkids;
+    const char *ref;  /* PC_CATEGORY / PC_CONDITION: the id named */
+    int ref_index;    /* resolved index into the policy's categories / conditions */
+    int leaf;         /* PC_LEAF (and amount/months expressions): index into ruleset leaves */
+    int id;           /* every node: index into ruleset nodes (per-record memo) */
+};
+
+typedef enum { PI_PREREQ, PI_DISQUAL, PI_CONDITION, PI_CATEGORY, PI_SUBSIDY } pikind;
+
+typedef struct pitem {
+    pikind kind;
+    const char *id, *name;
+    pbasis *basis;
+    size_t nbasis;
+    pcond *when;
+    pcond *full; /* categories: prerequisites, no disqualification and when; subsidies: for, when
+                    and not receiving an excluded subsidy */
+    const char *reason[3]; /* by yz_status: not met, met, undetermined */
+    const char **evidence;
+    size_t nevidence;
+    const char *eff_from, *eff_to; /* NULL = open */
+    bool verified;
+    const char *note;
+    ploc loc;
+    int index;
+    /* subsidies */
+    bool for_targets;
+    int *for_idx; /* categories, any of which qualifies */
+    size_t nfor;
+    pcond *amount; /* a leaf giving fen per period */
+    const char *per;
+    const char *amount_note;
+    pcond *months; /* a leaf giving months available, or NULL */
+    int *excl_idx; /* subsidies that exclude this one */
+    const char **excludes;
+    size_t nexcl;
+    const char *terms;
+} pitem;
+
+/* One merged policy: the versions of every level in force over one period. */
+typedef struct ppolicy {
+    const char *title, *region_code, *region_name;
+    const char *eff_from, *eff_to; /* intersection of the levels' periods; eff_to NULL = open */
+    const char **version_files;    /* the policy file of each level, national first */
+    size_t nlevels;
+    psource *sources;
+    size_t nsources;
+    pparam *params; /* sorted by id */
+    size_t nparams;
+    pitem *items[5];
+    size_t nitems[5]; /* by pikind, in file order (parent first) */
+    const char **lua_files; /* helper Lua files, in load order (parents first) */
+    size_t nlua;
+    int index;
+} ppolicy;
+
+/* A ruleset file: logical path (what is hashed, stored and named in determinations) and the
+ * path shown to a person (relative to the working directory). */
+typedef struct rfile {
+    char *path;
+    char *display;
+    char *data; /* canonical bytes: no BOM, LF line ends */
+    size_t len;
+} rfile;
+
+struct yz_ruleset {
+    arena mem;
+    char *province;
+    char id[65];
+    rfile *files; /* sorted by path */
+    size_t nfiles;
+    yz_file *pub_files;
+    ppolicy **policies; /* by effective period, ascending */
+    size_t npolicies;
+    pcond **leaves; /* every Lua expression of every policy, by pcond.leaf */
+    size_t nleaves;
+    size_t nnodes;  /* condition nodes of every policy, numbered by pcond.id */
+    const char **lib_files; /* the files of rules/lib, sorted */
+    size_t nlib;
+    ydoc **docs; /* parsed YAML, kept for the lifetime of the ruleset */
+    size_t ndocs;
+};
+
+/* The policy in force on as_of ("YYYY-MM-DD"), or NULL. */
+const ppolicy *ruleset_policy_at(const yz_ruleset *rs, const char *as_of);
+/* The file with this logical path, or NULL. */
+const rfile *ruleset_file(const yz_ruleset *rs, const char *path);
+/* The display path for a logical path (the logical path itself when unknown). */
+const char *ruleset_display(const yz_ruleset *rs, const char *path);
+/* Value of a parameter on a date, or NULL when it has none yet. */
+const yj *param_value_at(const pparam *p, const char *as_of);
+const pparam *policy_param(const ppolicy *pol, const char *id);
+const pitem *policy_item(const ppolicy *pol, pikind kind, const char *id);
+
+/* Lints a folder or file; see yz_lint.  Exposed for the test runner. */
+int policy_lint(const char *home, const char *path, const char *today, yz_diags *d);
+
+#endif

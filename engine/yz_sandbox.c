@@ -1,0 +1,772 @@
+/* yz_sandbox.c: sandboxed Lua 5.4 states for rule evaluation. */
+#include "yz_sandbox.h"
+
+#include <lauxlib.h>
+#include <limits.h>
+#include <lua.h>
+#include <lualib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char unknown_tag;      /* its address is the "unknown" signal */
+static char restore_key;      /* registry key of the upvalue restore list */
+static char safe_key;         /* registry key of the table of safe globals */
+
+#define SETUP_BUDGET 50000000 /* instructions allowed to run a library or helper chunk */
+
+/* ---- allocator with a cap ---- */
+
+static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    sandbox *sb = ud;
+    size_t old = ptr ? osize : 0;
+    if (nsize == 0) {
+        free(ptr);
+        sb->mem_used -= old;
+        return NULL;
+    }
+    if (nsize > old && sb->mem_used - old + nsize > sb->mem_cap) {
+        if (sb->limited)
+            sb->mem_exceeded = true;
+        return NULL;
+    }
+    void *p = realloc(ptr, nsize);
+    if (!p)
+        return NULL;
+    sb->mem_used = sb->mem_used - old + nsize;
+    return p;
+}
+
+static sandbox *sb_of(lua_State *L)
+{
+    void *ud;
+    lua_getallocf(L, &ud);
+    return ud;
+}
+
+/* ---- instruction budget ---- */
+
+static void count_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    sandbox *sb = sb_of(L);
+    sb->budget_exceeded = true;
+    /* from now on every instruction fails, so a rule's own pcall cannot swallow the stop */
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+    luaL_error(L, "instruction budget of %llu exceeded", (unsigned long long)sb->budget);
+}
+
+/* ---- deterministic replacements ---- */
+
+typedef struct keyent {
+    int type;
+    lua_Number num;
+    lua_Integer inum;
+    int isint;
+    const char *s;
+    size_t len;
+    int boolean;
+    int pos; /* index in the collected key table */
+} keyent;
+
+static int cmp_keys(const void *pa, const void *pb)
+{
+    const keyent *a = pa, *b = pb;
+    if (a->type != b->type)
+        return a->type < b->type ? -1 : 1;
+    switch (a->type) {
+    case LUA_TNUMBER: {
+        lua_Number x = a->isint ? (lua_Number)a->inum : a->num;
+        lua_Number y = b->isint ? (lua_Number)b->inum : b->num;
+        if (x != y)
+            return x < y ? -1 : 1;
+        if (a->isint && b->isint && a->inum != b->inum)
+            return a->inum < b->inum ? -1 : 1;
+        return 0;
+    }
+    case LUA_TSTRING: {
+        size_t n = a->len < b->len ? a->len : b->len;
+        int c = memcmp(a->s, b->s, n);
+        if (c)
+            return c;
+        return a->len < b->len ? -1 : a->len > b->len;
+    }
+    case LUA_TBOOLEAN: return a->boolean - b->boolean;
+    default: return 0;
+    }
+}
+
+/* iterator: upvalues 1 = sorted keys, 2 = table, 3 = position */
+static int sorted_next(lua_State *L)
+{
+    lua_Integer i = lua_tointeger(L, lua_upvalueindex(3)) + 1;
+    if (lua_geti(L, lua_upvalueindex(1), i) == LUA_TNIL)
+        return 1;
+    lua_pushinteger(L, i);
+    lua_replace(L, lua_upvalueindex(3));
+    lua_pushvalue(L, -1);
+    lua_gettable(L, lua_upvalueindex(2));
+    return 2;
+}
+
+static int sorted_pairs(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    if (luaL_getmetafield(L, 1, "__pairs") != LUA_TNIL) {
+        lua_pushvalue(L, 1);
+        lua_call(L, 1, 3);
+        return 3;
+    }
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_Integer n = 0;
+    lua_newtable(L); /* keys, in table order */
+    int keys = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {
+        lua_pop(L, 1);
+        int t = lua_type(L, -1);
+        if (t != LUA_TNUMBER && t != LUA_TSTRING && t != LUA_TBOOLEAN)
+            return luaL_error(L, "pairs: a table with %s keys has no fixed order; use ipairs or keys of text or numbers",
+                              lua_typename(L, t));
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, keys, ++n);
+    }
+    keyent *ents = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *ents, 0);
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, keys, i);
+        keyent *e = &ents[i - 1];
+        memset(e, 0, sizeof *e);
+        e->type = lua_type(L, -1);
+        e->pos = (int)i;
+        if (e->type == LUA_TNUMBER) {
+            e->isint = lua_isinteger(L, -1);
+            if (e->isint)
+                e->inum = lua_tointeger(L, -1);
+            else
+                e->num = lua_tonumber(L, -1);
+        } else if (e->type == LUA_TSTRING) {
+            e->s = lua_tolstring(L, -1, &e->len); /* anchored by the keys table */
+        } else {
+            e->boolean = lua_toboolean(L, -1);
+        }
+        lua_pop(L, 1);
+    }
+    qsort(ents, (size_t)n, sizeof *ents, cmp_keys);
+    lua_createtable(L, (int)n, 0);
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, keys, ents[i - 1].pos);
+        lua_rawseti(L, -2, i);
+    }
+    lua_pushvalue(L, 1);
+    lua_pushinteger(L, 0);
+    lua_pushcclosure(L, sorted_next, 3);
+    lua_pushnil(L);
+    lua_pushnil(L);
+    return 3;
+}
+
+static int safe_tostring(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    switch (lua_type(L, 1)) {
+    case LUA_TNIL:
+    case LUA_TBOOLEAN:
+    case LUA_TNUMBER:
+    case LUA_TSTRING:
+        luaL_tolstring(L, 1, NULL);
+        return 1;
+    default:
+        break;
+    }
+    if (luaL_getmetafield(L, 1, "__tostring") != LUA_TNIL) {
+        lua_pushvalue(L, 1);
+        lua_call(L, 1, 1);
+        if (!lua_isstring(L, -1))
+            return luaL_error(L, "'__tostring' must return a string");
+        return 1;
+    }
+    /* never an address: it would differ from run to run */
+    lua_pushstring(L, luaL_typename(L, 1));
+    return 1;
+}
+
+static int safe_format(lua_State *L)
+{
+    const char *fmt = luaL_checkstring(L, 1);
+    for (const char *p = fmt; *p; p++) {
+        if (*p != '%')
+            continue;
+        p++;
+        if (*p == '%')
+            continue;
+        while (*p && strchr("-+ #0123456789.", *p))
+            p++;
+        if (*p == 'p')
+            return luaL_error(L, "string.format: '%%p' prints an address, which is not deterministic");
+        if (!*p)
+            break;
+    }
+    int n = lua_gettop(L);
+    for (int i = 2; i <= n; i++) {
+        int t = lua_type(L, i);
+        if (t == LUA_TTABLE || t == LUA_TFUNCTION || t == LUA_TUSERDATA || t == LUA_TTHREAD || t == LUA_TLIGHTUSERDATA)
+            return luaL_error(L, "string.format: argument #%d is a %s; format text or numbers", i, lua_typename(L, t));
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, n, 1);
+    return 1;
+}
+
+static int safe_setmetatable(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (lua_type(L, 2) == LUA_TTABLE) {
+        if (lua_getfield(L, 2, "__gc") != LUA_TNIL)
+            return luaL_error(L, "setmetatable: '__gc' is not allowed in rules (it would run during another record)");
+        lua_pop(L, 1);
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+static int readonly_newindex(lua_State *L)
+{
+    if (lua_type(L, 2) == LUA_TSTRING)
+        return luaL_error(L, "cannot assign '%s': rules and their libraries are read-only (use local variables)",
+                          lua_tostring(L, 2));
+    return luaL_error(L, "cannot assign: rules and their libraries are read-only (use local variables)");
+}
+
+static int frozen_pairs(lua_State *L)
+{
+    lua_settop(L, 0);
+    lua_pushcfunction(L, sorted_pairs);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_call(L, 1, 3);
+    return 3;
+}
+
+static int frozen_len(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)lua_rawlen(L, lua_upvalueindex(1)));
+    return 1;
+}
+
+/* Replaces the table at idx by a read-only proxy of it (on the top of the stack). */
+static void push_frozen(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    lua_newtable(L);
+    lua_createtable(L, 0, 5);
+    lua_pushvalue(L, idx);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, readonly_newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushvalue(L, idx);
+    lua_pushcclosure(L, frozen_pairs, 1);
+    lua_setfield(L, -2, "__pairs");
+    lua_pushvalue(L, idx);
+    lua_pushcclosure(L, frozen_len, 1);
+    lua_setfield(L, -2, "__len");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+}
+
+/* copies the named fields of the table at src into a new table (left on the stack) */
+static void copy_fields(lua_State *L, int src, const char *const *names)
+{
+    src = lua_absindex(L, src);
+    lua_newtable(L);
+    for (const char *const *n = names; *n; n++) {
+        lua_getfield(L, src, *n);
+        lua_setfield(L, -2, *n);
+    }
+}
+
+static int raise_unknown_fn(lua_State *L)
+{
+    return sandbox_raise_unknown(L);
+}
+
+int sandbox_raise_unknown(lua_State *L)
+{
+    lua_pushlightuserdata(L, &unknown_tag);
+    return lua_error(L);
+}
+
+bool sandbox_is_unknown(lua_State *L, int idx)
+{
+    return lua_type(L, idx) == LUA_TLIGHTUSERDATA && lua_touserdata(L, idx) == &unknown_tag;
+}
+
+/* try(f, ...): calls f; returns true and its results, or false when it read something unknown;
+ * other errors pass through.  Lets library code apply three-valued logic. */
+static int try_fn(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    int n = lua_gettop(L);
+    int rc = lua_pcall(L, n - 1, LUA_MULTRET, 0);
+    if (rc == LUA_OK) {
+        lua_pushboolean(L, 1);
+        lua_insert(L, 1);
+        return lua_gettop(L);
+    }
+    if (sandbox_is_unknown(L, -1)) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    return lua_error(L);
+}
+
+static void build_safe_globals(lua_State *L)
+{
+    static const char *const base[] = {"assert", "error", "ipairs", "pcall", "xpcall", "select", "tonumber", "type",
+                                       "rawequal", "rawlen", "rawget", "getmetatable", NULL};
+    static const char *const strf[] = {"byte", "char", "find", "gmatch", "gsub", "len", "lower", "match", "rep",
+                                       "reverse", "sub", "upper", "pack", "packsize", "unpack", NULL};
+    static const char *const tabf[] = {"concat", "insert", "move", "pack", "remove", "sort", "unpack", NULL};
+    static const char *const mathf[] = {"abs", "ceil", "floor", "fmod", "huge", "max", "maxinteger", "min",
+                                        "mininteger", "modf", "pi", "sqrt", "tointeger", "type", "ult", "exp", "log",
+                                        "sin", "cos", "tan", "asin", "acos", "atan", NULL};
+    static const char *const utf8f[] = {"char", "charpattern", "codes", "codepoint", "len", "offset", NULL};
+
+    luaL_requiref(L, "_G", luaopen_base, 0);
+    int g = lua_gettop(L);
+    luaL_requiref(L, "string", luaopen_string, 0);
+    int s = lua_gettop(L);
+    luaL_requiref(L, "table", luaopen_table, 0);
+    int t = lua_gettop(L);
+    luaL_requiref(L, "math", luaopen_math, 0);
+    int m = lua_gettop(L);
+    luaL_requiref(L, "utf8", luaopen_utf8, 0);
+    int u = lua_gettop(L);
+
+    copy_fields(L, g, base);
+    int safe = lua_gettop(L);
+    lua_pushcfunction(L, sorted_pairs);
+    lua_setfield(L, safe, "pairs");
+    lua_pushcfunction(L, safe_tostring);
+    lua_setfield(L, safe, "tostring");
+    lua_getfield(L, g, "setmetatable");
+    lua_pushcclosure(L, safe_setmetatable, 1);
+    lua_setfield(L, safe, "setmetatable");
+    lua_pushcfunction(L, try_fn);
+    lua_setfield(L, safe, "try");
+    lua_pushcfunction(L, raise_unknown_fn);
+    lua_setfield(L, safe, "unknown");
+
+    /* string: no dump; format that prints no addresses; used for methods on strings too */
+    copy_fields(L, s, strf);
+    int scopy = lua_gettop(L);
+    lua_getfield(L, s, "format");
+    lua_pushcclosure(L, safe_format, 1);
+    lua_setfield(L, scopy, "format");
+    lua_pushstring(L, "");
+    lua_getmetatable(L, -1);
+    lua_pushvalue(L, scopy);
+    lua_setfield(L, -2, "__index");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 2);
+    push_frozen(L, scopy);
+    lua_setfield(L, safe, "string");
+    lua_pop(L, 1);
+
+    copy_fields(L, t, tabf);
+    push_frozen(L, -1);
+    lua_setfield(L, safe, "table");
+    lua_pop(L, 1);
+    copy_fields(L, m, mathf); /* no random: rules must be deterministic */
+    push_frozen(L, -1);
+    lua_setfield(L, safe, "math");
+    lua_pop(L, 1);
+    copy_fields(L, u, utf8f);
+    push_frozen(L, -1);
+    lua_setfield(L, safe, "utf8");
+    lua_pop(L, 1);
+
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &safe_key);
+    lua_settop(L, g - 1);
+    /* the restore list for helper upvalues */
+    lua_newtable(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &restore_key);
+}
+
+sandbox *sandbox_new(const yz_limits *lim)
+{
+    sandbox *sb = calloc(1, sizeof *sb);
+    if (!sb)
+        return NULL;
+    sb->mem_cap = lim && lim->memory_bytes ? lim->memory_bytes : YZ_DEFAULT_MEMORY;
+    sb->budget = lim && lim->instructions ? lim->instructions : YZ_DEFAULT_INSTRUCTIONS;
+    if (sb->budget > INT_MAX)
+        sb->budget = INT_MAX;
+    sb->L = lua_newstate(sb_alloc, sb);
+    if (!sb->L) {
+        free(sb);
+        return NULL;
+    }
+    lua_gc(sb->L, LUA_GCGEN, 0, 0);
+    build_safe_globals(sb->L);
+    return sb;
+}
+
+void sandbox_free(sandbox *sb)
+{
+    if (!sb)
+        return;
+    lua_close(sb->L);
+    free(sb);
+}
+
+/* ---- compiling ---- */
+
+static bool looks_like_block(const char *s)
+{
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+        s++;
+    static const char *const kw[] = {"local ", "local\t", "if ", "for ", "while ", "return", "do\n", "do ", "repeat"};
+    for (size_t i = 0; i < sizeof kw / sizeof kw[0]; i++)
+        if (strncmp(s, kw[i], strlen(kw[i])) == 0)
+            return true;
+    return false;
+}
+
+void sandbox_leaf_source(const char *expr, int first_line, strbuf *out)
+{
+    sb_clear(out);
+    for (int i = 1; i < first_line; i++)
+        sb_addc(out, '\n');
+    if (looks_like_block(expr)) {
+        sb_adds(out, expr);
+    } else {
+        sb_adds(out, "return ");
+        sb_adds(out, expr);
+        sb_addc(out, '\n');
+    }
+}
+
+/* "=@N" chunks report "@N:LINE: msg"; returns LINE and copies msg after it */
+static int split_message(const char *m, strbuf *err)
+{
+    int line = 0;
+    const char *p = strchr(m, ':');
+    if (p && p[1] >= '0' && p[1] <= '9') {
+        line = atoi(p + 1);
+        const char *q = strchr(p + 1, ':');
+        if (q) {
+            q++;
+            while (*q == ' ')
+                q++;
+            sb_adds(err, q);
+            return line;
+        }
+    }
+    sb_adds(err, m);
+    return line;
+}
+
+static int check_source(const char *src, size_t len, strbuf *err, int *line)
+{
+    sandbox *sb = sandbox_new(NULL);
+    if (!sb) {
+        sb_adds(err, "out of memory");
+        return -1;
+    }
+    int rc = luaL_loadbufferx(sb->L, src, len, "=@0", "t");
+    if (rc != LUA_OK) {
+        const char *m = lua_tostring(sb->L, -1);
+        *line = split_message(m ? m : "syntax error", err);
+        sandbox_free(sb);
+        return -1;
+    }
+    sandbox_free(sb);
+    return 0;
+}
+
+int sandbox_check_expr(const char *expr, int first_line, strbuf *err, int *line)
+{
+    strbuf src = STRBUF_INIT;
+    sandbox_leaf_source(expr, first_line, &src);
+    int rc = check_source(src.buf, src.len, err, line);
+    sb_free(&src);
+    return rc;
+}
+
+int sandbox_check_chunk(const char *src, size_t len, strbuf *err, int *line)
+{
+    return check_source(src, len, err, line);
+}
+
+/* turns "@N:" chunk references into file names */
+static void fix_message(sandbox *sb, const char *m, strbuf *out)
+{
+    const char *p = m;
+    while (*p) {
+        if (*p == '@' && p[1] >= '0' && p[1] <= '9') {
+            char *end;
+            long n = strtol(p + 1, &end, 10);
+            if (*end == ':' && n >= 0 && (size_t)n < sb->nchunk_names) {
+                sb_adds(out, sb->chunk_names[n]);
+                p = end;
+                continue;
+            }
+        }
+        sb_addc(out, *p++);
+    }
+}
+
+int sandbox_compile(sandbox *sb, int env, const char *src, size_t len, int chunk_id, strbuf *err)
+{
+    lua_State *L = sb->L;
+    env = lua_absindex(L, env);
+    char name[32];
+    snprintf(name, sizeof name, "=@%d", chunk_id);
+    if (luaL_loadbufferx(L, src, len, name, "t") != LUA_OK) {
+        fix_message(sb, lua_tostring(L, -1), err);
+        lua_pop(L, 1);
+        return -1;
+    }
+    lua_pushvalue(L, env);
+    if (!lua_setupvalue(L, -2, 1))
+        lua_pop(L, 1);
+    return 0;
+}
+
+sb_status sandbox_call(sandbox *sb, int nargs, int nresults, strbuf *msg)
+{
+    lua_State *L = sb->L;
+    sb->limited = true;
+    sb->mem_exceeded = false;
+    sb->budget_exceeded = false;
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, (int)sb->budget);
+    int rc = lua_pcall(L, nargs, nresults, 0);
+    lua_sethook(L, NULL, 0, 0);
+    sb->limited = false;
+    if (sb->budget_exceeded || sb->mem_exceeded) {
+        if (rc == LUA_OK)
+            lua_pop(L, nresults);
+        else
+            lua_pop(L, 1);
+        if (msg) {
+            if (sb->budget_exceeded)
+                sb_addf(msg, "stopped: the instruction budget of %llu per call was exceeded (an endless loop?)",
+                        (unsigned long long)sb->budget);
+            else
+                sb_addf(msg, "stopped: the memory cap of %zu MiB was exceeded", sb->mem_cap >> 20);
+        }
+        return sb->budget_exceeded ? SB_BUDGET : SB_MEMORY;
+    }
+    if (rc == LUA_OK)
+        return SB_OK;
+    if (sandbox_is_unknown(L, -1)) {
+        lua_pop(L, 1);
+        return SB_UNKNOWN;
+    }
+    if (msg) {
+        if (lua_type(L, -1) == LUA_TSTRING)
+            fix_message(sb, lua_tostring(L, -1), msg);
+        else if (rc == LUA_ERRMEM)
+            sb_adds(msg, "not enough memory");
+        else
+            sb_addf(msg, "the rule raised an error that is a %s, not text", luaL_typename(L, -1));
+    }
+    lua_pop(L, 1);
+    return SB_ERROR;
+}
+
+void sandbox_add_global(sandbox *sb, const char *name)
+{
+    lua_State *L = sb->L;
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &safe_key);
+    lua_insert(L, -2);
+    lua_setfield(L, -2, name);
+    lua_pop(L, 1);
+}
+
+/* ---- environments ---- */
+
+static void push_storage(lua_State *L, int env)
+{
+    lua_getmetatable(L, env);
+    lua_rawgeti(L, -1, 1); /* the storage table is kept at [1] of the metatable */
+    lua_remove(L, -2);
+}
+
+void sandbox_env_set(sandbox *sb, int env, const char *name)
+{
+    lua_State *L = sb->L;
+    env = lua_absindex(L, env);
+    push_storage(L, env);
+    lua_insert(L, -2);
+    lua_setfield(L, -2, name);
+    lua_pop(L, 1);
+}
+
+/* records upvalues of functions reachable from the value at idx (helpers' module state) */
+static void snapshot_upvalues(lua_State *L, int idx, int visited, int list, int depth)
+{
+    idx = lua_absindex(L, idx);
+    if (depth > 16)
+        return;
+    int t = lua_type(L, idx);
+    if (t != LUA_TFUNCTION && t != LUA_TTABLE)
+        return;
+    lua_pushvalue(L, idx);
+    if (lua_rawget(L, visited) != LUA_TNIL) {
+        lua_pop(L, 1);
+        return;
+    }
+    lua_pop(L, 1);
+    lua_pushvalue(L, idx);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, visited);
+    if (t == LUA_TTABLE) {
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            snapshot_upvalues(L, -1, visited, list, depth + 1);
+            lua_pop(L, 1);
+        }
+        return;
+    }
+    if (lua_iscfunction(L, idx))
+        return;
+    for (int i = 1;; i++) {
+        const char *name = lua_getupvalue(L, idx, i);
+        if (!name)
+            break;
+        /* an upvalue shared by several functions is handled once */
+        lua_pushlightuserdata(L, lua_upvalueid(L, idx, i));
+        int seen = lua_rawget(L, visited) != LUA_TNIL;
+        lua_pop(L, 1);
+        if (seen || !strcmp(name, "_ENV")) {
+            lua_pop(L, 1);
+            continue;
+        }
+        lua_pushlightuserdata(L, lua_upvalueid(L, idx, i));
+        lua_pushboolean(L, 1);
+        lua_rawset(L, visited);
+        if (lua_type(L, -1) == LUA_TTABLE) {
+            /* module tables are frozen in place of the original */
+            snapshot_upvalues(L, -1, visited, list, depth + 1);
+            push_frozen(L, -1);
+            lua_setupvalue(L, idx, i);
+            lua_pop(L, 1);
+            continue;
+        }
+        if (lua_type(L, -1) == LUA_TFUNCTION)
+            snapshot_upvalues(L, -1, visited, list, depth + 1);
+        /* list entry: {f, i, value} */
+        lua_createtable(L, 3, 0);
+        lua_pushvalue(L, idx);
+        lua_rawseti(L, -2, 1);
+        lua_pushinteger(L, i);
+        lua_rawseti(L, -2, 2);
+        lua_pushvalue(L, -2);
+        lua_rawseti(L, -2, 3);
+        lua_rawseti(L, list, (lua_Integer)lua_rawlen(L, list) + 1);
+        lua_pop(L, 1);
+    }
+}
+
+void sandbox_restore(sandbox *sb)
+{
+    lua_State *L = sb->L;
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &restore_key);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+    for (lua_Integer k = 1; k <= n; k++) {
+        lua_rawgeti(L, -1, k);
+        lua_rawgeti(L, -1, 1);
+        lua_rawgeti(L, -2, 2);
+        int i = (int)lua_tointeger(L, -1);
+        lua_pop(L, 1);
+        lua_rawgeti(L, -2, 3);
+        lua_setupvalue(L, -2, i);
+        lua_pop(L, 2);
+    }
+    lua_pop(L, 1);
+}
+
+int sandbox_env_new(sandbox *sb, const char *const *srcs, const size_t *lens, const int *chunk_ids, size_t n,
+                    strbuf *err)
+{
+    lua_State *L = sb->L;
+    /* storage: the safe globals, then library exports */
+    lua_newtable(L);
+    int storage = lua_gettop(L);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &safe_key);
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, storage);
+    }
+    lua_pop(L, 1);
+    /* the environment rules see: an empty proxy */
+    lua_newtable(L);
+    int env = lua_gettop(L);
+    lua_createtable(L, 1, 3);
+    lua_pushvalue(L, storage);
+    lua_rawseti(L, -2, 1);
+    lua_pushvalue(L, storage);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, readonly_newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, env);
+
+    lua_newtable(L);
+    int visited = lua_gettop(L);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &restore_key);
+    int list = lua_gettop(L);
+    for (size_t i = 0; i < n; i++) {
+        if (sandbox_compile(sb, env, srcs[i], lens[i], chunk_ids[i], err) != 0) {
+            lua_settop(L, storage - 1);
+            return -1;
+        }
+        uint64_t saved = sb->budget;
+        sb->budget = SETUP_BUDGET;
+        sb_status st = sandbox_call(sb, 0, 1, err);
+        sb->budget = saved;
+        if (st != SB_OK) {
+            if (st == SB_UNKNOWN)
+                sb_adds(err, "a library chunk read an unknown value while loading");
+            lua_settop(L, storage - 1);
+            return -1;
+        }
+        if (lua_type(L, -1) == LUA_TTABLE) {
+            int exports = lua_gettop(L);
+            lua_pushnil(L);
+            while (lua_next(L, exports)) {
+                if (lua_type(L, -2) == LUA_TSTRING) {
+                    if (lua_type(L, -1) == LUA_TTABLE) {
+                        snapshot_upvalues(L, -1, visited, list, 0);
+                        push_frozen(L, -1);
+                        lua_remove(L, -2);
+                    } else {
+                        snapshot_upvalues(L, -1, visited, list, 0);
+                    }
+                    lua_pushvalue(L, -2);
+                    lua_insert(L, -2);
+                    lua_rawset(L, storage);
+                } else {
+                    lua_pop(L, 1);
+                }
+            }
+        } else if (lua_type(L, -1) != LUA_TNIL) {
+            sb_addf(err, "library chunk %d must return a table of functions", chunk_ids[i]);
+            lua_settop(L, storage - 1);
+            return -1;
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 2); /* visited, list */
+    lua_remove(L, storage);
+    return 0;
+}

@@ -1,0 +1,72 @@
+/* yz_sandbox.h: sandboxed Lua 5.4 states (the only place that creates one): safe libraries only,
+ * text chunks only, an instruction budget per call, a memory cap per state, deterministic
+ * iteration and printing, and read-only environments. */
+#ifndef YZ_SANDBOX_H
+#define YZ_SANDBOX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "yz_util.h"
+#include "yuanzhu.h"
+
+typedef struct lua_State lua_State;
+
+#define YZ_DEFAULT_INSTRUCTIONS 1000000u
+#define YZ_DEFAULT_MEMORY (64u << 20)
+
+typedef struct sandbox {
+    lua_State *L;
+    size_t mem_used, mem_cap;
+    uint64_t budget;
+    bool limited;         /* limits apply (inside sandbox_call) */
+    bool mem_exceeded;    /* set by the allocator during a limited call */
+    bool budget_exceeded; /* set by the count hook during a limited call */
+    const char *const *chunk_names; /* "=@N" chunk N is chunk_names[N] in messages */
+    size_t nchunk_names;
+} sandbox;
+
+/* Result of a protected call. */
+typedef enum { SB_OK, SB_UNKNOWN, SB_ERROR, SB_BUDGET, SB_MEMORY } sb_status;
+
+sandbox *sandbox_new(const yz_limits *lim);
+void sandbox_free(sandbox *sb);
+
+/* Builds the Lua source for a condition or formula found at first_line of a YAML file: the
+ * expression as 'return <expr>' (or the statements as they are), preceded by newlines so that
+ * Lua's line numbers are the YAML file's. */
+void sandbox_leaf_source(const char *expr, int first_line, strbuf *out);
+/* Compiles an expression (as sandbox_leaf_source does) or a whole chunk in a scratch state to
+ * check its syntax.  Returns 0, or -1 with the message in err and the line in *line. */
+int sandbox_check_expr(const char *expr, int first_line, strbuf *err, int *line);
+int sandbox_check_chunk(const char *src, size_t len, strbuf *err, int *line);
+
+/* Creates a read-only environment (left on the stack): the safe globals, then the library
+ * chunks run in order, each returning a table of functions merged into the environment.
+ * names[i] is chunk i's number in messages ("=@N").  Returns 0, or -1 with a message in err. */
+int sandbox_env_new(sandbox *sb, const char *const *srcs, const size_t *lens, const int *chunk_ids, size_t n,
+                    strbuf *err);
+/* Adds the value on the top of the stack (popped) to the safe globals of every environment made
+ * afterwards. */
+void sandbox_add_global(sandbox *sb, const char *name);
+/* Sets a variable of an environment (at index env) seen by rules as a global. */
+void sandbox_env_set(sandbox *sb, int env, const char *name);
+/* Compiles a text chunk with the environment at index env as its _ENV; pushes the function.
+ * Returns 0 or -1 with the message in err. */
+int sandbox_compile(sandbox *sb, int env, const char *src, size_t len, int chunk_id, strbuf *err);
+
+/* Calls the function below nargs arguments with the limits on; results (nresults, or the error
+ * message) are left on the stack.  After an error, msg gets a message with chunk numbers turned
+ * into file names (never calling a __tostring of the error object). */
+sb_status sandbox_call(sandbox *sb, int nargs, int nresults, strbuf *msg);
+
+/* Pushes the "unknown" signal and raises it (rules reading an absent field).  Never returns. */
+int sandbox_raise_unknown(lua_State *L);
+/* True if the value at idx is the unknown signal. */
+bool sandbox_is_unknown(lua_State *L, int idx);
+
+/* Restores the upvalues of helper functions recorded when their environment was made, so
+ * nothing a rule does to them can be seen by the next record. */
+void sandbox_restore(sandbox *sb);
+
+#endif

@@ -1,0 +1,719 @@
+/* yz_schema.c: compiles the applicant record JSON Schema (a documented subset of draft 2020-12
+ * plus x- extensions) and validates records against it. */
+#include "yz_schema.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "yz_date.h"
+#include "yz_diag.h"
+#include "yz_embed.h"
+
+static arena schema_mem; /* lives as long as the process */
+static yz_schema applicant, policy;
+static pthread_once_t applicant_once = PTHREAD_ONCE_INIT, policy_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t mem_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void fatal_schema(const char *what)
+{
+    fprintf(stderr, "yuanzhu: internal error: built-in schema: %s\n", what);
+    abort();
+}
+
+static int cmp_snode(const void *a, const void *b)
+{
+    return strcmp((*(snode *const *)a)->key, (*(snode *const *)b)->key);
+}
+
+typedef struct cctx {
+    yz_schema *s;
+    const yj *root;
+    const char *names[64]; /* $defs already compiled (recursion) */
+    snode *defs[64];
+    size_t ndefs;
+} cctx;
+
+static void add_node(yz_schema *s, snode *n)
+{
+    s->nodes = yz_realloc(s->nodes, (s->nnodes + 1) * sizeof *s->nodes);
+    n->id = (int)s->nnodes;
+    s->nodes[s->nnodes++] = n;
+}
+
+static void *compile_regex(const char *src)
+{
+    regex_t *re = arena_alloc(&schema_mem, sizeof *re);
+    if (regcomp(re, src, REG_EXTENDED | REG_NOSUB) != 0)
+        fatal_schema("bad pattern");
+    return re;
+}
+
+static snode *compile(cctx *cx, const yj *js, const char *key, snode *parent);
+
+static snode *compile_ref(cctx *cx, const char *ref, const char *key, snode *parent)
+{
+    if (strncmp(ref, "#/$defs/", 8) != 0)
+        fatal_schema(ref);
+    const char *name = ref + 8;
+    for (size_t i = 0; i < cx->ndefs; i++)
+        if (strcmp(cx->names[i], name) == 0)
+            return cx->defs[i];
+    const yj *def = yj_get(yj_get(cx->root, "$defs"), name);
+    if (!def || cx->ndefs == 64)
+        fatal_schema(ref);
+    /* register before compiling so recursive definitions (conditions) terminate */
+    snode *n = arena_alloc(&schema_mem, sizeof *n);
+    memset(n, 0, sizeof *n);
+    cx->names[cx->ndefs] = name;
+    cx->defs[cx->ndefs++] = n;
+    snode *built = compile(cx, def, key, parent);
+    *n = *built;
+    return n;
+}
+
+static snode *compile(cctx *cx, const yj *js, const char *key, snode *parent)
+{
+    const yj *v;
+    if ((v = yj_get(js, "$ref"))) {
+        snode *target = compile_ref(cx, yj_str(v), key, parent);
+        if (yj_size(js) == 1)
+            return target;
+        /* a $ref with siblings: a copy that adds them */
+        snode *n = arena_alloc(&schema_mem, sizeof *n);
+        *n = *target;
+        n->key = arena_strdup(&schema_mem, key);
+        if ((v = yj_get(js, "description")))
+            n->description = arena_strdup(&schema_mem, yj_str(v));
+        if ((v = yj_get(js, "x-ref")))
+            n->ref = arena_strdup(&schema_mem, yj_str(v));
+        return n;
+    }
+    yz_schema *s = cx->s;
+    snode *n = arena_alloc(&schema_mem, sizeof *n);
+    memset(n, 0, sizeof *n);
+    n->key = arena_strdup(&schema_mem, key);
+    n->parent = parent;
+    n->const_int = INT32_MIN;
+    add_node(s, n);
+    if (!parent || !parent->parent) {
+        n->path = !parent ? "" : n->key;
+    } else if (strcmp(key, "[]") == 0) {
+        n->path = arena_printf(&schema_mem, "%s[]", parent->path);
+    } else {
+        n->path = arena_printf(&schema_mem, "%s.%s", parent->path, key);
+    }
+
+    const yj *type = yj_get(js, "type");
+    const char *tname = NULL;
+    if (yj_typeof(type) == YJ_STRING) {
+        tname = yj_str(type);
+    } else if (yj_typeof(type) == YJ_ARRAY) {
+        for (const yj *t = yj_first(type); t; t = yj_next(t))
+            if (strcmp(yj_str(t), "null") != 0)
+                tname = yj_str(t);
+    }
+    if (!tname)
+        n->type = ST_ANY;
+    else if (!strcmp(tname, "object"))
+        n->type = ST_OBJECT;
+    else if (!strcmp(tname, "array"))
+        n->type = ST_ARRAY;
+    else if (!strcmp(tname, "string"))
+        n->type = ST_STRING;
+    else if (!strcmp(tname, "integer"))
+        n->type = ST_INTEGER;
+    else if (!strcmp(tname, "number"))
+        n->type = ST_NUMBER;
+    else if (!strcmp(tname, "boolean"))
+        n->type = ST_BOOLEAN;
+    else
+        fatal_schema(tname);
+
+    if ((v = yj_get(js, "description")))
+        n->description = arena_strdup(&schema_mem, yj_str(v));
+    if ((v = yj_get(js, "x-label")))
+        n->label = arena_strdup(&schema_mem, yj_str(v));
+    if ((v = yj_get(js, "x-evidence")))
+        n->evidence = arena_strdup(&schema_mem, yj_str(v));
+    else if (parent)
+        n->evidence = parent->evidence;
+    if ((v = yj_get(js, "x-null")))
+        n->null_is_none = strcmp(yj_str(v), "none") == 0;
+    if ((v = yj_get(js, "x-kind")))
+        n->kind = arena_strdup(&schema_mem, yj_str(v));
+    if ((v = yj_get(js, "x-ref")))
+        n->ref = arena_strdup(&schema_mem, yj_str(v));
+    int64_t iv;
+    if ((v = yj_get(js, "const")) && yj_is_int(v, &iv))
+        n->const_int = (int)iv;
+    if ((v = yj_get(js, "format"))) {
+        if (!strcmp(yj_str(v), "date"))
+            n->format = SF_DATE;
+        else if (!strcmp(yj_str(v), "resident-id"))
+            n->format = SF_RESIDENT_ID;
+    }
+    if ((v = yj_get(js, "pattern"))) {
+        n->pattern = compile_regex(yj_str(v));
+        n->pattern_src = arena_strdup(&schema_mem, yj_str(v));
+    }
+    if ((v = yj_get(js, "maxLength")) && yj_is_int(v, &iv))
+        n->max_length = (size_t)iv;
+    if ((v = yj_get(js, "maxItems")) && yj_is_int(v, &iv))
+        n->max_items = (size_t)iv;
+    if ((v = yj_get(js, "minItems")) && yj_is_int(v, &iv))
+        n->min_items = (size_t)iv;
+    if ((v = yj_get(js, "minimum"))) {
+        n->has_min = true;
+        n->min = yj_num(v);
+    }
+    if ((v = yj_get(js, "maximum"))) {
+        n->has_max = true;
+        n->max = yj_num(v);
+    }
+    const yj *en = yj_get(js, "enum");
+    if (!en && (v = yj_get(js, "x-enum-from"))) {
+        n->enum_from = arena_strdup(&schema_mem, yj_str(v));
+        en = yj_get(cx->root, yj_str(v)); /* an object whose keys are the allowed values */
+    }
+    if (en) {
+        n->nenum = yj_size(en);
+        n->enums = arena_alloc(&schema_mem, (n->nenum ? n->nenum : 1) * sizeof *n->enums);
+        size_t i = 0;
+        for (const yj *e = yj_first(en); e; e = yj_next(e))
+            n->enums[i++] = arena_strdup(&schema_mem, yj_typeof(en) == YJ_OBJECT ? yj_key(e) : yj_str(e));
+    }
+    if (n->type == ST_OBJECT) {
+        const yj *props = yj_get(js, "properties");
+        n->nprops = yj_size(props);
+        n->props = arena_alloc(&schema_mem, (n->nprops ? n->nprops : 1) * sizeof *n->props);
+        size_t i = 0;
+        for (const yj *p = yj_first(props); p; p = yj_next(p))
+            n->props[i++] = compile(cx, p, yj_key(p), n);
+        qsort(n->props, n->nprops, sizeof *n->props, cmp_snode);
+        const yj *req = yj_get(js, "required");
+        for (const yj *r = yj_first(req); r; r = yj_next(r)) {
+            snode *c = (snode *)snode_child(n, yj_str(r), strlen(yj_str(r)));
+            if (!c)
+                fatal_schema("required names an unknown property");
+            /* required is a property of the use, not of a shared $defs node */
+            snode *copy = arena_alloc(&schema_mem, sizeof *copy);
+            *copy = *c;
+            copy->required = true;
+            for (size_t k = 0; k < n->nprops; k++)
+                if (n->props[k] == c)
+                    n->props[k] = copy;
+        }
+        for (size_t k = 0; k < n->nprops; k++)
+            n->props[k]->pos = (int)k;
+        if ((v = yj_get(js, "additionalProperties")) && yj_typeof(v) == YJ_OBJECT)
+            n->addl = compile(cx, v, "*", n);
+        if ((v = yj_get(js, "propertyNames"))) {
+            const yj *pat = yj_get(v, "pattern");
+            const yj *ref = yj_get(v, "$ref");
+            if (ref)
+                pat = yj_get(yj_get(yj_get(cx->root, "$defs"), yj_str(ref) + 8), "pattern");
+            if (pat) {
+                n->key_pattern = compile_regex(yj_str(pat));
+                n->key_pattern_src = arena_strdup(&schema_mem, yj_str(pat));
+            }
+        }
+        if ((v = yj_get(js, "patternProperties"))) {
+            const yj *pp = yj_first(v);
+            n->key_pattern = compile_regex(yj_key(pp));
+            n->key_pattern_src = arena_strdup(&schema_mem, yj_key(pp));
+            n->any_key = true;
+        }
+    } else if (n->type == ST_ARRAY) {
+        const yj *items = yj_get(js, "items");
+        if (!items)
+            fatal_schema("array without items");
+        n->items = compile(cx, items, "[]", n);
+    }
+    return n;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void load_schema(yz_schema *s, const char *text, size_t len)
+{
+    pthread_mutex_lock(&mem_lock);
+    if (!schema_mem.block_size)
+        arena_init(&schema_mem, 64 * 1024);
+    size_t off;
+    const char *err;
+    yj *js = yj_parse(&schema_mem, text, len, &off, &err);
+    if (!js)
+        fatal_schema(err);
+    cctx cx;
+    memset(&cx, 0, sizeof cx);
+    cx.s = s;
+    cx.root = js;
+    s->root = compile(&cx, js, "", NULL);
+    const yj *docs = yj_get(js, "x-evidence-documents");
+    s->ndocs = yj_size(docs);
+    s->doc_ids = arena_alloc(&schema_mem, (s->ndocs ? s->ndocs : 1) * sizeof(char *));
+    s->doc_names = arena_alloc(&schema_mem, (s->ndocs ? s->ndocs : 1) * sizeof(char *));
+    const char **keys = yz_malloc((s->ndocs ? s->ndocs : 1) * sizeof(char *));
+    size_t i = 0;
+    for (const yj *e = yj_first(docs); e; e = yj_next(e), i++)
+        keys[i] = yj_key(e);
+    qsort(keys, s->ndocs, sizeof(char *), cmp_str);
+    for (i = 0; i < s->ndocs; i++) {
+        s->doc_ids[i] = arena_strdup(&schema_mem, keys[i]);
+        s->doc_names[i] = arena_strdup(&schema_mem, yj_str(yj_get(docs, keys[i])));
+    }
+    yz_free(keys);
+    pthread_mutex_unlock(&mem_lock);
+}
+
+static void load_applicant(void)
+{
+    load_schema(&applicant, yz_embed_applicant_schema, yz_embed_applicant_schema_len);
+}
+
+static void load_policy(void)
+{
+    load_schema(&policy, yz_embed_policy_schema, yz_embed_policy_schema_len);
+}
+
+const yz_schema *schema_applicant(void)
+{
+    pthread_once(&applicant_once, load_applicant);
+    return &applicant;
+}
+
+const yz_schema *schema_policy(void)
+{
+    pthread_once(&policy_once, load_policy);
+    return &policy;
+}
+
+const snode *snode_child(const snode *obj, const char *key, size_t keylen)
+{
+    size_t lo = 0, hi = obj->nprops;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const char *k = obj->props[mid]->key;
+        int c = strncmp(k, key, keylen);
+        if (c == 0 && k[keylen] != '\0')
+            c = 1;
+        if (c == 0)
+            return obj->props[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+const snode *schema_lookup(const yz_schema *s, const char *path)
+{
+    const snode *n = s->root;
+    const char *p = path;
+    while (*p && n) {
+        while (n->type == ST_ARRAY)
+            n = n->items;
+        const char *e = p;
+        while (*e && *e != '.' && *e != '[')
+            e++;
+        n = snode_child(n, p, (size_t)(e - p));
+        if (!n)
+            return NULL;
+        while (*e == '[') {
+            while (*e && *e != ']')
+                e++;
+            if (*e == ']')
+                e++;
+        }
+        p = *e == '.' ? e + 1 : e;
+    }
+    return n;
+}
+
+bool schema_match(const void *pattern, const char *s)
+{
+    return regexec((const regex_t *)pattern, s, 0, NULL, 0) == 0;
+}
+
+const char *schema_doc_name(const yz_schema *s, const char *id)
+{
+    const char **hit = bsearch(&id, s->doc_ids, s->ndocs, sizeof(char *), cmp_str);
+    return hit ? s->doc_names[hit - s->doc_ids] : NULL;
+}
+
+/* ---- paths ---- */
+
+void yval_path(const yval *v, strbuf *sb)
+{
+    if (!v || !v->parent)
+        return;
+    yval_path(v->parent, sb);
+    if (v->index >= 0) {
+        sb_addf(sb, "[%d]", v->index);
+    } else {
+        if (sb->len)
+            sb_addc(sb, '.');
+        sb_adds(sb, v->sn->key);
+    }
+}
+
+void yval_child_path(const yval *obj, const snode *child, strbuf *sb)
+{
+    yval_path(obj, sb);
+    if (sb->len)
+        sb_addc(sb, '.');
+    sb_adds(sb, child->key);
+}
+
+/* ---- validation ---- */
+
+typedef struct vctx {
+    arena *mem;
+    const char *source;
+    yz_diags *d;
+    int errors;
+    strbuf path;
+} vctx;
+
+static void violation(vctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void violation(vctx *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    strbuf msg = STRBUF_INIT;
+    sb_vaddf(&msg, fmt, ap);
+    va_end(ap);
+    diag_add_field(c->d, c->source, 0, c->path.len ? c->path.buf : "(record)", "%s", msg.buf);
+    sb_free(&msg);
+    c->errors++;
+}
+
+static void enum_list(strbuf *sb, const snode *sn)
+{
+    for (size_t i = 0; i < sn->nenum; i++) {
+        if (i)
+            sb_adds(sb, ", ");
+        sb_adds(sb, sn->enums[i]);
+    }
+}
+
+static void short_value(strbuf *sb, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > 40) {
+        /* cut on a UTF-8 boundary */
+        size_t k = 40;
+        while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80)
+            k--;
+        sb_addc(sb, '\'');
+        sb_add(sb, s, k);
+        sb_adds(sb, "...'");
+    } else {
+        sb_addf(sb, "'%s'", s);
+    }
+}
+
+static yval *validate_value(vctx *c, const snode *sn, const yj *js, yval *parent, int index);
+
+static bool check_string(vctx *c, const snode *sn, const yj *js)
+{
+    const char *s = yj_str(js);
+    size_t len = strlen(s);
+    if (sn->max_length && yz_utf8_width(s, len) > sn->max_length) {
+        violation(c, "text longer than %zu characters", sn->max_length);
+        return false;
+    }
+    if (sn->nenum) {
+        for (size_t i = 0; i < sn->nenum; i++)
+            if (strcmp(s, sn->enums[i]) == 0)
+                return true;
+        strbuf sb = STRBUF_INIT;
+        short_value(&sb, s);
+        const char *near = yz_suggest(s, sn->enums, sn->nenum);
+        strbuf opts = STRBUF_INIT;
+        enum_list(&opts, sn);
+        if (near)
+            violation(c, "%s is not allowed (did you mean '%s'?); allowed: %s", sb.buf, near, opts.buf);
+        else
+            violation(c, "%s is not allowed; allowed: %s", sb.buf, opts.buf);
+        sb_free(&sb);
+        sb_free(&opts);
+        return false;
+    }
+    if (sn->format == SF_DATE) {
+        yz_date d;
+        if (!yz_date_parse(s, len, &d)) {
+            strbuf sb = STRBUF_INIT;
+            short_value(&sb, s);
+            violation(c, "%s is not a real date; write YYYY-MM-DD", sb.buf);
+            sb_free(&sb);
+            return false;
+        }
+    } else if (sn->format == SF_RESIDENT_ID) {
+        yz_id_info info;
+        switch (yz_id_parse(s, len, &info)) {
+        case YZ_ID_OK: break;
+        case YZ_ID_LENGTH: violation(c, "a resident ID number has 18 characters, this one has %zu", yz_utf8_width(s, len)); return false;
+        case YZ_ID_CHARS: violation(c, "a resident ID number is 17 digits and a digit or X"); return false;
+        case YZ_ID_BIRTH: violation(c, "digits 7-14 (%.8s) are not a real birth date", s + 6); return false;
+        case YZ_ID_CHECK:
+            violation(c, "check digit is '%c' but should be '%c' for the first 17 digits: the number is mistyped",
+                      s[17], info.check);
+            return false;
+        }
+    }
+    if (sn->pattern && regexec((regex_t *)sn->pattern, s, 0, NULL, 0) != 0) {
+        strbuf sb = STRBUF_INIT;
+        short_value(&sb, s);
+        if (strcmp(sn->pattern_src, "^[0-9]{6}$") == 0)
+            violation(c, "%s is not a 6-digit GB/T 2260 region code", sb.buf);
+        else
+            violation(c, "%s does not match %s", sb.buf, sn->pattern_src);
+        sb_free(&sb);
+        return false;
+    }
+    return true;
+}
+
+static bool check_number(vctx *c, const snode *sn, const yj *js)
+{
+    double d = yj_num(js);
+    if (!isfinite(d)) {
+        violation(c, "number out of range");
+        return false;
+    }
+    if (sn->type == ST_INTEGER && !yj_is_int(js, NULL)) {
+        violation(c, "expected a whole number, got %g", d);
+        return false;
+    }
+    if (sn->const_int != INT32_MIN && d != sn->const_int) {
+        violation(c, "unsupported value %g (this engine reads version %d)", d, sn->const_int);
+        return false;
+    }
+    if (sn->has_min && d < sn->min) {
+        violation(c, "%g is below the minimum %g", d, sn->min);
+        return false;
+    }
+    if (sn->has_max && d > sn->max) {
+        violation(c, "%g is above the maximum %g", d, sn->max);
+        return false;
+    }
+    return true;
+}
+
+static const char *expect_name(const snode *sn)
+{
+    switch (sn->type) {
+    case ST_OBJECT: return "an object";
+    case ST_ARRAY: return "a list";
+    case ST_STRING: return sn->format == SF_DATE ? "a date (YYYY-MM-DD)" : "text";
+    case ST_INTEGER: return "a whole number";
+    case ST_NUMBER: return "a number";
+    case ST_BOOLEAN: return "true or false";
+    default: return "a value";
+    }
+}
+
+static yval *new_yval(vctx *c, const snode *sn, const yj *js, yval *parent, int index)
+{
+    yval *v = arena_alloc(c->mem, sizeof *v);
+    v->sn = sn;
+    v->json = js;
+    v->parent = parent;
+    v->index = index;
+    v->n = 0;
+    v->kids = NULL;
+    return v;
+}
+
+static yval *validate_object(vctx *c, const snode *sn, const yj *js, yval *parent, int index)
+{
+    yval *v = new_yval(c, sn, js, parent, index);
+    v->n = (uint32_t)sn->nprops;
+    v->kids = arena_alloc(c->mem, (sn->nprops ? sn->nprops : 1) * sizeof *v->kids);
+    memset(v->kids, 0, (sn->nprops ? sn->nprops : 1) * sizeof *v->kids);
+    unsigned char seen_small[128];
+    unsigned char *seen = sn->nprops <= sizeof seen_small ? seen_small : yz_calloc(sn->nprops, 1);
+    memset(seen, 0, sn->nprops <= sizeof seen_small ? sizeof seen_small : 0);
+    size_t base = c->path.len;
+    for (const yj *m = yj_first(js); m; m = yj_next(m)) {
+        const char *key = yj_key(m);
+        size_t kl = strlen(key);
+        if (base)
+            sb_addc(&c->path, '.');
+        sb_add(&c->path, key, kl);
+        const snode *child = snode_child(sn, key, kl);
+        if (!child) {
+            const char *cands[128];
+            size_t nc = 0;
+            for (size_t i = 0; i < sn->nprops && nc < 128; i++)
+                cands[nc++] = sn->props[i]->key;
+            const char *near = yz_suggest(key, cands, nc);
+            if (near)
+                violation(c, "unknown field (did you mean '%s'?)", near);
+            else
+                violation(c, "unknown field: the record format (schema 1) has no such field; see schemas/applicant-record.v1.schema.json");
+        } else {
+            size_t idx = (size_t)child->pos;
+            if (seen[idx]) {
+                violation(c, "field given twice");
+            } else {
+                seen[idx] = 1;
+                if (yj_typeof(m) == YJ_NULL && !child->null_is_none) {
+                    /* null means absent (unknown) here */
+                    if (child->required)
+                        violation(c, "required, cannot be null");
+                } else {
+                    v->kids[idx] = validate_value(c, child, m, v, -1);
+                }
+            }
+        }
+        c->path.len = base;
+        c->path.buf[base] = '\0';
+    }
+    for (size_t i = 0; i < sn->nprops; i++) {
+        if (sn->props[i]->required && !seen[i]) {
+            if (base)
+                sb_addc(&c->path, '.');
+            sb_adds(&c->path, sn->props[i]->key);
+            violation(c, "required field is missing");
+            c->path.len = base;
+            c->path.buf[base] = '\0';
+        }
+    }
+    if (seen != seen_small)
+        yz_free(seen);
+    return v;
+}
+
+static yval *validate_value(vctx *c, const snode *sn, const yj *js, yval *parent, int index)
+{
+    yj_type t = yj_typeof(js);
+    if (t == YJ_NULL) {
+        if (sn->null_is_none)
+            return new_yval(c, sn, js, parent, index);
+        return NULL;
+    }
+    switch (sn->type) {
+    case ST_OBJECT:
+        if (t != YJ_OBJECT)
+            break;
+        return validate_object(c, sn, js, parent, index);
+    case ST_ARRAY: {
+        if (t != YJ_ARRAY)
+            break;
+        size_t n = yj_size(js);
+        if (sn->max_items && n > sn->max_items) {
+            violation(c, "%zu items, more than the %zu allowed", n, sn->max_items);
+            return NULL;
+        }
+        yval *v = new_yval(c, sn, js, parent, index);
+        v->n = (uint32_t)n;
+        v->kids = arena_alloc(c->mem, (n ? n : 1) * sizeof *v->kids);
+        size_t base = c->path.len, i = 0;
+        for (const yj *it = yj_first(js); it; it = yj_next(it), i++) {
+            sb_addf(&c->path, "[%zu]", i);
+            v->kids[i] = validate_value(c, sn->items, it, v, (int)i);
+            c->path.len = base;
+            c->path.buf[base] = '\0';
+        }
+        return v;
+    }
+    case ST_STRING:
+        if (t != YJ_STRING)
+            break;
+        if (!check_string(c, sn, js))
+            return NULL;
+        return new_yval(c, sn, js, parent, index);
+    case ST_INTEGER:
+    case ST_NUMBER:
+        if (t != YJ_NUMBER)
+            break;
+        if (!check_number(c, sn, js))
+            return NULL;
+        return new_yval(c, sn, js, parent, index);
+    case ST_BOOLEAN:
+        if (t != YJ_BOOL)
+            break;
+        return new_yval(c, sn, js, parent, index);
+    case ST_ANY:
+        return new_yval(c, sn, js, parent, index);
+    }
+    if (t == YJ_STRING) {
+        strbuf sb = STRBUF_INIT;
+        short_value(&sb, yj_str(js));
+        if (sn->type == ST_BOOLEAN && (!strcmp(yj_str(js), "yes") || !strcmp(yj_str(js), "no") ||
+                                       !strcmp(yj_str(js), "true") || !strcmp(yj_str(js), "false")))
+            violation(c, "expected true or false (without quotes), got the text %s", sb.buf);
+        else
+            violation(c, "expected %s, got the text %s", expect_name(sn), sb.buf);
+        sb_free(&sb);
+    } else {
+        violation(c, "expected %s, got %s", expect_name(sn), yj_type_name(js));
+    }
+    return NULL;
+}
+
+static const yval *slot(const yval *obj, const char *key)
+{
+    const snode *sn = snode_child(obj->sn, key, strlen(key));
+    if (!sn)
+        return NULL;
+    return obj->kids[sn->pos];
+}
+
+/* checks across fields that JSON Schema cannot express */
+static void cross_checks(vctx *c, const yval *root)
+{
+    const yval *idv = slot(root, "id_number"), *sex = slot(root, "sex"), *birth = slot(root, "birth_date");
+    const yval *grp = slot(root, "retirement_group");
+    yz_id_info info;
+    if (idv && yz_id_parse(yj_str(idv->json), strlen(yj_str(idv->json)), &info) == YZ_ID_OK) {
+        if (sex && yj_str(sex->json)[0] != info.sex) {
+            sb_clear(&c->path);
+            sb_adds(&c->path, "sex");
+            violation(c, "%s disagrees with id_number, whose 17th digit (%c) is %s, i.e. %s", yj_str(sex->json),
+                      yj_str(idv->json)[16], info.sex == 'M' ? "odd" : "even", info.sex == 'M' ? "M" : "F");
+        }
+        char bd[11];
+        yz_date_format(info.birth, bd);
+        if (birth && strcmp(yj_str(birth->json), bd) != 0) {
+            sb_clear(&c->path);
+            sb_adds(&c->path, "birth_date");
+            violation(c, "%s disagrees with id_number, which gives %s", yj_str(birth->json), bd);
+        }
+    }
+    if (grp && sex) {
+        bool male = strcmp(yj_str(grp->json), "male") == 0;
+        bool is_m = yj_str(sex->json)[0] == 'M';
+        if (male != is_m) {
+            sb_clear(&c->path);
+            sb_adds(&c->path, "retirement_group");
+            violation(c, "%s does not fit sex %s: use %s", yj_str(grp->json), yj_str(sex->json),
+                      is_m ? "male" : "female_worker or female_cadre");
+        }
+    }
+    sb_clear(&c->path);
+}
+
+yval *schema_validate(const yz_schema *s, arena *mem, const yj *doc, const char *source, yz_diags *d)
+{
+    vctx c = {mem, source, d, 0, STRBUF_INIT};
+    if (yj_typeof(doc) != YJ_OBJECT) {
+        violation(&c, "a record is an object of fields, got %s", yj_type_name(doc));
+        sb_free(&c.path);
+        return NULL;
+    }
+    yval *root = validate_object(&c, s->root, doc, NULL, -1);
+    cross_checks(&c, root);
+    sb_free(&c.path);
+    return c.errors ? NULL : root;
+}

@@ -1,0 +1,95 @@
+/* yz_schema.h: the applicant record schema (schemas/applicant-record.v1.schema.json, compiled
+ * into the engine) and record validation into an indexed tree that rules read through. */
+#ifndef YZ_SCHEMA_H
+#define YZ_SCHEMA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "yz_json.h"
+#include "yuanzhu.h"
+
+typedef enum { ST_ANY, ST_OBJECT, ST_ARRAY, ST_STRING, ST_INTEGER, ST_NUMBER, ST_BOOLEAN } stype;
+typedef enum { SF_NONE, SF_DATE, SF_RESIDENT_ID } sformat;
+
+typedef struct snode snode;
+struct snode {
+    int id;              /* index into schema->nodes */
+    int pos;             /* index within the parent object's props (its slot) */
+    stype type;
+    const char *key;     /* property name, or "[]" for array items */
+    const char *path;    /* "household.members[].employment_status" */
+    const char *label;   /* Chinese label (x-label) */
+    const char *evidence;/* document id to ask for (x-evidence), inherited from parents */
+    bool null_is_none;   /* x-null: none: null is a known "none" */
+    bool required;
+    int const_int;       /* for "const" (schema version); INT32_MIN when none */
+    const char **enums;
+    size_t nenum;
+    sformat format;
+    void *pattern;       /* compiled regex, or NULL */
+    const char *pattern_src;
+    size_t max_length, max_items;
+    bool has_min, has_max;
+    double min, max;
+    snode **props;       /* object: sorted by key */
+    size_t nprops;
+    snode *items;        /* array */
+    snode *addl;         /* object: schema of properties not listed (maps keyed by id), or NULL */
+    void *key_pattern;   /* object: regex every key of addl must match, or NULL */
+    const char *key_pattern_src;
+    bool any_key;        /* object: any key allowed (patternProperties without a schema we check) */
+    const char *kind;    /* x-kind: "condition", "basis", "for", "dated" (checked by C code) */
+    const char *ref;     /* x-ref: section whose ids a value must name ("sources") */
+    const char *enum_from; /* x-enum-from */
+    const char *description;
+    size_t min_items;
+    snode *parent;
+};
+
+typedef struct yz_schema {
+    snode *root;
+    snode **nodes;
+    size_t nnodes;
+    const char **doc_ids;   /* evidence documents, sorted */
+    const char **doc_names; /* their Chinese names */
+    size_t ndocs;
+} yz_schema;
+
+/* The applicant record schema and the policy file schema, each compiled once per process
+ * (thread-safe). */
+const yz_schema *schema_applicant(void);
+const yz_schema *schema_policy(void);
+/* Child of an object node by key, or NULL. */
+const snode *snode_child(const snode *obj, const char *key, size_t keylen);
+/* Finds a node by dotted path ("hukou.type", "household.members.employment_status"; array
+ * items may be written "members[]" or skipped). */
+const snode *schema_lookup(const yz_schema *s, const char *path);
+/* True when s matches a compiled pattern of the schema. */
+bool schema_match(const void *pattern, const char *s);
+/* Chinese name of an evidence document id, or NULL. */
+const char *schema_doc_name(const yz_schema *s, const char *doc_id);
+
+/* A validated value inside a record: the JSON node plus the schema node it conforms to, and for
+ * objects a slot per schema property (NULL = absent, i.e. unknown). */
+typedef struct yval yval;
+struct yval {
+    const snode *sn;
+    const yj *json;   /* a JSON null when the field is a known "none" */
+    yval *parent;
+    int index;        /* position within a parent array, else -1 */
+    uint32_t n;       /* object: sn->nprops; array: item count */
+    yval **kids;      /* object slots by property index; array items (NULL = absent item) */
+};
+
+/* Validates a parsed document against the schema, building the yval tree in mem.  Every
+ * violation goes to d (field path + message; file = source).  Returns the root or NULL when there
+ * was a violation. */
+yval *schema_validate(const yz_schema *s, arena *mem, const yj *doc, const char *source, yz_diags *d);
+
+/* Writes a value's instance path ("household.members[1].employment_status"). */
+void yval_path(const yval *v, strbuf *sb);
+/* Instance path of the property slot of an object. */
+void yval_child_path(const yval *obj, const snode *child, strbuf *sb);
+
+#endif

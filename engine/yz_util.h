@@ -1,0 +1,83 @@
+/* yz_util.h: memory, string buffers, arenas and small text helpers shared by every module. */
+#ifndef YZ_UTIL_H
+#define YZ_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#define YZ_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Allocation that never returns NULL: on exhaustion it calls the out-of-memory handler
+ * (default: print and abort).  Tests install a failing allocator through yz_set_alloc(). */
+void *yz_malloc(size_t n);
+void *yz_calloc(size_t n, size_t size);
+void *yz_realloc(void *p, size_t n);
+char *yz_strdup(const char *s);
+char *yz_strndup(const char *s, size_t n);
+void yz_free(void *p);
+
+/* Growable byte buffer, always NUL-terminated.  sb_release() hands the storage to the caller
+ * (free with yz_free); sb_clear() keeps the storage. */
+typedef struct strbuf {
+    char *buf;
+    size_t len, cap;
+} strbuf;
+#define STRBUF_INIT {NULL, 0, 0}
+void sb_grow(strbuf *sb, size_t extra);
+void sb_add(strbuf *sb, const void *data, size_t n);
+void sb_adds(strbuf *sb, const char *s);
+void sb_addc(strbuf *sb, char c);
+void sb_addf(strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sb_vaddf(strbuf *sb, const char *fmt, va_list ap);
+void sb_clear(strbuf *sb);
+void sb_free(strbuf *sb);
+char *sb_release(strbuf *sb);
+static inline const char *sb_str(const strbuf *sb) { return sb->buf ? sb->buf : ""; }
+
+/* Bump allocator: many small allocations freed at once.  arena_reset() keeps the first block
+ * for reuse, arena_free() returns everything.  Returned memory is 16-byte aligned. */
+typedef struct arena_block arena_block;
+typedef struct arena {
+    arena_block *head;
+    size_t block_size;
+    size_t used_total;
+} arena;
+void arena_init(arena *a, size_t block_size);
+void *arena_alloc(arena *a, size_t n);
+char *arena_strndup(arena *a, const char *s, size_t n);
+char *arena_strdup(arena *a, const char *s);
+char *arena_printf(arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void arena_reset(arena *a);
+void arena_free(arena *a);
+
+/* Reads a whole file.  Returns 0 and a malloc'd, NUL-terminated buffer (caller frees), or an
+ * errno value.  Refuses directories (EISDIR) and files over max_bytes (EFBIG). */
+int yz_read_file(const char *path, size_t max_bytes, char **out, size_t *out_len);
+/* Reads all of a stream (stdin). Same contract as yz_read_file. */
+int yz_read_stream(void *fp, size_t max_bytes, char **out, size_t *out_len);
+
+/* Returns NULL if s[0..n) is valid UTF-8, else a pointer to the first bad byte. */
+const char *yz_utf8_invalid(const char *s, size_t n);
+/* Number of code points (for column counting). */
+size_t yz_utf8_width(const char *s, size_t n);
+
+/* Edit distance, for did-you-mean suggestions; returns SIZE_MAX when above limit. */
+size_t yz_edit_distance(const char *a, const char *b, size_t limit);
+/* Best candidate among a NULL-terminated list within a distance that scales with the length,
+ * or NULL. */
+const char *yz_suggest(const char *word, const char *const *candidates, size_t n);
+
+bool yz_str_has_prefix(const char *s, const char *prefix);
+bool yz_str_has_suffix(const char *s, const char *suffix);
+int yz_strcmp_ptr(const void *a, const void *b); /* qsort over char* */
+
+/* Joins a directory and a name with exactly one '/'.  Caller frees. */
+char *yz_path_join(const char *dir, const char *name);
+/* Lexically normalises "a/./b/../c" to "a/c"; keeps a leading "../". Caller frees. */
+char *yz_path_normalize(const char *path);
+bool yz_is_dir(const char *path);
+bool yz_is_file(const char *path);
+
+#endif
