@@ -35,7 +35,8 @@ typedef enum yz_rc {
     YZ_ENOTINFORCE, /* no policy of the ruleset is in force on the as-of date */
     YZ_EUSAGE,      /* a bad argument (date format, unknown name) */
     YZ_ESTORE,      /* the decision store failed */
-    YZ_EINTERNAL
+    YZ_EINTERNAL,
+    YZ_EFAILED      /* tests ran and some failed; a replay differs */
 } yz_rc;
 
 /* Short English name of a return code ("policy error"). */
@@ -193,10 +194,10 @@ typedef struct yz_test_summary {
 } yz_test_summary;
 
 /* Runs the YAML test cases of a policy folder (its tests/ folder, then its city folders) or of a
- * single test file.  The report (diffs, the "N passed, M failed" line, coverage of categories and
- * subsidies not exercised both ways) is appended to out (caller frees with yz_free).  Returns
- * YZ_OK when every case passed, 1 when some failed, or an error code (the folder could not be
- * loaded; see d). */
+ * single test file.  The report (diffs, coverage of categories and subsidies not exercised both
+ * ways, and last the line "N passed, M failed") goes to *out (caller frees with yz_free).
+ * Returns YZ_OK when every case passed, YZ_EFAILED when some failed, or YZ_EPOLICY when a folder
+ * or test file could not be used (see d). */
 int yz_test_run(const char *home, const char *path, const yz_test_options *opts, char **out,
                 yz_test_summary *sum, yz_diags *d);
 

@@ -23,6 +23,7 @@ const char *yz_rc_name(int rc)
     case YZ_ENOTINFORCE: return "no policy in force";
     case YZ_EUSAGE: return "usage error";
     case YZ_ESTORE: return "store error";
+    case YZ_EFAILED: return "failed";
     default: return "internal error";
     }
 }

@@ -28,6 +28,7 @@ typedef struct version {
     const rfile *file;
     ydoc *doc;
     const char *from, *to; /* effective period */
+    const ynode *to_node;
     const char *extends;
     ynode *lua;            /* the lua: list */
 } version;
@@ -239,15 +240,6 @@ static void err_at(loader *L, const ynode *n, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     diag_vadd(L->d, YZ_SEV_ERROR, n ? disp(L, n->file) : NULL, n ? n->line : 0, n ? n->col : 0, fmt, ap);
-    va_end(ap);
-}
-
-static void warn_at(loader *L, const ynode *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void warn_at(loader *L, const ynode *n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    diag_vadd(L->d, YZ_SEV_WARNING, n ? disp(L, n->file) : NULL, n ? n->line : 0, n ? n->col : 0, fmt, ap);
     va_end(ap);
 }
 
@@ -526,6 +518,7 @@ static int read_level(loader *L, level *lv)
         const ynode *eff = ynode_get(doc->root, "effective");
         v->from = scalar_or_null(ynode_get(eff, "from"));
         v->to = scalar_or_null(ynode_get(eff, "to"));
+        v->to_node = v->to ? ynode_get(eff, "to") : NULL;
         if (v->from && v->to && strcmp(v->from, v->to) > 0)
             err_at(L, ynode_get(eff, "to"), "effective: 'to' (%s) is before 'from' (%s)", v->to, v->from);
         v->extends = scalar_or_null(ynode_get(doc->root, "extends"));
@@ -1654,6 +1647,7 @@ static void build_combinations(loader *L)
         /* levels[nl-1] is national: merge from the top */
         version *vs[MAX_LEVELS] = {0};
         const char *from = NULL, *to = NULL;
+        const ynode *to_node = NULL;
         bool ok = true;
         for (size_t k = 0; k < nl; k++) {
             version *v = &L->levels[nl - 1 - k].versions[idx[nl - 1 - k]];
@@ -1664,14 +1658,17 @@ static void build_combinations(loader *L)
             }
             if (!from || strcmp(v->from, from) > 0)
                 from = v->from;
-            if (v->to && (!to || strcmp(v->to, to) < 0))
+            if (v->to && (!to || strcmp(v->to, to) < 0)) {
                 to = v->to;
+                to_node = v->to_node;
+            }
         }
         if (ok && (!to || strcmp(from, to) <= 0)) {
             ynode *root = vs[0]->doc->root;
             for (size_t k = 1; k < nl; k++)
                 root = merge_top(L, root, vs[k]->doc->root);
             ppolicy *pol = build_policy(L, root, vs, nl, from, to);
+            pol->eff_to_loc = loc_of(to_node);
             pol->index = (int)L->rs->npolicies;
             L->rs->policies = yz_realloc(L->rs->policies, (L->rs->npolicies + 1) * sizeof *L->rs->policies);
             L->rs->policies[L->rs->npolicies++] = pol;
@@ -1836,9 +1833,14 @@ int yz_ruleset_load(const char *home, const char *province, yz_ruleset **out, yz
     if (!is_path && valid_name(province) && yz_is_dir(named)) {
         level_dirs(&L, top, province);
     } else if (yz_is_dir(province)) {
-        char real[PATH_MAX], realprov[PATH_MAX];
+        char real[PATH_MAX], realprov[PATH_MAX], realnat[PATH_MAX];
         const char *name = NULL;
-        if (realpath(province, real) && realpath(provdir, realprov)) {
+        char *natdir = yz_path_join(home, "rules/national");
+        bool national = realpath(province, real) && realpath(natdir, realnat) && !strcmp(real, realnat);
+        yz_free(natdir);
+        if (national) {
+            name = "national";
+        } else if (realpath(province, real) && realpath(provdir, realprov)) {
             size_t rl = strlen(realprov);
             if (!strncmp(real, realprov, rl) && real[rl] == '/')
                 name = real + rl + 1;

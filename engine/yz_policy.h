@@ -93,6 +93,7 @@ typedef struct pitem {
 typedef struct ppolicy {
     const char *title, *region_code, *region_name;
     const char *eff_from, *eff_to; /* intersection of the levels' periods; eff_to NULL = open */
+    ploc eff_to_loc;               /* where eff_to is written */
     const char **version_files;    /* the policy file of each level, national first */
     size_t nlevels;
     psource *sources;

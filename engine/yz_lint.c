@@ -1,0 +1,138 @@
+/* yz_lint.c: `lint`: loads every policy folder under the paths given (cities included), checks
+ * their test files, and warns about policies that expire soon. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "yz_date.h"
+#include "yz_diag.h"
+#include "yz_policy.h"
+#include "yz_testcase.h"
+
+#define EXPIRY_WARNING_DAYS 90
+
+static bool has_policy_files(const char *dir)
+{
+    DIR *dh = opendir(dir);
+    if (!dh)
+        return false;
+    struct dirent *de;
+    bool yes = false;
+    while ((de = readdir(dh)))
+        if (de->d_name[0] != '.' && (yz_str_has_suffix(de->d_name, ".yaml") || yz_str_has_suffix(de->d_name, ".yml")))
+            yes = true;
+    closedir(dh);
+    return yes;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void expiry(const yz_ruleset *rs, const char *today, yz_diags *d)
+{
+    if (!today || !rs->npolicies)
+        return;
+    yz_date t;
+    if (!yz_date_parse(today, strlen(today), &t))
+        return;
+    const ppolicy *last = rs->policies[rs->npolicies - 1];
+    if (!last->eff_to)
+        return;
+    yz_date end;
+    yz_date_parse(last->eff_to, strlen(last->eff_to), &end);
+    long days = yz_date_to_days(end) - yz_date_to_days(t);
+    const char *file = ruleset_display(rs, last->eff_to_loc.file ? last->eff_to_loc.file : last->version_files[last->nlevels - 1]);
+    if (days < 0)
+        diag_add(d, YZ_SEV_WARNING, file, last->eff_to_loc.line, last->eff_to_loc.col,
+                 "%s's rules expired on %s (%ld days ago) and no later policy is in force: decisions after that date are refused; add the successor policy",
+                 rs->province, last->eff_to, -days);
+    else if (days <= EXPIRY_WARNING_DAYS)
+        diag_add(d, YZ_SEV_WARNING, file, last->eff_to_loc.line, last->eff_to_loc.col,
+                 "%s's rules expire on %s (in %ld days) and no later policy follows: add the successor policy file (docs/policy-format.md, 'Successive policies')",
+                 rs->province, last->eff_to, days);
+}
+
+static int lint_folder(const char *home, const char *dir, const char *today, yz_diags *d, int depth)
+{
+    int folders = 0;
+    if (has_policy_files(dir)) {
+        yz_ruleset *rs = NULL;
+        folders++;
+        if (yz_ruleset_load(home, dir, &rs, d) == YZ_OK) {
+            expiry(rs, today, d);
+            testcase_check_folder(rs, dir, d);
+            yz_ruleset_free(rs);
+        }
+    }
+    if (depth > 4)
+        return folders;
+    DIR *dh = opendir(dir);
+    if (!dh)
+        return folders;
+    char **subs = NULL;
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(dh))) {
+        if (de->d_name[0] == '.' || !strcmp(de->d_name, "tests"))
+            continue;
+        char *p = yz_path_join(dir, de->d_name);
+        if (yz_is_dir(p)) {
+            subs = yz_realloc(subs, (n + 1) * sizeof *subs);
+            subs[n++] = p;
+        } else {
+            yz_free(p);
+        }
+    }
+    closedir(dh);
+    if (n)
+        qsort(subs, n, sizeof *subs, cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        folders += lint_folder(home, subs[i], today, d, depth + 1);
+        yz_free(subs[i]);
+    }
+    yz_free(subs);
+    return folders;
+}
+
+int policy_lint(const char *home, const char *path, const char *today, yz_diags *d)
+{
+    size_t before = d->n_errors;
+    if (yz_is_dir(path)) {
+        if (!lint_folder(home, path, today, d, 0))
+            diag_add(d, YZ_SEV_ERROR, path, 0, 0, "no policy files (*.yaml) in this folder or below it");
+    } else if (yz_is_file(path)) {
+        /* a policy file or a test file: lint the folder it belongs to (not its cities) */
+        char *copy = yz_strdup(path);
+        char *slash = strrchr(copy, '/');
+        const char *dir = ".";
+        if (slash) {
+            *slash = '\0';
+            dir = copy;
+        }
+        if (yz_str_has_suffix(dir, "/tests") || !strcmp(dir, "tests")) {
+            char *s2 = strrchr(copy, '/');
+            if (s2)
+                *s2 = '\0';
+            else
+                dir = ".";
+        }
+        yz_ruleset *rs = NULL;
+        if (yz_ruleset_load(home, dir, &rs, d) == YZ_OK) {
+            expiry(rs, today, d);
+            testcase_check_folder(rs, dir, d);
+            yz_ruleset_free(rs);
+        }
+        yz_free(copy);
+    } else {
+        diag_add(d, YZ_SEV_ERROR, path, 0, 0, "no such file or folder");
+    }
+    return d->n_errors > before ? YZ_EPOLICY : YZ_OK;
+}
+
+int yz_lint(const char *home, const char *path, const char *today, yz_diags *d)
+{
+    return policy_lint(home, path, today, d);
+}
