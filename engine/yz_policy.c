@@ -24,8 +24,13 @@
 /* ------------------------------------------------------------------------------------------ */
 /* file sources: a directory tree on disk, or files held in memory (from the store) */
 
+/* the policy file of a version (copies: the file table moves as files are added) */
+typedef struct vfile {
+    const char *path, *display;
+} vfile;
+
 typedef struct version {
-    const rfile *file;
+    const vfile *file;
     ydoc *doc;
     const char *from, *to; /* effective period */
     const ynode *to_node;
@@ -513,7 +518,10 @@ static int read_level(loader *L, level *lv)
         walk(&c, doc->root, c.s->root, "the policy file");
         version *v = &lv->versions[lv->nversions++];
         memset(v, 0, sizeof *v);
-        v->file = f;
+        vfile *vf = arena_alloc(M(L), sizeof *vf);
+        vf->path = f->path;
+        vf->display = f->display;
+        v->file = vf;
         v->doc = doc;
         const ynode *eff = ynode_get(doc->root, "effective");
         v->from = scalar_or_null(ynode_get(eff, "from"));

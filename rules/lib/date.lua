@@ -145,12 +145,13 @@ function M.age(birth, on)
   return M.months_between(birth, on) // 12
 end
 
---- date_min(a, b), date_max(a, b) -> the earlier / later date.
+--- date_min(a, b) -> the earlier date.
 function M.date_min(a, b)
   ymd(a, "date_min"); ymd(b, "date_min")
   return a < b and a or b
 end
 
+--- date_max(a, b) -> the later date.
 function M.date_max(a, b)
   ymd(a, "date_max"); ymd(b, "date_max")
   return a > b and a or b
