@@ -109,3 +109,9 @@ char *yz_diag_format(const yz_diag *x)
     sb_adds(&sb, x->message);
     return sb_release(&sb);
 }
+
+void diag_sort_from(yz_diags *d, size_t first)
+{
+    if (d && d->n > first + 1)
+        qsort(d->items + first, d->n - first, sizeof *d->items, cmp_diag);
+}

@@ -15,5 +15,7 @@ void diag_add_field(yz_diags *d, const char *file, int line, const char *path, c
     __attribute__((format(printf, 5, 6)));
 /* Sorts by file, line, column (stable for equal positions). */
 void diag_sort(yz_diags *d);
+/* Sorts the diagnostics from index first on. */
+void diag_sort_from(yz_diags *d, size_t first);
 
 #endif

@@ -498,10 +498,16 @@ static int read_level(loader *L, level *lv)
         if (!f)
             continue;
         ydoc *doc;
-        if (ydoc_parse(f->data, f->len, f->path, &doc, NULL) != YZ_OK) {
+        if (ydoc_parse(f->data, f->len, f->path, &doc, NULL) != YZ_OK || doc->soft_errors) {
             /* parse again to report with the display path */
-            ydoc_parse(f->data, f->len, f->display, &doc, L->d);
-            continue;
+            if (doc && doc->soft_errors) {
+                ydoc *again = NULL;
+                ydoc_parse(f->data, f->len, f->display, &again, L->d);
+                ydoc_free(again);
+            } else {
+                ydoc_parse(f->data, f->len, f->display, &doc, L->d);
+                continue;
+            }
         }
         L->rs->docs = yz_realloc(L->rs->docs, (L->rs->ndocs + 1) * sizeof *L->rs->docs);
         L->rs->docs[L->rs->ndocs++] = doc;
@@ -1239,7 +1245,7 @@ static void check_refs(bctx *b, const pcond *c)
                     int col = line == c->loc.line ? c->loc.col + (int)yz_utf8_width(s, (size_t)(p - s)) : 0;
                     if (near)
                         diag_add(L->d, YZ_SEV_ERROR, disp(L, c->loc.file), line, col,
-                                 "unknown record field 'r.%s%s%s' (did you mean '%s%s%s'?)", shown, *shown ? "." : "",
+                                 "unknown record field 'r.%s%s%s' (did you mean 'r.%s%s%s'?)", shown, *shown ? "." : "",
                                  seg, shown, *shown ? "." : "", near);
                     else
                         diag_add(L->d, YZ_SEV_ERROR, disp(L, c->loc.file), line, col,
@@ -1767,6 +1773,7 @@ static int load_common(loader *L, yz_ruleset **out)
             rc = YZ_EPOLICY;
     }
     dedupe(L->d, first);
+    diag_sort_from(L->d, first);
     if (rc == YZ_OK && nerrors(L))
         rc = YZ_EPOLICY;
     if (rc == YZ_OK) {

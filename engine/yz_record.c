@@ -74,6 +74,11 @@ int yz_record_parse(const char *text, size_t len, const char *source, yz_record 
             yz_record_free(rec);
             return YZ_EPARSE;
         }
+        if (doc->soft_errors) {
+            ydoc_free(doc);
+            yz_record_free(rec);
+            return YZ_EPARSE;
+        }
         if (!doc->root) {
             diag_add(d, YZ_SEV_ERROR, source, 0, 0, "the record is empty");
             ydoc_free(doc);

@@ -440,6 +440,8 @@ static bool looks_like_block(const char *s)
 void sandbox_leaf_source(const char *expr, int first_line, strbuf *out)
 {
     sb_clear(out);
+    /* a local _ENV per call: code that assigns _ENV changes only this call's copy */
+    sb_adds(out, "local _ENV <const> = _ENV;");
     for (int i = 1; i < first_line; i++)
         sb_addc(out, '\n');
     if (looks_like_block(expr)) {
@@ -447,7 +449,6 @@ void sandbox_leaf_source(const char *expr, int first_line, strbuf *out)
     } else {
         sb_adds(out, "return ");
         sb_adds(out, expr);
-        sb_addc(out, '\n');
     }
 }
 
@@ -644,14 +645,15 @@ static void snapshot_upvalues(lua_State *L, int idx, int visited, int list, int 
         lua_pushlightuserdata(L, lua_upvalueid(L, idx, i));
         int seen = lua_rawget(L, visited) != LUA_TNIL;
         lua_pop(L, 1);
-        if (seen || !strcmp(name, "_ENV")) {
+        if (seen) {
             lua_pop(L, 1);
             continue;
         }
         lua_pushlightuserdata(L, lua_upvalueid(L, idx, i));
         lua_pushboolean(L, 1);
         lua_rawset(L, visited);
-        if (lua_type(L, -1) == LUA_TTABLE) {
+        bool env = !strcmp(name, "_ENV"); /* restored, never frozen: it is the read-only environment */
+        if (!env && lua_type(L, -1) == LUA_TTABLE) {
             /* module tables are frozen in place of the original */
             snapshot_upvalues(L, -1, visited, list, depth + 1);
             push_frozen(L, -1);

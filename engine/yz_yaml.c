@@ -12,7 +12,8 @@ typedef struct builder {
     yz_diags *d;
     yaml_parser_t parser;
     size_t nodes;
-    int errors;
+    int errors; /* fatal: the document cannot be used */
+    int soft;   /* reported, but the document is complete (duplicate keys, anchors) */
     const char *buf;
     size_t len;
 } builder;
@@ -131,7 +132,7 @@ static ynode *parse_node(builder *b, yaml_event_t *ev, int depth)
         if (ev->data.scalar.anchor) {
             diag_add(b->d, YZ_SEV_ERROR, b->doc->file, (int)ev->start_mark.line + 1, (int)ev->start_mark.column + 1,
                      "anchors (&%s) are not allowed", (const char *)ev->data.scalar.anchor);
-            b->errors++;
+            b->soft++;
         }
         ynode *n = new_node(b, YN_SCALAR, ev);
         n->str = arena_strndup(&b->doc->mem, (const char *)ev->data.scalar.value, ev->data.scalar.length);
@@ -151,7 +152,7 @@ static ynode *parse_node(builder *b, yaml_event_t *ev, int depth)
         if (ev->data.sequence_start.anchor) {
             diag_add(b->d, YZ_SEV_ERROR, b->doc->file, (int)ev->start_mark.line + 1, (int)ev->start_mark.column + 1,
                      "anchors (&%s) are not allowed", (const char *)ev->data.sequence_start.anchor);
-            b->errors++;
+            b->soft++;
         }
         ynode *n = new_node(b, YN_SEQ, ev);
         n->tag = tag_of(b, ev->data.sequence_start.tag);
@@ -184,7 +185,7 @@ static ynode *parse_node(builder *b, yaml_event_t *ev, int depth)
         if (ev->data.mapping_start.anchor) {
             diag_add(b->d, YZ_SEV_ERROR, b->doc->file, (int)ev->start_mark.line + 1, (int)ev->start_mark.column + 1,
                      "anchors (&%s) are not allowed", (const char *)ev->data.mapping_start.anchor);
-            b->errors++;
+            b->soft++;
         }
         ynode *n = new_node(b, YN_MAP, ev);
         n->tag = tag_of(b, ev->data.mapping_start.tag);
@@ -212,13 +213,13 @@ static ynode *parse_node(builder *b, yaml_event_t *ev, int depth)
             if (key->kind != YN_SCALAR) {
                 diag_add(b->d, YZ_SEV_ERROR, b->doc->file, key->line, key->col,
                          "a key must be plain text, not a %s", ynode_kind_name(key));
-                b->errors++;
+                b->soft++;
                 continue;
             }
             if (key->style == YS_PLAIN && key->len == 2 && memcmp(key->str, "<<", 2) == 0) {
                 diag_add(b->d, YZ_SEV_ERROR, b->doc->file, key->line, key->col,
                          "merge keys (<<) are not supported: write the keys out");
-                b->errors++;
+                b->soft++;
                 continue;
             }
             bool dup = false;
@@ -227,7 +228,7 @@ static ynode *parse_node(builder *b, yaml_event_t *ev, int depth)
                     diag_add(b->d, YZ_SEV_ERROR, b->doc->file, key->line, key->col,
                              "duplicate key '%s' (first defined at line %d): remove or rename one of them", key->str,
                              n->keys[i]->line);
-                    b->errors++;
+                    b->soft++;
                     dup = true;
                     break;
                 }
@@ -344,6 +345,7 @@ int ydoc_parse(const char *buf, size_t len, const char *file, ydoc **out, yz_dia
         ydoc_free(doc);
         return YZ_EPARSE;
     }
+    doc->soft_errors = b.soft;
     *out = doc;
     return YZ_OK;
 }

@@ -30,6 +30,7 @@ typedef struct ydoc {
     arena mem;     /* owns every node and string */
     ynode *root;   /* NULL for an empty document */
     const char *file;
+    int soft_errors; /* problems reported that left the tree complete (duplicate keys, anchors) */
 } ydoc;
 
 /* Limits that keep hostile files bounded. */

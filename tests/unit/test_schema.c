@@ -1,0 +1,96 @@
+/* test_schema.c: applicant records: every violation listed with its field path; absent vs null. */
+#include <stdlib.h>
+
+#include "unit.h"
+#include "yz_record.h"
+
+static bool has_violation(const yz_diags *d, const char *field, const char *text)
+{
+    for (size_t i = 0; i < d->n; i++)
+        if (d->items[i].field && !strcmp(d->items[i].field, field) && strstr(d->items[i].message, text))
+            return true;
+    return false;
+}
+
+static int parse(const char *text, yz_record **rec, yz_diags *d)
+{
+    yz_diags_init(d);
+    return yz_record_parse(text, strlen(text), "t.json", rec, d);
+}
+
+void test_schema(void)
+{
+    yz_record *rec = NULL;
+    yz_diags d;
+    const char *good = "{\"schema\":1,\"id_number\":\"440106198506150025\",\"sex\":\"F\",\"birth_date\":\"1985-06-15\"}";
+    CHECK_INT(parse(good, &rec, &d), YZ_OK);
+    CHECK_STR(yz_record_id_number(rec), "440106198506150025");
+    char *canon = yz_record_canonical(rec);
+    CHECK_STR(canon, "{\"birth_date\":\"1985-06-15\",\"id_number\":\"440106198506150025\",\"schema\":1,\"sex\":\"F\"}");
+    yz_free(canon);
+    yz_record_free(rec);
+    yz_diags_clear(&d);
+
+    /* many problems at once, each with its path */
+    const char *bad = "{\"schema\":1,\"id_number\":\"440106198506150026\",\"sex\":\"M\",\"birth_date\":\"1985-02-30\","
+                      "\"hukou\":{\"typ\":\"urban\",\"region\":\"4401\"},\"willing_to_work\":\"yes\","
+                      "\"employment\":{\"status\":\"unemploy\"},\"household\":{\"members\":[{\"id_number\":\"440106198301010019\"}]},"
+                      "\"public_welfare_post\":{\"placements\":1.5},\"retirement_group\":\"female_worker\"}";
+    CHECK_INT(parse(bad, &rec, &d), YZ_EINPUT);
+    CHECK(rec == NULL);
+    CHECK(has_violation(&d, "id_number", "check digit is '6' but should be '5'"));
+    CHECK(has_violation(&d, "birth_date", "not a real date"));
+    CHECK(has_violation(&d, "hukou.typ", "did you mean 'type'"));
+    CHECK(has_violation(&d, "hukou.region", "6-digit"));
+    CHECK(has_violation(&d, "willing_to_work", "true or false"));
+    CHECK(has_violation(&d, "employment.status", "did you mean 'unemployed'"));
+    CHECK(has_violation(&d, "household.members[0].id_number", "should be '0'"));
+    CHECK(has_violation(&d, "public_welfare_post.placements", "whole number"));
+    CHECK(has_violation(&d, "retirement_group", "does not fit sex M"));
+    yz_diags_clear(&d);
+
+    /* sex and birth date must agree with a valid ID number */
+    CHECK_INT(parse("{\"schema\":1,\"id_number\":\"440106198506150025\",\"sex\":\"M\",\"birth_date\":\"1985-06-16\"}", &rec, &d),
+              YZ_EINPUT);
+    CHECK(has_violation(&d, "sex", "disagrees with id_number"));
+    CHECK(has_violation(&d, "birth_date", "gives 1985-06-15"));
+    yz_diags_clear(&d);
+
+    /* required fields, version, wrong top-level type */
+    CHECK_INT(parse("{\"schema\":2,\"sex\":\"F\"}", &rec, &d), YZ_EINPUT);
+    CHECK(has_violation(&d, "schema", "version 1"));
+    CHECK(has_violation(&d, "id_number", "missing"));
+    CHECK(has_violation(&d, "birth_date", "missing"));
+    yz_diags_clear(&d);
+    CHECK_INT(parse("[1,2]", &rec, &d), YZ_EINPUT);
+    yz_diags_clear(&d);
+
+    /* syntax errors report line and column */
+    CHECK_INT(parse("{\"schema\":1,\n  \"sex\": F}", &rec, &d), YZ_EPARSE);
+    CHECK(d.n == 1 && d.items[0].line == 2);
+    yz_diags_clear(&d);
+
+    /* YAML records; a plain 'yes' is text (YAML 1.2), so it is refused for a boolean */
+    const char *yaml = "schema: 1\nid_number: \"440106198506150025\"\nsex: F\nbirth_date: 1985-06-15\n"
+                       "disability: {certificate: none, grade: null}\nveteran: null\n";
+    CHECK_INT(parse(yaml, &rec, &d), YZ_OK);
+    if (rec) {
+        /* grade: null is a known "none"; veteran: null is absent (unknown) */
+        const yval *dis = rec->root->kids[snode_child(rec->root->sn, "disability", 10)->pos];
+        CHECK(dis && dis->kids[snode_child(dis->sn, "grade", 5)->pos] != NULL);
+        CHECK(rec->root->kids[snode_child(rec->root->sn, "veteran", 7)->pos] == NULL);
+    }
+    yz_record_free(rec);
+    yz_diags_clear(&d);
+
+    /* duplicate keys, bad UTF-8, empty input */
+    CHECK_INT(parse("{\"schema\":1,\"schema\":1}", &rec, &d), YZ_EINPUT);
+    CHECK(has_violation(&d, "schema", "twice"));
+    yz_diags_clear(&d);
+    CHECK_INT(parse("{\"name\":\"\xff\"}", &rec, &d), YZ_EPARSE);
+    yz_diags_clear(&d);
+    CHECK_INT(parse("  \n", &rec, &d), YZ_EPARSE);
+    yz_diags_clear(&d);
+    CHECK_INT(parse("{\"schema\":1,\"name\":\"a\\u0000b\"}", &rec, &d), YZ_EPARSE);
+    yz_diags_clear(&d);
+}

@@ -1,0 +1,57 @@
+/* test_util.c: strings, arenas, UTF-8, suggestions, paths, canonical JSON. */
+#include <stdlib.h>
+
+#include "unit.h"
+#include "yz_json.h"
+#include "yz_util.h"
+
+void test_util(void)
+{
+    strbuf sb = STRBUF_INIT;
+    sb_addf(&sb, "%d-%s", 7, "x");
+    CHECK_STR(sb_str(&sb), "7-x");
+    sb_free(&sb);
+
+    arena a;
+    arena_init(&a, 64);
+    char *big = arena_alloc(&a, 1000); /* larger than a block */
+    memset(big, 'x', 1000);
+    char *s = arena_strdup(&a, "hello");
+    CHECK_STR(s, "hello");
+    CHECK(((uintptr_t)arena_alloc(&a, 3) & 15) == 0);
+    arena_free(&a);
+
+    CHECK(yz_utf8_invalid("李华", strlen("李华")) == NULL);
+    CHECK(yz_utf8_invalid("\xc0\xaf", 2) != NULL);       /* overlong */
+    CHECK(yz_utf8_invalid("\xed\xa0\x80", 3) != NULL);   /* surrogate */
+    CHECK(yz_utf8_invalid("\xe6\x9d", 2) != NULL);       /* truncated */
+    CHECK_INT(yz_utf8_width("李华ab", strlen("李华ab")), 4);
+
+    const char *keys[] = {"categories", "subsidies", "parameters"};
+    CHECK_STR(yz_suggest("catagories", keys, 3), "categories");
+    CHECK_STR(yz_suggest("subsdies", keys, 3), "subsidies");
+    CHECK(yz_suggest("zzz", keys, 3) == NULL);
+    CHECK_INT(yz_edit_distance("ab", "ba", 3), 1); /* transposition */
+
+    char *p = yz_path_normalize("a/./b/../c//d/");
+    CHECK_STR(p, "a/c/d");
+    yz_free(p);
+    p = yz_path_normalize("../x/./y");
+    CHECK_STR(p, "../x/y");
+    yz_free(p);
+
+    /* canonical JSON: sorted keys, integers, escapes, UTF-8 kept */
+    arena m;
+    arena_init(&m, 4096);
+    size_t off;
+    const char *err;
+    yj *v = yj_parse(&m, "{\"b\": 1.0, \"a\": [true, null, \"x\\n\\u674e\"], \"c\": 0.5}", 52, &off, &err);
+    CHECK(v != NULL);
+    strbuf out = STRBUF_INIT;
+    yj_write_canonical(&out, v);
+    CHECK_STR(sb_str(&out), "{\"a\":[true,null,\"x\\n李\"],\"b\":1,\"c\":0.5}");
+    sb_free(&out);
+    CHECK(yj_parse(&m, "{\"a\":1} x", 9, &off, &err) == NULL);
+    CHECK_INT(off, 8);
+    arena_free(&m);
+}

@@ -1,0 +1,53 @@
+/* unit.h: a minimal unit-test harness: CHECK macros count failures and print file:line. */
+#ifndef YZ_UNIT_H
+#define YZ_UNIT_H
+
+#include <stdio.h>
+#include <stdbool.h>
+#include <string.h>
+
+extern int unit_checks, unit_failures;
+
+#define CHECK(cond)                                                                  \
+    do {                                                                             \
+        unit_checks++;                                                               \
+        if (!(cond)) {                                                               \
+            unit_failures++;                                                         \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                            \
+    } while (0)
+
+#define CHECK_STR(got, want)                                                                          \
+    do {                                                                                              \
+        const char *g_ = (got), *w_ = (want);                                                         \
+        unit_checks++;                                                                                \
+        if (!g_ || !w_ || strcmp(g_, w_) != 0) {                                                      \
+            unit_failures++;                                                                          \
+            fprintf(stderr, "%s:%d: %s\n    got:  %s\n    want: %s\n", __FILE__, __LINE__, #got,         \
+                    g_ ? g_ : "(null)", w_ ? w_ : "(null)");                                          \
+        }                                                                                             \
+    } while (0)
+
+#define CHECK_INT(got, want)                                                                          \
+    do {                                                                                              \
+        long long g_ = (long long)(got), w_ = (long long)(want);                                      \
+        unit_checks++;                                                                                \
+        if (g_ != w_) {                                                                               \
+            unit_failures++;                                                                          \
+            fprintf(stderr, "%s:%d: %s\n    got:  %lld\n    want: %lld\n", __FILE__, __LINE__, #got, g_, w_); \
+        }                                                                                             \
+    } while (0)
+
+/* Evaluates a Lua expression with the rule library loaded (rules/lib, relative to the working
+ * directory) and returns its result as text ("true", "42", "2025-02-01", "unknown",
+ * "error: ..."); static buffer. */
+const char *lua_eval(const char *expr);
+
+void test_util(void);
+void test_dates(void);
+void test_schema(void);
+void test_library(void);
+void test_sandbox(void);
+void test_eval(void);
+
+#endif
