@@ -12,7 +12,7 @@ PREFIX ?= /usr/local
 DATADIR ?= $(PREFIX)/share/yuanzhu
 CC ?= cc
 CFLAGS ?= -O2 -g
-PKGS = lua5.4 yaml-0.1 libcjson libcrypto sqlite3
+PKGS = lua5.4 yaml-0.1 libcjson libcrypto sqlite3 libzstd
 BUILD ?= build
 BIN ?= bin/yuanzhu
 
@@ -31,7 +31,7 @@ UNIT_SRC = $(sort $(wildcard tests/unit/*.c))
 ENGINE_OBJ = $(ENGINE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/yz_embed.o
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)
-SCHEMAS = schemas/applicant-record.v1.schema.json schemas/policy.v1.schema.json
+SCHEMAS = schemas/applicant-record.v1.schema.json schemas/policy.v1.schema.json schemas/store.sql
 
 .PHONY: all deps demo test check bench install clean unit
 
@@ -47,7 +47,7 @@ $(BUILD)/%.o: %.c Makefile
 $(BUILD)/yz_embed.c: $(SCHEMAS) scripts/embed.sh
 	@mkdir -p $(BUILD)
 	scripts/embed.sh $@ yz_embed_applicant_schema=schemas/applicant-record.v1.schema.json \
-	    yz_embed_policy_schema=schemas/policy.v1.schema.json
+	    yz_embed_policy_schema=schemas/policy.v1.schema.json yz_embed_store_v1=schemas/store.sql
 
 $(BUILD)/yz_embed.o: $(BUILD)/yz_embed.c Makefile
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
@@ -67,7 +67,7 @@ unit: $(BUILD)/unit
 
 demo: deps
 	@$(MAKE) --no-print-directory all
-	bin/yuanzhu check --province guangdong --as-of 2025-06-15 schemas/examples/applicant.yaml
+	bin/yuanzhu check --province guangdong --as-of 2025-06-15 --operator demo schemas/examples/applicant.yaml
 
 test: deps
 	@$(MAKE) --no-print-directory all unit

@@ -16,6 +16,7 @@
 #ifndef YUANZHU_H
 #define YUANZHU_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -175,6 +176,78 @@ typedef struct yz_item_info {
 yz_status yz_determination_target(const yz_determination *det);
 size_t yz_determination_count(const yz_determination *det, yz_item_kind kind);
 void yz_determination_item(const yz_determination *det, yz_item_kind kind, size_t i, yz_item_info *info);
+
+/* ---- the decision store (SQLite) and its audit chain ---- */
+
+typedef struct yz_store yz_store;
+
+/* Opens a store, creating it (schema and hash algorithm hash_alg: "sha256" or "sm3"; NULL =
+ * sha256) when the file does not exist, and migrating an older schema forward.  A store that
+ * exists keeps its own algorithm; asking for another one with create_only is an error.
+ * Returns YZ_OK or YZ_ESTORE with a diagnostic. */
+int yz_store_open(const char *path, const char *hash_alg, yz_store **out, yz_diags *d);
+/* Creates a new store and fails if the file exists. */
+int yz_store_create(const char *path, const char *hash_alg, yz_diags *d);
+void yz_store_close(yz_store *st);
+const char *yz_store_hash_alg(const yz_store *st);
+
+/* Records a determination as a decision: registers its ruleset (with every file) if new, stores
+ * the input once under its hash, appends the decision and its audit event, all in one
+ * transaction (or in the caller's, see yz_store_begin).  id_out gets the decision id (17
+ * bytes). */
+int yz_store_record(yz_store *st, const yz_ruleset *rs, const yz_record *rec, const yz_determination *det,
+                    const char *operator_id, char id_out[17], int64_t *seq_out, yz_diags *d);
+/* Groups many yz_store_record calls into one transaction (batch writers). */
+int yz_store_begin(yz_store *st, yz_diags *d);
+int yz_store_commit(yz_store *st, yz_diags *d);
+int yz_store_rollback(yz_store *st);
+
+typedef struct yz_verify_report {
+    int64_t events;     /* events checked */
+    int64_t head_seq;
+    char head_hash[65];
+    int64_t bad_seq;    /* first sequence number with a problem, 0 if none */
+    char problem[512];  /* what is wrong there */
+} yz_verify_report;
+
+/* Walks the chain and the rows it describes.  expect_head ("HASH" or "SEQ:HASH", may be NULL)
+ * must appear in the chain (the way a truncated tail is found).  Returns YZ_OK, YZ_EFAILED
+ * (report.bad_seq/problem say where) or YZ_ESTORE. */
+int yz_store_verify(yz_store *st, const char *expect_head, yz_verify_report *rep, yz_diags *d);
+int yz_store_head(yz_store *st, int64_t *seq, char hash[65], yz_diags *d);
+
+/* A stored decision and everything needed to redo it. */
+typedef struct yz_stored {
+    int64_t seq;
+    char id[17];
+    char *province, *ruleset, *id_number, *as_of, *operator_id, *recorded_at, *engine, *target;
+    char *input;  /* canonical input JSON */
+    char *output; /* canonical determination JSON as recorded */
+    yz_file *files;
+    size_t nfiles;
+} yz_stored;
+
+/* Loads a decision by id (or a unique prefix of at least 6 characters). */
+int yz_store_load(yz_store *st, const char *id, bool with_files, yz_stored **out, yz_diags *d);
+void yz_stored_free(yz_stored *s);
+
+/* Calls fn for decisions in sequence order: all (from/to NULL), those recorded on dates
+ * from..to (inclusive, UTC, "YYYY-MM-DD"), or one person's (id_number).  Stops when fn returns
+ * non-zero. */
+typedef int (*yz_stored_fn)(const yz_stored *s, void *ctx);
+int yz_store_each(yz_store *st, const char *id_number, const char *from, const char *to, bool with_output,
+                  yz_stored_fn fn, void *ctx, yz_diags *d);
+
+/* Replays a stored decision: re-evaluates it from its stored ruleset and input at its as-of
+ * date (or, with rules_path, from that policy folder on disk) and compares the canonical JSON
+ * byte for byte.  *diff gets a readable difference (caller frees) when they differ.  Returns
+ * YZ_OK (identical), YZ_EFAILED (different) or an error. */
+int yz_replay(const char *home, const yz_stored *s, const char *rules_path, char **diff, yz_diags *d);
+
+/* The outcome of a canonical determination in brief.  Text: "cat1, cat2 / sub1 175000, sub2 ..."
+ * (met categories / eligible subsidies with the amount per period).  JSON: the members
+ * "categories":[ids],"subsidies":{id:amount} (no braces around them).  Caller frees. */
+char *yz_outcome_brief(const char *determination_json, bool json);
 
 /* ---- policy authoring ---- */
 

@@ -8,5 +8,7 @@ extern const char yz_embed_applicant_schema[];
 extern const size_t yz_embed_applicant_schema_len;
 extern const char yz_embed_policy_schema[];
 extern const size_t yz_embed_policy_schema_len;
+extern const char yz_embed_store_v1[];
+extern const size_t yz_embed_store_v1_len;
 
 #endif

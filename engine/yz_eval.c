@@ -809,6 +809,35 @@ static void subsidy_amounts(yz_evaluator *ev, ditem *di, xbuild *x)
     }
 }
 
+static void add_unverified(yz_evaluator *ev, ditem *di, const char *what)
+{
+    for (size_t i = 0; i < di->nunverified; i++)
+        if (!strcmp(di->unverified[i], what))
+            return;
+    const char **n = arena_alloc(&ev->det->mem, (di->nunverified + 1) * sizeof *n);
+    if (di->nunverified)
+        memcpy(n, di->unverified, di->nunverified * sizeof *n);
+    n[di->nunverified++] = what;
+    di->unverified = n;
+}
+
+/* an outcome is only as verified as the item, the texts it cites and the parameters it used */
+static void mark_unverified(yz_evaluator *ev, ditem *di)
+{
+    const pitem *it = di->it;
+    arena *m = &ev->det->mem;
+    if (!it->verified)
+        add_unverified(ev, di, "item");
+    for (size_t i = 0; i < it->nbasis; i++)
+        if (it->basis[i].src && !it->basis[i].src->verified)
+            add_unverified(ev, di, arena_printf(m, "source:%s", it->basis[i].source_id));
+    for (size_t i = 0; i < di->nparams; i++) {
+        const pparam *p = policy_param(ev->pol, di->params[i].key);
+        if (p && !p->verified)
+            add_unverified(ev, di, arena_printf(m, "parameter:%s", p->id));
+    }
+}
+
 static const ditem *build_item(yz_evaluator *ev, pikind k, int idx)
 {
     if (ev->item_built[k][idx])
@@ -828,6 +857,9 @@ static const ditem *build_item(yz_evaluator *ev, pikind k, int idx)
         subsidy_amounts(ev, di, explain_on ? &x : NULL);
     if (explain_on) {
         collect_reads(&x);
+        if (it->terms)
+            di->terms = interpolate(ev, it->terms);
+        mark_unverified(ev, di);
         if (!di->reason) {
             const char *tmpl = it->reason[di->status];
             di->reason = tmpl ? interpolate(ev, tmpl) : default_reason(ev, di);

@@ -50,8 +50,13 @@ typedef struct ditem {
     int64_t amount_fen, months, total_fen; /* months / total -1 = not applicable */
     const char *start, *end;
     const char *amount_note;
+    const char *terms; /* with {P.name} filled in */
     const char **exclusive_with;
     size_t nexclusive;
+    /* what the outcome rests on that is not verified against a text: "item", "source:<id>",
+       "parameter:<id>" */
+    const char **unverified;
+    size_t nunverified;
 } ditem;
 
 struct yz_determination {

@@ -456,3 +456,97 @@ void jw_raw(jw *w, const char *json, size_t n)
     before_value(w);
     sb_add(w->sb, json, n);
 }
+
+/* ---- structural difference ---- */
+
+typedef struct diffctx {
+    strbuf *out;
+    int n, max;
+    strbuf path;
+} diffctx;
+
+static void short_json(strbuf *sb, const yj *v)
+{
+    if (!v) {
+        sb_adds(sb, "(absent)");
+        return;
+    }
+    strbuf t = STRBUF_INIT;
+    yj_write_canonical(&t, v);
+    if (t.len > 120) {
+        size_t k = 117;
+        while (k > 0 && ((unsigned char)t.buf[k] & 0xC0) == 0x80)
+            k--;
+        sb_add(sb, t.buf, k);
+        sb_adds(sb, "...");
+    } else {
+        sb_add(sb, t.buf, t.len);
+    }
+    sb_free(&t);
+}
+
+static void diff_rec(diffctx *c, const yj *a, const yj *b)
+{
+    yj_type ta = a ? yj_typeof(a) : YJ_INVALID, tb = b ? yj_typeof(b) : YJ_INVALID;
+    if (ta == YJ_OBJECT && tb == YJ_OBJECT) {
+        /* keys of both, in sorted order */
+        size_t na = yj_size(a), nb = yj_size(b), n = 0;
+        const char **keys = yz_malloc((na + nb + 1) * sizeof *keys);
+        for (const yj *x = yj_first(a); x; x = yj_next(x))
+            keys[n++] = yj_key(x);
+        for (const yj *x = yj_first(b); x; x = yj_next(x))
+            if (!yj_get(a, yj_key(x)))
+                keys[n++] = yj_key(x);
+        qsort(keys, n, sizeof *keys, yz_strcmp_ptr);
+        size_t base = c->path.len;
+        for (size_t i = 0; i < n; i++) {
+            if (base)
+                sb_addc(&c->path, '.');
+            sb_adds(&c->path, keys[i]);
+            diff_rec(c, yj_get(a, keys[i]), yj_get(b, keys[i]));
+            c->path.len = base;
+            if (c->path.buf)
+                c->path.buf[base] = '\0';
+        }
+        yz_free(keys);
+        return;
+    }
+    if (ta == YJ_ARRAY && tb == YJ_ARRAY && yj_size(a) == yj_size(b)) {
+        size_t base = c->path.len, i = 0;
+        for (const yj *x = yj_first(a), *y = yj_first(b); x && y; x = yj_next(x), y = yj_next(y), i++) {
+            sb_addf(&c->path, "[%zu]", i);
+            diff_rec(c, x, y);
+            c->path.len = base;
+            c->path.buf[base] = '\0';
+        }
+        return;
+    }
+    strbuf sa = STRBUF_INIT, sbv = STRBUF_INIT;
+    if (a)
+        yj_write_canonical(&sa, a);
+    if (b)
+        yj_write_canonical(&sbv, b);
+    bool same = a && b && !strcmp(sb_str(&sa), sb_str(&sbv));
+    sb_free(&sa);
+    sb_free(&sbv);
+    if (same)
+        return;
+    c->n++;
+    if (c->n > c->max)
+        return;
+    sb_addf(c->out, "  %s: ", c->path.len ? c->path.buf : "(whole)");
+    short_json(c->out, a);
+    sb_adds(c->out, " -> ");
+    short_json(c->out, b);
+    sb_addc(c->out, '\n');
+}
+
+int yj_diff(const yj *a, const yj *b, strbuf *out, int max_lines)
+{
+    diffctx c = {out, 0, max_lines, STRBUF_INIT};
+    diff_rec(&c, a, b);
+    if (c.n > c.max)
+        sb_addf(out, "  ... and %d more differences\n", c.n - c.max);
+    sb_free(&c.path);
+    return c.n;
+}

@@ -55,6 +55,10 @@ yj *yj_get(const yj *obj, const char *key);
  * unescaped except '"', '\\' and control characters). */
 void yj_write_canonical(strbuf *sb, const yj *v);
 
+/* Appends a readable structural difference ("categories.x.status: \"met\" -> \"not_met\"", one per
+ * line, with paths) to out; at most max_lines lines.  Returns the number of differences. */
+int yj_diff(const yj *a, const yj *b, strbuf *out, int max_lines);
+
 /* ---- streaming canonical writer: the caller adds keys in sorted order ---- */
 typedef struct jw {
     strbuf *sb;

@@ -55,6 +55,23 @@ static void expiry(const yz_ruleset *rs, const char *today, yz_diags *d)
                  rs->province, last->eff_to, days);
 }
 
+/* a dated parameter whose first value starts after its policy does leaves days without it */
+static void value_gaps(const yz_ruleset *rs, yz_diags *d)
+{
+    for (size_t i = 0; i < rs->npolicies; i++) {
+        const ppolicy *pol = rs->policies[i];
+        for (size_t k = 0; k < pol->nparams; k++) {
+            const pparam *p = &pol->params[k];
+            if (!p->nvalues || !p->values[0].from || strcmp(p->values[0].from, pol->eff_from) <= 0)
+                continue;
+            diag_add(d, YZ_SEV_WARNING, ruleset_display(rs, p->values[0].loc.file), p->values[0].loc.line,
+                     p->values[0].loc.col,
+                     "parameter '%s' has no value from %s (the policy's start) until %s: rules that read it then cannot decide; add a value dated %s or earlier",
+                     p->id, pol->eff_from, p->values[0].from, pol->eff_from);
+        }
+    }
+}
+
 static int lint_folder(const char *home, const char *dir, const char *today, yz_diags *d, int depth)
 {
     int folders = 0;
@@ -63,6 +80,7 @@ static int lint_folder(const char *home, const char *dir, const char *today, yz_
         folders++;
         if (yz_ruleset_load(home, dir, &rs, d) == YZ_OK) {
             expiry(rs, today, d);
+            value_gaps(rs, d);
             testcase_check_folder(rs, dir, d);
             yz_ruleset_free(rs);
         }
@@ -122,6 +140,7 @@ int policy_lint(const char *home, const char *path, const char *today, yz_diags 
         yz_ruleset *rs = NULL;
         if (yz_ruleset_load(home, dir, &rs, d) == YZ_OK) {
             expiry(rs, today, d);
+            value_gaps(rs, d);
             testcase_check_folder(rs, dir, d);
             yz_ruleset_free(rs);
         }

@@ -191,9 +191,9 @@ static void write_item(jw *w, const ditem *di, bool explained)
     }
     jw_key(w, "status");
     jw_str(w, status_word(di));
-    if (explained && sub && it->terms) {
+    if (explained && sub && di->terms) {
         jw_key(w, "terms");
-        jw_str(w, it->terms);
+        jw_str(w, di->terms);
     }
     if (sub && met) {
         jw_key(w, "total_fen");
@@ -202,9 +202,12 @@ static void write_item(jw *w, const ditem *di, bool explained)
         else
             jw_null(w);
     }
-    if (explained && !it->verified) {
-        jw_key(w, "verified");
-        jw_bool(w, false);
+    if (explained && di->nunverified) {
+        jw_key(w, "unverified");
+        jw_arr_begin(w);
+        for (size_t i = 0; i < di->nunverified; i++)
+            jw_str(w, di->unverified[i]);
+        jw_arr_end(w);
     }
     jw_obj_end(w);
 }
@@ -382,6 +385,26 @@ static void text_basis(strbuf *sb, const pitem *it, const char *indent)
     sb_addc(sb, '\n');
 }
 
+/* facts behind a granted item that nobody has checked against a text yet */
+static void text_unverified(strbuf *sb, const ditem *di)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < di->nunverified; i++)
+        n += strncmp(di->unverified[i], "parameter:", 10) == 0;
+    if (!n && !(di->nunverified && !strcmp(di->unverified[0], "item")))
+        return;
+    sb_adds(sb, "      待核实：");
+    size_t k = 0;
+    for (size_t i = 0; i < di->nunverified; i++) {
+        const char *u = di->unverified[i];
+        if (!strcmp(u, "item"))
+            sb_addf(sb, "%s本项规定", k++ ? "、" : "");
+        else if (!strncmp(u, "parameter:", 10))
+            sb_addf(sb, "%s参数 %s", k++ ? "、" : "", u + 10);
+    }
+    sb_addc(sb, '\n');
+}
+
 static void text_conditions(strbuf *sb, const ditem *di, bool all)
 {
     for (size_t i = 0; i < di->nconds; i++) {
@@ -446,6 +469,7 @@ char *yz_determination_text(const yz_determination *det)
         sb_addf(&sb, "  %s %s —— %s\n", mark(di->status), di->it->name, di->reason ? di->reason : "");
         if (di->status == YZ_MET) {
             text_basis(&sb, di->it, "      ");
+            text_unverified(&sb, di);
         } else if (di->status == YZ_UNDETERMINED) {
             text_conditions(&sb, di, false);
         } else if (!any_pre_failed) {
@@ -481,9 +505,10 @@ char *yz_determination_text(const yz_determination *det)
                     sb_addf(&sb, "%s%s", k ? "、" : "", di->exclusive_with[k]);
                 sb_adds(&sb, "不得重复享受，请择一申领\n");
             }
-            if (it->terms)
-                sb_addf(&sb, "      %s\n", it->terms);
+            if (di->terms)
+                sb_addf(&sb, "      %s\n", di->terms);
             text_basis(&sb, it, "      ");
+            text_unverified(&sb, di);
         } else {
             sb_addf(&sb, " —— %s\n", di->reason ? di->reason : "");
             if (di->status == YZ_UNDETERMINED)

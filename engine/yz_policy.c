@@ -1543,17 +1543,17 @@ static int cmp_rfile(const void *a, const void *b)
     return strcmp(((const rfile *)a)->path, ((const rfile *)b)->path);
 }
 
-static void compute_id(yz_ruleset *rs)
+void ruleset_hash_files(const yz_file *files, size_t n, char hex[65])
 {
     yz_hasher *h = hasher_new(YZ_HASH_SHA256);
-    for (size_t i = 0; i < rs->nfiles; i++) {
+    for (size_t i = 0; i < n; i++) {
         char len[32];
-        int n = snprintf(len, sizeof len, "%zu", rs->files[i].len);
-        hasher_update(h, rs->files[i].path, strlen(rs->files[i].path) + 1);
-        hasher_update(h, len, (size_t)n + 1);
-        hasher_update(h, rs->files[i].data, rs->files[i].len);
+        int k = snprintf(len, sizeof len, "%zu", files[i].len);
+        hasher_update(h, files[i].path, strlen(files[i].path) + 1);
+        hasher_update(h, len, (size_t)k + 1);
+        hasher_update(h, files[i].data, files[i].len);
     }
-    hasher_final(h, rs->id);
+    hasher_final(h, hex);
 }
 
 static int load_lib(loader *L)
@@ -1750,7 +1750,7 @@ static void ruleset_finish(yz_ruleset *rs)
         rs->pub_files[i].data = rs->files[i].data;
         rs->pub_files[i].len = rs->files[i].len;
     }
-    compute_id(rs);
+    ruleset_hash_files(rs->pub_files, rs->nfiles, rs->id);
 }
 
 static int load_common(loader *L, yz_ruleset **out)

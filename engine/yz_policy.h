@@ -145,6 +145,8 @@ const yj *param_value_at(const pparam *p, const char *as_of);
 const pparam *policy_param(const ppolicy *pol, const char *id);
 const pitem *policy_item(const ppolicy *pol, pikind kind, const char *id);
 
+/* The ruleset id of files sorted by path: SHA-256 over "path NUL length NUL bytes" of each. */
+void ruleset_hash_files(const yz_file *files, size_t n, char hex[65]);
 /* Lints a folder or file; see yz_lint.  Exposed for the test runner. */
 int policy_lint(const char *home, const char *path, const char *today, yz_diags *d);
 

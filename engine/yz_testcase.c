@@ -235,12 +235,29 @@ static int parse_status(const char *s, bool sub)
     return -1;
 }
 
-static void explain_actual(diffs *df, const ditem *di)
+/* "provinces/x/policy.yaml:12" as the file a person opens (a draft folder has another path) */
+static void shown_rule(const yz_ruleset *rs, const char *rule, strbuf *out)
+{
+    const char *colon = strrchr(rule, ':');
+    if (!colon) {
+        sb_adds(out, rule);
+        return;
+    }
+    char path[512];
+    snprintf(path, sizeof path, "%.*s", (int)(colon - rule), rule);
+    sb_addf(out, "%s%s", ruleset_display(rs, path), colon);
+}
+
+static void explain_actual(const trun *t, diffs *df, const ditem *di)
 {
     for (size_t i = 0; i < di->nconds && i < 8; i++) {
         const dcond *c = &di->conds[i];
+        strbuf where = STRBUF_INIT;
+        if (c->rule)
+            shown_rule(t->rs, c->rule, &where);
         sb_addf(&df->sb, "        %s %s%s%s%s\n", c->result == 1 ? "✔" : c->result == 0 ? "✘" : "?", c->text,
-                c->rule ? " (" : "", c->rule ? c->rule : "", c->rule ? ")" : "");
+                c->rule ? " (" : "", c->rule ? where.buf : "", c->rule ? ")" : "");
+        sb_free(&where);
         if (c->error)
             sb_addf(&df->sb, "          error: %s\n", c->error);
     }
@@ -292,7 +309,7 @@ static void compare_items(trun *t, diffs *df, const yz_determination *det, const
         if (want >= 0 && (int)di->status != want) {
             diff_line(df, "%s.%s: expected %s, got %s — %s", label, id, want_s, status_name(di->status, sub),
                       di->reason ? di->reason : "");
-            explain_actual(df, di);
+            explain_actual(t, df, di);
         }
         if (v->kind == YN_MAP && sub) {
             static const char *const nums[] = {"amount_fen", "months", "total_fen"};
@@ -576,6 +593,24 @@ static void run_file(trun *t, const char *path)
     ydoc_free(doc);
 }
 
+static bool in_dir(const char *file, const char *dir)
+{
+    size_t n = strlen(dir);
+    return file && !strncmp(file, dir, n) && file[n] == '/' && !strchr(file + n + 1, '/');
+}
+
+/* a city's tests answer for what the city itself adds or changes; a province's for everything */
+static bool owned(const ppolicy *pol, const pitem *it)
+{
+    if (pol->nlevels <= 2)
+        return true;
+    const char *top = pol->version_files[pol->nlevels - 1];
+    char dir[512];
+    snprintf(dir, sizeof dir, "%.*s", (int)(strrchr(top, '/') - top), top);
+    return in_dir(it->loc.file, dir) || (it->when && in_dir(it->when->loc.file, dir)) ||
+           (it->amount && in_dir(it->amount->loc.file, dir)) || (it->months && in_dir(it->months->loc.file, dir));
+}
+
 static void add_coverage(trun *t)
 {
     const ppolicy *pol = t->rs->policies[t->rs->npolicies - 1];
@@ -584,6 +619,8 @@ static void add_coverage(trun *t)
     t->cov = yz_calloc(pol->nitems[PI_CATEGORY] + pol->nitems[PI_SUBSIDY] + 1, sizeof *t->cov);
     for (int k = PI_CATEGORY; k <= PI_SUBSIDY; k++) {
         for (size_t i = 0; i < pol->nitems[k]; i++) {
+            if (!owned(pol, &pol->items[k][i]))
+                continue;
             coverage *c = &t->cov[t->ncov++];
             c->id = pol->items[k][i].id;
             c->is_sub = k == PI_SUBSIDY;

@@ -32,6 +32,7 @@ libdoc() {
 }
 step unit "$UNIT"
 step cli tests/cli/run.sh
+step store tests/store/run.sh
 step lint "$YZ" lint --today 2025-01-01 rules/national provinces
 step provinces "$YZ" test provinces
 step doc-example doc_example

@@ -105,9 +105,7 @@ int cli_limit_opt(const cli *c, int argc, char **argv, int *i, yz_limits *lim)
     return 0;
 }
 
-/* Reads a file, or standard input for "-".  Returns 0 or an errno value. */
-int yz_cli_read(const char *path, char **out, size_t *len);
-int yz_cli_read(const char *path, char **out, size_t *len)
+int cli_read(const char *path, char **out, size_t *len)
 {
     const size_t max = 16u << 20;
     FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
@@ -161,4 +159,28 @@ int yz_cli_read(const char *path, char **out, size_t *len)
     *out = buf;
     *len = n;
     return 0;
+}
+
+const char *cli_db_path(const char *opt)
+{
+    if (opt && *opt)
+        return opt;
+    const char *env = getenv("YUANZHU_DB");
+    return env && *env ? env : "yuanzhu.db";
+}
+
+int cli_open_existing(const cli *c, const char *path, yz_store **st)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        cli_error(c, "no store at %s: decisions are recorded by 'yuanzhu check' (or give --db PATH / YUANZHU_DB)", path);
+        return EXIT_STORE;
+    }
+    fclose(f);
+    yz_diags d;
+    yz_diags_init(&d);
+    int rc = yz_store_open(path, NULL, st, &d);
+    cli_print_diags(c, &d);
+    yz_diags_clear(&d);
+    return rc == YZ_OK ? 0 : EXIT_STORE;
 }

@@ -39,7 +39,19 @@ int cli_finish(const cli *c, int code);
 /* Reads limits from --instructions / --memory-mb; returns 1 if argv[*i] was one of them, -1 on error. */
 int cli_limit_opt(const cli *c, int argc, char **argv, int *i, yz_limits *lim);
 
+/* Reads a file, or standard input for "-" (at most 16 MiB).  Returns 0 or an errno value; the
+ * caller frees *out with free(). */
+int cli_read(const char *path, char **out, size_t *len);
+/* The store path: --db, else $YUANZHU_DB, else ./yuanzhu.db. */
+const char *cli_db_path(const char *opt);
+/* Opens an existing store for reading commands (a clear error when there is none). */
+int cli_open_existing(const cli *c, const char *path, yz_store **st);
+
 int cmd_check(cli *c, int argc, char **argv);
+int cmd_init(cli *c, int argc, char **argv);
+int cmd_audit(cli *c, int argc, char **argv);
+int cmd_replay(cli *c, int argc, char **argv);
+int cmd_history(cli *c, int argc, char **argv);
 int cmd_lint(cli *c, int argc, char **argv);
 int cmd_test(cli *c, int argc, char **argv);
 

@@ -6,7 +6,8 @@
 #include "cli.h"
 
 static const char usage_text[] =
-    "usage: yuanzhu check --province P [--as-of YYYY-MM-DD] [--json] FILE|-\n"
+    "usage: yuanzhu check --province P [--as-of YYYY-MM-DD] [--json] [--operator ID] [--db PATH]\n"
+    "                     [--no-record] FILE|-\n"
     "\n"
     "Decides whether the applicant in FILE (JSON or YAML; - reads standard input) is an\n"
     "employment-assistance target under province P's rules on the as-of date, which categories\n"
@@ -17,19 +18,28 @@ static const char usage_text[] =
     "  --as-of DATE      the date the determination is made for (default: today); rules never\n"
     "                    see the clock, only this date\n"
     "  --json            print the determination as canonical JSON (sorted keys) for programs\n"
+    "  --operator ID     the caseworker recording the decision (or YUANZHU_OPERATOR); required to record\n"
+    "  --db PATH         the decision store (or YUANZHU_DB; default ./yuanzhu.db, created if absent)\n"
+    "  --no-record       decide without recording anything\n"
     "  --instructions N  Lua instruction budget per rule call (default 1000000)\n"
     "  --memory-mb N     memory cap of the rule sandbox in MiB (default 64)\n"
     "\n"
+    "Every determination is recorded in the store as a decision with its audit event, and its id is\n"
+    "printed (to standard error with --json), unless --no-record is given.\n"
+    "\n"
     "exit codes: 0 a determination was made (whatever its outcome); 2 usage error;\n"
     "            3 policy error or no policy in force on the date; 4 the record is unreadable or\n"
-    "            breaks the schema (every violation is listed with its field path)\n"
+    "            breaks the schema (every violation is listed with its field path); 5 the store\n"
+    "            failed (the determination is printed, nothing was recorded)\n"
     "\n"
-    "example: yuanzhu check --province guangdong --as-of 2025-06-15 schemas/examples/applicant.yaml\n";
+    "example: yuanzhu check --province guangdong --as-of 2025-06-15 --operator gz-0042 \\\n"
+    "             schemas/examples/applicant.yaml\n";
 
 int cmd_check(cli *c, int argc, char **argv)
 {
-    const char *province = getenv("YUANZHU_PROVINCE"), *as_of = NULL, *file = NULL;
-    bool json = false;
+    const char *province = getenv("YUANZHU_PROVINCE"), *as_of = NULL, *file = NULL, *db = NULL;
+    const char *operator_id = getenv("YUANZHU_OPERATOR");
+    bool json = false, record = true;
     yz_limits lim = {0, 0};
     for (int i = 1; i < argc; i++) {
         const char *v;
@@ -43,6 +53,12 @@ int cmd_check(cli *c, int argc, char **argv)
             as_of = v;
         } else if (!strcmp(argv[i], "--json")) {
             json = true;
+        } else if (!strcmp(argv[i], "--no-record")) {
+            record = false;
+        } else if ((v = cli_opt(argc, argv, &i, "--operator"))) {
+            operator_id = v;
+        } else if ((v = cli_opt(argc, argv, &i, "--db"))) {
+            db = v;
         } else if ((l = cli_limit_opt(c, argc, argv, &i, &lim)) != 0) {
             if (l < 0)
                 return EXIT_USAGE;
@@ -67,6 +83,11 @@ int cmd_check(cli *c, int argc, char **argv)
         fputs(usage_text, stderr);
         return EXIT_USAGE;
     }
+    if (record && (!operator_id || !*operator_id)) {
+        cli_error(c, "recording a decision needs the caseworker's id: add --operator ID (or set YUANZHU_OPERATOR), "
+                     "or --no-record to decide without recording");
+        return EXIT_USAGE;
+    }
     char today[11];
     if (!as_of || !*as_of) {
         cli_today(today);
@@ -83,14 +104,7 @@ int cmd_check(cli *c, int argc, char **argv)
 
     int rc = yz_ruleset_load(c->home, province, &rs, &d);
     if (rc != YZ_OK) {
-        /* only errors matter here; lint shows warnings */
-        yz_diags errs;
-        yz_diags_init(&errs);
-        for (size_t i = 0; i < d.n; i++)
-            if (d.items[i].severity == YZ_SEV_ERROR)
-                d.items[i].severity = YZ_SEV_ERROR;
         cli_print_diags(c, &d);
-        yz_diags_clear(&errs);
         if (rc == YZ_EIO)
             code = EXIT_USAGE;
         else {
@@ -110,9 +124,7 @@ int cmd_check(cli *c, int argc, char **argv)
     char *text = NULL;
     size_t len = 0;
     const char *source = strcmp(file, "-") ? file : "<stdin>";
-    int e = strcmp(file, "-") ? 0 : -1;
-    extern int yz_cli_read(const char *path, char **out, size_t *len);
-    e = yz_cli_read(file, &text, &len);
+    int e = cli_read(file, &text, &len);
     if (e) {
         cli_error(c, "cannot read %s: %s", source, e == EISDIR ? "it is a directory" : e == EFBIG ? "larger than 16 MiB" : strerror(e));
         code = EXIT_INPUT;
@@ -132,9 +144,29 @@ int cmd_check(cli *c, int argc, char **argv)
         code = cli_exit_for(rc);
         goto out;
     }
+    char decision[17] = "";
+    int64_t seq = 0;
+    const char *path = cli_db_path(db);
+    if (record) {
+        yz_store *st = NULL;
+        rc = yz_store_open(path, NULL, &st, &d);
+        if (rc == YZ_OK)
+            rc = yz_store_record(st, rs, rec, det, operator_id, decision, &seq, &d);
+        yz_store_close(st);
+        if (rc != YZ_OK) {
+            cli_print_diags(c, &d);
+            code = EXIT_STORE;
+        }
+    }
     char *outs = json ? yz_determination_json(det) : yz_determination_text(det);
     fputs(outs, stdout);
     yz_free(outs);
+    if (code == EXIT_STORE)
+        cli_error(c, "the decision was NOT recorded in %s", path);
+    else if (record && json)
+        fprintf(stderr, "recorded decision %s (seq %lld) in %s\n", decision, (long long)seq, path);
+    else if (record)
+        printf("\n已记录：决定编号 %s（%s，序号 %lld，经办人 %s）\n", decision, path, (long long)seq, operator_id);
 out:
     yz_determination_free(det);
     yz_evaluator_free(ev);

@@ -13,6 +13,10 @@ static const struct command {
     {"check", cmd_check, "decide one applicant: categories, subsidies, reasons, what is missing"},
     {"lint", cmd_lint, "check policy files and report every problem as file:line:col"},
     {"test", cmd_test, "run a province's YAML test cases"},
+    {"history", cmd_history, "list a person's decisions over time"},
+    {"replay", cmd_replay, "redo recorded decisions and show they come out byte for byte the same"},
+    {"audit", cmd_audit, "verify the tamper-evident audit chain of the store, or print its head"},
+    {"init", cmd_init, "create a decision store (SHA-256 or SM3 chain)"},
 };
 
 static void usage(FILE *f)
@@ -25,6 +29,8 @@ static void usage(FILE *f)
     fprintf(f, "\nexit codes: 0 ok; 1 a test failed; 2 usage error; 3 policy error or no policy in force;\n"
                "            4 input error (unreadable file, record breaks the schema); 5 store error\n"
                "environment: YUANZHU_HOME  folder holding rules/ and provinces/ (default: next to the binary)\n"
+               "             YUANZHU_DB    decision store (default ./yuanzhu.db)\n"
+               "             YUANZHU_OPERATOR  caseworker id recorded with decisions\n"
                "version: yuanzhu " YZ_VERSION "\n");
 }
 

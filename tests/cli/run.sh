@@ -16,7 +16,7 @@ if [ "${1:-}" = --update ]; then update=1; shift; fi
 out=$(mktemp -d "${TMPDIR:-/tmp}/yz-cli.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 norm() {
-    sed -E -e 's/[0-9a-f]{64}/<ID>/g' -e 's/规则集 [0-9a-f]{12}/规则集 <ID12>/g' "$1"
+    sed -E -e 's/[0-9a-f]{64}/<ID>/g' -e 's/规则集 [0-9a-f]{12}/规则集 <ID12>/g' -e 's/决定编号 [0-9a-f]{16}/决定编号 <DECISION>/g' "$1"
 }
 pass=0
 fail=0

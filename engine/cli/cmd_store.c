@@ -1,0 +1,346 @@
+/* cmd_store.c: `init`, `audit`, `replay`, `history`: the decision store for auditors. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* ---- init ---- */
+
+static const char init_usage[] =
+    "usage: yuanzhu init [--db PATH] [--hash sha256|sm3]\n"
+    "\n"
+    "Creates a decision store.  Its audit chain is hashed with SHA-256 (default) or SM3 (国密,\n"
+    "GB/T 32905), chosen once for the life of the store.  'check' creates a SHA-256 store by\n"
+    "itself when none exists; use init for an SM3 store.\n"
+    "\n"
+    "exit codes: 0 created; 2 usage error; 5 the store exists or cannot be created\n";
+
+int cmd_init(cli *c, int argc, char **argv)
+{
+    const char *db = NULL, *hash = "sha256";
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(init_usage, stdout);
+            return 0;
+        } else if ((v = cli_opt(argc, argv, &i, "--db"))) {
+            db = v;
+        } else if ((v = cli_opt(argc, argv, &i, "--hash"))) {
+            hash = v;
+        } else {
+            cli_error(c, "unexpected '%s'", argv[i]);
+            fputs(init_usage, stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (strcmp(hash, "sha256") && strcmp(hash, "sm3")) {
+        cli_error(c, "--hash takes sha256 or sm3, not '%s'", hash);
+        return EXIT_USAGE;
+    }
+    const char *path = cli_db_path(db);
+    yz_diags d;
+    yz_diags_init(&d);
+    int rc = yz_store_create(path, hash, &d);
+    cli_print_diags(c, &d);
+    yz_diags_clear(&d);
+    if (rc != YZ_OK)
+        return rc == YZ_EUSAGE ? EXIT_USAGE : EXIT_STORE;
+    printf("created %s (audit chain: %s)\n", path, hash);
+    return 0;
+}
+
+/* ---- audit ---- */
+
+static const char audit_usage[] =
+    "usage: yuanzhu audit verify [--db PATH] [--expect-head [SEQ:]HASH]\n"
+    "       yuanzhu audit head [--db PATH]\n"
+    "\n"
+    "verify walks the whole audit chain and every row it describes (decisions, their inputs and\n"
+    "outputs, rulesets and their files) and prints 'ok: N events, head HASH', or the first sequence\n"
+    "number that was altered, deleted, inserted or reordered.  A tail cut off the end leaves a\n"
+    "valid, shorter chain: only a head kept outside the store shows it, so write down the output\n"
+    "of 'audit head' (or publish it) and pass it to --expect-head.\n"
+    "\n"
+    "exit codes: 0 the chain is intact; 1 tampering found; 2 usage error; 5 the store cannot be read\n";
+
+int cmd_audit(cli *c, int argc, char **argv)
+{
+    const char *db = NULL, *expect = NULL, *sub = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(audit_usage, stdout);
+            return 0;
+        } else if ((v = cli_opt(argc, argv, &i, "--db"))) {
+            db = v;
+        } else if ((v = cli_opt(argc, argv, &i, "--expect-head"))) {
+            expect = v;
+        } else if (!sub && (!strcmp(argv[i], "verify") || !strcmp(argv[i], "head"))) {
+            sub = argv[i];
+        } else {
+            cli_error(c, "unexpected '%s'", argv[i]);
+            fputs(audit_usage, stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (!sub) {
+        cli_error(c, "say what to do: audit verify, or audit head");
+        fputs(audit_usage, stderr);
+        return EXIT_USAGE;
+    }
+    yz_store *st;
+    const char *path = cli_db_path(db);
+    int code = cli_open_existing(c, path, &st);
+    if (code)
+        return code;
+    yz_diags d;
+    yz_diags_init(&d);
+    if (!strcmp(sub, "head")) {
+        int64_t seq;
+        char hash[65];
+        if (yz_store_head(st, &seq, hash, &d) != YZ_OK)
+            code = EXIT_STORE;
+        else
+            printf("%lld:%s\n", (long long)seq, hash);
+    } else {
+        yz_verify_report rep;
+        int rc = yz_store_verify(st, expect, &rep, &d);
+        if (rc == YZ_OK)
+            printf("ok: %lld events, head %lld:%s (%s)\n", (long long)rep.events, (long long)rep.head_seq,
+                   rep.head_hash, yz_store_hash_alg(st));
+        else if (rc == YZ_EFAILED) {
+            printf("TAMPERED at seq %lld: %s\n", (long long)rep.bad_seq, rep.problem);
+            code = EXIT_FAIL;
+        } else
+            code = EXIT_STORE;
+    }
+    cli_print_diags(c, &d);
+    yz_diags_clear(&d);
+    yz_store_close(st);
+    return code;
+}
+
+/* ---- replay ---- */
+
+static const char replay_usage[] =
+    "usage: yuanzhu replay [--db PATH] DECISION_ID [--rules POLICY_FOLDER]\n"
+    "       yuanzhu replay [--db PATH] --all | --from YYYY-MM-DD --to YYYY-MM-DD\n"
+    "\n"
+    "Redoes a recorded decision from the ruleset and input stored with it, at its as-of date, and\n"
+    "compares the result with the recorded one byte for byte: 'match', or the difference.  With\n"
+    "--rules, decides the same case with the policy files on disk instead and shows what they would\n"
+    "decide differently (\"would today's rules decide otherwise?\").  --all and --from/--to (dates\n"
+    "the decisions were recorded, UTC) replay many and count matches and mismatches.\n"
+    "\n"
+    "exit codes: 0 everything matches; 1 a difference; 2 usage error; 3 the rules cannot be loaded;\n"
+    "            5 the store cannot be read\n";
+
+typedef struct replay_ctx {
+    const cli *c;
+    long long matched, mismatched, failed;
+} replay_ctx;
+
+static int replay_one(const yz_stored *s, void *p)
+{
+    replay_ctx *r = p;
+    yz_diags d;
+    yz_diags_init(&d);
+    char *diff = NULL;
+    int rc = yz_replay(r->c->home, s, NULL, &diff, &d);
+    if (rc == YZ_OK) {
+        r->matched++;
+    } else if (rc == YZ_EFAILED) {
+        r->mismatched++;
+        printf("MISMATCH %s (seq %lld, %s, as of %s):\n%s", s->id, (long long)s->seq, s->id_number, s->as_of, diff);
+    } else {
+        r->failed++;
+        printf("FAILED %s (seq %lld): cannot be replayed\n", s->id, (long long)s->seq);
+        cli_print_diags(r->c, &d);
+    }
+    yz_free(diff);
+    yz_diags_clear(&d);
+    return 0;
+}
+
+int cmd_replay(cli *c, int argc, char **argv)
+{
+    const char *db = NULL, *rules = NULL, *from = NULL, *to = NULL, *id = NULL;
+    bool all = false;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(replay_usage, stdout);
+            return 0;
+        } else if ((v = cli_opt(argc, argv, &i, "--db"))) {
+            db = v;
+        } else if ((v = cli_opt(argc, argv, &i, "--rules"))) {
+            rules = v;
+        } else if ((v = cli_opt(argc, argv, &i, "--from"))) {
+            from = v;
+        } else if ((v = cli_opt(argc, argv, &i, "--to"))) {
+            to = v;
+        } else if (!strcmp(argv[i], "--all")) {
+            all = true;
+        } else if (argv[i][0] != '-' && !id) {
+            id = argv[i];
+        } else {
+            cli_error(c, "unexpected '%s'", argv[i]);
+            fputs(replay_usage, stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (!id && !all && !(from && to)) {
+        cli_error(c, "name a decision id, or --all, or --from DATE --to DATE");
+        fputs(replay_usage, stderr);
+        return EXIT_USAGE;
+    }
+    if (id && (all || from || to)) {
+        cli_error(c, "give a decision id or a range, not both");
+        return EXIT_USAGE;
+    }
+    if (rules && !id) {
+        cli_error(c, "--rules compares one decision: give its id");
+        return EXIT_USAGE;
+    }
+    yz_store *st;
+    int code = cli_open_existing(c, cli_db_path(db), &st);
+    if (code)
+        return code;
+    yz_diags d;
+    yz_diags_init(&d);
+    if (id) {
+        yz_stored *s = NULL;
+        int rc = yz_store_load(st, id, true, &s, &d);
+        if (rc != YZ_OK) {
+            cli_print_diags(c, &d);
+            code = rc == YZ_EUSAGE ? EXIT_USAGE : EXIT_STORE;
+        } else {
+            char *diff = NULL;
+            rc = yz_replay(c->home, s, rules, &diff, &d);
+            cli_print_diags(c, &d);
+            if (rc == YZ_OK) {
+                if (rules)
+                    printf("same: the rules in %s decide decision %s (as of %s) exactly as recorded\n", rules, s->id,
+                           s->as_of);
+                else
+                    printf("match: decision %s (seq %lld, as of %s, ruleset %.12s) replays byte for byte\n", s->id,
+                           (long long)s->seq, s->as_of, s->ruleset);
+            } else if (rc == YZ_EFAILED) {
+                if (rules)
+                    printf("different: the rules in %s would decide decision %s (as of %s) otherwise\n"
+                           "  (recorded -> with these rules)\n%s",
+                           rules, s->id, s->as_of, diff);
+                else
+                    printf("MISMATCH: decision %s (seq %lld) does not replay to the recorded output\n"
+                           "  (recorded -> replayed)\n%s",
+                           s->id, (long long)s->seq, diff);
+                code = EXIT_FAIL;
+            } else {
+                code = rc == YZ_EPOLICY || rc == YZ_ENOTINFORCE ? EXIT_POLICY : EXIT_STORE;
+            }
+            yz_free(diff);
+        }
+        yz_stored_free(s);
+    } else {
+        replay_ctx r = {c, 0, 0, 0};
+        int rc = yz_store_each(st, NULL, all ? NULL : from, all ? NULL : to, true, replay_one, &r, &d);
+        cli_print_diags(c, &d);
+        if (rc != YZ_OK)
+            code = EXIT_STORE;
+        printf("replayed %lld decisions: %lld match, %lld mismatch, %lld failed\n", r.matched + r.mismatched + r.failed,
+               r.matched, r.mismatched, r.failed);
+        if (!code && (r.mismatched || r.failed))
+            code = EXIT_FAIL;
+    }
+    yz_diags_clear(&d);
+    yz_store_close(st);
+    return code;
+}
+
+/* ---- history ---- */
+
+static const char history_usage[] =
+    "usage: yuanzhu history [--db PATH] [--json] ID_NUMBER\n"
+    "\n"
+    "Lists a person's recorded decisions, oldest first: when it was recorded, the as-of date, the\n"
+    "operator, the ruleset, whether the person was a target, the categories met and the subsidies\n"
+    "granted.  --json prints one JSON object per line.\n"
+    "\n"
+    "exit codes: 0 ok (also when there is none); 2 usage error; 5 the store cannot be read\n";
+
+typedef struct hist_ctx {
+    bool json;
+    int n;
+} hist_ctx;
+
+static int history_one(const yz_stored *s, void *p)
+{
+    hist_ctx *h = p;
+    char *brief = yz_outcome_brief(s->output, h->json);
+    if (h->json) {
+        printf("{\"as_of\":\"%s\",%s,\"decision\":\"%s\",\"operator\":\"%s\",\"province\":\"%s\","
+               "\"recorded_at\":\"%s\",\"ruleset\":\"%s\",\"seq\":%lld,\"target\":\"%s\"}\n",
+               s->as_of, brief, s->id, s->operator_id, s->province, s->recorded_at, s->ruleset, (long long)s->seq,
+               s->target);
+    } else {
+        if (h->n == 0)
+            printf("%-20s  %-10s  %-10s  %-16s  %-12s  %-12s  %s\n", "recorded (UTC)", "as of", "operator", "decision",
+                   "ruleset", "target", "categories met / subsidies granted (fen per period)");
+        printf("%-20s  %-10s  %-10s  %-16s  %-12.12s  %-12s  %s\n", s->recorded_at, s->as_of, s->operator_id, s->id,
+               s->ruleset, s->target, brief);
+    }
+    yz_free(brief);
+    h->n++;
+    return 0;
+}
+
+int cmd_history(cli *c, int argc, char **argv)
+{
+    const char *db = NULL, *person = NULL;
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(history_usage, stdout);
+            return 0;
+        } else if ((v = cli_opt(argc, argv, &i, "--db"))) {
+            db = v;
+        } else if (!strcmp(argv[i], "--json")) {
+            json = true;
+        } else if (argv[i][0] != '-' && !person) {
+            person = argv[i];
+        } else {
+            cli_error(c, "unexpected '%s'", argv[i]);
+            fputs(history_usage, stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (!person) {
+        cli_error(c, "whose history? give a resident ID number");
+        fputs(history_usage, stderr);
+        return EXIT_USAGE;
+    }
+    yz_store *st;
+    int code = cli_open_existing(c, cli_db_path(db), &st);
+    if (code)
+        return code;
+    yz_diags d;
+    yz_diags_init(&d);
+    hist_ctx h = {json, 0};
+    /* an ID number typed with a lowercase x is the same person */
+    char norm[32];
+    snprintf(norm, sizeof norm, "%s", person);
+    for (char *q = norm; *q; q++)
+        if (*q == 'x')
+            *q = 'X';
+    int rc = yz_store_each(st, norm, NULL, NULL, true, history_one, &h, &d);
+    cli_print_diags(c, &d);
+    if (rc != YZ_OK)
+        code = EXIT_STORE;
+    else if (!h.n && !json)
+        printf("no decisions recorded for %s\n", norm);
+    yz_diags_clear(&d);
+    yz_store_close(st);
+    return code;
+}
+

@@ -1,0 +1,1081 @@
+/* yz_store.c: the decision store in SQLite (the only user of sqlite3.h): rulesets with their
+ * files, inputs by hash, decisions, and the hash-chained audit trail. */
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "yz_diag.h"
+#include "yz_embed.h"
+#include "yz_eval.h"
+#include "yz_hash.h"
+#include "yz_json.h"
+#include "yz_policy.h"
+#include "yz_record.h"
+#include "yz_zip.h"
+
+#define STORE_VERSION 1
+#define MAX_BLOB (64u << 20)
+
+typedef struct rcache {
+    char ruleset[65];
+    int64_t rowid, dict;
+} rcache;
+
+typedef struct dcache {
+    int64_t id;
+    zdict *d;
+} dcache;
+
+struct yz_store {
+    sqlite3 *db;
+    char *path;
+    yz_hash_alg alg;
+    zipper *z;
+    bool batch;
+    rcache rc[8];
+    int nrc;
+    dcache dc[16];
+    int ndc;
+};
+
+static int store_err(yz_store *st, yz_diags *d, const char *what)
+{
+    const char *msg = st && st->db ? sqlite3_errmsg(st->db) : "cannot open";
+    int code = st && st->db ? sqlite3_errcode(st->db) : 0;
+    const char *hint = "";
+    if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
+        hint = " (another process holds the store: try again, or raise YUANZHU_BUSY_TIMEOUT_MS)";
+    else if (code == SQLITE_READONLY)
+        hint = " (the store or its folder is read-only)";
+    else if (code == SQLITE_FULL)
+        hint = " (the disk or the store's size limit is full: nothing was recorded)";
+    else if (code == SQLITE_NOTADB)
+        hint = " (not a yuanzhu store: give another --db path)";
+    else if (code == SQLITE_CANTOPEN)
+        hint = " (check the path and that its folder exists)";
+    diag_add(d, YZ_SEV_ERROR, st && st->path ? st->path : NULL, 0, 0, "%s: %s%s", what, msg, hint);
+    return YZ_ESTORE;
+}
+
+static int exec(yz_store *st, const char *sql, yz_diags *d, const char *what)
+{
+    char *err = NULL;
+    if (sqlite3_exec(st->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+        sqlite3_free(err);
+        return store_err(st, d, what);
+    }
+    return YZ_OK;
+}
+
+static int prepare(yz_store *st, const char *sql, sqlite3_stmt **stmt, yz_diags *d)
+{
+    if (sqlite3_prepare_v2(st->db, sql, -1, stmt, NULL) != SQLITE_OK)
+        return store_err(st, d, "cannot prepare a query");
+    return YZ_OK;
+}
+
+static void now_utc(char out[21])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int user_version(yz_store *st, int *v)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+        return -1;
+    int rc = sqlite3_step(s);
+    *v = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+static int read_meta(yz_store *st, const char *key, char *out, size_t cap)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = ?", -1, &s, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    int found = sqlite3_step(s) == SQLITE_ROW;
+    if (found)
+        snprintf(out, cap, "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    return found ? 0 : -1;
+}
+
+/* creates the schema (migration 1) or moves an older store forward, in one transaction */
+static int migrate(yz_store *st, const char *hash_alg, yz_diags *d)
+{
+    if (exec(st, "BEGIN IMMEDIATE", d, "cannot lock the store") != YZ_OK)
+        return YZ_ESTORE;
+    int v;
+    if (user_version(st, &v) != 0) {
+        exec(st, "ROLLBACK", NULL, "");
+        return store_err(st, d, "cannot read the store's version");
+    }
+    if (v > STORE_VERSION) {
+        exec(st, "ROLLBACK", NULL, "");
+        diag_add(d, YZ_SEV_ERROR, st->path, 0, 0,
+                 "the store has schema version %d, newer than this engine's %d: use a newer yuanzhu", v, STORE_VERSION);
+        return YZ_ESTORE;
+    }
+    if (v == 0) {
+        sqlite3_stmt *s;
+        prepare(st, "SELECT count(*) FROM sqlite_master", &s, NULL);
+        int n = s && sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
+        sqlite3_finalize(s);
+        if (n) {
+            exec(st, "ROLLBACK", NULL, "");
+            diag_add(d, YZ_SEV_ERROR, st->path, 0, 0, "this SQLite file is not a yuanzhu store (it has other tables)");
+            return YZ_ESTORE;
+        }
+        if (exec(st, yz_embed_store_v1, d, "cannot create the store's tables") != YZ_OK) {
+            exec(st, "ROLLBACK", NULL, "");
+            return YZ_ESTORE;
+        }
+        char when[21];
+        now_utc(when);
+        char sql[512];
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO meta VALUES ('hash', '%s'), ('created_at', '%s'), ('created_by', 'yuanzhu %s');"
+                 "PRAGMA user_version = %d;",
+                 hash_alg, when, YZ_VERSION, STORE_VERSION);
+        if (exec(st, sql, d, "cannot initialise the store") != YZ_OK) {
+            exec(st, "ROLLBACK", NULL, "");
+            return YZ_ESTORE;
+        }
+    }
+    /* later versions: apply store-v2.sql, ... here, in order */
+    return exec(st, "COMMIT", d, "cannot commit the store's schema");
+}
+
+static bool valid_alg(const char *a)
+{
+    return !strcmp(a, "sha256") || !strcmp(a, "sm3");
+}
+
+static int open_store(const char *path, const char *hash_alg, bool must_create, yz_store **out, yz_diags *d)
+{
+    *out = NULL;
+    if (hash_alg && !valid_alg(hash_alg)) {
+        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "unknown hash '%s': use sha256 or sm3", hash_alg);
+        return YZ_EUSAGE;
+    }
+    bool exists = yz_is_file(path);
+    if (must_create && exists) {
+        diag_add(d, YZ_SEV_ERROR, path, 0, 0, "a store already exists here; choose another --db path");
+        return YZ_ESTORE;
+    }
+    if (yz_is_dir(path)) {
+        diag_add(d, YZ_SEV_ERROR, path, 0, 0, "is a directory; --db names the store file (e.g. %s/yuanzhu.db)", path);
+        return YZ_ESTORE;
+    }
+    yz_store *st = yz_calloc(1, sizeof *st);
+    st->path = yz_strdup(path);
+    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        int rc = store_err(st, d, "cannot open the store");
+        yz_store_close(st);
+        return rc;
+    }
+    const char *bt = getenv("YUANZHU_BUSY_TIMEOUT_MS");
+    sqlite3_busy_timeout(st->db, bt && *bt ? atoi(bt) : 10000);
+    if (exec(st, "PRAGMA journal_mode = WAL", NULL, "") != YZ_OK) {
+        /* read-only media or an old file: fall back quietly, the journal still protects writes */
+    }
+    exec(st, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;", NULL, "");
+    int v = 0;
+    if (user_version(st, &v) != 0) {
+        int rc = store_err(st, d, "cannot read the store");
+        yz_store_close(st);
+        return rc;
+    }
+    if (v != STORE_VERSION && migrate(st, hash_alg ? hash_alg : "sha256", d) != YZ_OK) {
+        yz_store_close(st);
+        return YZ_ESTORE;
+    }
+    char alg[16];
+    if (read_meta(st, "hash", alg, sizeof alg) != 0 || !valid_alg(alg)) {
+        diag_add(d, YZ_SEV_ERROR, path, 0, 0, "the store has no valid hash setting (meta.hash)");
+        yz_store_close(st);
+        return YZ_ESTORE;
+    }
+    if (hash_alg && must_create == false && exists && strcmp(alg, hash_alg) != 0) {
+        diag_add(d, YZ_SEV_ERROR, path, 0, 0, "this store is chained with %s, not %s", alg, hash_alg);
+        yz_store_close(st);
+        return YZ_ESTORE;
+    }
+    st->alg = !strcmp(alg, "sm3") ? YZ_HASH_SM3 : YZ_HASH_SHA256;
+    if (st->alg == YZ_HASH_SM3 && !hasher_new(YZ_HASH_SM3)) {
+        diag_add(d, YZ_SEV_ERROR, path, 0, 0, "this OpenSSL has no SM3; the store cannot be used here");
+        yz_store_close(st);
+        return YZ_ESTORE;
+    }
+    st->z = zipper_new();
+    *out = st;
+    return YZ_OK;
+}
+
+int yz_store_open(const char *path, const char *hash_alg, yz_store **out, yz_diags *d)
+{
+    return open_store(path, hash_alg, false, out, d);
+}
+
+int yz_store_create(const char *path, const char *hash_alg, yz_diags *d)
+{
+    yz_store *st;
+    int rc = open_store(path, hash_alg, true, &st, d);
+    yz_store_close(st);
+    return rc;
+}
+
+void yz_store_close(yz_store *st)
+{
+    if (!st)
+        return;
+    for (int i = 0; i < st->ndc; i++)
+        zdict_free(st->dc[i].d);
+    zipper_free(st->z);
+    sqlite3_close(st->db);
+    yz_free(st->path);
+    yz_free(st);
+}
+
+const char *yz_store_hash_alg(const yz_store *st)
+{
+    return hash_alg_name(st->alg);
+}
+
+/* ---- helpers ---- */
+
+static void sha256_hex(const void *data, size_t n, char hex[65])
+{
+    hash_hex(YZ_HASH_SHA256, data, n, hex);
+}
+
+static void chain_hash(yz_store *st, const char *prev, const char *event, size_t n, char hex[65])
+{
+    yz_hasher *h = hasher_new(st->alg);
+    hasher_update(h, prev, 64);
+    hasher_update(h, event, n);
+    hasher_final(h, hex);
+}
+
+static const zdict *dict_by_id(yz_store *st, int64_t id, yz_diags *d)
+{
+    for (int i = 0; i < st->ndc; i++)
+        if (st->dc[i].id == id)
+            return st->dc[i].d;
+    sqlite3_stmt *s;
+    if (prepare(st, "SELECT data FROM dicts WHERE id = ?", &s, d) != YZ_OK)
+        return NULL;
+    sqlite3_bind_int64(s, 1, id);
+    zdict *z = NULL;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        z = zdict_new(sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0));
+    sqlite3_finalize(s);
+    if (!z)
+        return NULL;
+    if (st->ndc == 16) {
+        zdict_free(st->dc[0].d);
+        memmove(st->dc, st->dc + 1, 15 * sizeof *st->dc);
+        st->ndc--;
+    }
+    st->dc[st->ndc].id = id;
+    st->dc[st->ndc].d = z;
+    st->ndc++;
+    return z;
+}
+
+static int last_event(yz_store *st, int64_t *seq, char hash[65], yz_diags *d)
+{
+    sqlite3_stmt *s;
+    if (prepare(st, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", &s, d) != YZ_OK)
+        return YZ_ESTORE;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *seq = sqlite3_column_int64(s, 0);
+        snprintf(hash, 65, "%s", (const char *)sqlite3_column_text(s, 1));
+    } else if (rc == SQLITE_DONE) {
+        *seq = 0;
+        memset(hash, '0', 64);
+        hash[64] = '\0';
+    } else {
+        sqlite3_finalize(s);
+        return store_err(st, d, "cannot read the audit chain");
+    }
+    sqlite3_finalize(s);
+    return YZ_OK;
+}
+
+static int insert_audit(yz_store *st, int64_t seq, const char *kind, const char *hash, yz_diags *d)
+{
+    sqlite3_stmt *s;
+    if (prepare(st, "INSERT INTO audit (seq, kind, hash) VALUES (?, ?, ?)", &s, d) != YZ_OK)
+        return YZ_ESTORE;
+    sqlite3_bind_int64(s, 1, seq);
+    sqlite3_bind_text(s, 2, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, hash, 64, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? YZ_OK : store_err(st, d, "cannot append to the audit chain");
+}
+
+/* ---- events (the bytes the chain hashes) ---- */
+
+typedef struct rs_event {
+    const char *ruleset, *province, *dict_hash, *recorded_at;
+    const char **paths, **blobs;
+    size_t nfiles;
+    int64_t seq;
+} rs_event;
+
+static void ruleset_event(const rs_event *e, strbuf *sb)
+{
+    jw w;
+    jw_init(&w, sb);
+    jw_obj_begin(&w);
+    jw_key(&w, "dict");
+    jw_str(&w, e->dict_hash);
+    jw_key(&w, "files");
+    jw_arr_begin(&w);
+    for (size_t i = 0; i < e->nfiles; i++) {
+        jw_obj_begin(&w);
+        jw_key(&w, "blob");
+        jw_str(&w, e->blobs[i]);
+        jw_key(&w, "path");
+        jw_str(&w, e->paths[i]);
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    jw_key(&w, "kind");
+    jw_str(&w, "ruleset");
+    jw_key(&w, "province");
+    jw_str(&w, e->province);
+    jw_key(&w, "recorded_at");
+    jw_str(&w, e->recorded_at);
+    jw_key(&w, "ruleset");
+    jw_str(&w, e->ruleset);
+    jw_key(&w, "seq");
+    jw_int(&w, e->seq);
+    jw_obj_end(&w);
+}
+
+typedef struct dec_event {
+    const char *as_of, *engine, *id_number, *input_hash, *operator_id, *output_hash, *province, *recorded_at,
+        *ruleset, *target;
+    int64_t seq;
+} dec_event;
+
+static void decision_event(const dec_event *e, strbuf *sb)
+{
+    jw w;
+    jw_init(&w, sb);
+    jw_obj_begin(&w);
+    jw_key(&w, "as_of");
+    jw_str(&w, e->as_of);
+    jw_key(&w, "engine");
+    jw_str(&w, e->engine);
+    jw_key(&w, "id_number");
+    jw_str(&w, e->id_number);
+    jw_key(&w, "input");
+    jw_str(&w, e->input_hash);
+    jw_key(&w, "kind");
+    jw_str(&w, "decision");
+    jw_key(&w, "operator");
+    jw_str(&w, e->operator_id);
+    jw_key(&w, "output");
+    jw_str(&w, e->output_hash);
+    jw_key(&w, "province");
+    jw_str(&w, e->province);
+    jw_key(&w, "recorded_at");
+    jw_str(&w, e->recorded_at);
+    jw_key(&w, "ruleset");
+    jw_str(&w, e->ruleset);
+    jw_key(&w, "seq");
+    jw_int(&w, e->seq);
+    jw_key(&w, "target");
+    jw_str(&w, e->target);
+    jw_obj_end(&w);
+}
+
+/* ---- recording ---- */
+
+/* finds or registers the ruleset; dict content for a new one: the first input and output */
+static int ruleset_row(yz_store *st, const yz_ruleset *rs, const char *input, const char *output, const char *when,
+                       int64_t *rowid, int64_t *dict, yz_diags *d)
+{
+    const char *id = yz_ruleset_id(rs);
+    for (int i = 0; i < st->nrc; i++) {
+        if (!strcmp(st->rc[i].ruleset, id)) {
+            *rowid = st->rc[i].rowid;
+            *dict = st->rc[i].dict;
+            return YZ_OK;
+        }
+    }
+    sqlite3_stmt *s;
+    if (prepare(st, "SELECT id, dict FROM rulesets WHERE ruleset = ?", &s, d) != YZ_OK)
+        return YZ_ESTORE;
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *rowid = sqlite3_column_int64(s, 0);
+        *dict = sqlite3_column_int64(s, 1);
+        sqlite3_finalize(s);
+    } else {
+        sqlite3_finalize(s);
+        if (rc != SQLITE_DONE)
+            return store_err(st, d, "cannot look up the ruleset");
+        /* the dictionary */
+        strbuf dd = STRBUF_INIT;
+        sb_adds(&dd, input);
+        sb_adds(&dd, output);
+        char dict_hash[65];
+        sha256_hex(dd.buf, dd.len, dict_hash);
+        if (prepare(st, "INSERT OR IGNORE INTO dicts (hash, data) VALUES (?, ?)", &s, d) != YZ_OK) {
+            sb_free(&dd);
+            return YZ_ESTORE;
+        }
+        sqlite3_bind_text(s, 1, dict_hash, 64, SQLITE_STATIC);
+        sqlite3_bind_blob(s, 2, dd.buf, (int)dd.len, SQLITE_STATIC);
+        rc = sqlite3_step(s);
+        sqlite3_finalize(s);
+        sb_free(&dd);
+        if (rc != SQLITE_DONE)
+            return store_err(st, d, "cannot store a dictionary");
+        prepare(st, "SELECT id FROM dicts WHERE hash = ?", &s, d);
+        sqlite3_bind_text(s, 1, dict_hash, 64, SQLITE_STATIC);
+        rc = sqlite3_step(s);
+        *dict = sqlite3_column_int64(s, 0);
+        sqlite3_finalize(s);
+        /* the files */
+        const yz_file *files;
+        size_t n = yz_ruleset_files(rs, &files);
+        const char **paths = yz_malloc((n ? n : 1) * sizeof *paths);
+        const char **blobs = yz_malloc((n ? n : 1) * sizeof *blobs);
+        char (*hashes)[65] = yz_malloc((n ? n : 1) * sizeof *hashes);
+        strbuf z = STRBUF_INIT;
+        int err = 0;
+        for (size_t i = 0; i < n && !err; i++) {
+            paths[i] = files[i].path;
+            sha256_hex(files[i].data, files[i].len, hashes[i]);
+            blobs[i] = hashes[i];
+            sb_clear(&z);
+            zip_compress(st->z, NULL, files[i].data, files[i].len, &z);
+            prepare(st, "INSERT OR IGNORE INTO blobs (hash, data) VALUES (?, ?)", &s, d);
+            sqlite3_bind_text(s, 1, hashes[i], 64, SQLITE_STATIC);
+            sqlite3_bind_blob(s, 2, z.buf, (int)z.len, SQLITE_STATIC);
+            err = sqlite3_step(s) != SQLITE_DONE;
+            sqlite3_finalize(s);
+        }
+        sb_free(&z);
+        int64_t seq;
+        char prev[65], hash[65];
+        if (err || last_event(st, &seq, prev, d) != YZ_OK) {
+            yz_free(paths);
+            yz_free(blobs);
+            yz_free(hashes);
+            return err ? store_err(st, d, "cannot store the ruleset's files") : YZ_ESTORE;
+        }
+        seq++;
+        prepare(st, "INSERT INTO rulesets (ruleset, province, dict, seq) VALUES (?, ?, ?, ?)", &s, d);
+        sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, yz_ruleset_province(rs), -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, *dict);
+        sqlite3_bind_int64(s, 4, seq);
+        err = sqlite3_step(s) != SQLITE_DONE;
+        sqlite3_finalize(s);
+        *rowid = sqlite3_last_insert_rowid(st->db);
+        for (size_t i = 0; i < n && !err; i++) {
+            prepare(st, "INSERT INTO ruleset_files (ruleset, path, blob) VALUES (?, ?, ?)", &s, d);
+            sqlite3_bind_int64(s, 1, *rowid);
+            sqlite3_bind_text(s, 2, paths[i], -1, SQLITE_STATIC);
+            sqlite3_bind_text(s, 3, blobs[i], 64, SQLITE_STATIC);
+            err = sqlite3_step(s) != SQLITE_DONE;
+            sqlite3_finalize(s);
+        }
+        if (!err) {
+            rs_event e = {id, yz_ruleset_province(rs), dict_hash, when, paths, blobs, n, seq};
+            strbuf ev = STRBUF_INIT;
+            ruleset_event(&e, &ev);
+            chain_hash(st, prev, ev.buf, ev.len, hash);
+            sb_free(&ev);
+            err = insert_audit(st, seq, "ruleset", hash, d) != YZ_OK;
+        }
+        yz_free(paths);
+        yz_free(blobs);
+        yz_free(hashes);
+        if (err)
+            return store_err(st, d, "cannot register the ruleset");
+    }
+    if (st->nrc == 8) {
+        memmove(st->rc, st->rc + 1, 7 * sizeof *st->rc);
+        st->nrc--;
+    }
+    snprintf(st->rc[st->nrc].ruleset, 65, "%s", id);
+    st->rc[st->nrc].rowid = *rowid;
+    st->rc[st->nrc].dict = *dict;
+    st->nrc++;
+    return YZ_OK;
+}
+
+static int input_row(yz_store *st, const char *canon, const char hash[65], int64_t dict, int64_t *rowid, yz_diags *d)
+{
+    sqlite3_stmt *s;
+    if (prepare(st, "SELECT id FROM inputs WHERE hash = ?", &s, d) != YZ_OK)
+        return YZ_ESTORE;
+    sqlite3_bind_text(s, 1, hash, 64, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *rowid = sqlite3_column_int64(s, 0);
+        sqlite3_finalize(s);
+        return YZ_OK;
+    }
+    sqlite3_finalize(s);
+    const zdict *zd = dict_by_id(st, dict, d);
+    strbuf z = STRBUF_INIT;
+    if (!zd || zip_compress(st->z, zd, canon, strlen(canon), &z) != 0) {
+        sb_free(&z);
+        diag_add(d, YZ_SEV_ERROR, st->path, 0, 0, "cannot compress the input");
+        return YZ_ESTORE;
+    }
+    prepare(st, "INSERT INTO inputs (hash, dict, data) VALUES (?, ?, ?)", &s, d);
+    sqlite3_bind_text(s, 1, hash, 64, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, dict);
+    sqlite3_bind_blob(s, 3, z.buf, (int)z.len, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    sb_free(&z);
+    if (rc != SQLITE_DONE)
+        return store_err(st, d, "cannot store the input");
+    *rowid = sqlite3_last_insert_rowid(st->db);
+    return YZ_OK;
+}
+
+int yz_store_begin(yz_store *st, yz_diags *d)
+{
+    if (exec(st, "BEGIN IMMEDIATE", d, "cannot lock the store for writing") != YZ_OK)
+        return YZ_ESTORE;
+    st->batch = true;
+    return YZ_OK;
+}
+
+int yz_store_commit(yz_store *st, yz_diags *d)
+{
+    st->batch = false;
+    if (exec(st, "COMMIT", d, "cannot commit") != YZ_OK) {
+        exec(st, "ROLLBACK", NULL, "");
+        st->nrc = 0;
+        return YZ_ESTORE;
+    }
+    return YZ_OK;
+}
+
+int yz_store_rollback(yz_store *st)
+{
+    st->batch = false;
+    st->nrc = 0; /* cached rows may not exist any more */
+    return exec(st, "ROLLBACK", NULL, "");
+}
+
+int yz_store_record(yz_store *st, const yz_ruleset *rs, const yz_record *rec, const yz_determination *det,
+                    const char *operator_id, char id_out[17], int64_t *seq_out, yz_diags *d)
+{
+    if (!operator_id || !*operator_id) {
+        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "recording a decision needs an operator id (--operator or YUANZHU_OPERATOR)");
+        return YZ_EUSAGE;
+    }
+    if (!det->explained) {
+        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "only full determinations (with explanations) are recorded");
+        return YZ_EUSAGE;
+    }
+    bool own = !st->batch;
+    if (own && exec(st, "BEGIN IMMEDIATE", d, "cannot lock the store for writing") != YZ_OK)
+        return YZ_ESTORE;
+    char *input = yz_record_canonical(rec);
+    char *output = yz_determination_json(det);
+    char when[21], input_hash[65], output_hash[65], prev[65], hash[65];
+    now_utc(when);
+    sha256_hex(input, strlen(input), input_hash);
+    sha256_hex(output, strlen(output), output_hash);
+    int64_t rs_row = 0, dict = 0, in_row = 0, seq = 0;
+    strbuf z = STRBUF_INIT, ev = STRBUF_INIT;
+    int rc = ruleset_row(st, rs, input, output, when, &rs_row, &dict, d);
+    if (rc == YZ_OK)
+        rc = input_row(st, input, input_hash, dict, &in_row, d);
+    if (rc == YZ_OK)
+        rc = last_event(st, &seq, prev, d);
+    if (rc == YZ_OK) {
+        seq++;
+        const char *target = det->target == YZ_MET ? "met" : det->target == YZ_NOT_MET ? "not_met" : "undetermined";
+        dec_event e = {det->as_of, "yuanzhu " YZ_VERSION, det->id_number, input_hash, operator_id, output_hash,
+                       det->province, when, det->ruleset, target, seq};
+        decision_event(&e, &ev);
+        chain_hash(st, prev, ev.buf, ev.len, hash);
+        const zdict *zd = dict_by_id(st, dict, d);
+        if (!zd || zip_compress(st->z, zd, output, strlen(output), &z) != 0) {
+            diag_add(d, YZ_SEV_ERROR, st->path, 0, 0, "cannot compress the determination");
+            rc = YZ_ESTORE;
+        } else {
+            sqlite3_stmt *s;
+            prepare(st,
+                    "INSERT INTO decisions (seq, id, ruleset, input, id_number, as_of, operator, recorded_at, engine, "
+                    "target, output) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    &s, d);
+            sqlite3_bind_int64(s, 1, seq);
+            sqlite3_bind_text(s, 2, hash, 16, SQLITE_STATIC);
+            sqlite3_bind_int64(s, 3, rs_row);
+            sqlite3_bind_int64(s, 4, in_row);
+            sqlite3_bind_text(s, 5, det->id_number, -1, SQLITE_STATIC);
+            sqlite3_bind_text(s, 6, det->as_of, -1, SQLITE_STATIC);
+            sqlite3_bind_text(s, 7, operator_id, -1, SQLITE_STATIC);
+            sqlite3_bind_text(s, 8, when, -1, SQLITE_STATIC);
+            sqlite3_bind_text(s, 9, "yuanzhu " YZ_VERSION, -1, SQLITE_STATIC);
+            sqlite3_bind_text(s, 10, target, -1, SQLITE_STATIC);
+            sqlite3_bind_blob(s, 11, z.buf, (int)z.len, SQLITE_STATIC);
+            int r = sqlite3_step(s);
+            sqlite3_finalize(s);
+            rc = r == SQLITE_DONE ? insert_audit(st, seq, "decision", hash, d) : store_err(st, d, "cannot record the decision");
+        }
+    }
+    if (own) {
+        if (rc == YZ_OK)
+            rc = exec(st, "COMMIT", d, "cannot commit the decision");
+        if (rc != YZ_OK) {
+            exec(st, "ROLLBACK", NULL, "");
+            st->nrc = 0;
+        }
+    }
+    if (rc == YZ_OK) {
+        if (id_out)
+            snprintf(id_out, 17, "%.16s", hash);
+        if (seq_out)
+            *seq_out = seq;
+    }
+    sb_free(&z);
+    sb_free(&ev);
+    yz_free(input);
+    yz_free(output);
+    return rc;
+}
+
+/* ---- reading ---- */
+
+static char *col_dup(sqlite3_stmt *s, int i)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+    return yz_strdup(t ? (const char *)t : "");
+}
+
+static int unzip_col(yz_store *st, sqlite3_stmt *s, int col, const zdict *zd, char **out)
+{
+    strbuf sb = STRBUF_INIT;
+    if (zip_decompress(st->z, zd, sqlite3_column_blob(s, col), (size_t)sqlite3_column_bytes(s, col), MAX_BLOB, &sb) != 0) {
+        sb_free(&sb);
+        *out = NULL;
+        return -1;
+    }
+    *out = sb_release(&sb);
+    return 0;
+}
+
+void yz_stored_free(yz_stored *s)
+{
+    if (!s)
+        return;
+    yz_free(s->province);
+    yz_free(s->ruleset);
+    yz_free(s->id_number);
+    yz_free(s->as_of);
+    yz_free(s->operator_id);
+    yz_free(s->recorded_at);
+    yz_free(s->engine);
+    yz_free(s->target);
+    yz_free(s->input);
+    yz_free(s->output);
+    for (size_t i = 0; i < s->nfiles; i++) {
+        yz_free((void *)s->files[i].path);
+        yz_free((void *)s->files[i].data);
+    }
+    yz_free(s->files);
+    yz_free(s);
+}
+
+static int load_files(yz_store *st, int64_t rs_row, yz_stored *out, yz_diags *d)
+{
+    sqlite3_stmt *s;
+    if (prepare(st,
+                "SELECT f.path, b.data, b.hash FROM ruleset_files f JOIN blobs b ON b.hash = f.blob "
+                "WHERE f.ruleset = ? ORDER BY f.path",
+                &s, d) != YZ_OK)
+        return YZ_ESTORE;
+    sqlite3_bind_int64(s, 1, rs_row);
+    size_t cap = 0;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        if (out->nfiles == cap) {
+            cap = cap ? cap * 2 : 16;
+            out->files = yz_realloc(out->files, cap * sizeof *out->files);
+        }
+        char *data;
+        if (unzip_col(st, s, 1, NULL, &data) != 0) {
+            sqlite3_finalize(s);
+            diag_add(d, YZ_SEV_ERROR, st->path, 0, 0, "a stored ruleset file cannot be read back (damaged)");
+            return YZ_ESTORE;
+        }
+        yz_file *f = &out->files[out->nfiles++];
+        f->path = col_dup(s, 0);
+        f->data = data;
+        f->len = strlen(data);
+    }
+    sqlite3_finalize(s);
+    return YZ_OK;
+}
+
+#define DECISION_COLUMNS                                                                                           \
+    "d.seq, d.id, r.province, r.ruleset, d.id_number, d.as_of, d.operator, d.recorded_at, d.engine, d.target, " \
+    "d.ruleset, r.dict, i.data, i.dict, d.output"
+
+static int fill_stored(yz_store *st, sqlite3_stmt *s, bool with_output, yz_stored *o, yz_diags *d)
+{
+    o->seq = sqlite3_column_int64(s, 0);
+    snprintf(o->id, sizeof o->id, "%s", (const char *)sqlite3_column_text(s, 1));
+    o->province = col_dup(s, 2);
+    o->ruleset = col_dup(s, 3);
+    o->id_number = col_dup(s, 4);
+    o->as_of = col_dup(s, 5);
+    o->operator_id = col_dup(s, 6);
+    o->recorded_at = col_dup(s, 7);
+    o->engine = col_dup(s, 8);
+    o->target = col_dup(s, 9);
+    if (with_output) {
+        const zdict *rd = dict_by_id(st, sqlite3_column_int64(s, 11), d);
+        const zdict *id = dict_by_id(st, sqlite3_column_int64(s, 13), d);
+        if (!rd || !id || unzip_col(st, s, 12, id, &o->input) != 0 || unzip_col(st, s, 14, rd, &o->output) != 0) {
+            diag_add(d, YZ_SEV_ERROR, st->path, 0, 0, "decision %s cannot be read back (damaged)", o->id);
+            return YZ_ESTORE;
+        }
+    }
+    return YZ_OK;
+}
+
+int yz_store_load(yz_store *st, const char *id, bool with_files, yz_stored **out, yz_diags *d)
+{
+    *out = NULL;
+    size_t n = strlen(id);
+    if (n < 6 || n > 16 || strspn(id, "0123456789abcdef") != n) {
+        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "'%s' is not a decision id (16 hex digits, or at least the first 6)", id);
+        return YZ_EUSAGE;
+    }
+    sqlite3_stmt *s;
+    if (prepare(st,
+                "SELECT " DECISION_COLUMNS " FROM decisions d JOIN rulesets r ON r.id = d.ruleset "
+                "JOIN inputs i ON i.id = d.input WHERE d.id >= ? AND d.id < ? ORDER BY d.id LIMIT 2",
+                &s, d) != YZ_OK)
+        return YZ_ESTORE;
+    char hi[18];
+    snprintf(hi, sizeof hi, "%s~", id);
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, hi, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(s);
+        if (rc != SQLITE_DONE)
+            return store_err(st, d, "cannot read decisions");
+        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "no decision %s in %s", id, st->path);
+        return YZ_EUSAGE;
+    }
+    yz_stored *o = yz_calloc(1, sizeof *o);
+    rc = fill_stored(st, s, true, o, d);
+    int64_t rs_row = sqlite3_column_int64(s, 10);
+    if (rc == YZ_OK && sqlite3_step(s) == SQLITE_ROW) {
+        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "'%s' names more than one decision: give more digits", id);
+        rc = YZ_EUSAGE;
+    }
+    sqlite3_finalize(s);
+    if (rc == YZ_OK && with_files)
+        rc = load_files(st, rs_row, o, d);
+    if (rc != YZ_OK) {
+        yz_stored_free(o);
+        return rc;
+    }
+    *out = o;
+    return YZ_OK;
+}
+
+int yz_store_each(yz_store *st, const char *id_number, const char *from, const char *to, bool with_output,
+                  yz_stored_fn fn, void *ctx, yz_diags *d)
+{
+    strbuf sql = STRBUF_INIT;
+    sb_adds(&sql, "SELECT " DECISION_COLUMNS " FROM decisions d JOIN rulesets r ON r.id = d.ruleset "
+                  "JOIN inputs i ON i.id = d.input WHERE 1");
+    if (id_number)
+        sb_adds(&sql, " AND d.id_number = ?1");
+    if (from)
+        sb_adds(&sql, " AND d.recorded_at >= ?2");
+    if (to)
+        sb_adds(&sql, " AND d.recorded_at < ?3");
+    sb_adds(&sql, " ORDER BY d.seq");
+    sqlite3_stmt *s;
+    int rc = prepare(st, sql.buf, &s, d);
+    sb_free(&sql);
+    if (rc != YZ_OK)
+        return rc;
+    char to_next[32] = "";
+    if (to)
+        snprintf(to_next, sizeof to_next, "%sT99", to); /* every time on that day sorts before it */
+    if (id_number)
+        sqlite3_bind_text(s, 1, id_number, -1, SQLITE_STATIC);
+    if (from)
+        sqlite3_bind_text(s, 2, from, -1, SQLITE_STATIC);
+    if (to)
+        sqlite3_bind_text(s, 3, to_next, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        yz_stored *o = yz_calloc(1, sizeof *o);
+        int r = fill_stored(st, s, with_output, o, d);
+        if (r == YZ_OK && with_output)
+            r = load_files(st, sqlite3_column_int64(s, 10), o, d);
+        int stop = r == YZ_OK ? fn(o, ctx) : 1;
+        yz_stored_free(o);
+        if (r != YZ_OK) {
+            sqlite3_finalize(s);
+            return r;
+        }
+        if (stop)
+            break;
+    }
+    int ok = rc == SQLITE_DONE || rc == SQLITE_ROW;
+    sqlite3_finalize(s);
+    return ok ? YZ_OK : store_err(st, d, "cannot read decisions");
+}
+
+/* ---- verification ---- */
+
+int yz_store_head(yz_store *st, int64_t *seq, char hash[65], yz_diags *d)
+{
+    return last_event(st, seq, hash, d);
+}
+
+static int problem(yz_verify_report *rep, int64_t seq, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int problem(yz_verify_report *rep, int64_t seq, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    rep->bad_seq = seq;
+    vsnprintf(rep->problem, sizeof rep->problem, fmt, ap);
+    va_end(ap);
+    return YZ_EFAILED;
+}
+
+static int verify_decision(yz_store *st, int64_t seq, const char *prev, const char *stored, yz_verify_report *rep,
+                           yz_diags *d)
+{
+    sqlite3_stmt *s;
+    if (prepare(st,
+                "SELECT d.id, r.ruleset, r.province, i.hash, i.data, i.dict, d.id_number, d.as_of, d.operator, "
+                "d.recorded_at, d.engine, d.target, d.output, r.dict FROM decisions d "
+                "LEFT JOIN rulesets r ON r.id = d.ruleset LEFT JOIN inputs i ON i.id = d.input WHERE d.seq = ?",
+                &s, d) != YZ_OK)
+        return YZ_ESTORE;
+    sqlite3_bind_int64(s, 1, seq);
+    if (sqlite3_step(s) != SQLITE_ROW) {
+        sqlite3_finalize(s);
+        return problem(rep, seq, "the decision recorded by this event is missing (deleted)");
+    }
+    int rc = YZ_OK;
+    if (sqlite3_column_type(s, 1) == SQLITE_NULL || sqlite3_column_type(s, 3) == SQLITE_NULL) {
+        rc = problem(rep, seq, "the decision's ruleset or input row is missing (deleted)");
+        sqlite3_finalize(s);
+        return rc;
+    }
+    const zdict *idict = dict_by_id(st, sqlite3_column_int64(s, 5), d);
+    const zdict *odict = dict_by_id(st, sqlite3_column_int64(s, 13), d);
+    char *input = NULL, *output = NULL;
+    char ihash[65], ohash[65], hash[65];
+    if (!idict || unzip_col(st, s, 4, idict, &input) != 0) {
+        rc = problem(rep, seq, "the decision's input cannot be read back (altered)");
+    } else if (sha256_hex(input, strlen(input), ihash), strcmp(ihash, (const char *)sqlite3_column_text(s, 3)) != 0) {
+        rc = problem(rep, seq, "the decision's input was altered (its hash no longer matches)");
+    } else if (!odict || unzip_col(st, s, 12, odict, &output) != 0) {
+        rc = problem(rep, seq, "the decision's output cannot be read back (altered)");
+    } else {
+        sha256_hex(output, strlen(output), ohash);
+        dec_event e = {(const char *)sqlite3_column_text(s, 7),  (const char *)sqlite3_column_text(s, 10),
+                       (const char *)sqlite3_column_text(s, 6),  ihash,
+                       (const char *)sqlite3_column_text(s, 8),  ohash,
+                       (const char *)sqlite3_column_text(s, 2),  (const char *)sqlite3_column_text(s, 9),
+                       (const char *)sqlite3_column_text(s, 1),  (const char *)sqlite3_column_text(s, 11),
+                       seq};
+        strbuf ev = STRBUF_INIT;
+        decision_event(&e, &ev);
+        chain_hash(st, prev, ev.buf, ev.len, hash);
+        sb_free(&ev);
+        if (strcmp(hash, stored) != 0)
+            rc = problem(rep, seq, "altered: the decision or its audit event no longer matches the chain");
+        else if (strncmp((const char *)sqlite3_column_text(s, 0), hash, 16) != 0)
+            rc = problem(rep, seq, "altered: the decision id does not match its event");
+    }
+    yz_free(input);
+    yz_free(output);
+    sqlite3_finalize(s);
+    return rc;
+}
+
+static int verify_ruleset(yz_store *st, int64_t seq, const char *prev, const char *stored, yz_verify_report *rep,
+                          yz_diags *d)
+{
+    sqlite3_stmt *s;
+    if (prepare(st,
+                "SELECT r.id, r.ruleset, r.province, x.hash, x.data FROM rulesets r LEFT JOIN dicts x ON x.id = r.dict "
+                "WHERE r.seq = ?",
+                &s, d) != YZ_OK)
+        return YZ_ESTORE;
+    sqlite3_bind_int64(s, 1, seq);
+    if (sqlite3_step(s) != SQLITE_ROW) {
+        sqlite3_finalize(s);
+        return problem(rep, seq, "the ruleset registered by this event is missing (deleted)");
+    }
+    int64_t row = sqlite3_column_int64(s, 0);
+    char *ruleset = col_dup(s, 1), *province = col_dup(s, 2), *dict_hash = col_dup(s, 3);
+    char dh[65];
+    int rc = YZ_OK;
+    if (sqlite3_column_type(s, 4) == SQLITE_NULL)
+        rc = problem(rep, seq, "the ruleset's dictionary is missing (deleted)");
+    else if (sha256_hex(sqlite3_column_blob(s, 4), (size_t)sqlite3_column_bytes(s, 4), dh), strcmp(dh, dict_hash))
+        rc = problem(rep, seq, "the ruleset's dictionary was altered");
+    sqlite3_finalize(s);
+    /* files: contents must match their hashes, and together reproduce the ruleset id */
+    yz_stored files;
+    memset(&files, 0, sizeof files);
+    if (rc == YZ_OK && load_files(st, row, &files, d) != YZ_OK)
+        rc = problem(rep, seq, "a file of the ruleset cannot be read back (altered)");
+    const char **paths = yz_malloc((files.nfiles ? files.nfiles : 1) * sizeof *paths);
+    const char **blobs = yz_malloc((files.nfiles ? files.nfiles : 1) * sizeof *blobs);
+    char (*hashes)[65] = yz_malloc((files.nfiles ? files.nfiles : 1) * sizeof *hashes);
+    if (rc == YZ_OK) {
+        /* the recorded blob hash of each file */
+        sqlite3_stmt *f;
+        prepare(st, "SELECT path, blob FROM ruleset_files WHERE ruleset = ? ORDER BY path", &f, d);
+        sqlite3_bind_int64(f, 1, row);
+        size_t k = 0;
+        while (sqlite3_step(f) == SQLITE_ROW && k < files.nfiles) {
+            snprintf(hashes[k], 65, "%s", (const char *)sqlite3_column_text(f, 1));
+            paths[k] = files.files[k].path;
+            blobs[k] = hashes[k];
+            char real[65];
+            sha256_hex(files.files[k].data, files.files[k].len, real);
+            if (strcmp(real, hashes[k]) != 0 && rc == YZ_OK)
+                rc = problem(rep, seq, "the stored file %s was altered", files.files[k].path);
+            k++;
+        }
+        sqlite3_finalize(f);
+        char id[65];
+        ruleset_hash_files(files.files, files.nfiles, id);
+        if (rc == YZ_OK && strcmp(id, ruleset) != 0)
+            rc = problem(rep, seq, "the ruleset's files no longer reproduce its id %.12s", ruleset);
+    }
+    if (rc == YZ_OK) {
+        /* recorded_at of a ruleset event: the time of the decision that registered it */
+        sqlite3_stmt *t;
+        prepare(st, "SELECT recorded_at FROM decisions WHERE ruleset = ? ORDER BY seq LIMIT 1", &t, d);
+        sqlite3_bind_int64(t, 1, row);
+        char *when = sqlite3_step(t) == SQLITE_ROW ? col_dup(t, 0) : yz_strdup("");
+        sqlite3_finalize(t);
+        rs_event e = {ruleset, province, dict_hash, when, paths, blobs, files.nfiles, seq};
+        strbuf ev = STRBUF_INIT;
+        ruleset_event(&e, &ev);
+        char hash[65];
+        chain_hash(st, prev, ev.buf, ev.len, hash);
+        sb_free(&ev);
+        yz_free(when);
+        if (strcmp(hash, stored) != 0)
+            rc = problem(rep, seq, "altered: the ruleset registration no longer matches the chain");
+    }
+    for (size_t i = 0; i < files.nfiles; i++) {
+        yz_free((void *)files.files[i].path);
+        yz_free((void *)files.files[i].data);
+    }
+    yz_free(files.files);
+    yz_free(paths);
+    yz_free(blobs);
+    yz_free(hashes);
+    yz_free(ruleset);
+    yz_free(province);
+    yz_free(dict_hash);
+    return rc;
+}
+
+int yz_store_verify(yz_store *st, const char *expect_head, yz_verify_report *rep, yz_diags *d)
+{
+    memset(rep, 0, sizeof *rep);
+    char prev[65];
+    memset(prev, '0', 64);
+    prev[64] = '\0';
+    sqlite3_stmt *s;
+    if (exec(st, "BEGIN", d, "cannot read the store") != YZ_OK)
+        return YZ_ESTORE;
+    if (prepare(st, "SELECT seq, kind, hash FROM audit ORDER BY seq", &s, d) != YZ_OK) {
+        exec(st, "ROLLBACK", NULL, "");
+        return YZ_ESTORE;
+    }
+    int64_t expected = 1;
+    int rc = YZ_OK;
+    int step;
+    while (rc == YZ_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t seq = sqlite3_column_int64(s, 0);
+        const char *kind = (const char *)sqlite3_column_text(s, 1);
+        const char *hash = (const char *)sqlite3_column_text(s, 2);
+        if (seq != expected) {
+            rc = problem(rep, expected, "event %lld is missing: the chain jumps from %lld to %lld (deleted)",
+                         (long long)expected, (long long)expected - 1, (long long)seq);
+            break;
+        }
+        if (!hash || strlen(hash) != 64) {
+            rc = problem(rep, seq, "the event's hash is damaged (altered)");
+            break;
+        }
+        if (!strcmp(kind, "decision"))
+            rc = verify_decision(st, seq, prev, hash, rep, d);
+        else
+            rc = verify_ruleset(st, seq, prev, hash, rep, d);
+        memcpy(prev, hash, 65);
+        rep->events++;
+        rep->head_seq = seq;
+        expected++;
+    }
+    sqlite3_finalize(s);
+    if (rc == YZ_OK) {
+        snprintf(rep->head_hash, sizeof rep->head_hash, "%s", prev);
+        /* rows the chain does not describe were inserted around it */
+        static const char *const orphans[] = {
+            "SELECT min(seq) FROM decisions WHERE seq NOT IN (SELECT seq FROM audit WHERE kind = 'decision')",
+            "SELECT min(seq) FROM rulesets WHERE seq NOT IN (SELECT seq FROM audit WHERE kind = 'ruleset')"};
+        for (int i = 0; i < 2 && rc == YZ_OK; i++) {
+            prepare(st, orphans[i], &s, d);
+            if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+                rc = problem(rep, sqlite3_column_int64(s, 0), "a %s with no audit event was inserted",
+                             i == 0 ? "decision" : "ruleset");
+            sqlite3_finalize(s);
+        }
+    }
+    if (rc == YZ_OK && expect_head && *expect_head) {
+        const char *h = strchr(expect_head, ':') ? strchr(expect_head, ':') + 1 : expect_head;
+        long long want_seq = strchr(expect_head, ':') ? atoll(expect_head) : 0;
+        prepare(st, "SELECT seq FROM audit WHERE hash = ?", &s, d);
+        sqlite3_bind_text(s, 1, h, -1, SQLITE_STATIC);
+        bool found = sqlite3_step(s) == SQLITE_ROW;
+        long long at = found ? sqlite3_column_int64(s, 0) : 0;
+        sqlite3_finalize(s);
+        if (!found || (want_seq && at != want_seq))
+            rc = problem(rep, want_seq ? want_seq : rep->head_seq + 1,
+                         "the anchored head %.16s... is not in the chain: events up to it were removed or rewritten",
+                         h);
+    }
+    exec(st, "COMMIT", NULL, "");
+    return rc;
+}

@@ -1,0 +1,88 @@
+/* yz_zip.c: zstd frames with prepared raw-content dictionaries. */
+#include "yz_zip.h"
+
+#include <zstd.h>
+
+#define LEVEL 3
+
+struct zipper {
+    ZSTD_CCtx *c;
+    ZSTD_DCtx *dc;
+};
+
+struct zdict {
+    ZSTD_CDict *c;
+    ZSTD_DDict *d;
+};
+
+zipper *zipper_new(void)
+{
+    zipper *z = yz_calloc(1, sizeof *z);
+    z->c = ZSTD_createCCtx();
+    z->dc = ZSTD_createDCtx();
+    if (!z->c || !z->dc) {
+        zipper_free(z);
+        return NULL;
+    }
+    return z;
+}
+
+void zipper_free(zipper *z)
+{
+    if (!z)
+        return;
+    ZSTD_freeCCtx(z->c);
+    ZSTD_freeDCtx(z->dc);
+    yz_free(z);
+}
+
+zdict *zdict_new(const void *data, size_t len)
+{
+    zdict *d = yz_calloc(1, sizeof *d);
+    /* the stable API reads any bytes not starting with zstd's dictionary magic as raw content;
+       ours start with '{' (canonical JSON) */
+    d->c = ZSTD_createCDict(data, len, LEVEL);
+    d->d = ZSTD_createDDict(data, len);
+    if (!d->c || !d->d) {
+        zdict_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+void zdict_free(zdict *d)
+{
+    if (!d)
+        return;
+    ZSTD_freeCDict(d->c);
+    ZSTD_freeDDict(d->d);
+    yz_free(d);
+}
+
+int zip_compress(zipper *z, const zdict *d, const void *src, size_t n, strbuf *out)
+{
+    size_t bound = ZSTD_compressBound(n);
+    sb_grow(out, bound);
+    size_t r = d ? ZSTD_compress_usingCDict(z->c, out->buf + out->len, bound, src, n, d->c)
+                 : ZSTD_compressCCtx(z->c, out->buf + out->len, bound, src, n, LEVEL);
+    if (ZSTD_isError(r))
+        return -1;
+    out->len += r;
+    out->buf[out->len] = '\0';
+    return 0;
+}
+
+int zip_decompress(zipper *z, const zdict *d, const void *src, size_t n, size_t max, strbuf *out)
+{
+    unsigned long long size = ZSTD_getFrameContentSize(src, n);
+    if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > max)
+        return -1;
+    sb_grow(out, (size_t)size);
+    size_t r = d ? ZSTD_decompress_usingDDict(z->dc, out->buf + out->len, (size_t)size, src, n, d->d)
+                 : ZSTD_decompressDCtx(z->dc, out->buf + out->len, (size_t)size, src, n);
+    if (ZSTD_isError(r) || r != size)
+        return -1;
+    out->len += r;
+    out->buf[out->len] = '\0';
+    return 0;
+}

@@ -1,0 +1,111 @@
+#!/bin/sh
+# tests/store/run.sh: the decision store and its audit chain, end to end with the real binary:
+# record -> verify -> replay; rules edited on disk afterwards; tampering with the sqlite3 shell
+# (update, delete, insert, swap, truncate); an SM3 store; two concurrent recorders; a recorder
+# killed in the middle of its work.
+set -u
+cd "$(dirname "$0")/../.."
+YZ=$(pwd)/${YZ_BIN:-bin/yuanzhu}
+T=$(mktemp -d "${TMPDIR:-/tmp}/yz-store.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+expect() { # expect NAME WANT_EXIT WANT_TEXT COMMAND...: exit status and a text in stdout+stderr
+    name=$1 want=$2 text=$3
+    shift 3
+    out=$("$@" 2>&1)
+    code=$?
+    if [ "$code" != "$want" ]; then bad "$name: exit $code, expected $want; output: $out"; return; fi
+    case $out in *"$text"*) ok ;; *) bad "$name: output lacks '$text': $out" ;; esac
+}
+
+# a private home so policy files can be edited "afterwards" without touching the tree
+H=$T/home
+mkdir -p "$H"
+cp -R rules provinces "$H/"
+export YUANZHU_HOME=$H YUANZHU_OPERATOR=auditor-test
+DB=$T/a.db
+REC=schemas/examples/applicant.yaml
+for d in 2025-06-15 2025-07-01 2025-08-01 2025-09-01; do
+    "$YZ" check --province guangdong --as-of $d --db "$DB" "$REC" > /dev/null 2>&1 || bad "check $d failed"
+done
+expect "verify a fresh store" 0 "ok: 5 events" "$YZ" audit verify --db "$DB"
+ID=$(sqlite3 "$DB" "SELECT id FROM decisions WHERE seq = 2")
+expect "replay one decision" 0 "match: decision $ID" "$YZ" replay --db "$DB" "$ID"
+expect "replay by prefix" 0 "match" "$YZ" replay --db "$DB" "$(echo "$ID" | cut -c1-8)"
+expect "replay all" 0 "4 match, 0 mismatch" "$YZ" replay --db "$DB" --all
+expect "replay a date range" 0 "replayed 4 decisions" "$YZ" replay --db "$DB" --from 2000-01-01 --to 2999-12-31
+expect "history" 0 "$ID" "$YZ" history --db "$DB" 440106198506150025
+expect "history --json" 0 "\"decision\":\"$ID\"" "$YZ" history --db "$DB" --json 440106198506150025
+expect "no such decision" 2 "no decision 0000000000" "$YZ" replay --db "$DB" 0000000000
+expect "operator required" 2 "needs the caseworker's id" env -u YUANZHU_OPERATOR "$YZ" check --province guangdong --db "$DB" "$REC"
+expect "no-record records nothing" 0 "ok: 5 events" sh -c "'$YZ' check --province guangdong --as-of 2025-06-15 --no-record --db '$DB' '$REC' > /dev/null && '$YZ' audit verify --db '$DB'"
+expect "no store" 5 "no store at" "$YZ" audit verify --db "$T/none.db"
+
+# the rules on disk change; the old decision still replays from its stored ruleset
+sed -i 's/value: 40$/value: 45/' "$H/rules/national/policy.yaml"
+sed -i 's/^    reason: {met: 女性年满40周岁或男性年满50周岁.*$//' "$H/provinces/guangdong/policy.yaml"
+grep -q 'value: 45' "$H/rules/national/policy.yaml" || bad "test setup: could not edit the threshold"
+expect "replay after editing the rules" 0 "match" "$YZ" replay --db "$DB" "$ID"
+expect "replay --rules shows the difference" 1 "categories.older_unemployed.status: \"met\" -> \"not_met\"" \
+    "$YZ" replay --db "$DB" "$ID" --rules "$H/provinces/guangdong"
+expect "replay --rules with unchanged rules" 0 "same:" env YUANZHU_HOME="$(pwd)" "$YZ" replay --db "$DB" "$ID" --rules provinces/guangdong
+
+# tampering, each on its own copy
+head=$("$YZ" audit head --db "$DB")
+cp "$DB" "$T/u.db"; cp "$DB" "$T/d.db"; cp "$DB" "$T/i.db"; cp "$DB" "$T/s.db"; cp "$DB" "$T/t.db"; cp "$DB" "$T/o.db"
+expect "triggers refuse UPDATE" 19 "append-only" sqlite3 "$T/u.db" "UPDATE decisions SET operator = 'x' WHERE seq = 3"
+expect "triggers refuse DELETE" 19 "append-only" sqlite3 "$T/u.db" "DELETE FROM audit WHERE seq = 3"
+sqlite3 "$T/u.db" "DROP TRIGGER decisions_no_update; UPDATE decisions SET output = (SELECT output FROM decisions WHERE seq = 2) WHERE seq = 4"
+expect "altered output" 1 "TAMPERED at seq 4" "$YZ" audit verify --db "$T/u.db"
+sqlite3 "$T/d.db" "DROP TRIGGER decisions_no_delete; DROP TRIGGER audit_no_delete; DELETE FROM decisions WHERE seq = 3; DELETE FROM audit WHERE seq = 3"
+expect "deleted middle row" 1 "TAMPERED at seq 3: event 3 is missing" "$YZ" audit verify --db "$T/d.db"
+sqlite3 "$T/i.db" "INSERT INTO decisions SELECT 9, 'aaaaaaaaaaaaaaaa', ruleset, input, id_number, as_of, 'forger', recorded_at, engine, target, output FROM decisions WHERE seq = 5"
+expect "inserted decision without event" 1 "TAMPERED at seq 9: a decision with no audit event was inserted" "$YZ" audit verify --db "$T/i.db"
+sqlite3 "$T/o.db" "INSERT INTO audit VALUES (6, 'decision', '$(printf '%064d' 0)'); INSERT INTO decisions SELECT 6, 'bbbbbbbbbbbbbbbb', ruleset, input, id_number, as_of, 'forger', recorded_at, engine, target, output FROM decisions WHERE seq = 5"
+expect "forged event appended" 1 "TAMPERED at seq 6" "$YZ" audit verify --db "$T/o.db"
+sqlite3 "$T/s.db" "DROP TRIGGER decisions_no_update; UPDATE decisions SET as_of = CASE seq WHEN 3 THEN (SELECT as_of FROM decisions WHERE seq = 4) ELSE (SELECT as_of FROM decisions WHERE seq = 3) END, output = CASE seq WHEN 3 THEN (SELECT output FROM decisions WHERE seq = 4) ELSE (SELECT output FROM decisions WHERE seq = 3) END WHERE seq IN (3, 4)"
+expect "swapped rows" 1 "TAMPERED at seq 3" "$YZ" audit verify --db "$T/s.db"
+sqlite3 "$T/t.db" "DROP TRIGGER decisions_no_delete; DROP TRIGGER audit_no_delete; DELETE FROM decisions WHERE seq = 5; DELETE FROM audit WHERE seq = 5"
+expect "truncated tail looks valid alone" 0 "ok: 4 events" "$YZ" audit verify --db "$T/t.db"
+expect "truncated tail caught by the anchored head" 1 "TAMPERED at seq 5" "$YZ" audit verify --db "$T/t.db" --expect-head "$head"
+expect "anchored head still there" 0 "ok: 5 events" "$YZ" audit verify --db "$DB" --expect-head "$head"
+sqlite3 "$T/u.db" "DROP TRIGGER blobs_no_update; UPDATE blobs SET data = (SELECT data FROM blobs LIMIT 1 OFFSET 1) WHERE hash = (SELECT blob FROM ruleset_files WHERE path LIKE '%guangdong/policy.yaml')"
+expect "altered ruleset file" 1 "TAMPERED at seq" "$YZ" audit verify --db "$T/u.db"
+
+# SM3
+expect "init sm3" 0 "audit chain: sm3" "$YZ" init --db "$T/sm3.db" --hash sm3
+expect "init refuses an existing store" 5 "already exists" "$YZ" init --db "$T/sm3.db"
+"$YZ" check --province guangdong --as-of 2025-06-15 --db "$T/sm3.db" "$REC" > /dev/null 2>&1 || bad "sm3 check failed"
+expect "sm3 store verifies" 0 "(sm3)" "$YZ" audit verify --db "$T/sm3.db"
+[ "$(sqlite3 "$T/sm3.db" "SELECT value FROM meta WHERE key = 'hash'")" = sm3 ] && ok || bad "meta.hash is not sm3"
+sqlite3 "$T/sm3.db" "DROP TRIGGER decisions_no_update; UPDATE decisions SET operator = 'x'"
+expect "sm3 tamper caught" 1 "TAMPERED at seq 2" "$YZ" audit verify --db "$T/sm3.db"
+expect "not a store" 5 "not a" sh -c "echo garbage > '$T/junk.db'; '$YZ' check --province guangdong --db '$T/junk.db' '$REC'"
+
+# two recorders at the same moment, 20 decisions each
+C=$T/c.db
+(for i in $(seq 1 20); do "$YZ" check --province guangdong --as-of 2025-06-15 --operator p1 --db "$C" "$REC" > /dev/null 2>&1 || echo "p1 $i failed"; done) > "$T/p1.log" &
+(for i in $(seq 1 20); do "$YZ" check --province zhejiang --as-of 2025-06-15 --operator p2 --db "$C" "$REC" > /dev/null 2>&1 || echo "p2 $i failed"; done) > "$T/p2.log" &
+wait
+[ -s "$T/p1.log" ] || [ -s "$T/p2.log" ] && bad "concurrent recording failed: $(cat "$T/p1.log" "$T/p2.log")" || ok
+expect "concurrent recorders leave a valid chain" 0 "ok: 42 events" "$YZ" audit verify --db "$C"
+
+# a recorder killed at random moments: whatever was committed verifies, nothing is half-written
+K=$T/k.db
+for n in 1 2 3 4 5 6; do
+    (while :; do "$YZ" check --province guangdong --as-of 2025-06-15 --operator k --db "$K" "$REC" > /dev/null 2>&1; done) &
+    pid=$!
+    sleep 0.$((n * 13 % 9 + 1))
+    kill -9 $pid 2> /dev/null
+    pkill -9 -f "operator k --db $K" 2> /dev/null
+    wait $pid 2> /dev/null
+done
+expect "killed recorders leave a store that verifies" 0 "ok:" "$YZ" audit verify --db "$K"
+a=$(sqlite3 "$K" "SELECT count(*) FROM decisions"); b=$(sqlite3 "$K" "SELECT count(*) FROM audit WHERE kind = 'decision'")
+[ "$a" = "$b" ] && [ "$a" -gt 0 ] && ok || bad "decisions ($a) and their events ($b) differ after kills"
+
+echo "store: $pass passed, $fail failed"
+[ $fail = 0 ]
