@@ -188,8 +188,8 @@ static int push_leaf(yz_evaluator *ev, const pcond *c)
         return -1;
     }
     strbuf src = STRBUF_INIT;
-    sandbox_leaf_source(c->expr, c->loc.line, &src);
-    int rc = sandbox_compile(ev->sb, -1, src.buf, src.len, file_index(ev->rs, c->loc.file), &err);
+    sandbox_leaf_source(c->expr, &src);
+    int rc = sandbox_compile(ev->sb, -1, src.buf, src.len, file_index(ev->rs, c->loc.file), c->loc.line, &err);
     sb_free(&src);
     lua_remove(L, -2); /* env */
     if (rc != 0) {

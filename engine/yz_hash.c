@@ -1,22 +1,48 @@
 /* yz_hash.c: SHA-256 and SM3 through OpenSSL's EVP interface. */
 #include "yz_hash.h"
 
+#define OPENSSL_SUPPRESS_DEPRECATED /* SHA256_Init: the direct implementation, without a provider lookup */
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <pthread.h>
 #include <stdio.h>
 
 #include "yz_util.h"
 
 struct yz_hasher {
-    EVP_MD_CTX *ctx;
+    yz_hash_alg alg;
+    EVP_MD_CTX *ctx; /* SM3 */
+    SHA256_CTX sha; /* SHA-256 */
 };
+
+static EVP_MD *mds[2];
+static pthread_once_t mds_once = PTHREAD_ONCE_INIT;
+
+/* fetched once: OpenSSL 3 looks algorithms up through its providers, which is slow per call;
+   the configuration file is not read (nothing in it concerns digests) */
+static void fetch_mds(void)
+{
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+    mds[YZ_HASH_SHA256] = EVP_MD_fetch(NULL, "SHA256", NULL);
+    mds[YZ_HASH_SM3] = EVP_MD_fetch(NULL, "SM3", NULL);
+}
 
 static const EVP_MD *md_of(yz_hash_alg alg)
 {
-    return alg == YZ_HASH_SM3 ? EVP_get_digestbyname("SM3") : EVP_sha256();
+    pthread_once(&mds_once, fetch_mds);
+    return mds[alg];
 }
 
 yz_hasher *hasher_new(yz_hash_alg alg)
 {
+    if (alg == YZ_HASH_SHA256) {
+        /* the common case, and the one a single `check` needs: no provider start-up */
+        yz_hasher *h = yz_calloc(1, sizeof *h);
+        h->alg = alg;
+        SHA256_Init(&h->sha);
+        return h;
+    }
     const EVP_MD *md = md_of(alg);
     if (!md)
         return NULL;
@@ -25,21 +51,30 @@ yz_hasher *hasher_new(yz_hash_alg alg)
         EVP_MD_CTX_free(ctx);
         return NULL;
     }
-    yz_hasher *h = yz_malloc(sizeof *h);
+    yz_hasher *h = yz_calloc(1, sizeof *h);
+    h->alg = alg;
     h->ctx = ctx;
     return h;
 }
 
 void hasher_update(yz_hasher *h, const void *data, size_t n)
 {
-    EVP_DigestUpdate(h->ctx, data, n);
+    if (h->alg == YZ_HASH_SHA256)
+        SHA256_Update(&h->sha, data, n);
+    else
+        EVP_DigestUpdate(h->ctx, data, n);
 }
 
 void hasher_final(yz_hasher *h, char *hex)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    EVP_DigestFinal_ex(h->ctx, md, &len);
+    if (h->alg == YZ_HASH_SHA256) {
+        SHA256_Final(md, &h->sha);
+        len = SHA256_DIGEST_LENGTH;
+    } else {
+        EVP_DigestFinal_ex(h->ctx, md, &len);
+    }
     for (unsigned i = 0; i < len && i < YZ_HASH_LEN; i++)
         snprintf(hex + 2 * i, 3, "%02x", md[i]);
     hex[YZ_HASH_HEX_LEN] = '\0';

@@ -437,13 +437,11 @@ static bool looks_like_block(const char *s)
     return false;
 }
 
-void sandbox_leaf_source(const char *expr, int first_line, strbuf *out)
+void sandbox_leaf_source(const char *expr, strbuf *out)
 {
     sb_clear(out);
     /* a local _ENV per call: code that assigns _ENV changes only this call's copy */
     sb_adds(out, "local _ENV <const> = _ENV;");
-    for (int i = 1; i < first_line; i++)
-        sb_addc(out, '\n');
     if (looks_like_block(expr)) {
         sb_adds(out, expr);
     } else {
@@ -472,29 +470,36 @@ static int split_message(const char *m, strbuf *err)
     return line;
 }
 
+/* one plain state per thread compiles everything that is only checked, never run */
+static _Thread_local lua_State *scratch;
+
 static int check_source(const char *src, size_t len, strbuf *err, int *line)
 {
-    sandbox *sb = sandbox_new(NULL);
-    if (!sb) {
-        sb_adds(err, "out of memory");
-        return -1;
+    if (!scratch) {
+        scratch = luaL_newstate();
+        if (!scratch) {
+            sb_adds(err, "out of memory");
+            return -1;
+        }
     }
-    int rc = luaL_loadbufferx(sb->L, src, len, "=@0", "t");
+    int rc = luaL_loadbufferx(scratch, src, len, "=@0", "t");
     if (rc != LUA_OK) {
-        const char *m = lua_tostring(sb->L, -1);
+        const char *m = lua_tostring(scratch, -1);
         *line = split_message(m ? m : "syntax error", err);
-        sandbox_free(sb);
-        return -1;
     }
-    sandbox_free(sb);
-    return 0;
+    lua_settop(scratch, 0);
+    if (lua_gc(scratch, LUA_GCCOUNT, 0) > 16 * 1024) /* KiB: do not let garbage pile up */
+        lua_gc(scratch, LUA_GCCOLLECT, 0);
+    return rc == LUA_OK ? 0 : -1;
 }
 
 int sandbox_check_expr(const char *expr, int first_line, strbuf *err, int *line)
 {
     strbuf src = STRBUF_INIT;
-    sandbox_leaf_source(expr, first_line, &src);
+    sandbox_leaf_source(expr, &src);
     int rc = check_source(src.buf, src.len, err, line);
+    if (rc != 0 && *line > 0)
+        *line += first_line - 1;
     sb_free(&src);
     return rc;
 }
@@ -504,7 +509,8 @@ int sandbox_check_chunk(const char *src, size_t len, strbuf *err, int *line)
     return check_source(src, len, err, line);
 }
 
-/* turns "@N:" chunk references into file names */
+/* turns chunk references into file names: a chunk named "=@N:B" (file N, starting at line B of it)
+   reports "@N:B:K: ...", which becomes "path:(B+K-1): ..." */
 static void fix_message(sandbox *sb, const char *m, strbuf *out)
 {
     const char *p = m;
@@ -513,6 +519,15 @@ static void fix_message(sandbox *sb, const char *m, strbuf *out)
             char *end;
             long n = strtol(p + 1, &end, 10);
             if (*end == ':' && n >= 0 && (size_t)n < sb->nchunk_names) {
+                char *e2;
+                long base = strtol(end + 1, &e2, 10);
+                char *e3;
+                long k = *e2 == ':' ? strtol(e2 + 1, &e3, 10) : 0;
+                if (*e2 == ':' && e3 > e2 + 1 && *e3 == ':') {
+                    sb_addf(out, "%s:%ld", sb->chunk_names[n], base + k - 1);
+                    p = e3;
+                    continue;
+                }
                 sb_adds(out, sb->chunk_names[n]);
                 p = end;
                 continue;
@@ -522,12 +537,12 @@ static void fix_message(sandbox *sb, const char *m, strbuf *out)
     }
 }
 
-int sandbox_compile(sandbox *sb, int env, const char *src, size_t len, int chunk_id, strbuf *err)
+int sandbox_compile(sandbox *sb, int env, const char *src, size_t len, int chunk_id, int first_line, strbuf *err)
 {
     lua_State *L = sb->L;
     env = lua_absindex(L, env);
-    char name[32];
-    snprintf(name, sizeof name, "=@%d", chunk_id);
+    char name[40];
+    snprintf(name, sizeof name, "=@%d:%d", chunk_id, first_line);
     if (luaL_loadbufferx(L, src, len, name, "t") != LUA_OK) {
         fix_message(sb, lua_tostring(L, -1), err);
         lua_pop(L, 1);
@@ -728,7 +743,7 @@ int sandbox_env_new(sandbox *sb, const char *const *srcs, const size_t *lens, co
     lua_rawgetp(L, LUA_REGISTRYINDEX, &restore_key);
     int list = lua_gettop(L);
     for (size_t i = 0; i < n; i++) {
-        if (sandbox_compile(sb, env, srcs[i], lens[i], chunk_ids[i], err) != 0) {
+        if (sandbox_compile(sb, env, srcs[i], lens[i], chunk_ids[i], 1, err) != 0) {
             lua_settop(L, storage - 1);
             return -1;
         }

@@ -22,7 +22,7 @@ typedef struct sandbox {
     bool limited;         /* limits apply (inside sandbox_call) */
     bool mem_exceeded;    /* set by the allocator during a limited call */
     bool budget_exceeded; /* set by the count hook during a limited call */
-    const char *const *chunk_names; /* "=@N" chunk N is chunk_names[N] in messages */
+    const char *const *chunk_names; /* chunk "=@N:B" is chunk_names[N] from line B in messages */
     size_t nchunk_names;
 } sandbox;
 
@@ -32,10 +32,10 @@ typedef enum { SB_OK, SB_UNKNOWN, SB_ERROR, SB_BUDGET, SB_MEMORY } sb_status;
 sandbox *sandbox_new(const yz_limits *lim);
 void sandbox_free(sandbox *sb);
 
-/* Builds the Lua source for a condition or formula found at first_line of a YAML file: the
- * expression as 'return <expr>' (or the statements as they are), preceded by newlines so that
- * Lua's line numbers are the YAML file's. */
-void sandbox_leaf_source(const char *expr, int first_line, strbuf *out);
+/* Builds the Lua source of a condition or formula: the expression as 'return <expr>' (or the
+ * statements as they are), on one line with a per-call constant _ENV.  Its line numbers count
+ * from the expression's first line in the YAML file (see sandbox_compile). */
+void sandbox_leaf_source(const char *expr, strbuf *out);
 /* Compiles an expression (as sandbox_leaf_source does) or a whole chunk in a scratch state to
  * check its syntax.  Returns 0, or -1 with the message in err and the line in *line. */
 int sandbox_check_expr(const char *expr, int first_line, strbuf *err, int *line);
@@ -52,8 +52,9 @@ void sandbox_add_global(sandbox *sb, const char *name);
 /* Sets a variable of an environment (at index env) seen by rules as a global. */
 void sandbox_env_set(sandbox *sb, int env, const char *name);
 /* Compiles a text chunk with the environment at index env as its _ENV; pushes the function.
- * Returns 0 or -1 with the message in err. */
-int sandbox_compile(sandbox *sb, int env, const char *src, size_t len, int chunk_id, strbuf *err);
+ * The chunk is file chunk_id of chunk_names starting at its line first_line, so messages name
+ * the true file and line.  Returns 0 or -1 with the message in err. */
+int sandbox_compile(sandbox *sb, int env, const char *src, size_t len, int chunk_id, int first_line, strbuf *err);
 
 /* Calls the function below nargs arguments with the limits on; results (nresults, or the error
  * message) are left on the stack.  After an error, msg gets a message with chunk numbers turned

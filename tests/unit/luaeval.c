@@ -84,8 +84,8 @@ const char *lua_eval_with(const char *expr, const char *record_json, const char 
     lua_pushstring(L, as_of ? as_of : "2025-06-15");
     sandbox_env_set(sb, -2, "as_of");
     strbuf src = STRBUF_INIT, msg = STRBUF_INIT;
-    sandbox_leaf_source(expr, 1, &src);
-    if (sandbox_compile(sb, -1, src.buf, src.len, 0, &msg) != 0) {
+    sandbox_leaf_source(expr, &src);
+    if (sandbox_compile(sb, -1, src.buf, src.len, 0, 1, &msg) != 0) {
         snprintf(result, sizeof result, "syntax: %s", msg.buf);
     } else {
         vc.n = 0;

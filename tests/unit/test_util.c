@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "unit.h"
+#include "yz_hash.h"
 #include "yz_json.h"
 #include "yz_util.h"
 
@@ -39,6 +40,18 @@ void test_util(void)
     p = yz_path_normalize("../x/./y");
     CHECK_STR(p, "../x/y");
     yz_free(p);
+
+    /* hashes: the standard test vectors */
+    char hex[65];
+    CHECK_INT(hash_hex(YZ_HASH_SHA256, "abc", 3, hex), 0);
+    CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK_INT(hash_hex(YZ_HASH_SM3, "abc", 3, hex), 0);
+    CHECK_STR(hex, "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0");
+    yz_hasher *h = hasher_new(YZ_HASH_SHA256);
+    hasher_update(h, "a", 1);
+    hasher_update(h, "bc", 2);
+    hasher_final(h, hex);
+    CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 
     /* canonical JSON: sorted keys, integers, escapes, UTF-8 kept */
     arena m;
