@@ -28,9 +28,9 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Iengine -I$
 # dynamically.
 STATIC ?= 1
 ifeq ($(STATIC),1)
-LIBS = -Wl,-Bstatic -llua5.4 -lyaml -lcrypto -lsqlite3 -lzstd -Wl,-Bdynamic -lcjson -ldl -lpthread -lm
+LIBS = -Wl,-Bstatic -llua5.4 -lyaml -lcrypto -lsqlite3 -lzstd -lcsv -Wl,-Bdynamic -lcjson -ldl -lpthread -lm
 else
-LIBS = $(PKG_LIBS) -lpthread -lm
+LIBS = $(PKG_LIBS) -lcsv -lpthread -lm
 endif
 
 ENGINE_SRC = $(sort $(wildcard engine/yz_*.c))

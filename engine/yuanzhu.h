@@ -197,7 +197,34 @@ const char *yz_store_hash_alg(const yz_store *st);
  * bytes). */
 int yz_store_record(yz_store *st, const yz_ruleset *rs, const yz_record *rec, const yz_determination *det,
                     const char *operator_id, char id_out[17], int64_t *seq_out, yz_diags *d);
-/* Groups many yz_store_record calls into one transaction (batch writers). */
+/* Recording in bulk: the expensive part of a decision (canonical JSON, hashes, compression) is
+ * packed by worker threads, and one writer appends the packed decisions.
+ *   yz_store_dict   registers the ruleset if needed (using a first record and its determination
+ *                   for the compression dictionary) and returns a dictionary handle that any
+ *                   thread may use; free with yz_store_dict_free after the workers stop;
+ *   yz_pack         (any thread, with its own yz_packer) packs a determination;
+ *   yz_store_append (the writer) appends it unless the same input was already decided with this
+ *                   ruleset on this as-of date (then *skipped is true and nothing is written). */
+typedef struct yz_store_dict yz_store_dict;
+typedef struct yz_packer yz_packer;
+typedef struct yz_packed yz_packed;
+int yz_store_dict_get(yz_store *st, const yz_ruleset *rs, const yz_record *rec, const yz_determination *det,
+                      yz_store_dict **out, yz_diags *d);
+void yz_store_dict_free(yz_store_dict *dict);
+yz_packer *yz_packer_new(const yz_store_dict *dict);
+void yz_packer_free(yz_packer *p);
+int yz_pack(yz_packer *p, const yz_record *rec, const yz_determination *det, yz_packed **out);
+/* The SHA-256 of the packed input's canonical JSON (64 hex digits). */
+const char *yz_packed_input_hash(const yz_packed *pk);
+void yz_packed_free(yz_packed *pk);
+int yz_store_append(yz_store *st, const yz_packed *pk, const char *operator_id, bool *skipped, char id_out[17],
+                    int64_t *seq_out, yz_diags *d);
+/* True when some input was already decided with this ruleset on this as-of date. */
+bool yz_store_any_decided(yz_store *st, const char *ruleset_id, const char *as_of);
+/* True when this input (by hash) was already decided with this ruleset on this as-of date. */
+bool yz_store_decided(yz_store *st, const char *ruleset_id, const char *input_hash, const char *as_of);
+
+/* Groups many yz_store_record / yz_store_append calls into one transaction (batch writers). */
 int yz_store_begin(yz_store *st, yz_diags *d);
 int yz_store_commit(yz_store *st, yz_diags *d);
 int yz_store_rollback(yz_store *st);
@@ -243,6 +270,43 @@ int yz_store_each(yz_store *st, const char *id_number, const char *from, const c
  * byte for byte.  *diff gets a readable difference (caller frees) when they differ.  Returns
  * YZ_OK (identical), YZ_EFAILED (different) or an error. */
 int yz_replay(const char *home, const yz_stored *s, const char *rules_path, char **diff, yz_diags *d);
+
+/* ---- batch: a file of records on all cores ---- */
+
+typedef struct yz_batch_options {
+    const char *home, *province, *as_of;
+    const char *input;    /* a JSON Lines or CSV file, or "-" */
+    const char *format;   /* "jsonl", "csv", or NULL: by the file's extension (.csv), else JSON Lines */
+    const char *encoding; /* NULL or "utf-8", "gbk", "gb18030" */
+    int jobs;             /* worker threads; 0 = one per CPU */
+    bool record;          /* record decisions in the store at db (else evaluate only) */
+    const char *db, *operator_id;
+    const char *lines;    /* write the benchmark's canonical line per record here ("-" = stdout) */
+    const char *rejects;  /* write rejected records here (JSON Lines: line, errors) */
+    bool progress;        /* draw a progress line on stderr */
+    yz_limits limits;
+} yz_batch_options;
+
+typedef struct yz_batch_summary {
+    uint64_t records, decided, rejected, skipped, failed;
+    uint64_t targets[3]; /* by yz_status */
+    size_t ncat, nsub;
+    const char **cat_ids, **cat_names, **sub_ids, **sub_names, **sub_per;
+    uint64_t (*cat_counts)[3], (*sub_counts)[3]; /* by yz_status */
+    int64_t *sub_totals;  /* fen over the whole periods granted */
+    int64_t monthly_fen;  /* sum of monthly amounts granted (the monthly cost) */
+    int64_t once_fen;     /* sum of one-off payments granted */
+    int64_t first_seq, last_seq;
+    double seconds;
+    char ruleset[65];
+} yz_batch_summary;
+
+/* Decides every record of a file and, with record, appends each decision (skipping what was
+ * already decided with this ruleset and as-of date, so a rerun after a crash finishes the
+ * work).  Rejected records go to stderr and the rejects file; the rest continue.  Returns YZ_OK,
+ * YZ_EINPUT when some records were rejected, or an error. */
+int yz_batch_run(const yz_batch_options *o, yz_batch_summary *sum, yz_diags *d);
+void yz_batch_summary_free(yz_batch_summary *s);
 
 /* The outcome of a canonical determination in brief.  Text: "cat1, cat2 / sub1 175000, sub2 ..."
  * (met categories / eligible subsidies with the amount per period).  JSON: the members

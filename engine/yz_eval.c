@@ -399,13 +399,6 @@ typedef struct xbuild {
     size_t nrefs, rcap;
 } xbuild;
 
-static const char *rule_loc(yz_evaluator *ev, const ploc *l)
-{
-    if (!l->file)
-        return NULL;
-    return arena_printf(&ev->det->mem, "%s:%d", l->file, l->line);
-}
-
 static const char *interpolate(yz_evaluator *ev, const char *tmpl);
 
 static void add_entry(xbuild *x, const char *text, int8_t result, const ploc *loc, int depth, const leafrec *lr)
@@ -422,7 +415,7 @@ static void add_entry(xbuild *x, const char *text, int8_t result, const ploc *lo
     dcond *c = &di->conds[di->nconds++];
     c->text = text;
     c->result = result;
-    c->rule = loc ? rule_loc(x->ev, loc) : NULL;
+    c->rule = loc ? loc->rule : NULL;
     c->note = lr ? lr->note : NULL;
     c->error = lr ? lr->error : NULL;
     c->depth = depth;

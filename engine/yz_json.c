@@ -270,28 +270,57 @@ bool yj_is_int(const yj *v, int64_t *out)
 
 void json_quote(strbuf *sb, const char *s, size_t n)
 {
-    sb_grow(sb, n + 2);
-    sb_addc(sb, '"');
-    size_t run = 0;
+    /* worst case: every byte escaped as \u00XX */
+    if (sb->len + n * 6 + 3 > sb->cap)
+        sb_grow(sb, n * 6 + 2);
+    char *o = sb->buf + sb->len;
+    *o++ = '"';
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *o++ = (char)c;
             continue;
-        sb_add(sb, s + run, i - run);
-        run = i + 1;
+        }
+        *o++ = '\\';
         switch (c) {
-        case '"': sb_adds(sb, "\\\""); break;
-        case '\\': sb_adds(sb, "\\\\"); break;
-        case '\b': sb_adds(sb, "\\b"); break;
-        case '\f': sb_adds(sb, "\\f"); break;
-        case '\n': sb_adds(sb, "\\n"); break;
-        case '\r': sb_adds(sb, "\\r"); break;
-        case '\t': sb_adds(sb, "\\t"); break;
-        default: sb_addf(sb, "\\u%04x", c); break;
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '\b': *o++ = 'b'; break;
+        case '\f': *o++ = 'f'; break;
+        case '\n': *o++ = 'n'; break;
+        case '\r': *o++ = 'r'; break;
+        case '\t': *o++ = 't'; break;
+        default:
+            *o++ = 'u';
+            *o++ = '0';
+            *o++ = '0';
+            *o++ = "0123456789abcdef"[c >> 4];
+            *o++ = "0123456789abcdef"[c & 15];
+            break;
         }
     }
-    sb_add(sb, s + run, n - run);
-    sb_addc(sb, '"');
+    *o++ = '"';
+    *o = '\0';
+    sb->len = (size_t)(o - sb->buf);
+}
+
+/* decimal digits of a 64-bit integer, without printf */
+static void add_int(strbuf *sb, int64_t v)
+{
+    char tmp[24];
+    int k = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[k++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        tmp[k++] = '-';
+    if (sb->len + (size_t)k + 1 > sb->cap)
+        sb_grow(sb, (size_t)k);
+    while (k)
+        sb->buf[sb->len++] = tmp[--k];
+    sb->buf[sb->len] = '\0';
 }
 
 static void write_number(strbuf *sb, double d)
@@ -302,7 +331,7 @@ static void write_number(strbuf *sb, double d)
     tmp.type = cJSON_Number;
     tmp.valuedouble = d;
     if (yj_is_int(&tmp, &i)) {
-        sb_addf(sb, "%lld", (long long)i);
+        add_int(sb, i);
         return;
     }
     if (!isfinite(d)) {
@@ -436,7 +465,7 @@ void jw_strn(jw *w, const char *s, size_t n)
 void jw_int(jw *w, int64_t v)
 {
     before_value(w);
-    sb_addf(w->sb, "%lld", (long long)v);
+    add_int(w->sb, v);
 }
 
 void jw_bool(jw *w, bool v)

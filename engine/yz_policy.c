@@ -45,6 +45,7 @@ typedef struct level {
     version versions[MAX_VERSIONS];
     size_t nversions;
     const char *extends;
+    bool standalone; /* extends: none */
 } level;
 
 typedef struct loader {
@@ -537,7 +538,9 @@ static int read_level(loader *L, level *lv)
             err_at(L, ynode_get(eff, "to"), "effective: 'to' (%s) is before 'from' (%s)", v->to, v->from);
         v->extends = scalar_or_null(ynode_get(doc->root, "extends"));
         v->lua = ynode_get(doc->root, "lua");
-        if (!v->extends && strcmp(lv->name, "national") != 0)
+        if (v->extends && !strcmp(v->extends, "none"))
+            v->extends = NULL, lv->standalone = true;
+        else if (!v->extends && strcmp(lv->name, "national") != 0)
             err_at(L, doc->root,
                    "missing 'extends:': write 'extends: national' for a province, or 'extends: <province>' for a city");
         if (v->extends && strcmp(lv->name, "national") == 0)
@@ -669,9 +672,13 @@ static const char *str_of(const ynode *n)
     return n && n->kind == YN_SCALAR && !ynode_is_null(n) ? n->str : NULL;
 }
 
+static _Thread_local arena *loc_arena; /* the ruleset this thread is building */
+
 static ploc loc_of(const ynode *n)
 {
-    ploc l = {n ? n->file : NULL, n ? n->line : 0, n ? n->col : 0};
+    ploc l = {n ? n->file : NULL, n ? n->line : 0, n ? n->col : 0, NULL};
+    if (n && n->file && loc_arena)
+        l.rule = arena_printf(loc_arena, "%s:%d", n->file, n->line);
     return l;
 }
 
@@ -704,6 +711,7 @@ static pcond *new_leaf(loader *L, const ynode *n, const char *text)
     if (n->style == YS_LITERAL || n->style == YS_FOLDED) {
         c->loc.line++;
         c->loc.col = 1;
+        c->loc.rule = arena_printf(M(L), "%s:%d", c->loc.file, c->loc.line);
     }
     c->ref_index = -1;
     add_leaf(L, c);
@@ -929,6 +937,7 @@ static bool build_item(bctx *b, pikind kind, const ynode *key, const ynode *n, p
     if (n->kind != YN_MAP)
         return false;
     it->name = str_of(ynode_get(n, kind == PI_CONDITION ? "text" : "name"));
+    it->code = str_of(ynode_get(n, "code"));
     const ynode *v = ynode_get(n, "verified");
     if (v)
         scalar_is_bool(v, &it->verified);
@@ -1047,8 +1056,8 @@ static void build_params(bctx *b, const ynode *n)
             continue;
         }
         if (!one && !many) {
-            /* declared by a baseline for the provinces to set */
-            if (pol->nlevels > 1)
+            /* declared by the national baseline for the provinces to set */
+            if (pol->nlevels > 1 || !yz_str_has_prefix(pol->version_files[0], "rules/national/"))
                 diag_add(L->d, YZ_SEV_ERROR, disp(L, pol->version_files[pol->nlevels - 1]), 1, 1,
                          "parameter '%s' (declared at %s:%d) has no value: set it under parameters: with 'value:' or dated 'values:'",
                          p->id, disp(L, p->loc.file), p->loc.line);
@@ -1446,6 +1455,7 @@ static void build_full_conditions(loader *L, ppolicy *pol)
 
 static ppolicy *build_policy(loader *L, ynode *root, version **vs, size_t nv, const char *from, const char *to)
 {
+    loc_arena = M(L);
     ppolicy *pol = arena_alloc(M(L), sizeof *pol);
     memset(pol, 0, sizeof *pol);
     bctx b = {L, pol};
@@ -1618,7 +1628,7 @@ static int load_chain(loader *L)
         level *lv = &L->levels[i];
         if (read_level(L, lv) != 0)
             return -1;
-        if (!strcmp(lv->name, "national"))
+        if (!strcmp(lv->name, "national") || (lv->standalone && !lv->extends))
             return 0;
         if (!lv->extends)
             return -1;

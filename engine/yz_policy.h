@@ -13,6 +13,7 @@
 typedef struct ploc {
     const char *file; /* logical path ("provinces/guangdong/policy.yaml") */
     int line, col;
+    const char *rule; /* "file:line", as determinations cite it */
 } ploc;
 
 typedef struct psource {
@@ -61,7 +62,7 @@ typedef enum { PI_PREREQ, PI_DISQUAL, PI_CONDITION, PI_CATEGORY, PI_SUBSIDY } pi
 
 typedef struct pitem {
     pikind kind;
-    const char *id, *name;
+    const char *id, *name, *code;
     pbasis *basis;
     size_t nbasis;
     pcond *when;

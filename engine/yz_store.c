@@ -29,8 +29,18 @@ typedef struct dcache {
     zdict *d;
 } dcache;
 
+typedef struct stmt_cache {
+    const char *sql; /* a string literal: compared by address */
+    sqlite3_stmt *s;
+} stmt_cache;
+
 struct yz_store {
     sqlite3 *db;
+    stmt_cache cache[16];
+    int ncache;
+    bool head_valid; /* inside our own write transaction the chain head is known */
+    int64_t head_seq;
+    char head_hash[65];
     char *path;
     yz_hash_alg alg;
     zipper *z;
@@ -68,6 +78,29 @@ static int exec(yz_store *st, const char *sql, yz_diags *d, const char *what)
         return store_err(st, d, what);
     }
     return YZ_OK;
+}
+
+/* a statement prepared once per store for the paths every decision takes; reset, not finalized */
+static sqlite3_stmt *cached(yz_store *st, const char *sql, yz_diags *d)
+{
+    for (int i = 0; i < st->ncache; i++) {
+        if (st->cache[i].sql == sql) {
+            sqlite3_reset(st->cache[i].s);
+            sqlite3_clear_bindings(st->cache[i].s);
+            return st->cache[i].s;
+        }
+    }
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+        store_err(st, d, "cannot prepare a query");
+        return NULL;
+    }
+    if (st->ncache < 16) {
+        st->cache[st->ncache].sql = sql;
+        st->cache[st->ncache].s = s;
+        st->ncache++;
+    }
+    return s;
 }
 
 static int prepare(yz_store *st, const char *sql, sqlite3_stmt **stmt, yz_diags *d)
@@ -239,6 +272,8 @@ void yz_store_close(yz_store *st)
 {
     if (!st)
         return;
+    for (int i = 0; i < st->ncache; i++)
+        sqlite3_finalize(st->cache[i].s);
     for (int i = 0; i < st->ndc; i++)
         zdict_free(st->dc[i].d);
     zipper_free(st->z);
@@ -293,10 +328,25 @@ static const zdict *dict_by_id(yz_store *st, int64_t id, yz_diags *d)
     return z;
 }
 
+static const char SQL_HEAD[] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
+static const char SQL_AUDIT[] = "INSERT INTO audit (seq, kind, hash) VALUES (?, ?, ?)";
+static const char SQL_INPUT_FIND[] = "SELECT id FROM inputs WHERE hash = ?";
+static const char SQL_INPUT_ADD[] = "INSERT INTO inputs (hash, dict, data) VALUES (?, ?, ?)";
+static const char SQL_DECISION_ADD[] =
+    "INSERT INTO decisions (seq, id, ruleset, input, id_number, as_of, operator, recorded_at, engine, target, output) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+static const char SQL_DECIDED[] = "SELECT 1 FROM inputs i JOIN decisions d ON d.input = i.id "
+                                  "WHERE i.hash = ? AND d.ruleset = ? AND d.as_of = ? LIMIT 1";
+
 static int last_event(yz_store *st, int64_t *seq, char hash[65], yz_diags *d)
 {
-    sqlite3_stmt *s;
-    if (prepare(st, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", &s, d) != YZ_OK)
+    if (st->head_valid) {
+        *seq = st->head_seq;
+        memcpy(hash, st->head_hash, 65);
+        return YZ_OK;
+    }
+    sqlite3_stmt *s = cached(st, SQL_HEAD, d);
+    if (!s)
         return YZ_ESTORE;
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
@@ -307,24 +357,33 @@ static int last_event(yz_store *st, int64_t *seq, char hash[65], yz_diags *d)
         memset(hash, '0', 64);
         hash[64] = '\0';
     } else {
-        sqlite3_finalize(s);
+        sqlite3_reset(s);
         return store_err(st, d, "cannot read the audit chain");
     }
-    sqlite3_finalize(s);
+    sqlite3_reset(s);
     return YZ_OK;
 }
 
 static int insert_audit(yz_store *st, int64_t seq, const char *kind, const char *hash, yz_diags *d)
 {
-    sqlite3_stmt *s;
-    if (prepare(st, "INSERT INTO audit (seq, kind, hash) VALUES (?, ?, ?)", &s, d) != YZ_OK)
+    sqlite3_stmt *s = cached(st, SQL_AUDIT, d);
+    if (!s)
         return YZ_ESTORE;
     sqlite3_bind_int64(s, 1, seq);
     sqlite3_bind_text(s, 2, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, hash, 64, SQLITE_STATIC);
     int rc = sqlite3_step(s);
-    sqlite3_finalize(s);
-    return rc == SQLITE_DONE ? YZ_OK : store_err(st, d, "cannot append to the audit chain");
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return store_err(st, d, "cannot append to the audit chain");
+    if (st->batch) {
+        /* the head is ours until the transaction ends */
+        st->head_valid = true;
+        st->head_seq = seq;
+        memcpy(st->head_hash, hash, 64);
+        st->head_hash[64] = '\0';
+    }
+    return YZ_OK;
 }
 
 /* ---- events (the bytes the chain hashes) ---- */
@@ -407,9 +466,30 @@ static void decision_event(const dec_event *e, strbuf *sb)
 
 /* ---- recording ---- */
 
-/* finds or registers the ruleset; dict content for a new one: the first input and output */
-static int ruleset_row(yz_store *st, const yz_ruleset *rs, const char *input, const char *output, const char *when,
-                       int64_t *rowid, int64_t *dict, yz_diags *d)
+struct yz_store_dict {
+    char ruleset[65];
+    char *province;
+    int64_t rs_row, dict_id;
+    zdict *z;
+};
+
+struct yz_packer {
+    const yz_store_dict *dict;
+    zipper *z;
+};
+
+struct yz_packed {
+    const yz_store_dict *dict;
+    char input_hash[65], output_hash[65];
+    strbuf input_z, output_z;
+    char *id_number, *as_of;
+    const char *target;
+};
+
+/* finds or registers the ruleset (inside the caller's transaction); dict content for a new one:
+   the first input and output */
+static int ruleset_row(yz_store *st, const yz_ruleset *rs, const char *input, const char *output, int64_t *rowid,
+                       int64_t *dict, yz_diags *d)
 {
     const char *id = yz_ruleset_id(rs);
     for (int i = 0; i < st->nrc; i++) {
@@ -432,6 +512,8 @@ static int ruleset_row(yz_store *st, const yz_ruleset *rs, const char *input, co
         sqlite3_finalize(s);
         if (rc != SQLITE_DONE)
             return store_err(st, d, "cannot look up the ruleset");
+        char when[21];
+        now_utc(when);
         /* the dictionary */
         strbuf dd = STRBUF_INIT;
         sb_adds(&dd, input);
@@ -484,11 +566,12 @@ static int ruleset_row(yz_store *st, const yz_ruleset *rs, const char *input, co
             return err ? store_err(st, d, "cannot store the ruleset's files") : YZ_ESTORE;
         }
         seq++;
-        prepare(st, "INSERT INTO rulesets (ruleset, province, dict, seq) VALUES (?, ?, ?, ?)", &s, d);
+        prepare(st, "INSERT INTO rulesets (ruleset, province, dict, seq, recorded_at) VALUES (?, ?, ?, ?, ?)", &s, d);
         sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 2, yz_ruleset_province(rs), -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 3, *dict);
         sqlite3_bind_int64(s, 4, seq);
+        sqlite3_bind_text(s, 5, when, -1, SQLITE_STATIC);
         err = sqlite3_step(s) != SQLITE_DONE;
         sqlite3_finalize(s);
         *rowid = sqlite3_last_insert_rowid(st->db);
@@ -525,41 +608,9 @@ static int ruleset_row(yz_store *st, const yz_ruleset *rs, const char *input, co
     return YZ_OK;
 }
 
-static int input_row(yz_store *st, const char *canon, const char hash[65], int64_t dict, int64_t *rowid, yz_diags *d)
-{
-    sqlite3_stmt *s;
-    if (prepare(st, "SELECT id FROM inputs WHERE hash = ?", &s, d) != YZ_OK)
-        return YZ_ESTORE;
-    sqlite3_bind_text(s, 1, hash, 64, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        *rowid = sqlite3_column_int64(s, 0);
-        sqlite3_finalize(s);
-        return YZ_OK;
-    }
-    sqlite3_finalize(s);
-    const zdict *zd = dict_by_id(st, dict, d);
-    strbuf z = STRBUF_INIT;
-    if (!zd || zip_compress(st->z, zd, canon, strlen(canon), &z) != 0) {
-        sb_free(&z);
-        diag_add(d, YZ_SEV_ERROR, st->path, 0, 0, "cannot compress the input");
-        return YZ_ESTORE;
-    }
-    prepare(st, "INSERT INTO inputs (hash, dict, data) VALUES (?, ?, ?)", &s, d);
-    sqlite3_bind_text(s, 1, hash, 64, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, dict);
-    sqlite3_bind_blob(s, 3, z.buf, (int)z.len, SQLITE_STATIC);
-    rc = sqlite3_step(s);
-    sqlite3_finalize(s);
-    sb_free(&z);
-    if (rc != SQLITE_DONE)
-        return store_err(st, d, "cannot store the input");
-    *rowid = sqlite3_last_insert_rowid(st->db);
-    return YZ_OK;
-}
-
 int yz_store_begin(yz_store *st, yz_diags *d)
 {
+    st->head_valid = false;
     if (exec(st, "BEGIN IMMEDIATE", d, "cannot lock the store for writing") != YZ_OK)
         return YZ_ESTORE;
     st->batch = true;
@@ -569,6 +620,7 @@ int yz_store_begin(yz_store *st, yz_diags *d)
 int yz_store_commit(yz_store *st, yz_diags *d)
 {
     st->batch = false;
+    st->head_valid = false;
     if (exec(st, "COMMIT", d, "cannot commit") != YZ_OK) {
         exec(st, "ROLLBACK", NULL, "");
         st->nrc = 0;
@@ -580,8 +632,284 @@ int yz_store_commit(yz_store *st, yz_diags *d)
 int yz_store_rollback(yz_store *st)
 {
     st->batch = false;
+    st->head_valid = false;
     st->nrc = 0; /* cached rows may not exist any more */
     return exec(st, "ROLLBACK", NULL, "");
+}
+
+static int open_txn(yz_store *st, bool *own, yz_diags *d)
+{
+    *own = !st->batch;
+    if (*own && exec(st, "BEGIN IMMEDIATE", d, "cannot lock the store for writing") != YZ_OK)
+        return YZ_ESTORE;
+    return YZ_OK;
+}
+
+static int close_txn(yz_store *st, bool own, int rc, yz_diags *d)
+{
+    if (!own)
+        return rc;
+    st->head_valid = false;
+    if (rc == YZ_OK)
+        rc = exec(st, "COMMIT", d, "cannot commit the decision");
+    if (rc != YZ_OK) {
+        exec(st, "ROLLBACK", NULL, "");
+        st->nrc = 0;
+    }
+    return rc;
+}
+
+int yz_store_dict_get(yz_store *st, const yz_ruleset *rs, const yz_record *rec, const yz_determination *det,
+                      yz_store_dict **out, yz_diags *d)
+{
+    *out = NULL;
+    if (!rec || !det) {
+        /* only when the ruleset is registered already */
+        sqlite3_stmt *s;
+        if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM rulesets WHERE ruleset = ?", -1, &s, NULL) != SQLITE_OK)
+            return YZ_ESTORE;
+        sqlite3_bind_text(s, 1, yz_ruleset_id(rs), -1, SQLITE_STATIC);
+        bool found = sqlite3_step(s) == SQLITE_ROW;
+        sqlite3_finalize(s);
+        if (!found)
+            return YZ_EFAILED;
+    } else if (!det->explained) {
+        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "only full determinations (with explanations) are recorded");
+        return YZ_EUSAGE;
+    }
+    bool own;
+    if (open_txn(st, &own, d) != YZ_OK)
+        return YZ_ESTORE;
+    char *input = rec ? yz_record_canonical(rec) : NULL;
+    char *output = det ? yz_determination_json(det) : NULL;
+    int64_t row = 0, dict = 0;
+    int rc = ruleset_row(st, rs, input ? input : "", output ? output : "", &row, &dict, d);
+    yz_free(input);
+    yz_free(output);
+    zdict *z = NULL;
+    if (rc == YZ_OK) {
+        sqlite3_stmt *s;
+        if ((rc = prepare(st, "SELECT data FROM dicts WHERE id = ?", &s, d)) == YZ_OK) {
+            sqlite3_bind_int64(s, 1, dict);
+            if (sqlite3_step(s) == SQLITE_ROW)
+                z = zdict_new(sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0));
+            sqlite3_finalize(s);
+            if (!z)
+                rc = store_err(st, d, "cannot load the ruleset's dictionary");
+        }
+    }
+    rc = close_txn(st, own, rc, d);
+    if (rc != YZ_OK) {
+        zdict_free(z);
+        return rc;
+    }
+    yz_store_dict *sd = yz_calloc(1, sizeof *sd);
+    snprintf(sd->ruleset, sizeof sd->ruleset, "%s", yz_ruleset_id(rs));
+    sd->province = yz_strdup(yz_ruleset_province(rs));
+    sd->rs_row = row;
+    sd->dict_id = dict;
+    sd->z = z;
+    *out = sd;
+    return YZ_OK;
+}
+
+void yz_store_dict_free(yz_store_dict *sd)
+{
+    if (!sd)
+        return;
+    zdict_free(sd->z);
+    yz_free(sd->province);
+    yz_free(sd);
+}
+
+yz_packer *yz_packer_new(const yz_store_dict *dict)
+{
+    yz_packer *p = yz_calloc(1, sizeof *p);
+    p->dict = dict;
+    p->z = zipper_new();
+    return p;
+}
+
+void yz_packer_free(yz_packer *p)
+{
+    if (!p)
+        return;
+    zipper_free(p->z);
+    yz_free(p);
+}
+
+int yz_pack(yz_packer *p, const yz_record *rec, const yz_determination *det, yz_packed **out)
+{
+    *out = NULL;
+    if (!det->explained || strcmp(det->ruleset, p->dict->ruleset) != 0)
+        return YZ_EUSAGE;
+    yz_packed *pk = yz_calloc(1, sizeof *pk);
+    pk->dict = p->dict;
+    char *input = yz_record_canonical(rec);
+    char *output = yz_determination_json(det);
+    sha256_hex(input, strlen(input), pk->input_hash);
+    sha256_hex(output, strlen(output), pk->output_hash);
+    int rc = YZ_OK;
+    if (zip_compress(p->z, p->dict->z, input, strlen(input), &pk->input_z) != 0 ||
+        zip_compress(p->z, p->dict->z, output, strlen(output), &pk->output_z) != 0)
+        rc = YZ_ENOMEM;
+    yz_free(input);
+    yz_free(output);
+    pk->id_number = yz_strdup(det->id_number);
+    pk->as_of = yz_strdup(det->as_of);
+    pk->target = det->target == YZ_MET ? "met" : det->target == YZ_NOT_MET ? "not_met" : "undetermined";
+    if (rc != YZ_OK) {
+        yz_packed_free(pk);
+        return rc;
+    }
+    *out = pk;
+    return YZ_OK;
+}
+
+const char *yz_packed_input_hash(const yz_packed *pk)
+{
+    return pk->input_hash;
+}
+
+void yz_packed_free(yz_packed *pk)
+{
+    if (!pk)
+        return;
+    sb_free(&pk->input_z);
+    sb_free(&pk->output_z);
+    yz_free(pk->id_number);
+    yz_free(pk->as_of);
+    yz_free(pk);
+}
+
+static int decided_row(yz_store *st, int64_t rs_row, const char *input_hash, const char *as_of, bool *yes)
+{
+    sqlite3_stmt *s = cached(st, SQL_DECIDED, NULL);
+    if (!s)
+        return -1;
+    sqlite3_bind_text(s, 1, input_hash, 64, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, rs_row);
+    sqlite3_bind_text(s, 3, as_of, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    *yes = rc == SQLITE_ROW;
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+bool yz_store_any_decided(yz_store *st, const char *ruleset_id, const char *as_of)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT 1 FROM decisions d JOIN rulesets r ON r.id = d.ruleset "
+                           "WHERE r.ruleset = ? AND d.as_of = ? LIMIT 1",
+                           -1, &s, NULL) != SQLITE_OK)
+        return true; /* when in doubt, check each record */
+    sqlite3_bind_text(s, 1, ruleset_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, as_of, -1, SQLITE_STATIC);
+    bool any = sqlite3_step(s) == SQLITE_ROW;
+    sqlite3_finalize(s);
+    return any;
+}
+
+bool yz_store_decided(yz_store *st, const char *ruleset_id, const char *input_hash, const char *as_of)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st->db, "SELECT id FROM rulesets WHERE ruleset = ?", -1, &s, NULL) != SQLITE_OK)
+        return false;
+    sqlite3_bind_text(s, 1, ruleset_id, -1, SQLITE_STATIC);
+    bool found = sqlite3_step(s) == SQLITE_ROW;
+    int64_t row = found ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_finalize(s);
+    bool yes = false;
+    return found && decided_row(st, row, input_hash, as_of, &yes) == 0 && yes;
+}
+
+/* appends a packed decision inside the caller's transaction; with once, not when the same input
+   was already decided with this ruleset on this date (batch runs are idempotent; a caseworker's
+   check is always a new decision) */
+static int append_locked(yz_store *st, const yz_packed *pk, const char *operator_id, bool once, bool *skipped,
+                         char id_out[17], int64_t *seq_out, yz_diags *d)
+{
+    *skipped = false;
+    bool done = false;
+    if (once && decided_row(st, pk->dict->rs_row, pk->input_hash, pk->as_of, &done) != 0)
+        return store_err(st, d, "cannot look up earlier decisions");
+    if (done) {
+        *skipped = true;
+        return YZ_OK;
+    }
+    /* the input, once */
+    sqlite3_stmt *s = cached(st, SQL_INPUT_FIND, d);
+    if (!s)
+        return YZ_ESTORE;
+    sqlite3_bind_text(s, 1, pk->input_hash, 64, SQLITE_STATIC);
+    int64_t in_row;
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        in_row = sqlite3_column_int64(s, 0);
+        sqlite3_reset(s);
+    } else {
+        sqlite3_reset(s);
+        if (!(s = cached(st, SQL_INPUT_ADD, d)))
+            return YZ_ESTORE;
+        sqlite3_bind_text(s, 1, pk->input_hash, 64, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, pk->dict->dict_id);
+        sqlite3_bind_blob(s, 3, pk->input_z.buf, (int)pk->input_z.len, SQLITE_STATIC);
+        int rc = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (rc != SQLITE_DONE)
+            return store_err(st, d, "cannot store the input");
+        in_row = sqlite3_last_insert_rowid(st->db);
+    }
+    int64_t seq;
+    char prev[65], hash[65], when[21];
+    if (last_event(st, &seq, prev, d) != YZ_OK)
+        return YZ_ESTORE;
+    seq++;
+    now_utc(when);
+    dec_event e = {pk->as_of, "yuanzhu " YZ_VERSION, pk->id_number, pk->input_hash, operator_id, pk->output_hash,
+                   pk->dict->province, when, pk->dict->ruleset, pk->target, seq};
+    strbuf ev = STRBUF_INIT;
+    decision_event(&e, &ev);
+    chain_hash(st, prev, ev.buf, ev.len, hash);
+    sb_free(&ev);
+    if (!(s = cached(st, SQL_DECISION_ADD, d)))
+        return YZ_ESTORE;
+    sqlite3_bind_int64(s, 1, seq);
+    sqlite3_bind_text(s, 2, hash, 16, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, pk->dict->rs_row);
+    sqlite3_bind_int64(s, 4, in_row);
+    sqlite3_bind_text(s, 5, pk->id_number, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, pk->as_of, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 7, operator_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 8, when, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 9, "yuanzhu " YZ_VERSION, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 10, pk->target, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 11, pk->output_z.buf, (int)pk->output_z.len, SQLITE_STATIC);
+    int r = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (r != SQLITE_DONE)
+        return store_err(st, d, "cannot record the decision");
+    if (insert_audit(st, seq, "decision", hash, d) != YZ_OK)
+        return YZ_ESTORE;
+    if (id_out)
+        snprintf(id_out, 17, "%.16s", hash);
+    if (seq_out)
+        *seq_out = seq;
+    return YZ_OK;
+}
+
+int yz_store_append(yz_store *st, const yz_packed *pk, const char *operator_id, bool *skipped, char id_out[17],
+                    int64_t *seq_out, yz_diags *d)
+{
+    if (!operator_id || !*operator_id) {
+        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "recording a decision needs an operator id (--operator or YUANZHU_OPERATOR)");
+        return YZ_EUSAGE;
+    }
+    bool own;
+    if (open_txn(st, &own, d) != YZ_OK)
+        return YZ_ESTORE;
+    int rc = append_locked(st, pk, operator_id, true, skipped, id_out, seq_out, d);
+    return close_txn(st, own, rc, d);
 }
 
 int yz_store_record(yz_store *st, const yz_ruleset *rs, const yz_record *rec, const yz_determination *det,
@@ -591,78 +919,27 @@ int yz_store_record(yz_store *st, const yz_ruleset *rs, const yz_record *rec, co
         diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "recording a decision needs an operator id (--operator or YUANZHU_OPERATOR)");
         return YZ_EUSAGE;
     }
-    if (!det->explained) {
-        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "only full determinations (with explanations) are recorded");
-        return YZ_EUSAGE;
-    }
-    bool own = !st->batch;
-    if (own && exec(st, "BEGIN IMMEDIATE", d, "cannot lock the store for writing") != YZ_OK)
+    bool own;
+    if (open_txn(st, &own, d) != YZ_OK)
         return YZ_ESTORE;
-    char *input = yz_record_canonical(rec);
-    char *output = yz_determination_json(det);
-    char when[21], input_hash[65], output_hash[65], prev[65], hash[65];
-    now_utc(when);
-    sha256_hex(input, strlen(input), input_hash);
-    sha256_hex(output, strlen(output), output_hash);
-    int64_t rs_row = 0, dict = 0, in_row = 0, seq = 0;
-    strbuf z = STRBUF_INIT, ev = STRBUF_INIT;
-    int rc = ruleset_row(st, rs, input, output, when, &rs_row, &dict, d);
-    if (rc == YZ_OK)
-        rc = input_row(st, input, input_hash, dict, &in_row, d);
-    if (rc == YZ_OK)
-        rc = last_event(st, &seq, prev, d);
+    bool was = st->batch;
+    st->batch = true; /* the steps below join this transaction */
+    yz_store_dict *dict = NULL;
+    yz_packer *pp = NULL;
+    yz_packed *pk = NULL;
+    int rc = yz_store_dict_get(st, rs, rec, det, &dict, d);
     if (rc == YZ_OK) {
-        seq++;
-        const char *target = det->target == YZ_MET ? "met" : det->target == YZ_NOT_MET ? "not_met" : "undetermined";
-        dec_event e = {det->as_of, "yuanzhu " YZ_VERSION, det->id_number, input_hash, operator_id, output_hash,
-                       det->province, when, det->ruleset, target, seq};
-        decision_event(&e, &ev);
-        chain_hash(st, prev, ev.buf, ev.len, hash);
-        const zdict *zd = dict_by_id(st, dict, d);
-        if (!zd || zip_compress(st->z, zd, output, strlen(output), &z) != 0) {
-            diag_add(d, YZ_SEV_ERROR, st->path, 0, 0, "cannot compress the determination");
-            rc = YZ_ESTORE;
-        } else {
-            sqlite3_stmt *s;
-            prepare(st,
-                    "INSERT INTO decisions (seq, id, ruleset, input, id_number, as_of, operator, recorded_at, engine, "
-                    "target, output) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    &s, d);
-            sqlite3_bind_int64(s, 1, seq);
-            sqlite3_bind_text(s, 2, hash, 16, SQLITE_STATIC);
-            sqlite3_bind_int64(s, 3, rs_row);
-            sqlite3_bind_int64(s, 4, in_row);
-            sqlite3_bind_text(s, 5, det->id_number, -1, SQLITE_STATIC);
-            sqlite3_bind_text(s, 6, det->as_of, -1, SQLITE_STATIC);
-            sqlite3_bind_text(s, 7, operator_id, -1, SQLITE_STATIC);
-            sqlite3_bind_text(s, 8, when, -1, SQLITE_STATIC);
-            sqlite3_bind_text(s, 9, "yuanzhu " YZ_VERSION, -1, SQLITE_STATIC);
-            sqlite3_bind_text(s, 10, target, -1, SQLITE_STATIC);
-            sqlite3_bind_blob(s, 11, z.buf, (int)z.len, SQLITE_STATIC);
-            int r = sqlite3_step(s);
-            sqlite3_finalize(s);
-            rc = r == SQLITE_DONE ? insert_audit(st, seq, "decision", hash, d) : store_err(st, d, "cannot record the decision");
-        }
+        pp = yz_packer_new(dict);
+        rc = yz_pack(pp, rec, det, &pk);
     }
-    if (own) {
-        if (rc == YZ_OK)
-            rc = exec(st, "COMMIT", d, "cannot commit the decision");
-        if (rc != YZ_OK) {
-            exec(st, "ROLLBACK", NULL, "");
-            st->nrc = 0;
-        }
-    }
-    if (rc == YZ_OK) {
-        if (id_out)
-            snprintf(id_out, 17, "%.16s", hash);
-        if (seq_out)
-            *seq_out = seq;
-    }
-    sb_free(&z);
-    sb_free(&ev);
-    yz_free(input);
-    yz_free(output);
-    return rc;
+    bool skipped = false;
+    if (rc == YZ_OK)
+        rc = append_locked(st, pk, operator_id, false, &skipped, id_out, seq_out, d);
+    st->batch = was;
+    yz_packed_free(pk);
+    yz_packer_free(pp);
+    yz_store_dict_free(dict);
+    return close_txn(st, own, rc, d);
 }
 
 /* ---- reading ---- */
@@ -931,8 +1208,8 @@ static int verify_ruleset(yz_store *st, int64_t seq, const char *prev, const cha
 {
     sqlite3_stmt *s;
     if (prepare(st,
-                "SELECT r.id, r.ruleset, r.province, x.hash, x.data FROM rulesets r LEFT JOIN dicts x ON x.id = r.dict "
-                "WHERE r.seq = ?",
+                "SELECT r.id, r.ruleset, r.province, x.hash, x.data, r.recorded_at FROM rulesets r "
+                "LEFT JOIN dicts x ON x.id = r.dict WHERE r.seq = ?",
                 &s, d) != YZ_OK)
         return YZ_ESTORE;
     sqlite3_bind_int64(s, 1, seq);
@@ -941,7 +1218,7 @@ static int verify_ruleset(yz_store *st, int64_t seq, const char *prev, const cha
         return problem(rep, seq, "the ruleset registered by this event is missing (deleted)");
     }
     int64_t row = sqlite3_column_int64(s, 0);
-    char *ruleset = col_dup(s, 1), *province = col_dup(s, 2), *dict_hash = col_dup(s, 3);
+    char *ruleset = col_dup(s, 1), *province = col_dup(s, 2), *dict_hash = col_dup(s, 3), *when = col_dup(s, 5);
     char dh[65];
     int rc = YZ_OK;
     if (sqlite3_column_type(s, 4) == SQLITE_NULL)
@@ -980,19 +1257,12 @@ static int verify_ruleset(yz_store *st, int64_t seq, const char *prev, const cha
             rc = problem(rep, seq, "the ruleset's files no longer reproduce its id %.12s", ruleset);
     }
     if (rc == YZ_OK) {
-        /* recorded_at of a ruleset event: the time of the decision that registered it */
-        sqlite3_stmt *t;
-        prepare(st, "SELECT recorded_at FROM decisions WHERE ruleset = ? ORDER BY seq LIMIT 1", &t, d);
-        sqlite3_bind_int64(t, 1, row);
-        char *when = sqlite3_step(t) == SQLITE_ROW ? col_dup(t, 0) : yz_strdup("");
-        sqlite3_finalize(t);
         rs_event e = {ruleset, province, dict_hash, when, paths, blobs, files.nfiles, seq};
         strbuf ev = STRBUF_INIT;
         ruleset_event(&e, &ev);
         char hash[65];
         chain_hash(st, prev, ev.buf, ev.len, hash);
         sb_free(&ev);
-        yz_free(when);
         if (strcmp(hash, stored) != 0)
             rc = problem(rep, seq, "altered: the ruleset registration no longer matches the chain");
     }
@@ -1007,6 +1277,7 @@ static int verify_ruleset(yz_store *st, int64_t seq, const char *prev, const cha
     yz_free(ruleset);
     yz_free(province);
     yz_free(dict_hash);
+    yz_free(when);
     return rc;
 }
 

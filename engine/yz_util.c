@@ -72,7 +72,8 @@ void sb_grow(strbuf *sb, size_t extra)
 
 void sb_add(strbuf *sb, const void *data, size_t n)
 {
-    sb_grow(sb, n);
+    if (sb->len + n + 1 > sb->cap)
+        sb_grow(sb, n);
     memcpy(sb->buf + sb->len, data, n);
     sb->len += n;
     sb->buf[sb->len] = '\0';
@@ -81,13 +82,6 @@ void sb_add(strbuf *sb, const void *data, size_t n)
 void sb_adds(strbuf *sb, const char *s)
 {
     sb_add(sb, s, strlen(s));
-}
-
-void sb_addc(strbuf *sb, char c)
-{
-    sb_grow(sb, 1);
-    sb->buf[sb->len++] = c;
-    sb->buf[sb->len] = '\0';
 }
 
 void sb_vaddf(strbuf *sb, const char *fmt, va_list ap)

@@ -28,7 +28,14 @@ typedef struct strbuf {
 void sb_grow(strbuf *sb, size_t extra);
 void sb_add(strbuf *sb, const void *data, size_t n);
 void sb_adds(strbuf *sb, const char *s);
-void sb_addc(strbuf *sb, char c);
+/* one character; inline because writers call it per byte */
+static inline void sb_addc(strbuf *sb, char c)
+{
+    if (sb->len + 2 > sb->cap)
+        sb_grow(sb, 1);
+    sb->buf[sb->len++] = c;
+    sb->buf[sb->len] = '\0';
+}
 void sb_addf(strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sb_vaddf(strbuf *sb, const char *fmt, va_list ap);
 void sb_clear(strbuf *sb);

@@ -34,7 +34,8 @@ CREATE TABLE rulesets (                  -- every ruleset a decision was made wi
     ruleset  TEXT NOT NULL UNIQUE,       -- the ruleset id (SHA-256 over its files)
     province TEXT NOT NULL,              -- 'guangdong/guangzhou'
     dict     INTEGER NOT NULL REFERENCES dicts(id),
-    seq      INTEGER NOT NULL UNIQUE     -- its 'ruleset' event in the audit chain
+    seq      INTEGER NOT NULL UNIQUE,    -- its 'ruleset' event in the audit chain
+    recorded_at TEXT NOT NULL            -- UTC, when it was registered
 );
 
 CREATE TABLE ruleset_files (

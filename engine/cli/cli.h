@@ -49,6 +49,7 @@ int cli_open_existing(const cli *c, const char *path, yz_store **st);
 
 int cmd_check(cli *c, int argc, char **argv);
 int cmd_init(cli *c, int argc, char **argv);
+int cmd_batch(cli *c, int argc, char **argv);
 int cmd_audit(cli *c, int argc, char **argv);
 int cmd_replay(cli *c, int argc, char **argv);
 int cmd_history(cli *c, int argc, char **argv);

@@ -11,6 +11,7 @@ static const struct command {
     const char *summary;
 } commands[] = {
     {"check", cmd_check, "decide one applicant: categories, subsidies, reasons, what is missing"},
+    {"batch", cmd_batch, "decide a whole file of records (JSON Lines or CSV) on all cores and record them"},
     {"lint", cmd_lint, "check policy files and report every problem as file:line:col"},
     {"test", cmd_test, "run a province's YAML test cases"},
     {"history", cmd_history, "list a person's decisions over time"},

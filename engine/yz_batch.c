@@ -1,0 +1,859 @@
+/* yz_batch.c: deciding a whole file of records (JSON Lines or CSV) on all cores.
+ *
+ * One reader (the calling thread) cuts the input into chunks of records; worker threads, each
+ * with its own Lua state, parse, validate, evaluate and pack them; one writer thread takes the
+ * chunks back in input order, appends the decisions to the store in large transactions, writes
+ * rejects and canonical lines, and keeps the counts.  At most a fixed number of chunks are in
+ * flight, so memory stays constant however long the input is.  Killed at any moment, the store
+ * keeps whole transactions only; run again, records already decided with this ruleset and as-of
+ * date are skipped. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "yz_csv.h"
+#include "yz_diag.h"
+#include "yz_eval.h"
+#include "yz_hash.h"
+#include "yz_input.h"
+#include "yz_record.h"
+
+#define CHUNK 256
+#define COMMIT_EVERY 20000
+
+enum { RS_DECIDED, RS_REJECTED, RS_SKIPPED, RS_FAILED };
+
+typedef struct rres {
+    int status;
+    long line;
+    yz_status target;
+    int8_t *cats;     /* per category: status */
+    int8_t *subs;     /* per subsidy: status */
+    int64_t *amounts; /* per subsidy: amount per period */
+    int64_t *totals;  /* per subsidy: total (or -1) */
+    char *line_out;   /* canonical line (--lines) */
+    char *reject;     /* rejects-file JSON line */
+    char *message;    /* first problem, for stderr */
+    yz_packed *pk;
+} rres;
+
+typedef struct chunk {
+    uint64_t seq;
+    int n;
+    long line[CHUNK];
+    /* JSON Lines: text and offsets; CSV: the rows, as JSON documents already built */
+    char *text;
+    size_t cap;
+    size_t off[CHUNK + 1];
+    size_t ncells[CHUNK]; /* CSV: cells in the row */
+    arena rows; /* CSV documents */
+    yj *docs[CHUNK];
+    rres res[CHUNK];
+    struct chunk *next;
+} chunk;
+
+typedef struct batch batch;
+
+typedef struct worker {
+    batch *b;
+    pthread_t th;
+    yz_evaluator *ev;
+    yz_packer *packer;
+    yz_store *ro; /* read connection for skipping what is already decided */
+    arena mem;
+} worker;
+
+struct batch {
+    const yz_batch_options *o;
+    yz_batch_summary *sum;
+    yz_diags *d;
+    yz_ruleset *rs;
+    const ppolicy *pol;
+    size_t ncat, nsub;
+    bool csv;
+    csv_header *header;
+    yz_store *st;
+    yz_store_dict *dict;
+    /* queues */
+    pthread_mutex_t mu;
+    pthread_cond_t cv_work, cv_done, cv_room;
+    chunk *work_head, *work_tail;
+    chunk *done;          /* finished chunks, any order */
+    bool work_closed;
+    uint64_t next_seq;    /* next chunk to hand out */
+    uint64_t written;     /* chunks written so far */
+    int in_flight_max;
+    /* writer */
+    pthread_t writer;
+    int writer_rc;
+    FILE *lines, *rejects;
+    long shown_rejects;
+    uint64_t uncommitted;
+    bool fatal;
+    bool in_txn;
+    worker *workers;
+    int nworkers;
+    bool threads;
+    yz_input *in;
+    double t0;
+    double last_progress;
+    bool progress;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* one record */
+
+static void reject(batch *b, rres *r, const yz_diags *d, const char *fallback)
+{
+    r->status = RS_REJECTED;
+    strbuf j = STRBUF_INIT, m = STRBUF_INIT;
+    jw w;
+    jw_init(&w, &j);
+    jw_obj_begin(&w);
+    jw_key(&w, "errors");
+    jw_arr_begin(&w);
+    for (size_t i = 0; i < d->n; i++) {
+        const yz_diag *x = &d->items[i];
+        jw_obj_begin(&w);
+        if (x->field) {
+            jw_key(&w, "field");
+            jw_str(&w, x->field);
+        }
+        jw_key(&w, "message");
+        jw_str(&w, x->message);
+        jw_obj_end(&w);
+        if (i == 0)
+            sb_addf(&m, "%s%s%s", x->field ? x->field : "", x->field ? ": " : "", x->message);
+    }
+    if (!d->n) {
+        jw_obj_begin(&w);
+        jw_key(&w, "message");
+        jw_str(&w, fallback);
+        jw_obj_end(&w);
+        sb_adds(&m, fallback);
+    }
+    jw_arr_end(&w);
+    jw_key(&w, "file");
+    jw_str(&w, b->o->input);
+    jw_key(&w, "line");
+    jw_int(&w, r->line);
+    jw_obj_end(&w);
+    if (d->n > 1)
+        sb_addf(&m, " (and %zu more)", d->n - 1);
+    r->reject = sb_release(&j);
+    r->message = sb_release(&m);
+}
+
+/* the line of ../shared/bench/POLICY.md: id, categories, subsidies, total */
+static char *canonical_line(batch *b, const yz_determination *det, const char *id)
+{
+    strbuf sb = STRBUF_INIT;
+    sb_adds(&sb, id);
+    sb_addc(&sb, '\t');
+    size_t n = 0;
+    for (size_t i = 0; i < det->nitems[PI_CATEGORY]; i++) {
+        const ditem *di = &det->items[PI_CATEGORY][i];
+        if (di->status == YZ_NOT_MET)
+            continue;
+        sb_addf(&sb, "%s%s%s", n++ ? "," : "", di->it->code ? di->it->code : di->it->id,
+                di->status == YZ_UNDETERMINED ? "?" : "");
+    }
+    if (!n)
+        sb_addc(&sb, '-');
+    sb_addc(&sb, '\t');
+    n = 0;
+    int64_t total = 0;
+    for (size_t i = 0; i < det->nitems[PI_SUBSIDY]; i++) {
+        const ditem *di = &det->items[PI_SUBSIDY][i];
+        if (di->status == YZ_NOT_MET)
+            continue;
+        const char *code = di->it->code ? di->it->code : di->it->id;
+        if (di->status == YZ_UNDETERMINED) {
+            sb_addf(&sb, "%s%s:?", n++ ? "," : "", code);
+        } else {
+            int64_t a = di->total_fen >= 0 ? di->total_fen : di->amount_fen;
+            sb_addf(&sb, "%s%s:%lld", n++ ? "," : "", code, (long long)a);
+            total += a;
+        }
+    }
+    if (!n)
+        sb_addc(&sb, '-');
+    sb_addf(&sb, "\t%lld\n", (long long)total);
+    (void)b;
+    return sb_release(&sb);
+}
+
+static void bootstrap(batch *b, const yz_record *rec, const yz_determination *det);
+
+static void decide(worker *w, chunk *c, int i)
+{
+    batch *b = w->b;
+    rres *r = &c->res[i];
+    memset(r, 0, sizeof *r);
+    r->line = c->line[i];
+    arena_reset(&w->mem);
+    yz_diags d;
+    yz_diags_init(&d);
+    char where[64];
+    snprintf(where, sizeof where, "line %ld", r->line);
+    yj *doc;
+    if (b->csv) {
+        doc = c->docs[i];
+        if (!doc) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "the row has %zu cells, the header %zu", c->ncells[i], csv_header_columns(b->header));
+            reject(b, r, &d, msg);
+            return;
+        }
+    } else {
+        size_t off, len = c->off[i + 1] - c->off[i];
+        const char *err;
+        const char *text = c->text + c->off[i];
+        const char *bad = yz_utf8_invalid(text, len);
+        if (bad) {
+            reject(b, r, &d, "the line is not valid UTF-8 (use --encoding gbk for GBK files)");
+            return;
+        }
+        doc = yj_parse(&w->mem, text, len, &off, &err);
+        if (!doc) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "%s at column %zu", err, off + 1);
+            reject(b, r, &d, msg);
+            return;
+        }
+    }
+    yval *root = record_index(&w->mem, doc, where, &d);
+    if (!root) {
+        reject(b, r, &d, "the record breaks the schema");
+        yz_diags_clear(&d);
+        return;
+    }
+    yz_record rec;
+    memset(&rec, 0, sizeof rec);
+    rec.doc = doc;
+    rec.root = root;
+    rec.id_number = yj_str(yj_get(doc, "id_number"));
+    if (w->ro) {
+        /* already decided with this ruleset on this date: nothing to do */
+        char *canon = yz_record_canonical(&rec);
+        char hash[65];
+        hash_hex(YZ_HASH_SHA256, canon, strlen(canon), hash);
+        yz_free(canon);
+        if (yz_store_decided(w->ro, yz_ruleset_id(b->rs), hash, b->o->as_of)) {
+            r->status = RS_SKIPPED;
+            return;
+        }
+    }
+    yz_determination *det = NULL;
+    int rc = b->o->record ? yz_evaluate(w->ev, &rec, b->o->as_of, &det, &d)
+                          : yz_evaluate_brief(w->ev, &rec, b->o->as_of, &det, &d);
+    if (rc != YZ_OK) {
+        r->status = RS_FAILED;
+        r->message = yz_strdup(d.n ? d.items[0].message : yz_rc_name(rc));
+        yz_diags_clear(&d);
+        return;
+    }
+    r->target = det->target;
+    r->cats = yz_malloc(b->ncat + 1);
+    r->subs = yz_malloc(b->nsub + 1);
+    r->amounts = yz_malloc((b->nsub + 1) * sizeof(int64_t));
+    r->totals = yz_malloc((b->nsub + 1) * sizeof(int64_t));
+    for (size_t k = 0; k < det->nitems[PI_CATEGORY] && k < b->ncat; k++)
+        r->cats[k] = (int8_t)det->items[PI_CATEGORY][k].status;
+    for (size_t k = 0; k < det->nitems[PI_SUBSIDY] && k < b->nsub; k++) {
+        const ditem *di = &det->items[PI_SUBSIDY][k];
+        r->subs[k] = (int8_t)di->status;
+        r->amounts[k] = di->status == YZ_MET ? di->amount_fen : 0;
+        r->totals[k] = di->status == YZ_MET ? di->total_fen : -1;
+    }
+    if (b->lines)
+        r->line_out = canonical_line(b, det, rec.id_number);
+    if (b->o->record && !w->packer)
+        bootstrap(b, &rec, det);
+    if (b->o->record && (!w->packer || yz_pack(w->packer, &rec, det, &r->pk) != YZ_OK)) {
+        r->status = RS_FAILED;
+        r->message = yz_strdup("cannot pack the decision");
+    }
+    yz_determination_free(det);
+    yz_diags_clear(&d);
+}
+
+static void free_chunk(chunk *c)
+{
+    for (int i = 0; i < c->n; i++) {
+        rres *r = &c->res[i];
+        yz_free(r->cats);
+        yz_free(r->subs);
+        yz_free(r->amounts);
+        yz_free(r->totals);
+        yz_free(r->line_out);
+        yz_free(r->reject);
+        yz_free(r->message);
+        yz_packed_free(r->pk);
+    }
+    yz_free(c->text);
+    arena_free(&c->rows);
+    yz_free(c);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* workers */
+
+static void *worker_main(void *p)
+{
+    worker *w = p;
+    batch *b = w->b;
+    for (;;) {
+        pthread_mutex_lock(&b->mu);
+        while (!b->work_head && !b->work_closed)
+            pthread_cond_wait(&b->cv_work, &b->mu);
+        chunk *c = b->work_head;
+        if (c) {
+            b->work_head = c->next;
+            if (!b->work_head)
+                b->work_tail = NULL;
+        }
+        pthread_mutex_unlock(&b->mu);
+        if (!c)
+            break;
+        for (int i = 0; i < c->n; i++)
+            decide(w, c, i);
+        pthread_mutex_lock(&b->mu);
+        c->next = b->done;
+        b->done = c;
+        pthread_cond_broadcast(&b->cv_done);
+        pthread_mutex_unlock(&b->mu);
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* writer */
+
+static void progress(batch *b, bool final)
+{
+    if (!b->progress)
+        return;
+    double t = now_s();
+    if (!final && t - b->last_progress < 0.25)
+        return;
+    b->last_progress = t;
+    yz_batch_summary *s = b->sum;
+    double el = t - b->t0;
+    double rate = el > 0 ? (double)s->records / el : 0;
+    uint64_t size = input_size(b->in), done = input_consumed(b->in);
+    fprintf(stderr, "\r  %llu records", (unsigned long long)s->records);
+    if (s->rejected)
+        fprintf(stderr, " (%llu rejected)", (unsigned long long)s->rejected);
+    fprintf(stderr, "  %.0f/s", rate);
+    if (size && done && !final) {
+        double frac = (double)done / (double)size;
+        double eta = frac > 0.01 ? el / frac - el : 0;
+        fprintf(stderr, "  %3.0f%%  ETA %d:%02d  ", frac * 100, (int)eta / 60, (int)eta % 60);
+    } else {
+        fprintf(stderr, "  %.1f s        ", el);
+    }
+    if (final)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+
+static int write_chunk(batch *b, chunk *c)
+{
+    yz_batch_summary *s = b->sum;
+    for (int i = 0; i < c->n; i++) {
+        rres *r = &c->res[i];
+        s->records++;
+        switch (r->status) {
+        case RS_REJECTED:
+            s->rejected++;
+            if (b->rejects)
+                fprintf(b->rejects, "%s\n", r->reject);
+            if (b->shown_rejects++ < 20)
+                fprintf(stderr, "%s:%ld: error: %s\n", b->o->input, r->line, r->message);
+            else if (b->shown_rejects == 21)
+                fprintf(stderr, "%s: more rejected records: see %s\n", b->o->input,
+                        b->o->rejects ? b->o->rejects : "the rejects file");
+            continue;
+        case RS_SKIPPED: s->skipped++; continue;
+        case RS_FAILED:
+            s->failed++;
+            fprintf(stderr, "%s:%ld: error: %s\n", b->o->input, r->line, r->message);
+            continue;
+        default: break;
+        }
+        if (b->o->record) {
+            bool skipped = false;
+            int64_t seq;
+            if (!b->in_txn) {
+                if (yz_store_begin(b->st, b->d) != YZ_OK)
+                    return YZ_ESTORE;
+                b->in_txn = true;
+            }
+            if (yz_store_append(b->st, r->pk, b->o->operator_id, &skipped, NULL, &seq, b->d) != YZ_OK)
+                return YZ_ESTORE;
+            if (skipped) {
+                s->skipped++;
+                continue;
+            }
+            if (!s->first_seq)
+                s->first_seq = seq;
+            s->last_seq = seq;
+            if (++b->uncommitted >= COMMIT_EVERY) {
+                if (yz_store_commit(b->st, b->d) != YZ_OK || yz_store_begin(b->st, b->d) != YZ_OK)
+                    return YZ_ESTORE;
+                b->uncommitted = 0;
+            }
+        }
+        s->decided++;
+        s->targets[r->target]++;
+        for (size_t k = 0; k < b->ncat; k++)
+            s->cat_counts[k][r->cats[k]]++;
+        for (size_t k = 0; k < b->nsub; k++) {
+            s->sub_counts[k][r->subs[k]]++;
+            if (r->subs[k] == YZ_MET) {
+                const pitem *it = &b->pol->items[PI_SUBSIDY][k];
+                if (it->per && !strcmp(it->per, "month"))
+                    s->monthly_fen += r->amounts[k];
+                else if (it->per && !strcmp(it->per, "once"))
+                    s->once_fen += r->amounts[k];
+                if (r->totals[k] > 0)
+                    s->sub_totals[k] += r->totals[k];
+            }
+        }
+        if (r->line_out)
+            fputs(r->line_out, b->lines);
+    }
+    return YZ_OK;
+}
+
+static void *writer_main(void *p)
+{
+    batch *b = p;
+    int rc = YZ_OK;
+    for (;;) {
+        pthread_mutex_lock(&b->mu);
+        chunk *c = NULL;
+        for (;;) {
+            chunk **pp = &b->done;
+            while (*pp && (*pp)->seq != b->written)
+                pp = &(*pp)->next;
+            if (*pp) {
+                c = *pp;
+                *pp = c->next;
+                break;
+            }
+            if (b->work_closed && b->written == b->next_seq)
+                break;
+            pthread_cond_wait(&b->cv_done, &b->mu);
+        }
+        pthread_mutex_unlock(&b->mu);
+        if (!c)
+            break;
+        if (rc == YZ_OK)
+            rc = write_chunk(b, c);
+        free_chunk(c);
+        pthread_mutex_lock(&b->mu);
+        b->written++;
+        if (rc != YZ_OK)
+            b->fatal = true;
+        pthread_cond_broadcast(&b->cv_room);
+        pthread_mutex_unlock(&b->mu);
+        progress(b, false);
+    }
+    if (b->in_txn) {
+        if (rc == YZ_OK)
+            rc = yz_store_commit(b->st, b->d);
+        else
+            yz_store_rollback(b->st);
+    }
+    b->writer_rc = rc;
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* reader */
+
+static chunk *new_chunk(void)
+{
+    chunk *c = yz_calloc(1, sizeof *c);
+    arena_init(&c->rows, 64 * 1024);
+    return c;
+}
+
+static void start_workers(batch *b);
+
+/* hands a chunk to the workers, waiting while too many are in flight.  Until the store's
+   dictionary for this ruleset exists (it is made from the first valid record), chunks are
+   decided here, in the reader's thread. */
+static void dispatch(batch *b, chunk *c)
+{
+    pthread_mutex_lock(&b->mu);
+    while (b->next_seq - b->written >= (uint64_t)b->in_flight_max && !b->fatal)
+        pthread_cond_wait(&b->cv_room, &b->mu);
+    c->seq = b->next_seq++;
+    c->next = NULL;
+    if (!b->threads) {
+        pthread_mutex_unlock(&b->mu);
+        for (int i = 0; i < c->n; i++)
+            decide(&b->workers[0], c, i);
+        pthread_mutex_lock(&b->mu);
+        c->next = b->done;
+        b->done = c;
+        pthread_cond_broadcast(&b->cv_done);
+        bool ready = !b->o->record || b->dict;
+        pthread_mutex_unlock(&b->mu);
+        if (ready)
+            start_workers(b);
+        return;
+    }
+    if (b->work_tail)
+        b->work_tail->next = c;
+    else
+        b->work_head = c;
+    b->work_tail = c;
+    pthread_cond_signal(&b->cv_work);
+    pthread_mutex_unlock(&b->mu);
+}
+
+typedef struct csvctx {
+    batch *b;
+    chunk *c;
+    bool header_done;
+    int rc;
+} csvctx;
+
+static void on_csv_row(char **fields, size_t *lens, size_t n, long line, void *p)
+{
+    csvctx *x = p;
+    batch *b = x->b;
+    if (x->rc != YZ_OK)
+        return;
+    if (!x->header_done) {
+        x->header_done = true;
+        strbuf err = STRBUF_INIT;
+        b->header = csv_header_new(fields, n, &err);
+        if (!b->header) {
+            diag_add(b->d, YZ_SEV_ERROR, b->o->input, line, 0, "the header is not in the record format: %s", err.buf);
+            x->rc = YZ_EINPUT;
+        }
+        sb_free(&err);
+        return;
+    }
+    chunk *c = x->c;
+    c->line[c->n] = line;
+    c->ncells[c->n] = n;
+    /* a row with another number of cells than the header is reported, not guessed at */
+    c->docs[c->n] = n == csv_header_columns(b->header) ? record_from_csv(&c->rows, b->header, fields, lens, n) : NULL;
+    c->n++;
+    if (c->n == CHUNK) {
+        dispatch(b, c);
+        x->c = new_chunk();
+    }
+}
+
+static int read_all(batch *b)
+{
+    const char *buf;
+    size_t len;
+    long first;
+    int r;
+    csvctx cx = {b, new_chunk(), false, YZ_OK};
+    yz_csv *csv = b->csv ? csv_reader_new() : NULL;
+    strbuf err = STRBUF_INIT;
+    while ((r = input_next(b->in, &buf, &len, &first, b->d)) > 0 && !b->fatal) {
+        if (b->csv) {
+            if (csv_reader_feed(csv, buf, len, first, on_csv_row, &cx, &err) != 0) {
+                diag_add(b->d, YZ_SEV_ERROR, b->o->input, 0, 0, "%s", err.buf);
+                cx.rc = YZ_EINPUT;
+                break;
+            }
+            if (cx.rc != YZ_OK)
+                break;
+            continue;
+        }
+        /* JSON Lines: whole lines into chunks of CHUNK records */
+        const char *p = buf, *end = buf + len;
+        long line = first;
+        while (p < end) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            const char *e = nl ? nl : end;
+            const char *q = p;
+            while (q < e && (*q == ' ' || *q == '\t' || *q == '\r'))
+                q++;
+            if (q < e) {
+                chunk *c = cx.c;
+                size_t l = (size_t)(e - p);
+                if (c->off[c->n] + l + 1 > c->cap) {
+                    c->cap = (c->off[c->n] + l + 1) * 2;
+                    c->text = yz_realloc(c->text, c->cap);
+                }
+                memcpy(c->text + c->off[c->n], p, l);
+                c->line[c->n] = line;
+                c->n++;
+                c->off[c->n] = c->off[c->n - 1] + l;
+                if (c->n == CHUNK) {
+                    dispatch(b, c);
+                    cx.c = new_chunk();
+                }
+            }
+            p = nl ? nl + 1 : end;
+            line++;
+        }
+    }
+    if (r < 0)
+        cx.rc = YZ_EIO;
+    if (b->csv && cx.rc == YZ_OK && csv_reader_finish(csv, on_csv_row, &cx, &err) != 0) {
+        diag_add(b->d, YZ_SEV_ERROR, b->o->input, 0, 0, "%s", err.buf);
+        cx.rc = YZ_EINPUT;
+    }
+    if (cx.c->n)
+        dispatch(b, cx.c);
+    else
+        free_chunk(cx.c);
+    csv_reader_free(csv);
+    sb_free(&err);
+    return cx.rc;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+/* the store's dictionary for this ruleset, registering the ruleset with the first valid record */
+static void bootstrap(batch *b, const yz_record *rec, const yz_determination *det)
+{
+    pthread_mutex_lock(&b->mu);
+    if (!b->dict && !b->fatal) {
+        if (yz_store_dict_get(b->st, b->rs, rec, det, &b->dict, b->d) != YZ_OK)
+            b->fatal = true;
+        else
+            for (int i = 0; i < b->nworkers; i++)
+                b->workers[i].packer = yz_packer_new(b->dict);
+    }
+    pthread_mutex_unlock(&b->mu);
+}
+
+static void start_workers(batch *b)
+{
+    if (b->threads)
+        return;
+    b->threads = true;
+    for (int i = 0; i < b->nworkers; i++)
+        pthread_create(&b->workers[i].th, NULL, worker_main, &b->workers[i]);
+}
+
+static bool is_csv(const yz_batch_options *o)
+{
+    if (o->format)
+        return !strcmp(o->format, "csv");
+    return yz_str_has_suffix(o->input, ".csv") || yz_str_has_suffix(o->input, ".CSV");
+}
+
+void yz_batch_summary_free(yz_batch_summary *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->ncat; i++) {
+        yz_free((void *)s->cat_ids[i]);
+        yz_free((void *)s->cat_names[i]);
+    }
+    for (size_t i = 0; i < s->nsub; i++) {
+        yz_free((void *)s->sub_ids[i]);
+        yz_free((void *)s->sub_names[i]);
+        yz_free((void *)s->sub_per[i]);
+    }
+    yz_free(s->cat_ids);
+    yz_free(s->cat_names);
+    yz_free(s->sub_ids);
+    yz_free(s->sub_names);
+    yz_free(s->sub_per);
+    yz_free(s->cat_counts);
+    yz_free(s->sub_counts);
+    yz_free(s->sub_totals);
+    memset(s, 0, sizeof *s);
+}
+
+int yz_batch_run(const yz_batch_options *o, yz_batch_summary *sum, yz_diags *d)
+{
+    memset(sum, 0, sizeof *sum);
+    batch bb;
+    batch *b = &bb;
+    memset(b, 0, sizeof *b);
+    b->o = o;
+    b->sum = sum;
+    b->d = d;
+    b->t0 = now_s();
+    int rc = yz_ruleset_load(o->home, o->province, &b->rs, d);
+    if (rc != YZ_OK)
+        return rc == YZ_EIO ? YZ_EUSAGE : rc;
+    if ((rc = yz_ruleset_in_force(b->rs, o->as_of, d)) != YZ_OK) {
+        yz_ruleset_free(b->rs);
+        return rc;
+    }
+    b->pol = ruleset_policy_at(b->rs, o->as_of);
+    /* the items in force on the date, in policy order, as the determinations list them */
+    const ppolicy *pol = b->pol;
+    for (size_t i = 0; i < pol->nitems[PI_CATEGORY]; i++)
+        b->ncat += (!pol->items[PI_CATEGORY][i].eff_from || strcmp(o->as_of, pol->items[PI_CATEGORY][i].eff_from) >= 0) &&
+                   (!pol->items[PI_CATEGORY][i].eff_to || strcmp(o->as_of, pol->items[PI_CATEGORY][i].eff_to) <= 0);
+    for (size_t i = 0; i < pol->nitems[PI_SUBSIDY]; i++)
+        b->nsub += (!pol->items[PI_SUBSIDY][i].eff_from || strcmp(o->as_of, pol->items[PI_SUBSIDY][i].eff_from) >= 0) &&
+                   (!pol->items[PI_SUBSIDY][i].eff_to || strcmp(o->as_of, pol->items[PI_SUBSIDY][i].eff_to) <= 0);
+    sum->ncat = b->ncat;
+    sum->nsub = b->nsub;
+    sum->cat_ids = yz_calloc(b->ncat + 1, sizeof(char *));
+    sum->cat_names = yz_calloc(b->ncat + 1, sizeof(char *));
+    sum->sub_ids = yz_calloc(b->nsub + 1, sizeof(char *));
+    sum->sub_names = yz_calloc(b->nsub + 1, sizeof(char *));
+    sum->sub_per = yz_calloc(b->nsub + 1, sizeof(char *));
+    sum->cat_counts = yz_calloc(b->ncat + 1, sizeof *sum->cat_counts);
+    sum->sub_counts = yz_calloc(b->nsub + 1, sizeof *sum->sub_counts);
+    sum->sub_totals = yz_calloc(b->nsub + 1, sizeof *sum->sub_totals);
+    size_t k = 0;
+    for (size_t i = 0; i < pol->nitems[PI_CATEGORY] && k < b->ncat; i++) {
+        const pitem *it = &pol->items[PI_CATEGORY][i];
+        if ((it->eff_from && strcmp(o->as_of, it->eff_from) < 0) || (it->eff_to && strcmp(o->as_of, it->eff_to) > 0))
+            continue;
+        sum->cat_ids[k] = it->code ? it->code : it->id;
+        sum->cat_names[k++] = it->name;
+    }
+    k = 0;
+    for (size_t i = 0; i < pol->nitems[PI_SUBSIDY] && k < b->nsub; i++) {
+        const pitem *it = &pol->items[PI_SUBSIDY][i];
+        if ((it->eff_from && strcmp(o->as_of, it->eff_from) < 0) || (it->eff_to && strcmp(o->as_of, it->eff_to) > 0))
+            continue;
+        sum->sub_ids[k] = it->code ? it->code : it->id;
+        sum->sub_per[k] = it->per;
+        sum->sub_names[k++] = it->name;
+    }
+    snprintf(sum->ruleset, sizeof sum->ruleset, "%s", yz_ruleset_id(b->rs));
+    b->csv = is_csv(o);
+    b->progress = o->progress;
+    if ((rc = input_open(o->input, o->encoding, &b->in, d)) != YZ_OK)
+        goto done;
+    if (o->record) {
+        if (!o->operator_id || !*o->operator_id) {
+            diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "recording decisions needs an operator id (--operator or YUANZHU_OPERATOR)");
+            rc = YZ_EUSAGE;
+            goto done;
+        }
+        if ((rc = yz_store_open(o->db, NULL, &b->st, d)) != YZ_OK)
+            goto done;
+    }
+    if (o->lines) {
+        b->lines = strcmp(o->lines, "-") ? fopen(o->lines, "w") : stdout;
+        if (!b->lines) {
+            diag_add(d, YZ_SEV_ERROR, o->lines, 0, 0, "cannot write: %s", strerror(errno));
+            rc = YZ_EIO;
+            goto done;
+        }
+    }
+    if (o->rejects) {
+        b->rejects = fopen(o->rejects, "w");
+        if (!b->rejects) {
+            diag_add(d, YZ_SEV_ERROR, o->rejects, 0, 0, "cannot write the rejects file: %s", strerror(errno));
+            rc = YZ_EIO;
+            goto done;
+        }
+    }
+    int jobs = o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (jobs < 1)
+        jobs = 1;
+    if (jobs > 64)
+        jobs = 64;
+    b->nworkers = jobs;
+    b->in_flight_max = 4 * jobs + 4;
+    b->workers = yz_calloc((size_t)jobs, sizeof *b->workers);
+    /* a rerun (or a second run on the same date) skips records decided before; a first run need
+       not look each record up */
+    bool precheck = o->record && yz_store_any_decided(b->st, yz_ruleset_id(b->rs), o->as_of);
+    for (int i = 0; i < jobs && rc == YZ_OK; i++) {
+        worker *w = &b->workers[i];
+        w->b = b;
+        arena_init(&w->mem, 64 * 1024);
+        rc = yz_evaluator_new(b->rs, &o->limits, &w->ev, d);
+        if (rc == YZ_OK && precheck)
+            rc = yz_store_open(o->db, NULL, &w->ro, d);
+    }
+    if (rc != YZ_OK)
+        goto done;
+    pthread_mutex_init(&b->mu, NULL);
+    pthread_cond_init(&b->cv_work, NULL);
+    pthread_cond_init(&b->cv_done, NULL);
+    pthread_cond_init(&b->cv_room, NULL);
+    if (o->record) {
+        /* a ruleset registered earlier already has its dictionary: no need to wait for a record */
+        if (yz_store_dict_get(b->st, b->rs, NULL, NULL, &b->dict, NULL) == YZ_OK)
+            for (int i = 0; i < b->nworkers; i++)
+                b->workers[i].packer = yz_packer_new(b->dict);
+    }
+    pthread_create(&b->writer, NULL, writer_main, b);
+    if (!o->record || b->dict)
+        start_workers(b);
+    rc = read_all(b);
+    pthread_mutex_lock(&b->mu);
+    b->work_closed = true;
+    pthread_cond_broadcast(&b->cv_work);
+    pthread_cond_broadcast(&b->cv_done);
+    pthread_mutex_unlock(&b->mu);
+    if (b->threads)
+        for (int i = 0; i < b->nworkers; i++)
+            pthread_join(b->workers[i].th, NULL);
+    pthread_mutex_lock(&b->mu);
+    pthread_cond_broadcast(&b->cv_done);
+    pthread_mutex_unlock(&b->mu);
+    pthread_join(b->writer, NULL);
+    progress(b, true);
+    if (rc == YZ_OK && b->writer_rc != YZ_OK)
+        rc = b->writer_rc;
+    if (rc == YZ_OK && b->fatal)
+        rc = YZ_ESTORE;
+    pthread_mutex_destroy(&b->mu);
+    pthread_cond_destroy(&b->cv_work);
+    pthread_cond_destroy(&b->cv_done);
+    pthread_cond_destroy(&b->cv_room);
+done:
+    sum->seconds = now_s() - b->t0;
+    for (int i = 0; i < b->nworkers; i++) {
+        yz_evaluator_free(b->workers[i].ev);
+        yz_packer_free(b->workers[i].packer);
+        yz_store_close(b->workers[i].ro);
+        arena_free(&b->workers[i].mem);
+    }
+    yz_free(b->workers);
+    yz_store_dict_free(b->dict);
+    yz_store_close(b->st);
+    if (b->lines && b->lines != stdout)
+        fclose(b->lines);
+    else if (b->lines)
+        fflush(stdout);
+    if (b->rejects)
+        fclose(b->rejects);
+    csv_header_free(b->header);
+    input_close(b->in);
+    /* the summary keeps names that live in the ruleset: copy them */
+    for (size_t i = 0; i < sum->ncat; i++) {
+        sum->cat_ids[i] = sum->cat_ids[i] ? yz_strdup(sum->cat_ids[i]) : NULL;
+        sum->cat_names[i] = sum->cat_names[i] ? yz_strdup(sum->cat_names[i]) : NULL;
+    }
+    for (size_t i = 0; i < sum->nsub; i++) {
+        sum->sub_ids[i] = sum->sub_ids[i] ? yz_strdup(sum->sub_ids[i]) : NULL;
+        sum->sub_names[i] = sum->sub_names[i] ? yz_strdup(sum->sub_names[i]) : NULL;
+        sum->sub_per[i] = sum->sub_per[i] ? yz_strdup(sum->sub_per[i]) : NULL;
+    }
+    yz_ruleset_free(b->rs);
+    if (rc == YZ_OK && sum->rejected)
+        rc = YZ_EINPUT;
+    return rc;
+}

@@ -1,0 +1,106 @@
+/* yz_csv.c: CSV rows through libcsv, fed line by line so each row knows its line number. */
+#include "yz_csv.h"
+
+#include <csv.h>
+#include <string.h>
+
+struct yz_csv {
+    struct csv_parser p;
+    char **fields;
+    size_t *lens;
+    size_t n, cap;
+    strbuf store;   /* the current row's field bytes */
+    size_t *offs;
+    long line, row_line;
+    bool in_row;
+    csv_row_fn fn;
+    void *ctx;
+};
+
+static void on_field(void *data, size_t len, void *ctx)
+{
+    yz_csv *c = ctx;
+    if (!c->in_row) {
+        c->in_row = true;
+        c->row_line = c->line;
+    }
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 64;
+        c->offs = yz_realloc(c->offs, c->cap * sizeof *c->offs);
+        c->lens = yz_realloc(c->lens, c->cap * sizeof *c->lens);
+        c->fields = yz_realloc(c->fields, c->cap * sizeof *c->fields);
+    }
+    c->offs[c->n] = c->store.len;
+    c->lens[c->n] = len;
+    sb_add(&c->store, data ? data : "", data ? len : 0);
+    sb_addc(&c->store, '\0');
+    c->n++;
+}
+
+static void on_row(int term, void *ctx)
+{
+    (void)term;
+    yz_csv *c = ctx;
+    if (!c->in_row) {
+        c->n = 0;
+        return;
+    }
+    for (size_t i = 0; i < c->n; i++)
+        c->fields[i] = c->store.buf + c->offs[i];
+    c->fn(c->fields, c->lens, c->n, c->row_line, c->ctx);
+    c->n = 0;
+    sb_clear(&c->store);
+    c->in_row = false;
+}
+
+yz_csv *csv_reader_new(void)
+{
+    yz_csv *c = yz_calloc(1, sizeof *c);
+    if (csv_init(&c->p, CSV_APPEND_NULL | CSV_STRICT_FINI) != 0) {
+        yz_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void csv_reader_free(yz_csv *c)
+{
+    if (!c)
+        return;
+    csv_free(&c->p);
+    yz_free(c->fields);
+    yz_free(c->lens);
+    yz_free(c->offs);
+    sb_free(&c->store);
+    yz_free(c);
+}
+
+int csv_reader_feed(yz_csv *c, const char *buf, size_t len, long first_line, csv_row_fn fn, void *ctx, strbuf *err)
+{
+    c->fn = fn;
+    c->ctx = ctx;
+    c->line = first_line;
+    const char *p = buf, *end = buf + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+        if (csv_parse(&c->p, p, n, on_field, on_row, c) != n) {
+            sb_addf(err, "line %ld: %s", c->line, csv_strerror(csv_error(&c->p)));
+            return -1;
+        }
+        p += n;
+        c->line++;
+    }
+    return 0;
+}
+
+int csv_reader_finish(yz_csv *c, csv_row_fn fn, void *ctx, strbuf *err)
+{
+    c->fn = fn;
+    c->ctx = ctx;
+    if (csv_fini(&c->p, on_field, on_row, c) != 0) {
+        sb_addf(err, "line %ld: %s (an unterminated quoted field?)", c->line, csv_strerror(csv_error(&c->p)));
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,169 @@
+/* yz_input.c: batch input in blocks of whole lines, with BOM removal and iconv conversion. */
+#include "yz_input.h"
+
+#include <errno.h>
+#include <iconv.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "yz_diag.h"
+#include "yz_util.h"
+
+#define BLOCK (1u << 20)
+
+struct yz_input {
+    FILE *f;
+    const char *name;
+    iconv_t cd;          /* (iconv_t)-1 for UTF-8 */
+    char raw[BLOCK];     /* bytes read, not yet converted */
+    size_t raw_len;
+    strbuf text;         /* converted text; [0, hand) was handed out */
+    size_t hand;
+    long line;           /* line number of text[hand] */
+    uint64_t consumed, size;
+    bool eof, first;
+};
+
+int input_open(const char *path, const char *encoding, yz_input **out, yz_diags *d)
+{
+    *out = NULL;
+    yz_input *in = yz_calloc(1, sizeof *in);
+    in->name = path;
+    in->cd = (iconv_t)-1;
+    in->line = 1;
+    in->first = true;
+    if (encoding && strcasecmp(encoding, "utf-8") && strcasecmp(encoding, "utf8")) {
+        const char *from = !strcasecmp(encoding, "gbk") || !strcasecmp(encoding, "gb2312") ? "GBK"
+                           : !strcasecmp(encoding, "gb18030")                               ? "GB18030"
+                                                                                            : NULL;
+        if (!from || (in->cd = iconv_open("UTF-8", from)) == (iconv_t)-1) {
+            diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "unknown encoding '%s': use utf-8, gbk or gb18030", encoding);
+            yz_free(in);
+            return YZ_EUSAGE;
+        }
+    }
+    if (!strcmp(path, "-")) {
+        in->f = stdin;
+    } else {
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            diag_add(d, YZ_SEV_ERROR, path, 0, 0, "is a directory, not a file of records");
+            input_close(in);
+            return YZ_EIO;
+        }
+        in->f = fopen(path, "rb");
+        if (!in->f) {
+            diag_add(d, YZ_SEV_ERROR, path, 0, 0, "cannot read: %s", strerror(errno));
+            input_close(in);
+            return YZ_EIO;
+        }
+        if (fstat(fileno(in->f), &st) == 0 && S_ISREG(st.st_mode))
+            in->size = (uint64_t)st.st_size;
+    }
+    *out = in;
+    return YZ_OK;
+}
+
+/* converts raw bytes into text; keeps an incomplete multibyte sequence for the next read */
+static int convert(yz_input *in, yz_diags *d)
+{
+    if (in->cd == (iconv_t)-1) {
+        sb_add(&in->text, in->raw, in->raw_len);
+        in->raw_len = 0;
+        return 0;
+    }
+    char *src = in->raw;
+    size_t left = in->raw_len;
+    while (left) {
+        sb_grow(&in->text, left * 2 + 16);
+        char *dst = in->text.buf + in->text.len;
+        size_t room = in->text.cap - in->text.len - 1;
+        size_t r = iconv(in->cd, &src, &left, &dst, &room);
+        in->text.len = (size_t)(dst - in->text.buf);
+        in->text.buf[in->text.len] = '\0';
+        if (r == (size_t)-1) {
+            if (errno == E2BIG)
+                continue;
+            if (errno == EINVAL && !in->eof)
+                break; /* an incomplete sequence at the end of the block */
+            long line = in->line;
+            for (size_t i = in->hand; i < in->text.len; i++)
+                line += in->text.buf[i] == '\n';
+            diag_add(d, YZ_SEV_ERROR, in->name, line, 0, "bytes that are not valid in the input's encoding: is it really %s?",
+                     "GBK");
+            return -1;
+        }
+    }
+    memmove(in->raw, src, left);
+    in->raw_len = left;
+    return 0;
+}
+
+int input_next(yz_input *in, const char **buf, size_t *len, long *first_line, yz_diags *d)
+{
+    /* drop what was handed out last time */
+    if (in->hand) {
+        for (size_t i = 0; i < in->hand; i++)
+            in->line += in->text.buf[i] == '\n';
+        memmove(in->text.buf, in->text.buf + in->hand, in->text.len - in->hand);
+        in->text.len -= in->hand;
+        in->text.buf[in->text.len] = '\0';
+        in->hand = 0;
+    }
+    for (;;) {
+        const char *nl = in->text.len ? memrchr(in->text.buf, '\n', in->text.len) : NULL;
+        if (nl || (in->eof && in->text.len)) {
+            size_t n = nl ? (size_t)(nl - in->text.buf) + 1 : in->text.len;
+            in->hand = n;
+            *buf = in->text.buf;
+            *len = n;
+            *first_line = in->line;
+            return 1;
+        }
+        if (in->eof)
+            return 0;
+        size_t n = fread(in->raw + in->raw_len, 1, BLOCK - in->raw_len, in->f);
+        if (n == 0) {
+            if (ferror(in->f)) {
+                diag_add(d, YZ_SEV_ERROR, in->name, 0, 0, "read error: %s", strerror(errno));
+                return -1;
+            }
+            in->eof = true;
+        }
+        in->consumed += n;
+        in->raw_len += n;
+        if (in->first && in->raw_len >= 3) {
+            in->first = false;
+            if ((unsigned char)in->raw[0] == 0xEF && (unsigned char)in->raw[1] == 0xBB && (unsigned char)in->raw[2] == 0xBF) {
+                memmove(in->raw, in->raw + 3, in->raw_len - 3);
+                in->raw_len -= 3;
+            }
+        }
+        if (convert(in, d) != 0)
+            return -1;
+    }
+}
+
+uint64_t input_consumed(const yz_input *in)
+{
+    return in->consumed;
+}
+
+uint64_t input_size(const yz_input *in)
+{
+    return in->size;
+}
+
+void input_close(yz_input *in)
+{
+    if (!in)
+        return;
+    if (in->f && in->f != stdin)
+        fclose(in->f);
+    if (in->cd != (iconv_t)-1)
+        iconv_close(in->cd);
+    sb_free(&in->text);
+    yz_free(in);
+}

@@ -1,0 +1,24 @@
+/* yz_input.h: reading a batch input stream in blocks of whole lines, UTF-8 (an optional BOM is
+ * dropped) or converted from GBK/GB18030 with iconv (the only user of iconv.h). */
+#ifndef YZ_INPUT_H
+#define YZ_INPUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "yuanzhu.h"
+
+typedef struct yz_input yz_input;
+
+/* Opens a file, or standard input for "-".  encoding: NULL or "utf-8", or "gbk"/"gb18030". */
+int input_open(const char *path, const char *encoding, yz_input **out, yz_diags *d);
+/* The next block of whole lines (UTF-8): *buf and *len stay valid until the next call; *first_line
+ * is the 1-based number of its first line.  Returns 1, 0 at the end, or -1 after an error
+ * (d says what: a read error, or bytes that are not valid in the encoding). */
+int input_next(yz_input *in, const char **buf, size_t *len, long *first_line, yz_diags *d);
+/* Bytes of the file read so far and its size (0 when unknown, e.g. a pipe). */
+uint64_t input_consumed(const yz_input *in);
+uint64_t input_size(const yz_input *in);
+void input_close(yz_input *in);
+
+#endif
