@@ -206,8 +206,7 @@ static void decide(worker *w, chunk *c, int i)
     arena_reset(&w->mem);
     yz_diags d;
     yz_diags_init(&d);
-    char where[64];
-    snprintf(where, sizeof where, "line %ld", r->line);
+    const char *where = b->o->input; /* violations carry the line in the rejects output */
     yj *doc;
     if (b->csv) {
         doc = c->docs[i];

@@ -50,6 +50,7 @@ struct yz_evaluator {
     const char *as_of;
     const yval *root;
     yz_determination *det;
+    int r_ref, asof_ref; /* this record's view and date, passed to every condition */
     /* parameter view cache */
     int params_ref;
     const ppolicy *params_pol;
@@ -83,6 +84,8 @@ int yz_evaluator_new(const yz_ruleset *rs, const yz_limits *limits, yz_evaluator
     for (size_t i = 0; i < rs->npolicies; i++)
         ev->env_refs[i] = LUA_NOREF;
     ev->params_ref = LUA_NOREF;
+    ev->r_ref = LUA_NOREF;
+    ev->asof_ref = LUA_NOREF;
     ev->leaf_state = yz_calloc(rs->nleaves ? rs->nleaves : 1, 1);
     ev->leaf_err = yz_calloc(rs->nleaves ? rs->nleaves : 1, sizeof(char *));
     ev->leafrec = yz_calloc(rs->nleaves ? rs->nleaves : 1, sizeof(leafrec));
@@ -158,7 +161,7 @@ static int push_env(yz_evaluator *ev, strbuf *err)
         srcs[k] = rs->files[ids[k]].data;
         lens[k] = rs->files[ids[k]].len;
     }
-    int rc = sandbox_env_new(ev->sb, srcs, lens, ids, n, err);
+    int rc = sandbox_env_new(ev->sb, srcs, lens, ids, n, rs->nlib, err);
     yz_free(srcs);
     yz_free(lens);
     yz_free(ids);
@@ -235,7 +238,11 @@ static vstatus call_leaf(yz_evaluator *ev, const pcond *c, int nresults)
         return V_ERROR;
     }
     sb_clear(&ev->tmp);
-    sb_status st = sandbox_call(ev->sb, 0, nresults, &ev->tmp);
+    lua_State *L = ev->sb->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ev->r_ref);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ev->params_ref);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ev->asof_ref);
+    sb_status st = sandbox_call(ev->sb, 3, nresults, &ev->tmp);
     lr->log_end = (uint32_t)ev->vc.n;
     switch (st) {
     case SB_OK: return V_OK;
@@ -919,6 +926,11 @@ static int evaluate(yz_evaluator *ev, const yz_record *rec, const char *as_of, b
     }
     sb_free(&err);
     view_push_record(L, &ev->vc, rec->root);
+    lua_pushvalue(L, -1);
+    if (ev->r_ref == LUA_NOREF)
+        ev->r_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    else
+        lua_rawseti(L, LUA_REGISTRYINDEX, ev->r_ref);
     sandbox_env_set(ev->sb, -2, "r");
     if (ev->params_pol != pol || strcmp(ev->params_asof, as_of) != 0) {
         if (ev->params_ref != LUA_NOREF)
@@ -931,6 +943,11 @@ static int evaluate(yz_evaluator *ev, const yz_record *rec, const char *as_of, b
     lua_rawgeti(L, LUA_REGISTRYINDEX, ev->params_ref);
     sandbox_env_set(ev->sb, -2, "P");
     lua_pushstring(L, as_of);
+    lua_pushvalue(L, -1);
+    if (ev->asof_ref == LUA_NOREF)
+        ev->asof_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    else
+        lua_rawseti(L, LUA_REGISTRYINDEX, ev->asof_ref);
     sandbox_env_set(ev->sb, -2, "as_of");
     lua_pop(L, 1);
 

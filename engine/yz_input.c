@@ -105,8 +105,8 @@ int input_next(yz_input *in, const char **buf, size_t *len, long *first_line, yz
 {
     /* drop what was handed out last time */
     if (in->hand) {
-        for (size_t i = 0; i < in->hand; i++)
-            in->line += in->text.buf[i] == '\n';
+        for (const char *q = in->text.buf, *e = q + in->hand; (q = memchr(q, '\n', (size_t)(e - q))); q++)
+            in->line++;
         memmove(in->text.buf, in->text.buf + in->hand, in->text.len - in->hand);
         in->text.len -= in->hand;
         in->text.buf[in->text.len] = '\0';

@@ -440,8 +440,9 @@ static bool looks_like_block(const char *s)
 void sandbox_leaf_source(const char *expr, strbuf *out)
 {
     sb_clear(out);
-    /* a local _ENV per call: code that assigns _ENV changes only this call's copy */
-    sb_adds(out, "local _ENV <const> = _ENV;");
+    /* a local _ENV per call: code that assigns _ENV changes only this call's copy; the record,
+       the parameters and the date arrive as arguments (locals are faster than globals) */
+    sb_adds(out, "local _ENV <const> = _ENV;local r <const>, P <const>, as_of <const> = ...;");
     if (looks_like_block(expr)) {
         sb_adds(out, expr);
     } else {
@@ -710,7 +711,7 @@ void sandbox_restore(sandbox *sb)
 }
 
 int sandbox_env_new(sandbox *sb, const char *const *srcs, const size_t *lens, const int *chunk_ids, size_t n,
-                    strbuf *err)
+                    size_t first_helper, strbuf *err)
 {
     lua_State *L = sb->L;
     /* storage: the safe globals, then library exports */
@@ -762,12 +763,11 @@ int sandbox_env_new(sandbox *sb, const char *const *srcs, const size_t *lens, co
             lua_pushnil(L);
             while (lua_next(L, exports)) {
                 if (lua_type(L, -2) == LUA_TSTRING) {
-                    if (lua_type(L, -1) == LUA_TTABLE) {
+                    if (i >= first_helper)
                         snapshot_upvalues(L, -1, visited, list, 0);
+                    if (lua_type(L, -1) == LUA_TTABLE) {
                         push_frozen(L, -1);
                         lua_remove(L, -2);
-                    } else {
-                        snapshot_upvalues(L, -1, visited, list, 0);
                     }
                     lua_pushvalue(L, -2);
                     lua_insert(L, -2);

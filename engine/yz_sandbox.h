@@ -43,9 +43,11 @@ int sandbox_check_chunk(const char *src, size_t len, strbuf *err, int *line);
 
 /* Creates a read-only environment (left on the stack): the safe globals, then the library
  * chunks run in order, each returning a table of functions merged into the environment.
- * names[i] is chunk i's number in messages ("=@N").  Returns 0, or -1 with a message in err. */
+ * chunk_ids[i] is chunk i's number in messages.  Chunks from first_helper on are a policy's own
+ * helpers: their upvalues are reset after every record (sandbox_restore); the rule library before
+ * them keeps no state and is not reset.  Returns 0, or -1 with a message in err. */
 int sandbox_env_new(sandbox *sb, const char *const *srcs, const size_t *lens, const int *chunk_ids, size_t n,
-                    strbuf *err);
+                    size_t first_helper, strbuf *err);
 /* Adds the value on the top of the stack (popped) to the safe globals of every environment made
  * afterwards. */
 void sandbox_add_global(sandbox *sb, const char *name);

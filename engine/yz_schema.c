@@ -54,6 +54,36 @@ static void *compile_regex(const char *src)
 
 static snode *compile(cctx *cx, const yj *js, const char *key, snode *parent);
 
+/* cheap and good enough for a few dozen field names: length and three characters */
+static uint32_t key_hash(const char *k, size_t n)
+{
+    if (!n)
+        return 0;
+    uint32_t h = (uint32_t)n * 2654435761u;
+    h ^= (uint32_t)(unsigned char)k[0] * 40503u;
+    h ^= (uint32_t)(unsigned char)k[n - 1] * 2246822519u;
+    h ^= (uint32_t)(unsigned char)k[n / 2] * 3266489917u;
+    return h ^ (h >> 15);
+}
+
+/* a hash table of the properties: record fields are looked up for every record */
+static void build_slots(snode *n)
+{
+    uint32_t cap = 8;
+    while (cap < n->nprops * 3)
+        cap *= 2;
+    n->slots = arena_alloc(&schema_mem, cap * sizeof *n->slots);
+    for (uint32_t i = 0; i < cap; i++)
+        n->slots[i] = -1;
+    n->nslots = cap;
+    for (size_t k = 0; k < n->nprops; k++) {
+        uint32_t h = key_hash(n->props[k]->key, strlen(n->props[k]->key)) & (cap - 1);
+        while (n->slots[h] >= 0)
+            h = (h + 1) & (cap - 1);
+        n->slots[h] = (int16_t)k;
+    }
+}
+
 static snode *compile_ref(cctx *cx, const char *ref, const char *key, snode *parent)
 {
     if (strncmp(ref, "#/$defs/", 8) != 0)
@@ -86,6 +116,7 @@ static snode *compile(cctx *cx, const yj *js, const char *key, snode *parent)
         snode *n = arena_alloc(&schema_mem, sizeof *n);
         *n = *target;
         n->key = arena_strdup(&schema_mem, key);
+        n->keylen = strlen(key);
         if ((v = yj_get(js, "description")))
             n->description = arena_strdup(&schema_mem, yj_str(v));
         if ((v = yj_get(js, "x-ref")))
@@ -96,6 +127,7 @@ static snode *compile(cctx *cx, const yj *js, const char *key, snode *parent)
     snode *n = arena_alloc(&schema_mem, sizeof *n);
     memset(n, 0, sizeof *n);
     n->key = arena_strdup(&schema_mem, key);
+    n->keylen = strlen(key);
     n->parent = parent;
     n->const_int = INT32_MIN;
     add_node(s, n);
@@ -159,6 +191,7 @@ static snode *compile(cctx *cx, const yj *js, const char *key, snode *parent)
     if ((v = yj_get(js, "pattern"))) {
         n->pattern = compile_regex(yj_str(v));
         n->pattern_src = arena_strdup(&schema_mem, yj_str(v));
+        n->six_digits = !strcmp(n->pattern_src, "^[0-9]{6}$"); /* region codes: checked without regex */
     }
     if ((v = yj_get(js, "maxLength")) && yj_is_int(v, &iv))
         n->max_length = (size_t)iv;
@@ -194,6 +227,7 @@ static snode *compile(cctx *cx, const yj *js, const char *key, snode *parent)
         for (const yj *p = yj_first(props); p; p = yj_next(p))
             n->props[i++] = compile(cx, p, yj_key(p), n);
         qsort(n->props, n->nprops, sizeof *n->props, cmp_snode);
+        build_slots(n);
         const yj *req = yj_get(js, "required");
         for (const yj *r = yj_first(req); r; r = yj_next(r)) {
             snode *c = (snode *)snode_child(n, yj_str(r), strlen(yj_str(r)));
@@ -297,21 +331,18 @@ const yz_schema *schema_policy(void)
 
 const snode *snode_child(const snode *obj, const char *key, size_t keylen)
 {
-    size_t lo = 0, hi = obj->nprops;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        const char *k = obj->props[mid]->key;
-        int c = strncmp(k, key, keylen);
-        if (c == 0 && k[keylen] != '\0')
-            c = 1;
-        if (c == 0)
-            return obj->props[mid];
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
+    if (!obj->nslots)
+        return NULL;
+    uint32_t mask = obj->nslots - 1, h = key_hash(key, keylen) & mask;
+    for (;;) {
+        int16_t k = obj->slots[h];
+        if (k < 0)
+            return NULL;
+        const snode *c = obj->props[k];
+        if (c->keylen == keylen && !memcmp(c->key, key, keylen))
+            return c;
+        h = (h + 1) & mask;
     }
-    return NULL;
 }
 
 const snode *schema_lookup(const yz_schema *s, const char *path)
@@ -375,24 +406,67 @@ void yval_child_path(const yval *obj, const snode *child, strbuf *sb)
 
 /* ---- validation ---- */
 
+/* where validation is: a stack of keys and list positions, turned into a path ("household.
+   members[1].relation") only when there is something to report */
+typedef struct vseg {
+    const char *key; /* NULL: a list position */
+    size_t klen;
+    size_t index;
+} vseg;
+
 typedef struct vctx {
     arena *mem;
     const char *source;
     yz_diags *d;
     int errors;
-    strbuf path;
+    vseg seg[YDOC_MAX_DEPTH + 8];
+    int depth;
 } vctx;
+
+static void push_key(vctx *c, const char *key, size_t klen)
+{
+    if (c->depth < (int)(sizeof c->seg / sizeof c->seg[0])) {
+        c->seg[c->depth].key = key;
+        c->seg[c->depth].klen = klen;
+    }
+    c->depth++;
+}
+
+static void push_index(vctx *c, size_t i)
+{
+    if (c->depth < (int)(sizeof c->seg / sizeof c->seg[0])) {
+        c->seg[c->depth].key = NULL;
+        c->seg[c->depth].index = i;
+    }
+    c->depth++;
+}
+
+static void path_of(const vctx *c, strbuf *sb)
+{
+    int n = c->depth < (int)(sizeof c->seg / sizeof c->seg[0]) ? c->depth : (int)(sizeof c->seg / sizeof c->seg[0]);
+    for (int i = 0; i < n; i++) {
+        if (c->seg[i].key) {
+            if (sb->len)
+                sb_addc(sb, '.');
+            sb_add(sb, c->seg[i].key, c->seg[i].klen);
+        } else {
+            sb_addf(sb, "[%zu]", c->seg[i].index);
+        }
+    }
+}
 
 static void violation(vctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void violation(vctx *c, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    strbuf msg = STRBUF_INIT;
+    strbuf msg = STRBUF_INIT, path = STRBUF_INIT;
     sb_vaddf(&msg, fmt, ap);
     va_end(ap);
-    diag_add_field(c->d, c->source, 0, c->path.len ? c->path.buf : "(record)", "%s", msg.buf);
+    path_of(c, &path);
+    diag_add_field(c->d, c->source, 0, path.len ? path.buf : "(record)", "%s", msg.buf);
     sb_free(&msg);
+    sb_free(&path);
     c->errors++;
 }
 
@@ -427,7 +501,7 @@ static bool check_string(vctx *c, const snode *sn, const yj *js)
 {
     const char *s = yj_str(js);
     size_t len = strlen(s);
-    if (sn->max_length && yz_utf8_width(s, len) > sn->max_length) {
+    if (sn->max_length && len > sn->max_length && yz_utf8_width(s, len) > sn->max_length) {
         violation(c, "text longer than %zu characters", sn->max_length);
         return false;
     }
@@ -470,7 +544,14 @@ static bool check_string(vctx *c, const snode *sn, const yj *js)
             return false;
         }
     }
-    if (sn->pattern && regexec((regex_t *)sn->pattern, s, 0, NULL, 0) != 0) {
+    bool matches;
+    if (!sn->pattern)
+        matches = true;
+    else if (sn->six_digits)
+        matches = len == 6 && strspn(s, "0123456789") == 6;
+    else
+        matches = regexec((regex_t *)sn->pattern, s, 0, NULL, 0) == 0;
+    if (!matches) {
         strbuf sb = STRBUF_INIT;
         short_value(&sb, s);
         if (strcmp(sn->pattern_src, "^[0-9]{6}$") == 0)
@@ -543,13 +624,10 @@ static yval *validate_object(vctx *c, const snode *sn, const yj *js, yval *paren
     unsigned char seen_small[128];
     unsigned char *seen = sn->nprops <= sizeof seen_small ? seen_small : yz_calloc(sn->nprops, 1);
     memset(seen, 0, sn->nprops <= sizeof seen_small ? sizeof seen_small : 0);
-    size_t base = c->path.len;
     for (const yj *m = yj_first(js); m; m = yj_next(m)) {
         const char *key = yj_key(m);
         size_t kl = strlen(key);
-        if (base)
-            sb_addc(&c->path, '.');
-        sb_add(&c->path, key, kl);
+        push_key(c, key, kl);
         const snode *child = snode_child(sn, key, kl);
         if (!child) {
             const char *cands[128];
@@ -576,17 +654,13 @@ static yval *validate_object(vctx *c, const snode *sn, const yj *js, yval *paren
                 }
             }
         }
-        c->path.len = base;
-        c->path.buf[base] = '\0';
+        c->depth--;
     }
     for (size_t i = 0; i < sn->nprops; i++) {
         if (sn->props[i]->required && !seen[i]) {
-            if (base)
-                sb_addc(&c->path, '.');
-            sb_adds(&c->path, sn->props[i]->key);
+            push_key(c, sn->props[i]->key, sn->props[i]->keylen);
             violation(c, "required field is missing");
-            c->path.len = base;
-            c->path.buf[base] = '\0';
+            c->depth--;
         }
     }
     if (seen != seen_small)
@@ -618,12 +692,11 @@ static yval *validate_value(vctx *c, const snode *sn, const yj *js, yval *parent
         yval *v = new_yval(c, sn, js, parent, index);
         v->n = (uint32_t)n;
         v->kids = arena_alloc(c->mem, (n ? n : 1) * sizeof *v->kids);
-        size_t base = c->path.len, i = 0;
+        size_t i = 0;
         for (const yj *it = yj_first(js); it; it = yj_next(it), i++) {
-            sb_addf(&c->path, "[%zu]", i);
+            push_index(c, i);
             v->kids[i] = validate_value(c, sn->items, it, v, (int)i);
-            c->path.len = base;
-            c->path.buf[base] = '\0';
+            c->depth--;
         }
         return v;
     }
@@ -678,16 +751,16 @@ static void cross_checks(vctx *c, const yval *root)
     yz_id_info info;
     if (idv && yz_id_parse(yj_str(idv->json), strlen(yj_str(idv->json)), &info) == YZ_ID_OK) {
         if (sex && yj_str(sex->json)[0] != info.sex) {
-            sb_clear(&c->path);
-            sb_adds(&c->path, "sex");
+            c->depth = 0;
+            push_key(c, "sex", 3);
             violation(c, "%s disagrees with id_number, whose 17th digit (%c) is %s, i.e. %s", yj_str(sex->json),
                       yj_str(idv->json)[16], info.sex == 'M' ? "odd" : "even", info.sex == 'M' ? "M" : "F");
         }
         char bd[11];
         yz_date_format(info.birth, bd);
         if (birth && strcmp(yj_str(birth->json), bd) != 0) {
-            sb_clear(&c->path);
-            sb_adds(&c->path, "birth_date");
+            c->depth = 0;
+            push_key(c, "birth_date", 10);
             violation(c, "%s disagrees with id_number, which gives %s", yj_str(birth->json), bd);
         }
     }
@@ -695,25 +768,28 @@ static void cross_checks(vctx *c, const yval *root)
         bool male = strcmp(yj_str(grp->json), "male") == 0;
         bool is_m = yj_str(sex->json)[0] == 'M';
         if (male != is_m) {
-            sb_clear(&c->path);
-            sb_adds(&c->path, "retirement_group");
+            c->depth = 0;
+            push_key(c, "retirement_group", 16);
             violation(c, "%s does not fit sex %s: use %s", yj_str(grp->json), yj_str(sex->json),
                       is_m ? "male" : "female_worker or female_cadre");
         }
     }
-    sb_clear(&c->path);
+    c->depth = 0;
 }
 
 yval *schema_validate(const yz_schema *s, arena *mem, const yj *doc, const char *source, yz_diags *d)
 {
-    vctx c = {mem, source, d, 0, STRBUF_INIT};
+    vctx c;
+    c.mem = mem;
+    c.source = source;
+    c.d = d;
+    c.errors = 0;
+    c.depth = 0;
     if (yj_typeof(doc) != YJ_OBJECT) {
         violation(&c, "a record is an object of fields, got %s", yj_type_name(doc));
-        sb_free(&c.path);
         return NULL;
     }
     yval *root = validate_object(&c, s->root, doc, NULL, -1);
     cross_checks(&c, root);
-    sb_free(&c.path);
     return c.errors ? NULL : root;
 }

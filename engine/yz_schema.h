@@ -18,6 +18,7 @@ struct snode {
     int pos;             /* index within the parent object's props (its slot) */
     stype type;
     const char *key;     /* property name, or "[]" for array items */
+    size_t keylen;
     const char *path;    /* "household.members[].employment_status" */
     const char *label;   /* Chinese label (x-label) */
     const char *evidence;/* document id to ask for (x-evidence), inherited from parents */
@@ -29,11 +30,14 @@ struct snode {
     sformat format;
     void *pattern;       /* compiled regex, or NULL */
     const char *pattern_src;
+    bool six_digits;     /* the pattern is ^[0-9]{6}$ */
     size_t max_length, max_items;
     bool has_min, has_max;
     double min, max;
     snode **props;       /* object: sorted by key */
     size_t nprops;
+    int16_t *slots;      /* object: open-addressing table of prop indexes by key hash (-1 empty) */
+    uint32_t nslots;     /* a power of two */
     snode *items;        /* array */
     snode *addl;         /* object: schema of properties not listed (maps keyed by id), or NULL */
     void *key_pattern;   /* object: regex every key of addl must match, or NULL */

@@ -12,8 +12,10 @@
 
 local M = {}
 
+local byte, format, type, error, mtype = string.byte, string.format, type, error, math.type
+
 local function bad(what, v)
-  error(string.format("%s: expected a date YYYY-MM-DD, got %s", what,
+  error(format("%s: expected a date YYYY-MM-DD, got %s", what,
     type(v) == "string" and ("'" .. v .. "'") or type(v)), 3)
 end
 
@@ -28,26 +30,25 @@ local function dim(y, m)
   return DAYS[m]
 end
 
--- year, month, day of a date (raises on anything that is not a real date)
+-- year, month, day of a date (raises on anything that is not a real date); no tables, no
+-- allocation: rules call this for every record
 local function ymd(s, what)
   if type(s) ~= "string" or #s ~= 10 then bad(what or "date", s) end
-  local b1, b2, b3, b4, b5, b6, b7, b8, b9, b10 = string.byte(s, 1, 10)
-  if b5 ~= 45 or b8 ~= 45 then bad(what or "date", s) end
-  local d = { b1, b2, b3, b4, b6, b7, b9, b10 }
-  for i = 1, 8 do
-    local c = d[i] - 48
-    if c < 0 or c > 9 then bad(what or "date", s) end
-    d[i] = c
+  local b1, b2, b3, b4, b5, b6, b7, b8, b9, b10 = byte(s, 1, 10)
+  if b5 ~= 45 or b8 ~= 45
+    or b1 < 48 or b1 > 57 or b2 < 48 or b2 > 57 or b3 < 48 or b3 > 57 or b4 < 48 or b4 > 57
+    or b6 < 48 or b6 > 57 or b7 < 48 or b7 > 57 or b9 < 48 or b9 > 57 or b10 < 48 or b10 > 57 then
+    bad(what or "date", s)
   end
-  local y = d[1] * 1000 + d[2] * 100 + d[3] * 10 + d[4]
-  local m = d[5] * 10 + d[6]
-  local day = d[7] * 10 + d[8]
+  local y = (b1 - 48) * 1000 + (b2 - 48) * 100 + (b3 - 48) * 10 + (b4 - 48)
+  local m = (b6 - 48) * 10 + (b7 - 48)
+  local day = (b9 - 48) * 10 + (b10 - 48)
   if y < 1000 or m < 1 or m > 12 or day < 1 or day > dim(y, m) then bad(what or "date", s) end
   return y, m, day
 end
 
 local function fmt(y, m, d)
-  return string.format("%04d-%02d-%02d", y, m, d)
+  return format("%04d-%02d-%02d", y, m, d)
 end
 
 -- days since 1970-01-01 (Howard Hinnant's days_from_civil)
@@ -95,7 +96,7 @@ end
 --- add_days(d, n) -> the date n days after d (n may be negative).
 function M.add_days(d, n)
   local y, m, day = ymd(d, "add_days")
-  if math.type(n) ~= "integer" then error("add_days: the number of days must be a whole number", 2) end
+  if mtype(n) ~= "integer" then error("add_days: the number of days must be a whole number", 2) end
   return fmt(from_days(to_days(y, m, day) + n))
 end
 
@@ -103,7 +104,7 @@ end
 --- not exist ("2024-01-31" + 1 = "2024-02-29").
 function M.add_months(d, n)
   local y, m, day = ymd(d, "add_months")
-  if math.type(n) ~= "integer" then error("add_months: the number of months must be a whole number", 2) end
+  if mtype(n) ~= "integer" then error("add_months: the number of months must be a whole number", 2) end
   local total = y * 12 + (m - 1) + n
   local ny, nm = total // 12, total % 12 + 1
   local last = dim(ny, nm)
@@ -112,7 +113,7 @@ end
 
 --- add_years(d, n) -> add_months(d, 12 * n).
 function M.add_years(d, n)
-  if math.type(n) ~= "integer" then error("add_years: the number of years must be a whole number", 2) end
+  if mtype(n) ~= "integer" then error("add_years: the number of years must be a whole number", 2) end
   return M.add_months(d, 12 * n)
 end
 
@@ -139,10 +140,16 @@ end
 
 --- age(birth, on) -> age in 周岁 on a date: whole years since birth (0 before the first birthday).
 function M.age(birth, on)
-  ymd(birth, "age (birth date)")
-  ymd(on, "age (on)")
+  local y1, m1, d1 = ymd(birth, "age (birth date)")
+  local y2, m2, d2 = ymd(on, "age (on)")
   if on < birth then error("age: the date " .. on .. " is before the birth date " .. birth, 2) end
-  return M.months_between(birth, on) // 12
+  -- the same as months_between(birth, on) // 12: whole years, a 29 February birthday falling on
+  -- 28 February in other years
+  local n = y2 - y1
+  local bd = d1
+  if m1 == 2 and d1 == 29 and not leap(y2) then bd = 28 end
+  if m2 < m1 or (m2 == m1 and d2 < bd) then n = n - 1 end
+  return n
 end
 
 --- date_min(a, b) -> the earlier date.

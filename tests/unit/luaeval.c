@@ -50,7 +50,7 @@ static void init(void)
     sb->chunk_names = names;
     sb->nchunk_names = n;
     strbuf err = STRBUF_INIT;
-    if (sandbox_env_new(sb, srcs, lens, ids, n, &err) != 0) {
+    if (sandbox_env_new(sb, srcs, lens, ids, n, n, &err) != 0) {
         fprintf(stderr, "unit: library failed to load: %s\n", err.buf);
         exit(2);
     }
@@ -89,7 +89,15 @@ const char *lua_eval_with(const char *expr, const char *record_json, const char 
         snprintf(result, sizeof result, "syntax: %s", msg.buf);
     } else {
         vc.n = 0;
-        sb_status st = sandbox_call(sb, 0, 1, &msg);
+        /* r, P and as_of as the evaluator passes them */
+        lua_getmetatable(L, -2);
+        lua_rawgeti(L, -1, 1);
+        lua_getfield(L, -1, "r");
+        lua_pushnil(L);
+        lua_getfield(L, -3, "as_of");
+        lua_remove(L, -4);
+        lua_remove(L, -4);
+        sb_status st = sandbox_call(sb, 3, 1, &msg);
         if (st == SB_OK) {
             switch (lua_type(L, -1)) {
             case LUA_TNIL: snprintf(result, sizeof result, "nil"); break;
