@@ -122,16 +122,16 @@ static void reject(batch *b, rres *r, const yz_diags *d, const char *fallback)
     jw w;
     jw_init(&w, &j);
     jw_obj_begin(&w);
-    jw_key(&w, "errors");
+    JW_KEY(&w, "errors");
     jw_arr_begin(&w);
     for (size_t i = 0; i < d->n; i++) {
         const yz_diag *x = &d->items[i];
         jw_obj_begin(&w);
         if (x->field) {
-            jw_key(&w, "field");
+            JW_KEY(&w, "field");
             jw_str(&w, x->field);
         }
-        jw_key(&w, "message");
+        JW_KEY(&w, "message");
         jw_str(&w, x->message);
         jw_obj_end(&w);
         if (i == 0)
@@ -139,15 +139,15 @@ static void reject(batch *b, rres *r, const yz_diags *d, const char *fallback)
     }
     if (!d->n) {
         jw_obj_begin(&w);
-        jw_key(&w, "message");
+        JW_KEY(&w, "message");
         jw_str(&w, fallback);
         jw_obj_end(&w);
         sb_adds(&m, fallback);
     }
     jw_arr_end(&w);
-    jw_key(&w, "file");
+    JW_KEY(&w, "file");
     jw_str(&w, b->o->input);
-    jw_key(&w, "line");
+    JW_KEY(&w, "line");
     jw_int(&w, r->line);
     jw_obj_end(&w);
     if (d->n > 1)

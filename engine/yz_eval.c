@@ -408,10 +408,14 @@ typedef struct xbuild {
 
 static const char *interpolate(yz_evaluator *ev, const char *tmpl);
 
-static void add_entry(xbuild *x, const char *text, int8_t result, const ploc *loc, int depth, const leafrec *lr)
+static void add_entry(xbuild *x, const char *text, int8_t result, const ploc *loc, int depth, const leafrec *lr,
+                      const char *fail_text)
 {
     ditem *di = x->di;
-    text = interpolate(x->ev, text);
+    const char *shown = interpolate(x->ev, text);
+    if (shown != text)
+        fail_text = NULL; /* the text changed with the date: the ready-made one does not fit */
+    text = shown;
     if (di->nconds == x->ccap) {
         x->ccap = x->ccap ? x->ccap * 2 : 8;
         dcond *n = arena_alloc(&x->ev->det->mem, x->ccap * sizeof *n);
@@ -426,6 +430,7 @@ static void add_entry(xbuild *x, const char *text, int8_t result, const ploc *lo
     c->note = lr ? lr->note : NULL;
     c->error = lr ? lr->error : NULL;
     c->depth = depth;
+    c->fail_text = fail_text;
 }
 
 static void add_leafref(xbuild *x, int leaf)
@@ -473,13 +478,13 @@ static void explain(xbuild *x, const pcond *c, int depth, bool emit)
     switch (c->kind) {
     case PC_LEAF:
         if (emit)
-            add_entry(x, leaf_text(c), tv, &c->loc, depth, &ev->leafrec[c->leaf]);
+            add_entry(x, leaf_text(c), tv, &c->loc, depth, &ev->leafrec[c->leaf], c->fail_text);
         add_leafref(x, c->leaf);
         return;
     case PC_ALL:
     case PC_ANY: {
         if (c->text && emit) {
-            add_entry(x, c->text, tv, &c->loc, depth, NULL);
+            add_entry(x, c->text, tv, &c->loc, depth, NULL, c->fail_text);
             depth++;
         }
         int8_t decisive = c->kind == PC_ALL ? F : T;
@@ -505,12 +510,13 @@ static void explain(xbuild *x, const pcond *c, int depth, bool emit)
         const pcond *kid = c->kids[0];
         if (emit) {
             if (c->text) {
-                add_entry(x, c->text, tv, &c->loc, depth, kid->kind == PC_LEAF ? &ev->leafrec[kid->leaf] : NULL);
+                add_entry(x, c->text, tv, &c->loc, depth, kid->kind == PC_LEAF ? &ev->leafrec[kid->leaf] : NULL,
+                          c->fail_text);
             } else if (kid->kind == PC_LEAF) {
-                add_entry(x, arena_printf(&ev->det->mem, "并非：%s", leaf_text(kid)), tv, &kid->loc, depth,
-                          &ev->leafrec[kid->leaf]);
+                add_entry(x, kid->neg_text ? kid->neg_text : arena_printf(&ev->det->mem, "并非：%s", leaf_text(kid)), tv,
+                          &kid->loc, depth, &ev->leafrec[kid->leaf], NULL);
             } else {
-                add_entry(x, "并非以下情形", tv, &c->loc, depth, NULL);
+                add_entry(x, "并非以下情形", tv, &c->loc, depth, NULL, NULL);
                 explain(x, kid, depth + 1, true);
                 return;
             }
@@ -521,7 +527,7 @@ static void explain(xbuild *x, const pcond *c, int depth, bool emit)
     case PC_CONDITION: {
         const pitem *it = &pol->items[PI_CONDITION][c->ref_index];
         if (emit)
-            add_entry(x, c->text ? c->text : it->name ? it->name : it->id, tv, &c->loc, depth, NULL);
+            add_entry(x, c->text ? c->text : it->name ? it->name : it->id, tv, &c->loc, depth, NULL, c->fail_text);
         if (it->when)
             explain(x, it->when, depth + 1, emit);
         return;
@@ -531,16 +537,15 @@ static void explain(xbuild *x, const pcond *c, int depth, bool emit)
     case PC_CATEGORY: {
         pikind k = c->kind == PC_PREREQ ? PI_PREREQ : c->kind == PC_DISQUAL ? PI_DISQUAL : PI_CATEGORY;
         const pitem *it = &pol->items[k][c->ref_index];
-        const char *prefix = k == PI_PREREQ ? "前提条件：" : k == PI_DISQUAL ? "身份丧失情形：" : "属于：";
         if (emit)
-            add_entry(x, c->text ? c->text : arena_printf(&ev->det->mem, "%s%s", prefix, it->name ? it->name : it->id),
-                      tv, &it->loc, depth, NULL);
+            add_entry(x, c->text ? c->text : it->ref_text, tv, &it->loc, depth, NULL,
+                      c->text ? c->fail_text : it->ref_fail);
         add_ref(x, build_item(ev, k, c->ref_index));
         return;
     }
     case PC_TARGETS:
         if (emit)
-            add_entry(x, c->text ? c->text : "属于就业援助对象", tv, NULL, depth, NULL);
+            add_entry(x, c->text ? c->text : "属于就业援助对象", tv, NULL, depth, NULL, NULL);
         if (tv == U) {
             for (size_t i = 0; i < pol->nitems[PI_CATEGORY]; i++)
                 if (ev->item_gen[PI_CATEGORY][i] == ev->gen && ev->item_tv[PI_CATEGORY][i] == U)
@@ -702,14 +707,14 @@ static const char *default_reason(yz_evaluator *ev, const ditem *di)
 {
     arena *m = &ev->det->mem;
     const pitem *it = di->it;
-    const char *name = it->name ? it->name : it->id;
     if (di->status == YZ_MET)
-        return it->kind == PI_SUBSIDY ? arena_printf(m, "可享受%s", name) : arena_printf(m, "符合：%s", name);
+        return it->txt_met;
     if (di->status == YZ_NOT_MET) {
         for (size_t i = 0; i < di->nconds; i++)
             if (di->conds[i].result == F)
-                return arena_printf(m, "不满足：%s", di->conds[i].text);
-        return arena_printf(m, "不符合%s的条件", name);
+                return di->conds[i].fail_text ? di->conds[i].fail_text
+                                              : arena_printf(m, "不满足：%s", di->conds[i].text);
+        return it->txt_not;
     }
     if (di->error)
         return arena_printf(m, "规则执行出错，无法确定：%s", di->error);
@@ -825,16 +830,15 @@ static void add_unverified(yz_evaluator *ev, ditem *di, const char *what)
 static void mark_unverified(yz_evaluator *ev, ditem *di)
 {
     const pitem *it = di->it;
-    arena *m = &ev->det->mem;
     if (!it->verified)
         add_unverified(ev, di, "item");
     for (size_t i = 0; i < it->nbasis; i++)
         if (it->basis[i].src && !it->basis[i].src->verified)
-            add_unverified(ev, di, arena_printf(m, "source:%s", it->basis[i].source_id));
+            add_unverified(ev, di, it->basis[i].unverified);
     for (size_t i = 0; i < di->nparams; i++) {
         const pparam *p = policy_param(ev->pol, di->params[i].key);
         if (p && !p->verified)
-            add_unverified(ev, di, arena_printf(m, "parameter:%s", p->id));
+            add_unverified(ev, di, p->unverified);
     }
 }
 

@@ -17,6 +17,7 @@ typedef struct dcond {
     const char *note;  /* text a Lua condition returned with its result */
     const char *error; /* why it could not be evaluated */
     int depth;
+    const char *fail_text; /* "不满足：<text>" when ready-made */
 } dcond;
 
 typedef struct dkv {

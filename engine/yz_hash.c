@@ -75,8 +75,11 @@ void hasher_final(yz_hasher *h, char *hex)
     } else {
         EVP_DigestFinal_ex(h->ctx, md, &len);
     }
-    for (unsigned i = 0; i < len && i < YZ_HASH_LEN; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    static const char digits[] = "0123456789abcdef";
+    for (unsigned i = 0; i < len && i < YZ_HASH_LEN; i++) {
+        hex[2 * i] = digits[md[i] >> 4];
+        hex[2 * i + 1] = digits[md[i] & 15];
+    }
     hex[YZ_HASH_HEX_LEN] = '\0';
     EVP_MD_CTX_free(h->ctx);
     yz_free(h);

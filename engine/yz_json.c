@@ -451,6 +451,23 @@ void jw_key(jw *w, const char *key)
     w->after_key = true;
 }
 
+void jw_key_plain(jw *w, const char *key, size_t n)
+{
+    before_value(w);
+    strbuf *sb = w->sb;
+    if (sb->len + n + 4 > sb->cap)
+        sb_grow(sb, n + 3);
+    char *o = sb->buf + sb->len;
+    *o++ = '"';
+    memcpy(o, key, n);
+    o += n;
+    *o++ = '"';
+    *o++ = ':';
+    *o = '\0';
+    sb->len = (size_t)(o - sb->buf);
+    w->after_key = true;
+}
+
 void jw_str(jw *w, const char *s)
 {
     jw_strn(w, s, strlen(s));

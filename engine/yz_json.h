@@ -72,6 +72,9 @@ void jw_obj_end(jw *w);
 void jw_arr_begin(jw *w);
 void jw_arr_end(jw *w);
 void jw_key(jw *w, const char *key);
+/* A key that needs no escaping, of known length (JW_KEY for string literals). */
+void jw_key_plain(jw *w, const char *key, size_t n);
+#define JW_KEY(w, lit) jw_key_plain((w), (lit), sizeof(lit) - 1)
 void jw_str(jw *w, const char *s);
 void jw_strn(jw *w, const char *s, size_t n);
 void jw_int(jw *w, int64_t v);

@@ -23,17 +23,17 @@ static void write_missing(jw *w, const dmissing *m, size_t n)
     for (size_t i = 0; i < n; i++) {
         jw_obj_begin(w);
         if (m[i].document) {
-            jw_key(w, "document");
+            JW_KEY(w, "document");
             jw_str(w, m[i].document);
         }
         if (m[i].doc_name) {
-            jw_key(w, "document_name");
+            JW_KEY(w, "document_name");
             jw_str(w, m[i].doc_name);
         }
-        jw_key(w, "field");
+        JW_KEY(w, "field");
         jw_str(w, m[i].field);
         if (m[i].label) {
-            jw_key(w, "label");
+            JW_KEY(w, "label");
             jw_str(w, m[i].label);
         }
         jw_obj_end(w);
@@ -66,144 +66,144 @@ static void write_item(jw *w, const ditem *di, bool explained)
     bool met = di->status == YZ_MET;
     jw_obj_begin(w);
     if (sub && met) {
-        jw_key(w, "amount_fen");
+        JW_KEY(w, "amount_fen");
         jw_int(w, di->amount_fen);
         if (explained && di->amount_note) {
-            jw_key(w, "amount_note");
+            JW_KEY(w, "amount_note");
             jw_str(w, di->amount_note);
         } else if (explained && it->amount_note) {
-            jw_key(w, "amount_note");
+            JW_KEY(w, "amount_note");
             jw_str(w, it->amount_note);
         }
     }
     if (explained) {
-        jw_key(w, "basis");
+        JW_KEY(w, "basis");
         jw_arr_begin(w);
         for (size_t i = 0; i < it->nbasis; i++) {
             const pbasis *b = &it->basis[i];
             jw_obj_begin(w);
             if (b->article) {
-                jw_key(w, "article");
+                JW_KEY(w, "article");
                 jw_str(w, b->article);
             }
             if (b->note) {
-                jw_key(w, "note");
+                JW_KEY(w, "note");
                 jw_str(w, b->note);
             }
             if (b->src && b->src->number) {
-                jw_key(w, "number");
+                JW_KEY(w, "number");
                 jw_str(w, b->src->number);
             }
-            jw_key(w, "source");
+            JW_KEY(w, "source");
             jw_str(w, b->source_id);
             if (b->src && b->src->title) {
-                jw_key(w, "title");
+                JW_KEY(w, "title");
                 jw_str(w, b->src->title);
             }
             if (b->src && !b->src->verified) {
-                jw_key(w, "verified");
+                JW_KEY(w, "verified");
                 jw_bool(w, false);
             }
             jw_obj_end(w);
         }
         jw_arr_end(w);
-        jw_key(w, "conditions");
+        JW_KEY(w, "conditions");
         jw_arr_begin(w);
         for (size_t i = 0; i < di->nconds; i++) {
             const dcond *c = &di->conds[i];
             jw_obj_begin(w);
             if (c->depth) {
-                jw_key(w, "depth");
+                JW_KEY(w, "depth");
                 jw_int(w, c->depth);
             }
             if (c->error) {
-                jw_key(w, "error");
+                JW_KEY(w, "error");
                 jw_str(w, c->error);
             }
             if (c->note) {
-                jw_key(w, "note");
+                JW_KEY(w, "note");
                 jw_str(w, c->note);
             }
-            jw_key(w, "result");
+            JW_KEY(w, "result");
             write_tv(w, c->result);
             if (c->rule) {
-                jw_key(w, "rule");
+                JW_KEY(w, "rule");
                 jw_str(w, c->rule);
             }
-            jw_key(w, "text");
+            JW_KEY(w, "text");
             jw_str(w, c->text);
             jw_obj_end(w);
         }
         jw_arr_end(w);
     }
     if (sub && met) {
-        jw_key(w, "end");
+        JW_KEY(w, "end");
         jw_str(w, di->end);
     }
     if (explained && di->error && di->status == YZ_UNDETERMINED) {
-        jw_key(w, "error");
+        JW_KEY(w, "error");
         jw_str(w, di->error);
     }
     if (explained && di->npending) {
-        jw_key(w, "evidence_pending");
+        JW_KEY(w, "evidence_pending");
         jw_arr_begin(w);
         for (size_t i = 0; i < di->npending; i++)
             jw_str(w, di->pending[i]);
         jw_arr_end(w);
     }
     if (di->nexclusive) {
-        jw_key(w, "exclusive_with");
+        JW_KEY(w, "exclusive_with");
         jw_arr_begin(w);
         for (size_t i = 0; i < di->nexclusive; i++)
             jw_str(w, di->exclusive_with[i]);
         jw_arr_end(w);
     }
     if (explained) {
-        jw_key(w, "fields");
+        JW_KEY(w, "fields");
         write_kv(w, di->fields, di->nfields);
-        jw_key(w, "missing");
+        JW_KEY(w, "missing");
         write_missing(w, di->missing, di->nmissing);
     }
     if (sub && met) {
-        jw_key(w, "months");
+        JW_KEY(w, "months");
         if (di->months >= 0)
             jw_int(w, di->months);
         else
             jw_null(w);
     }
-    jw_key(w, "name");
+    JW_KEY(w, "name");
     jw_str(w, it->name ? it->name : it->id);
     if (explained) {
-        jw_key(w, "params");
+        JW_KEY(w, "params");
         write_kv(w, di->params, di->nparams);
     }
     if (sub && met) {
-        jw_key(w, "period");
+        JW_KEY(w, "period");
         jw_str(w, it->per ? it->per : "once");
     }
     if (explained) {
-        jw_key(w, "reason");
+        JW_KEY(w, "reason");
         jw_str(w, di->reason ? di->reason : "");
     }
     if (sub && met) {
-        jw_key(w, "start");
+        JW_KEY(w, "start");
         jw_str(w, di->start);
     }
-    jw_key(w, "status");
+    JW_KEY(w, "status");
     jw_str(w, status_word(di));
     if (explained && sub && di->terms) {
-        jw_key(w, "terms");
+        JW_KEY(w, "terms");
         jw_str(w, di->terms);
     }
     if (sub && met) {
-        jw_key(w, "total_fen");
+        JW_KEY(w, "total_fen");
         if (di->total_fen >= 0)
             jw_int(w, di->total_fen);
         else
             jw_null(w);
     }
     if (explained && di->nunverified) {
-        jw_key(w, "unverified");
+        JW_KEY(w, "unverified");
         jw_arr_begin(w);
         for (size_t i = 0; i < di->nunverified; i++)
             jw_str(w, di->unverified[i]);
@@ -245,48 +245,48 @@ char *yz_determination_json(const yz_determination *det)
     const ppolicy *pol = det->pol;
     bool ex = det->explained;
     jw_obj_begin(&w);
-    jw_key(&w, "as_of");
+    JW_KEY(&w, "as_of");
     jw_str(&w, det->as_of);
-    jw_key(&w, "categories");
+    JW_KEY(&w, "categories");
     write_items(&w, det, PI_CATEGORY);
     if (det->nitems[PI_DISQUAL]) {
-        jw_key(&w, "disqualifications");
+        JW_KEY(&w, "disqualifications");
         write_items(&w, det, PI_DISQUAL);
     }
-    jw_key(&w, "engine");
+    JW_KEY(&w, "engine");
     jw_str(&w, "yuanzhu " YZ_VERSION);
-    jw_key(&w, "id_number");
+    JW_KEY(&w, "id_number");
     jw_str(&w, det->id_number);
     if (ex) {
-        jw_key(&w, "missing");
+        JW_KEY(&w, "missing");
         write_missing(&w, det->missing, det->nmissing);
-        jw_key(&w, "policy");
+        JW_KEY(&w, "policy");
         jw_obj_begin(&w);
-        jw_key(&w, "files");
+        JW_KEY(&w, "files");
         jw_arr_begin(&w);
         for (size_t i = 0; i < pol->nlevels; i++)
             jw_str(&w, pol->version_files[i]);
         jw_arr_end(&w);
-        jw_key(&w, "from");
+        JW_KEY(&w, "from");
         jw_str(&w, pol->eff_from);
         if (pol->region_code || pol->region_name) {
-            jw_key(&w, "region");
+            JW_KEY(&w, "region");
             jw_obj_begin(&w);
             if (pol->region_code) {
-                jw_key(&w, "code");
+                JW_KEY(&w, "code");
                 jw_str(&w, pol->region_code);
             }
             if (pol->region_name) {
-                jw_key(&w, "name");
+                JW_KEY(&w, "name");
                 jw_str(&w, pol->region_name);
             }
             jw_obj_end(&w);
         }
         if (pol->title) {
-            jw_key(&w, "title");
+            JW_KEY(&w, "title");
             jw_str(&w, pol->title);
         }
-        jw_key(&w, "to");
+        JW_KEY(&w, "to");
         if (pol->eff_to)
             jw_str(&w, pol->eff_to);
         else
@@ -294,18 +294,18 @@ char *yz_determination_json(const yz_determination *det)
         jw_obj_end(&w);
     }
     if (det->nitems[PI_PREREQ]) {
-        jw_key(&w, "prerequisites");
+        JW_KEY(&w, "prerequisites");
         write_items(&w, det, PI_PREREQ);
     }
-    jw_key(&w, "province");
+    JW_KEY(&w, "province");
     jw_str(&w, det->province);
-    jw_key(&w, "ruleset");
+    JW_KEY(&w, "ruleset");
     jw_str(&w, det->ruleset);
-    jw_key(&w, "subsidies");
+    JW_KEY(&w, "subsidies");
     write_items(&w, det, PI_SUBSIDY);
-    jw_key(&w, "target");
+    JW_KEY(&w, "target");
     jw_obj_begin(&w);
-    jw_key(&w, "categories");
+    JW_KEY(&w, "categories");
     jw_arr_begin(&w);
     {
         /* met categories, sorted by id */
@@ -330,10 +330,10 @@ char *yz_determination_json(const yz_determination *det)
     }
     jw_arr_end(&w);
     if (ex) {
-        jw_key(&w, "reason");
+        JW_KEY(&w, "reason");
         jw_str(&w, det->target_reason);
     }
-    jw_key(&w, "status");
+    JW_KEY(&w, "status");
     jw_str(&w, det->target == YZ_MET ? "met" : det->target == YZ_NOT_MET ? "not_met" : "undetermined");
     jw_obj_end(&w);
     jw_obj_end(&w);

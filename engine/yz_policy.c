@@ -1453,6 +1453,42 @@ static void build_full_conditions(loader *L, ppolicy *pol)
     }
 }
 
+static void texts_of(loader *L, pcond *c)
+{
+    if (!c)
+        return;
+    const char *t = c->text ? c->text : c->expr;
+    if (t && !strchr(t, '{')) { /* texts with {P.name} depend on the date: made per determination */
+        c->fail_text = arena_printf(M(L), "不满足：%s", t);
+        c->neg_text = arena_printf(M(L), "并非：%s", t);
+    }
+    for (size_t i = 0; i < c->nkids; i++)
+        texts_of(L, c->kids[i]);
+}
+
+/* texts every determination would otherwise format again */
+static void precompute_texts(loader *L, ppolicy *pol)
+{
+    static const char *const prefix[] = {"前提条件：", "身份丧失情形：", "", "属于：", ""};
+    for (int k = 0; k < 5; k++) {
+        for (size_t i = 0; i < pol->nitems[k]; i++) {
+            pitem *it = &pol->items[k][i];
+            const char *name = it->name ? it->name : it->id;
+            it->txt_met = arena_printf(M(L), k == PI_SUBSIDY ? "可享受%s" : "符合：%s", name);
+            it->txt_not = arena_printf(M(L), "不符合%s的条件", name);
+            it->ref_text = arena_printf(M(L), "%s%s", prefix[k], name);
+            it->ref_fail = arena_printf(M(L), "不满足：%s", it->ref_text);
+            for (size_t b = 0; b < it->nbasis; b++)
+                it->basis[b].unverified = arena_printf(M(L), "source:%s", it->basis[b].source_id);
+            texts_of(L, it->full ? it->full : it->when);
+            texts_of(L, it->amount);
+            texts_of(L, it->months);
+        }
+    }
+    for (size_t i = 0; i < pol->nparams; i++)
+        pol->params[i].unverified = arena_printf(M(L), "parameter:%s", pol->params[i].id);
+}
+
 static ppolicy *build_policy(loader *L, ynode *root, version **vs, size_t nv, const char *from, const char *to)
 {
     loc_arena = M(L);
@@ -1542,6 +1578,7 @@ static ppolicy *build_policy(loader *L, ynode *root, version **vs, size_t nv, co
         }
     }
     build_full_conditions(L, pol);
+    precompute_texts(L, pol);
     return pol;
 }
 

@@ -25,6 +25,7 @@ typedef struct psource {
 typedef struct pbasis {
     const char *source_id, *article, *note;
     const psource *src;
+    const char *unverified; /* "source:<id>" */
 } pbasis;
 
 typedef struct pvalue {
@@ -40,6 +41,7 @@ typedef struct pparam {
     size_t nvalues;
     ploc loc;
     int index;
+    const char *unverified; /* "parameter:<id>" */
 } pparam;
 
 typedef enum { PC_LEAF, PC_ALL, PC_ANY, PC_NOT, PC_CATEGORY, PC_CONDITION, PC_TARGETS, PC_PREREQ, PC_DISQUAL } pckind;
@@ -56,6 +58,8 @@ struct pcond {
     int ref_index;    /* resolved index into the policy's categories / conditions */
     int leaf;         /* PC_LEAF (and amount/months expressions): index into ruleset leaves */
     int id;           /* every node: index into ruleset nodes (per-record memo) */
+    const char *fail_text; /* "不满足：<text>", made once at load */
+    const char *neg_text;  /* "并非：<text>" */
 };
 
 typedef enum { PI_PREREQ, PI_DISQUAL, PI_CONDITION, PI_CATEGORY, PI_SUBSIDY } pikind;
@@ -76,6 +80,9 @@ typedef struct pitem {
     const char *note;
     ploc loc;
     int index;
+    const char *txt_met, *txt_not; /* default reasons: "符合：<name>" / "可享受<name>", "不符合<name>的条件" */
+    const char *ref_text;          /* how a condition that refers to it reads: "前提条件：<name>" ... */
+    const char *ref_fail;          /* "不满足：" and that */
     /* subsidies */
     bool for_targets;
     int *for_idx; /* categories, any of which qualifies */
