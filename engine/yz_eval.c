@@ -409,12 +409,14 @@ typedef struct xbuild {
 static const char *interpolate(yz_evaluator *ev, const char *tmpl);
 
 static void add_entry(xbuild *x, const char *text, int8_t result, const ploc *loc, int depth, const leafrec *lr,
-                      const char *fail_text)
+                      const char *fail_text, const char *text_json)
 {
     ditem *di = x->di;
     const char *shown = interpolate(x->ev, text);
-    if (shown != text)
-        fail_text = NULL; /* the text changed with the date: the ready-made one does not fit */
+    if (shown != text) {
+        fail_text = NULL; /* the text changed with the date: the ready-made ones do not fit */
+        text_json = NULL;
+    }
     text = shown;
     if (di->nconds == x->ccap) {
         x->ccap = x->ccap ? x->ccap * 2 : 8;
@@ -431,6 +433,7 @@ static void add_entry(xbuild *x, const char *text, int8_t result, const ploc *lo
     c->error = lr ? lr->error : NULL;
     c->depth = depth;
     c->fail_text = fail_text;
+    c->text_json = text_json;
 }
 
 static void add_leafref(xbuild *x, int leaf)
@@ -478,13 +481,13 @@ static void explain(xbuild *x, const pcond *c, int depth, bool emit)
     switch (c->kind) {
     case PC_LEAF:
         if (emit)
-            add_entry(x, leaf_text(c), tv, &c->loc, depth, &ev->leafrec[c->leaf], c->fail_text);
+            add_entry(x, leaf_text(c), tv, &c->loc, depth, &ev->leafrec[c->leaf], c->fail_text, c->text_json);
         add_leafref(x, c->leaf);
         return;
     case PC_ALL:
     case PC_ANY: {
         if (c->text && emit) {
-            add_entry(x, c->text, tv, &c->loc, depth, NULL, c->fail_text);
+            add_entry(x, c->text, tv, &c->loc, depth, NULL, c->fail_text, c->text_json);
             depth++;
         }
         int8_t decisive = c->kind == PC_ALL ? F : T;
@@ -511,12 +514,12 @@ static void explain(xbuild *x, const pcond *c, int depth, bool emit)
         if (emit) {
             if (c->text) {
                 add_entry(x, c->text, tv, &c->loc, depth, kid->kind == PC_LEAF ? &ev->leafrec[kid->leaf] : NULL,
-                          c->fail_text);
+                          c->fail_text, c->text_json);
             } else if (kid->kind == PC_LEAF) {
                 add_entry(x, kid->neg_text ? kid->neg_text : arena_printf(&ev->det->mem, "并非：%s", leaf_text(kid)), tv,
-                          &kid->loc, depth, &ev->leafrec[kid->leaf], NULL);
+                          &kid->loc, depth, &ev->leafrec[kid->leaf], NULL, kid->neg_json);
             } else {
-                add_entry(x, "并非以下情形", tv, &c->loc, depth, NULL, NULL);
+                add_entry(x, "并非以下情形", tv, &c->loc, depth, NULL, NULL, NULL);
                 explain(x, kid, depth + 1, true);
                 return;
             }
@@ -527,7 +530,8 @@ static void explain(xbuild *x, const pcond *c, int depth, bool emit)
     case PC_CONDITION: {
         const pitem *it = &pol->items[PI_CONDITION][c->ref_index];
         if (emit)
-            add_entry(x, c->text ? c->text : it->name ? it->name : it->id, tv, &c->loc, depth, NULL, c->fail_text);
+            add_entry(x, c->text ? c->text : it->name ? it->name : it->id, tv, &c->loc, depth, NULL, c->fail_text,
+                      c->text ? c->text_json : it->name_json);
         if (it->when)
             explain(x, it->when, depth + 1, emit);
         return;
@@ -539,13 +543,13 @@ static void explain(xbuild *x, const pcond *c, int depth, bool emit)
         const pitem *it = &pol->items[k][c->ref_index];
         if (emit)
             add_entry(x, c->text ? c->text : it->ref_text, tv, &it->loc, depth, NULL,
-                      c->text ? c->fail_text : it->ref_fail);
+                      c->text ? c->fail_text : it->ref_fail, c->text ? c->text_json : it->ref_text_json);
         add_ref(x, build_item(ev, k, c->ref_index));
         return;
     }
     case PC_TARGETS:
         if (emit)
-            add_entry(x, c->text ? c->text : "属于就业援助对象", tv, NULL, depth, NULL, NULL);
+            add_entry(x, c->text ? c->text : "属于就业援助对象", tv, NULL, depth, NULL, NULL, NULL);
         if (tv == U) {
             for (size_t i = 0; i < pol->nitems[PI_CATEGORY]; i++)
                 if (ev->item_gen[PI_CATEGORY][i] == ev->gen && ev->item_tv[PI_CATEGORY][i] == U)

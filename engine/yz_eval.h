@@ -18,6 +18,7 @@ typedef struct dcond {
     const char *error; /* why it could not be evaluated */
     int depth;
     const char *fail_text; /* "不满足：<text>" when ready-made */
+    const char *text_json; /* text as a JSON string when ready-made */
 } dcond;
 
 typedef struct dkv {

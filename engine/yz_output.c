@@ -78,35 +78,7 @@ static void write_item(jw *w, const ditem *di, bool explained)
     }
     if (explained) {
         JW_KEY(w, "basis");
-        jw_arr_begin(w);
-        for (size_t i = 0; i < it->nbasis; i++) {
-            const pbasis *b = &it->basis[i];
-            jw_obj_begin(w);
-            if (b->article) {
-                JW_KEY(w, "article");
-                jw_str(w, b->article);
-            }
-            if (b->note) {
-                JW_KEY(w, "note");
-                jw_str(w, b->note);
-            }
-            if (b->src && b->src->number) {
-                JW_KEY(w, "number");
-                jw_str(w, b->src->number);
-            }
-            JW_KEY(w, "source");
-            jw_str(w, b->source_id);
-            if (b->src && b->src->title) {
-                JW_KEY(w, "title");
-                jw_str(w, b->src->title);
-            }
-            if (b->src && !b->src->verified) {
-                JW_KEY(w, "verified");
-                jw_bool(w, false);
-            }
-            jw_obj_end(w);
-        }
-        jw_arr_end(w);
+        jw_raw(w, it->basis_json, strlen(it->basis_json));
         JW_KEY(w, "conditions");
         jw_arr_begin(w);
         for (size_t i = 0; i < di->nconds; i++) {
@@ -131,7 +103,10 @@ static void write_item(jw *w, const ditem *di, bool explained)
                 jw_str(w, c->rule);
             }
             JW_KEY(w, "text");
-            jw_str(w, c->text);
+            if (c->text_json)
+                jw_raw(w, c->text_json, strlen(c->text_json));
+            else
+                jw_str(w, c->text);
             jw_obj_end(w);
         }
         jw_arr_end(w);
@@ -172,7 +147,7 @@ static void write_item(jw *w, const ditem *di, bool explained)
             jw_null(w);
     }
     JW_KEY(w, "name");
-    jw_str(w, it->name ? it->name : it->id);
+    jw_raw(w, it->name_json, strlen(it->name_json));
     if (explained) {
         JW_KEY(w, "params");
         write_kv(w, di->params, di->nparams);

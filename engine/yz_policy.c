@@ -1453,6 +1453,15 @@ static void build_full_conditions(loader *L, ppolicy *pol)
     }
 }
 
+static const char *quoted(loader *L, const char *s)
+{
+    strbuf sb = STRBUF_INIT;
+    json_quote(&sb, s, strlen(s));
+    const char *r = arena_strndup(M(L), sb.buf, sb.len);
+    sb_free(&sb);
+    return r;
+}
+
 static void texts_of(loader *L, pcond *c)
 {
     if (!c)
@@ -1461,6 +1470,8 @@ static void texts_of(loader *L, pcond *c)
     if (t && !strchr(t, '{')) { /* texts with {P.name} depend on the date: made per determination */
         c->fail_text = arena_printf(M(L), "不满足：%s", t);
         c->neg_text = arena_printf(M(L), "并非：%s", t);
+        c->text_json = quoted(L, t);
+        c->neg_json = quoted(L, c->neg_text);
     }
     for (size_t i = 0; i < c->nkids; i++)
         texts_of(L, c->kids[i]);
@@ -1480,6 +1491,42 @@ static void precompute_texts(loader *L, ppolicy *pol)
             it->ref_fail = arena_printf(M(L), "不满足：%s", it->ref_text);
             for (size_t b = 0; b < it->nbasis; b++)
                 it->basis[b].unverified = arena_printf(M(L), "source:%s", it->basis[b].source_id);
+            it->name_json = quoted(L, name);
+            it->ref_text_json = quoted(L, it->ref_text);
+            strbuf sb = STRBUF_INIT;
+            jw w;
+            jw_init(&w, &sb);
+            jw_arr_begin(&w);
+            for (size_t b = 0; b < it->nbasis; b++) {
+                const pbasis *pb = &it->basis[b];
+                jw_obj_begin(&w);
+                if (pb->article) {
+                    JW_KEY(&w, "article");
+                    jw_str(&w, pb->article);
+                }
+                if (pb->note) {
+                    JW_KEY(&w, "note");
+                    jw_str(&w, pb->note);
+                }
+                if (pb->src && pb->src->number) {
+                    JW_KEY(&w, "number");
+                    jw_str(&w, pb->src->number);
+                }
+                JW_KEY(&w, "source");
+                jw_str(&w, pb->source_id);
+                if (pb->src && pb->src->title) {
+                    JW_KEY(&w, "title");
+                    jw_str(&w, pb->src->title);
+                }
+                if (pb->src && !pb->src->verified) {
+                    JW_KEY(&w, "verified");
+                    jw_bool(&w, false);
+                }
+                jw_obj_end(&w);
+            }
+            jw_arr_end(&w);
+            it->basis_json = arena_strndup(M(L), sb.buf, sb.len);
+            sb_free(&sb);
             texts_of(L, it->full ? it->full : it->when);
             texts_of(L, it->amount);
             texts_of(L, it->months);

@@ -60,6 +60,8 @@ struct pcond {
     int id;           /* every node: index into ruleset nodes (per-record memo) */
     const char *fail_text; /* "不满足：<text>", made once at load */
     const char *neg_text;  /* "并非：<text>" */
+    const char *text_json; /* its text (or expression) as a JSON string, when it has no {P.name} */
+    const char *neg_json;
 };
 
 typedef enum { PI_PREREQ, PI_DISQUAL, PI_CONDITION, PI_CATEGORY, PI_SUBSIDY } pikind;
@@ -83,6 +85,9 @@ typedef struct pitem {
     const char *txt_met, *txt_not; /* default reasons: "符合：<name>" / "可享受<name>", "不符合<name>的条件" */
     const char *ref_text;          /* how a condition that refers to it reads: "前提条件：<name>" ... */
     const char *ref_fail;          /* "不满足：" and that */
+    const char *basis_json;        /* its legal basis as canonical JSON (the same in every determination) */
+    const char *name_json;         /* its name as a JSON string */
+    const char *ref_text_json;
     /* subsidies */
     bool for_targets;
     int *for_idx; /* categories, any of which qualifies */

@@ -53,6 +53,7 @@ int cmd_batch(cli *c, int argc, char **argv);
 int cmd_audit(cli *c, int argc, char **argv);
 int cmd_replay(cli *c, int argc, char **argv);
 int cmd_history(cli *c, int argc, char **argv);
+int cmd_show(cli *c, int argc, char **argv);
 int cmd_lint(cli *c, int argc, char **argv);
 int cmd_test(cli *c, int argc, char **argv);
 

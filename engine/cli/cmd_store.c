@@ -344,3 +344,61 @@ int cmd_history(cli *c, int argc, char **argv)
     return code;
 }
 
+
+/* ---- show ---- */
+
+static const char show_usage[] =
+    "usage: yuanzhu show [--db PATH] [--input] DECISION_ID\n"
+    "\n"
+    "Prints a recorded decision exactly as it was recorded: its canonical determination JSON\n"
+    "(or, with --input, the applicant record it was made from).\n"
+    "\n"
+    "exit codes: 0 ok; 2 usage error or no such decision; 5 the store cannot be read\n";
+
+int cmd_show(cli *c, int argc, char **argv)
+{
+    const char *db = NULL, *id = NULL;
+    bool input = false;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(show_usage, stdout);
+            return 0;
+        } else if ((v = cli_opt(argc, argv, &i, "--db"))) {
+            db = v;
+        } else if (!strcmp(argv[i], "--input")) {
+            input = true;
+        } else if (argv[i][0] != '-' && !id) {
+            id = argv[i];
+        } else {
+            cli_error(c, "unexpected '%s'", argv[i]);
+            fputs(show_usage, stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (!id) {
+        cli_error(c, "which decision? give its id");
+        return EXIT_USAGE;
+    }
+    yz_store *st;
+    int code = cli_open_existing(c, cli_db_path(db), &st);
+    if (code)
+        return code;
+    yz_diags d;
+    yz_diags_init(&d);
+    yz_stored *s = NULL;
+    int rc = yz_store_load(st, id, false, &s, &d);
+    cli_print_diags(c, &d);
+    if (rc == YZ_OK) {
+        if (input)
+            printf("%s\n", s->input);
+        else
+            fputs(s->output, stdout);
+    } else {
+        code = rc == YZ_EUSAGE ? EXIT_USAGE : EXIT_STORE;
+    }
+    yz_stored_free(s);
+    yz_diags_clear(&d);
+    yz_store_close(st);
+    return code;
+}
