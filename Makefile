@@ -4,6 +4,8 @@
 #   make demo       install missing Debian packages, build, check an example applicant (Guangdong)
 #   make test       install missing Debian packages, build, run every test
 #   make check      the tests again under AddressSanitizer and UndefinedBehaviorSanitizer
+#   make fuzz       run every libFuzzer harness for FUZZ_SECONDS (default 60) each
+#   make valgrind   check, lint, test and replay under valgrind --leak-check=full
 #   make bench      measure against the peer engines in ../shared/bench (not a test)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
@@ -41,12 +43,17 @@ CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)
 SCHEMAS = schemas/applicant-record.v1.schema.json schemas/policy.v1.schema.json schemas/store.sql
 
-.PHONY: all deps demo test check bench install clean unit
+.PHONY: all deps deps-check demo test check fuzz valgrind bench install clean unit
 
 all: $(BIN) $(BUILD)/libyuanzhu.a
 
 deps:
 	@scripts/deps.sh
+
+# the tools of make check, make fuzz and make valgrind (clang with its sanitizer and libFuzzer runtimes)
+CHECK_PKGS = clang libclang-rt-14-dev valgrind
+deps-check: deps-check
+	@YZ_PACKAGES="$(CHECK_PKGS)" scripts/deps.sh
 
 $(BUILD)/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
@@ -81,11 +88,22 @@ test: deps
 	@$(MAKE) --no-print-directory all unit
 	@tests/run.sh
 
-check: deps
+check: deps-check
 	@$(MAKE) --no-print-directory BUILD=build-asan BIN=bin/yuanzhu-asan CC=clang \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	    LDFLAGS="-fsanitize=address,undefined" all unit
 	@YZ_BIN=bin/yuanzhu-asan YZ_UNIT=build-asan/unit tests/run.sh
+
+valgrind: deps-check
+	@$(MAKE) --no-print-directory all
+	@tests/valgrind/run.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@tests/bench/run.sh
+
+# make fuzz and the fuzz regression driver live with their harnesses
+-include tests/fuzz/fuzz.mk
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(DATADIR)
