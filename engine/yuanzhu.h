@@ -279,6 +279,7 @@ typedef struct yz_batch_options {
     const char *format;   /* "jsonl", "csv", or NULL: by the file's extension (.csv), else JSON Lines */
     const char *encoding; /* NULL or "utf-8", "gbk", "gb18030" */
     int jobs;             /* worker threads; 0 = one per CPU */
+    unsigned commit_every; /* decisions per transaction; 0 = 20,000 (a crash loses at most that many) */
     bool record;          /* record decisions in the store at db (else evaluate only) */
     const char *db, *operator_id;
     const char *lines;    /* write the benchmark's canonical line per record here ("-" = stdout) */

@@ -50,7 +50,7 @@ typedef struct chunk {
     char *text;
     size_t cap;
     size_t off[CHUNK + 1];
-    size_t ncells[CHUNK]; /* CSV: cells in the row */
+    size_t ncells[CHUNK]; /* CSV: cells in the row; 0 if a cell is not valid UTF-8 */
     arena rows; /* CSV documents */
     yj *docs[CHUNK];
     rres res[CHUNK];
@@ -212,7 +212,10 @@ static void decide(worker *w, chunk *c, int i)
         doc = c->docs[i];
         if (!doc) {
             char msg[128];
-            snprintf(msg, sizeof msg, "the row has %zu cells, the header %zu", c->ncells[i], csv_header_columns(b->header));
+            if (c->ncells[i])
+                snprintf(msg, sizeof msg, "the row has %zu cells, the header %zu", c->ncells[i], csv_header_columns(b->header));
+            else
+                snprintf(msg, sizeof msg, "the row is not valid UTF-8 (use --encoding gbk for GBK files)");
             reject(b, r, &d, msg);
             return;
         }
@@ -410,7 +413,7 @@ static int write_chunk(batch *b, chunk *c)
             if (!s->first_seq)
                 s->first_seq = seq;
             s->last_seq = seq;
-            if (++b->uncommitted >= COMMIT_EVERY) {
+            if (++b->uncommitted >= (b->o->commit_every ? b->o->commit_every : COMMIT_EVERY)) {
                 if (yz_store_commit(b->st, b->d) != YZ_OK || yz_store_begin(b->st, b->d) != YZ_OK)
                     return YZ_ESTORE;
                 b->uncommitted = 0;
@@ -554,8 +557,13 @@ static void on_csv_row(char **fields, size_t *lens, size_t n, long line, void *p
     chunk *c = x->c;
     c->line[c->n] = line;
     c->ncells[c->n] = n;
+    for (size_t k = 0; k < n; k++)
+        if (yz_utf8_invalid(fields[k], lens[k])) {
+            c->ncells[c->n] = 0;
+            break;
+        }
     /* a row with another number of cells than the header is reported, not guessed at */
-    c->docs[c->n] = n == csv_header_columns(b->header) ? record_from_csv(&c->rows, b->header, fields, lens, n) : NULL;
+    c->docs[c->n] = n == csv_header_columns(b->header) && c->ncells[c->n] ? record_from_csv(&c->rows, b->header, fields, lens, n) : NULL;
     c->n++;
     if (c->n == CHUNK) {
         dispatch(b, c);

@@ -24,6 +24,7 @@ struct yz_input {
     long line;           /* line number of text[hand] */
     uint64_t consumed, size;
     bool eof, first;
+    bool checked;        /* the first block was checked for UTF-8 */
 };
 
 int input_open(const char *path, const char *encoding, yz_input **out, yz_diags *d)
@@ -101,6 +102,35 @@ static int convert(yz_input *in, yz_diags *d)
     return 0;
 }
 
+/* A file in another encoding is told apart at once, not as one reject per line: the first line
+ * with a non-ASCII byte decides.  Later lines that are not UTF-8 are rejected one by one. */
+static int check_encoding(yz_input *in, size_t n, yz_diags *d)
+{
+    const char *p = in->text.buf, *end = p + n;
+    long line = in->line;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        size_t len = eol ? (size_t)(eol - p) : (size_t)(end - p);
+        bool ascii = true;
+        for (size_t i = 0; i < len && ascii; i++)
+            ascii = (unsigned char)p[i] < 0x80;
+        if (!ascii) {
+            in->checked = true;
+            const char *bad = yz_utf8_invalid(p, len);
+            if (!bad)
+                return 0;
+            diag_add(d, YZ_SEV_ERROR, in->name, line, (int)(bad - p) + 1,
+                     "not valid UTF-8 (byte 0x%02X): Excel in China saves CSV as GBK; add --encoding gbk "
+                     "(or gb18030), or save the file as \"CSV UTF-8\"",
+                     (unsigned char)*bad);
+            return -1;
+        }
+        line++;
+        p += len + 1;
+    }
+    return 0;
+}
+
 int input_next(yz_input *in, const char **buf, size_t *len, long *first_line, yz_diags *d)
 {
     /* drop what was handed out last time */
@@ -116,6 +146,8 @@ int input_next(yz_input *in, const char **buf, size_t *len, long *first_line, yz
         const char *nl = in->text.len ? memrchr(in->text.buf, '\n', in->text.len) : NULL;
         if (nl || (in->eof && in->text.len)) {
             size_t n = nl ? (size_t)(nl - in->text.buf) + 1 : in->text.len;
+            if (!in->checked && in->cd == (iconv_t)-1 && check_encoding(in, n, d) != 0)
+                return -1;
             in->hand = n;
             *buf = in->text.buf;
             *len = n;

@@ -1149,25 +1149,26 @@ static int problem(yz_verify_report *rep, int64_t seq, const char *fmt, ...)
     return YZ_EFAILED;
 }
 
+static const char SQL_VERIFY_DECISION[] =
+    "SELECT d.id, r.ruleset, r.province, i.hash, i.data, i.dict, d.id_number, d.as_of, d.operator, "
+    "d.recorded_at, d.engine, d.target, d.output, r.dict FROM decisions d "
+    "LEFT JOIN rulesets r ON r.id = d.ruleset LEFT JOIN inputs i ON i.id = d.input WHERE d.seq = ?";
+
 static int verify_decision(yz_store *st, int64_t seq, const char *prev, const char *stored, yz_verify_report *rep,
                            yz_diags *d)
 {
-    sqlite3_stmt *s;
-    if (prepare(st,
-                "SELECT d.id, r.ruleset, r.province, i.hash, i.data, i.dict, d.id_number, d.as_of, d.operator, "
-                "d.recorded_at, d.engine, d.target, d.output, r.dict FROM decisions d "
-                "LEFT JOIN rulesets r ON r.id = d.ruleset LEFT JOIN inputs i ON i.id = d.input WHERE d.seq = ?",
-                &s, d) != YZ_OK)
+    sqlite3_stmt *s = cached(st, SQL_VERIFY_DECISION, d);
+    if (!s)
         return YZ_ESTORE;
     sqlite3_bind_int64(s, 1, seq);
     if (sqlite3_step(s) != SQLITE_ROW) {
-        sqlite3_finalize(s);
+        sqlite3_reset(s);
         return problem(rep, seq, "the decision recorded by this event is missing (deleted)");
     }
     int rc = YZ_OK;
     if (sqlite3_column_type(s, 1) == SQLITE_NULL || sqlite3_column_type(s, 3) == SQLITE_NULL) {
         rc = problem(rep, seq, "the decision's ruleset or input row is missing (deleted)");
-        sqlite3_finalize(s);
+        sqlite3_reset(s);
         return rc;
     }
     const zdict *idict = dict_by_id(st, sqlite3_column_int64(s, 5), d);
@@ -1199,7 +1200,7 @@ static int verify_decision(yz_store *st, int64_t seq, const char *prev, const ch
     }
     yz_free(input);
     yz_free(output);
-    sqlite3_finalize(s);
+    sqlite3_reset(s);
     return rc;
 }
 

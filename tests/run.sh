@@ -33,7 +33,8 @@ libdoc() {
 step unit "$UNIT"
 step cli tests/cli/run.sh
 step store tests/store/run.sh
-[ -x tests/batch/run.sh ] && step batch tests/batch/run.sh
+step batch tests/batch/run.sh
+step crash tests/crash/run.sh
 [ -x tests/hostile/run.sh ] && step hostile tests/hostile/run.sh
 [ -x tests/faults/run.sh ] && step faults tests/faults/run.sh
 [ -x tests/fuzz/regress.sh ] && step fuzz-regress tests/fuzz/regress.sh

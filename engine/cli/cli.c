@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <locale.h>
 #include <string.h>
+#include <wchar.h>
 #include <time.h>
 
 void cli_error(const cli *c, const char *fmt, ...)
@@ -183,4 +185,39 @@ int cli_open_existing(const cli *c, const char *path, yz_store **st)
     cli_print_diags(c, &d);
     yz_diags_clear(&d);
     return rc == YZ_OK ? 0 : EXIT_STORE;
+}
+
+size_t cli_width(const char *s)
+{
+    static locale_t utf8;
+    if (!utf8)
+        utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+    locale_t old = utf8 ? uselocale(utf8) : (locale_t)0;
+    size_t cols = 0, len = strlen(s);
+    mbstate_t st;
+    memset(&st, 0, sizeof st);
+    while (len) {
+        wchar_t wc;
+        size_t n = mbrtowc(&wc, s, len, &st);
+        if (n == (size_t)-1 || n == (size_t)-2 || n == 0) { /* not UTF-8: count the byte */
+            memset(&st, 0, sizeof st);
+            n = 1;
+            cols++;
+        } else {
+            int w = wcwidth(wc);
+            cols += w > 0 ? (size_t)w : 0;
+        }
+        s += n;
+        len -= n;
+    }
+    if (utf8)
+        uselocale(old);
+    return cols;
+}
+
+void cli_pad(const char *s, size_t width)
+{
+    fputs(s, stdout);
+    for (size_t w = cli_width(s); w < width; w++)
+        putchar(' ');
 }

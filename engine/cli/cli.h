@@ -47,6 +47,11 @@ const char *cli_db_path(const char *opt);
 /* Opens an existing store for reading commands (a clear error when there is none). */
 int cli_open_existing(const cli *c, const char *path, yz_store **st);
 
+/* Columns a UTF-8 text takes on a terminal (a Chinese character takes two). */
+size_t cli_width(const char *s);
+/* Prints s then spaces up to `width` columns. */
+void cli_pad(const char *s, size_t width);
+
 int cmd_check(cli *c, int argc, char **argv);
 int cmd_init(cli *c, int argc, char **argv);
 int cmd_batch(cli *c, int argc, char **argv);
