@@ -25,6 +25,17 @@ doc_example() {
     rm -rf "$(dirname "$dir")"
     return $rc
 }
+doc_batch() { # the CSV example of docs/batch.md is a valid ledger row
+    f=$(mktemp "${TMPDIR:-/tmp}/yz-doc.XXXXXX.csv")
+    awk '/^```csv$/{f = 1; next} /^```$/{f = 0} f' docs/batch.md > "$f"
+    out=$("$YZ" batch --province guangdong --as-of 2026-06-15 --no-record "$f" 2>&1)
+    rc=$?
+    rm -f "$f"
+    case $rc:$out in
+    0:*"decided 1, already decided (skipped) 0, rejected 0"*) echo "docs/batch.md: the CSV example is a valid ledger" ;;
+    *) echo "docs/batch.md: the CSV example does not decide (exit $rc): $out"; return 1 ;;
+    esac
+}
 libdoc() {
     scripts/libdoc.sh | cmp -s - docs/rules-library.md && echo "docs/rules-library.md is up to date" && return 0
     echo "docs/rules-library.md is out of date: run scripts/libdoc.sh > docs/rules-library.md"
@@ -41,6 +52,7 @@ step crash tests/crash/run.sh
 step lint "$YZ" lint --today 2025-01-01 rules/national provinces
 step provinces "$YZ" test provinces
 step doc-example doc_example
+step doc-batch doc_batch
 step libdoc libdoc
 echo
 if [ -n "$failed" ]; then

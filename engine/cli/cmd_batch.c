@@ -55,8 +55,8 @@ static void yuan(char *buf, size_t n, int64_t fen)
 
 static void print_summary(const yz_batch_options *o, const yz_batch_summary *s)
 {
-    printf("batch: %llu records from %s, %s as of %s (ruleset %.12s)\n", (unsigned long long)s->records, o->input,
-           o->province, o->as_of, s->ruleset);
+    printf("batch: %llu record%s from %s, %s as of %s (ruleset %.12s)\n", (unsigned long long)s->records,
+           s->records == 1 ? "" : "s", o->input, o->province, o->as_of, s->ruleset);
     printf("  decided %llu, already decided (skipped) %llu, rejected %llu", (unsigned long long)s->decided,
            (unsigned long long)s->skipped, (unsigned long long)s->rejected);
     if (s->failed)
