@@ -6,8 +6,67 @@
 #include "yz_json.h"
 #include "yz_util.h"
 
+/* the plain byte loop json_quote must agree with */
+static void quote_ref(strbuf *sb, const unsigned char *s, size_t n)
+{
+    sb_addc(sb, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        if (c == '"' || c == '\\')
+            sb_addf(sb, "\\%c", c);
+        else if (c == '\b')
+            sb_adds(sb, "\\b");
+        else if (c == '\f')
+            sb_adds(sb, "\\f");
+        else if (c == '\n')
+            sb_adds(sb, "\\n");
+        else if (c == '\r')
+            sb_adds(sb, "\\r");
+        else if (c == '\t')
+            sb_adds(sb, "\\t");
+        else if (c < 0x20)
+            sb_addf(sb, "\\u%04x", c);
+        else
+            sb_addc(sb, (char)c);
+    }
+    sb_addc(sb, '"');
+}
+
+/* json_quote copies eight bytes at a time when none needs escaping: every byte value at every
+ * position of a block, next to Chinese text, must still come out as the byte loop has it */
+static void test_quote(void)
+{
+    unsigned char buf[40];
+    const char *zh = "就业困难人员";
+    int bad = 0;
+    for (int c = 0; c < 256; c++) {
+        for (size_t pos = 0; pos < 24; pos++) {
+            size_t n = 0;
+            memcpy(buf, zh, strlen(zh) < 16 ? strlen(zh) : 16);
+            n = 16;
+            for (size_t k = 0; k < 24; k++)
+                buf[n + k] = (unsigned char)('a' + k);
+            buf[pos + 8] = (unsigned char)c;
+            n = 40;
+            strbuf got = STRBUF_INIT, want = STRBUF_INIT;
+            json_quote(&got, (const char *)buf, n);
+            quote_ref(&want, buf, n);
+            if (strcmp(got.buf, want.buf) != 0)
+                bad++;
+            sb_free(&got);
+            sb_free(&want);
+        }
+    }
+    CHECK_INT(bad, 0);
+    strbuf sb = STRBUF_INIT;
+    json_quote(&sb, "a\"b\\c\x01\x1f\x7f 就业", strlen("a\"b\\c\x01\x1f\x7f 就业"));
+    CHECK_STR(sb.buf, "\"a\\\"b\\\\c\\u0001\\u001f\x7f 就业\"");
+    sb_free(&sb);
+}
+
 void test_util(void)
 {
+    test_quote();
     strbuf sb = STRBUF_INIT;
     sb_addf(&sb, "%d-%s", 7, "x");
     CHECK_STR(sb_str(&sb), "7-x");
