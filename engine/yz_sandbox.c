@@ -3,6 +3,7 @@
 
 #include <lauxlib.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <lua.h>
 #include <lualib.h>
 #include <stdio.h>
@@ -45,6 +46,17 @@ static sandbox *sb_of(lua_State *L)
     return ud;
 }
 
+/* luaL_error with the whole of printf's format (lua_pushfstring knows no %lld, %zu or %e) */
+__attribute__((format(printf, 2, 3))) static int raisef(lua_State *L, const char *fmt, ...)
+{
+    char buf[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    return luaL_error(L, "%s", buf);
+}
+
 /* ---- instruction budget ---- */
 
 static void count_hook(lua_State *L, lua_Debug *ar)
@@ -54,7 +66,7 @@ static void count_hook(lua_State *L, lua_Debug *ar)
     sb->budget_exceeded = true;
     /* from now on every instruction fails, so a rule's own pcall cannot swallow the stop */
     lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
-    luaL_error(L, "instruction budget of %llu exceeded", (unsigned long long)sb->budget);
+    raisef(L, "instruction budget of %llu exceeded", (unsigned long long)sb->budget);
 }
 
 /* ---- deterministic replacements ---- */
@@ -233,6 +245,199 @@ static int safe_setmetatable(lua_State *L)
     return 1;
 }
 
+/* ---- C functions whose work the instruction budget cannot see ----
+ *
+ * The count hook runs between VM instructions, so a library function that loops in C runs to
+ * its end however long that is: string.rep of an empty text 2^62 times, table.move over 2^62
+ * empty slots, table.insert into a table whose __len claims 2^60 elements, a pattern that
+ * backtracks exponentially.  These wrappers refuse such calls before they start.  The bound is
+ * the instruction budget itself: a rule may make C do about as much work as it could do in Lua. */
+
+#define PATTERN_STEPS_PER_INSTRUCTION 64
+
+static lua_Integer c_step_limit(lua_State *L)
+{
+    return (lua_Integer)sb_of(L)->budget;
+}
+
+static int safe_rep(lua_State *L)
+{
+    size_t l, lsep;
+    luaL_checklstring(L, 1, &l);
+    lua_Integer n = luaL_checkinteger(L, 2);
+    luaL_optlstring(L, 3, "", &lsep);
+    if (n <= 0 || l + lsep == 0) {
+        lua_pushliteral(L, "");
+        return 1;
+    }
+    sandbox *sb = sb_of(L);
+    if ((lua_Unsigned)n > sb->mem_cap / (l + lsep)) {
+        /* it could never fit: stop as the allocator would, without trying */
+        if (sb->limited)
+            sb->mem_exceeded = true;
+        return raisef(L, "string.rep: %lld copies of %zu bytes do not fit in the memory cap of %zu MiB",
+                          (long long)n, l + lsep, sb->mem_cap >> 20);
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+/* the end of a set "[...]" starting at p (which is at '['), as Lua's matcher reads it */
+static const char *set_end(const char *p, const char *e)
+{
+    p++;
+    if (p < e && *p == '^')
+        p++;
+    do {
+        if (p >= e)
+            return e;
+        if (*p++ == '%' && p < e)
+            p++;
+    } while (p < e && *p != ']');
+    return p < e ? p + 1 : e;
+}
+
+/* An upper bound on the steps Lua's matcher may take for a pattern of m bytes on a text of n:
+ * every start position (one when anchored with '^'), times the ways each item can backtrack
+ * (n + 1 for '*', '+' and '-', and for %b and back-references; 2 for '?'), times the pattern
+ * length.  A plain search costs n times m. */
+static double pattern_cost(const char *p, size_t m, size_t n, bool plain)
+{
+    double width = (double)n + 1, len = m ? (double)m : 1;
+    if (plain)
+        return width * len;
+    const char *e = p + m;
+    double starts = width, ways = 1;
+    if (p < e && *p == '^') {
+        starts = 1;
+        p++;
+    }
+    while (p < e) {
+        bool item = true; /* something a quantifier may follow */
+        if (*p == '(' || *p == ')') {
+            p++;
+            item = false;
+        } else if (*p == '%' && p + 1 < e) {
+            char c = p[1];
+            if (c == 'b') {
+                ways *= width;
+                p = e - p >= 4 ? p + 4 : e;
+                item = false;
+            } else if (c == 'f') {
+                p = p + 2 < e && p[2] == '[' ? set_end(p + 2, e) : e;
+                item = false;
+            } else if (c >= '0' && c <= '9') {
+                ways *= width;
+                p += 2;
+                item = false;
+            } else {
+                p += 2;
+            }
+        } else if (*p == '[') {
+            p = set_end(p, e);
+        } else {
+            p++;
+        }
+        if (item && p < e) {
+            if (*p == '*' || *p == '+' || *p == '-') {
+                ways *= width;
+                p++;
+            } else if (*p == '?') {
+                ways *= 2;
+                p++;
+            }
+        }
+        if (ways > 1e30)
+            ways = 1e30;
+    }
+    return starts * ways * len;
+}
+
+/* find, match, gmatch, gsub: upvalue 1 is the original, upvalue 2 its name */
+static int safe_pattern(lua_State *L)
+{
+    size_t n, m;
+    luaL_checklstring(L, 1, &n);
+    const char *p = luaL_checklstring(L, 2, &m);
+    const char *name = lua_tostring(L, lua_upvalueindex(2));
+    bool plain = !strcmp(name, "find") && lua_toboolean(L, 4);
+    double cost = pattern_cost(p, m, n, plain);
+    double limit = (double)c_step_limit(L) * PATTERN_STEPS_PER_INSTRUCTION;
+    if (cost > limit)
+        return raisef(L,
+                          "string.%s: this pattern on a text of %zu bytes may take up to %.0e steps, more than a rule "
+                          "may spend (%.0e); use fewer of * + - ? in the pattern, anchor it with ^, or shorten the text",
+                          name, n, cost, limit);
+    int nargs = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, nargs, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+/* #t once (a __len may answer differently each time), and small enough to walk in C */
+static lua_Integer list_length(lua_State *L, const char *fn)
+{
+    lua_Integer n = luaL_len(L, 1);
+    if (n < 0 || n >= c_step_limit(L))
+        return raisef(L, "table.%s: a list of %lld elements is more than a rule may shift in one call (at most %lld)",
+                          fn, (long long)n, (long long)c_step_limit(L) - 1);
+    return n;
+}
+
+static int safe_insert(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    int nargs = lua_gettop(L);
+    if (nargs != 2 && nargs != 3)
+        return luaL_error(L, "wrong number of arguments to 'insert'");
+    lua_Integer n = list_length(L, "insert");
+    if (nargs == 2) {
+        lua_seti(L, 1, n + 1);
+        return 0;
+    }
+    lua_Integer pos = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, pos >= 1 && pos <= n + 1, 2, "position out of bounds");
+    for (lua_Integer i = n; i >= pos; i--) {
+        lua_geti(L, 1, i);
+        lua_seti(L, 1, i + 1);
+    }
+    lua_seti(L, 1, pos);
+    return 0;
+}
+
+static int safe_remove(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_Integer n = list_length(L, "remove");
+    lua_Integer pos = luaL_optinteger(L, 2, n);
+    if (pos != n)
+        luaL_argcheck(L, pos >= 1 && pos <= n + 1, 2, "position out of bounds");
+    lua_geti(L, 1, pos);
+    for (; pos < n; pos++) {
+        lua_geti(L, 1, pos + 1);
+        lua_seti(L, 1, pos);
+    }
+    lua_pushnil(L);
+    lua_seti(L, 1, pos);
+    return 1;
+}
+
+static int safe_move(lua_State *L)
+{
+    lua_Integer f = luaL_checkinteger(L, 2), e = luaL_checkinteger(L, 3);
+    if (e >= f && (lua_Unsigned)e - (lua_Unsigned)f >= (lua_Unsigned)c_step_limit(L))
+        return raisef(L, "table.move: %llu elements are more than a rule may move in one call (at most %lld)",
+                          (unsigned long long)((lua_Unsigned)e - (lua_Unsigned)f) + 1, (long long)c_step_limit(L));
+    int nargs = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, nargs, 1);
+    return 1;
+}
+
 static int readonly_newindex(lua_State *L)
 {
     if (lua_type(L, 2) == LUA_TSTRING)
@@ -366,6 +571,16 @@ static void build_safe_globals(lua_State *L)
     lua_getfield(L, s, "format");
     lua_pushcclosure(L, safe_format, 1);
     lua_setfield(L, scopy, "format");
+    lua_getfield(L, s, "rep");
+    lua_pushcclosure(L, safe_rep, 1);
+    lua_setfield(L, scopy, "rep");
+    static const char *const patf[] = {"find", "match", "gmatch", "gsub", NULL};
+    for (const char *const *f = patf; *f; f++) {
+        lua_getfield(L, s, *f);
+        lua_pushstring(L, *f);
+        lua_pushcclosure(L, safe_pattern, 2);
+        lua_setfield(L, scopy, *f);
+    }
     lua_pushstring(L, "");
     lua_getmetatable(L, -1);
     lua_pushvalue(L, scopy);
@@ -378,6 +593,13 @@ static void build_safe_globals(lua_State *L)
     lua_pop(L, 1);
 
     copy_fields(L, t, tabf);
+    lua_getfield(L, t, "move");
+    lua_pushcclosure(L, safe_move, 1);
+    lua_setfield(L, -2, "move");
+    lua_pushcfunction(L, safe_insert);
+    lua_setfield(L, -2, "insert");
+    lua_pushcfunction(L, safe_remove);
+    lua_setfield(L, -2, "remove");
     push_frozen(L, -1);
     lua_setfield(L, safe, "table");
     lua_pop(L, 1);

@@ -46,6 +46,46 @@ void test_sandbox(void)
         const char *r = lua_eval("(function() local function f(n) return 1 + f(n + 1) end return f(1) end)()");
         CHECK(strstr(r, "stack overflow") || starts(r, "budget: ") || starts(r, "memory: "));
     }
+    /* loops in C that the budget cannot see are refused before they start */
+    CHECK_STR(lua_eval("string.rep('', math.maxinteger)"), "");
+    CHECK_STR(lua_eval("string.rep('', math.maxinteger, '')"), "");
+    CHECK(starts(lua_eval("string.rep('ab', 1 << 40, ',')"), "memory: "));
+    CHECK(strstr(lua_eval("table.move({}, 1, math.maxinteger - 1, 2)"), "more than a rule may move"));
+    CHECK(strstr(lua_eval("table.move({}, math.mininteger, -1, 1)"), "more than a rule may move"));
+    CHECK(strstr(lua_eval("table.insert(setmetatable({}, {__len = function() return 1 << 60 end}), 1, 'x')"),
+                 "more than a rule may shift"));
+    CHECK(strstr(lua_eval("table.remove(setmetatable({}, {__len = function() return 1 << 60 end}), 1)"),
+                 "more than a rule may shift"));
+    CHECK(strstr(lua_eval("table.insert(setmetatable({}, {__len = function() return -5 end}), 1, 'x')"),
+                 "more than a rule may shift"));
+    CHECK(strstr(lua_eval("string.find(string.rep('a', 40), string.rep('a?', 40) .. string.rep('a', 40) .. 'b')"),
+                 "may take up to"));
+    CHECK(strstr(lua_eval("string.find(string.rep('a', 4000000), string.rep('a', 2000000) .. 'b', 1, true)"),
+                 "may take up to"));
+    CHECK(strstr(lua_eval("('x'):rep(100000):gsub('.-.-y', '')"), "string.gsub: this pattern"));
+    CHECK(strstr(lua_eval("(function() for w in ('x'):rep(100000):gmatch('%a*%a*%a*y') do end end)()"),
+                 "string.gmatch: this pattern"));
+    CHECK(strstr(lua_eval("('x'):rep(5000):match('(%b())(%b())(%b())')"), "may take up to"));
+    /* ... while ordinary uses work as in Lua */
+    CHECK_STR(lua_eval("(function() local t = {1, 2, 3} table.insert(t, 2, 9) return table.concat(t, ',') end)()"),
+              "1,9,2,3");
+    CHECK_STR(lua_eval("(function() local t = {1, 2, 3} table.insert(t, 4) return table.concat(t, ',') end)()"),
+              "1,2,3,4");
+    CHECK_STR(lua_eval("(function() local t = {1, 2, 3} local x = table.remove(t, 1) return x .. ':' .. table.concat(t, ',') end)()"),
+              "1:2,3");
+    CHECK_STR(lua_eval("(function() local t = {1, 2, 3} local x = table.remove(t) return x .. ':' .. table.concat(t, ',') end)()"),
+              "3:1,2");
+    CHECK_STR(lua_eval("table.remove({})"), "nil");
+    CHECK(strstr(lua_eval("table.insert({1}, 5, 2)"), "position out of bounds"));
+    CHECK(strstr(lua_eval("table.insert({1}, 1, 2, 3)"), "wrong number of arguments"));
+    CHECK_STR(lua_eval("table.concat(table.move({1, 2, 3}, 1, 3, 2), ',')"), "1,1,2,3");
+    CHECK_STR(lua_eval("('2025-06-15'):match('^(%d+)-(%d+)-(%d+)$')"), "2025");
+    CHECK_STR(lua_eval("select(2, ('a b  c'):gsub('%s+', ' '))"), "2");
+    CHECK_STR(lua_eval("('x.y'):find('.', 1, true)"), "2");
+    CHECK_STR(lua_eval("('[a]'):find('[]]')"), "3");
+    CHECK_STR(lua_eval("(function() local n = 0 for w in ('a b c'):gmatch('%a') do n = n + 1 end return n end)()"), "3");
+    CHECK_STR(lua_eval("string.rep('ab', 3, ',')"), "ab,ab,ab");
+
     /* after all that, the state still works */
     CHECK_STR(lua_eval("age('1985-06-15', '2025-06-15')"), "40");
 
