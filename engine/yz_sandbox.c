@@ -13,6 +13,7 @@
 static char unknown_tag;      /* its address is the "unknown" signal */
 static char restore_key;      /* registry key of the upvalue restore list */
 static char safe_key;         /* registry key of the table of safe globals */
+static char frozen_key;       /* registry key of the weak set of read-only proxies */
 
 #define SETUP_BUDGET 50000000 /* instructions allowed to run a library or helper chunk */
 
@@ -461,11 +462,18 @@ static int frozen_len(lua_State *L)
     return 1;
 }
 
-/* Replaces the table at idx by a read-only proxy of it (on the top of the stack). */
+/* Pushes a read-only proxy of the table at idx (a shallow one: see freeze_top for what rules
+ * and helpers are given). */
 static void push_frozen(lua_State *L, int idx)
 {
     idx = lua_absindex(L, idx);
     lua_newtable(L);
+    /* remember it as frozen, so it is never copied again */
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &frozen_key);
+    lua_pushvalue(L, -2);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
     lua_createtable(L, 0, 5);
     lua_pushvalue(L, idx);
     lua_setfield(L, -2, "__index");
@@ -539,6 +547,13 @@ static void build_safe_globals(lua_State *L)
                                         "mininteger", "modf", "pi", "sqrt", "tointeger", "type", "ult", "exp", "log",
                                         "sin", "cos", "tan", "asin", "acos", "atan", NULL};
     static const char *const utf8f[] = {"char", "charpattern", "codes", "codepoint", "len", "offset", NULL};
+
+    lua_newtable(L); /* the set of frozen proxies, weak so it holds none alive */
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &frozen_key);
 
     luaL_requiref(L, "_G", luaopen_base, 0);
     int g = lua_gettop(L);
@@ -847,71 +862,211 @@ void sandbox_env_set(sandbox *sb, int env, const char *name)
     lua_pop(L, 1);
 }
 
-/* records upvalues of functions reachable from the value at idx (helpers' module state) */
-static void snapshot_upvalues(lua_State *L, int idx, int visited, int list, int depth)
+/* ---- what helpers keep between records ----
+ *
+ * A helper file runs once per state; what it keeps must not carry anything from one record to
+ * the next.  Its tables (exported, or held in upvalues, at any depth) are replaced by read-only
+ * copies, and every upvalue of its functions is recorded and put back after each record
+ * (sandbox_restore), so a helper that reassigns one starts the next record as it started the
+ * first.  Functions with state a restore cannot reach (an iterator kept from load time) are
+ * refused. */
+
+#define SEAL_DEPTH 32
+
+typedef struct seal_ctx {
+    int memo;  /* original table -> its proxy; function or upvalue id -> true */
+    int list;  /* the restore list: {f, i, value} */
+    bool walk; /* helpers: record functions' upvalues (the rule library keeps no state) */
+} seal_ctx;
+
+static bool is_frozen(lua_State *L, int idx)
 {
     idx = lua_absindex(L, idx);
-    if (depth > 16)
-        return;
-    int t = lua_type(L, idx);
-    if (t != LUA_TFUNCTION && t != LUA_TTABLE)
-        return;
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &frozen_key);
     lua_pushvalue(L, idx);
-    if (lua_rawget(L, visited) != LUA_TNIL) {
+    bool yes = lua_rawget(L, -2) != LUA_TNIL;
+    lua_pop(L, 2);
+    return yes;
+}
+
+static void seal_top(lua_State *L, const seal_ctx *c, int depth);
+
+/* the table on the top becomes a proxy of a copy whose values (and the __index of its
+   metatable, for tables that inherit) are sealed too */
+static void freeze_top(lua_State *L, const seal_ctx *c, int depth)
+{
+    int orig = lua_gettop(L);
+    if (is_frozen(L, orig))
+        return;
+    lua_pushvalue(L, orig);
+    if (lua_rawget(L, c->memo) != LUA_TNIL) { /* shared or cyclic: the same proxy */
+        lua_replace(L, orig);
+        return;
+    }
+    lua_pop(L, 1);
+    if (depth >= SEAL_DEPTH)
+        raisef(L, "a table nested deeper than %d levels cannot be made read-only; flatten it", SEAL_DEPTH);
+    luaL_checkstack(L, 12, "sealing helper state");
+    lua_newtable(L);
+    int copy = lua_gettop(L);
+    push_frozen(L, copy);
+    lua_pushvalue(L, orig);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, c->memo);
+    lua_pushnil(L);
+    while (lua_next(L, orig)) {
+        seal_top(L, c, depth + 1);
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, copy);
+    }
+    if (lua_getmetatable(L, orig)) {
+        lua_pushliteral(L, "__index");
+        int t = lua_rawget(L, -2);
+        if (t == LUA_TTABLE || t == LUA_TFUNCTION) {
+            seal_top(L, c, depth + 1);
+            lua_createtable(L, 0, 1);
+            lua_insert(L, -2);
+            lua_setfield(L, -2, "__index");
+            lua_setmetatable(L, copy);
+        } else {
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    lua_replace(L, orig); /* the proxy */
+    lua_settop(L, orig);
+}
+
+static int sorted_next(lua_State *L);
+
+/* a C function whose upvalues change as it runs (an iterator) */
+static bool has_c_state(lua_State *L, int f)
+{
+    if (lua_tocfunction(L, f) == sorted_next)
+        return true;
+    for (int i = 1; lua_getupvalue(L, f, i); i++) {
+        bool ud = lua_type(L, -1) == LUA_TUSERDATA;
+        lua_pop(L, 1);
+        if (ud)
+            return true;
+    }
+    return false;
+}
+
+static void seal_function(lua_State *L, const seal_ctx *c, int depth)
+{
+    int f = lua_gettop(L);
+    lua_pushvalue(L, f);
+    if (lua_rawget(L, c->memo) != LUA_TNIL) {
         lua_pop(L, 1);
         return;
     }
     lua_pop(L, 1);
-    lua_pushvalue(L, idx);
+    lua_pushvalue(L, f);
     lua_pushboolean(L, 1);
-    lua_rawset(L, visited);
-    if (t == LUA_TTABLE) {
-        lua_pushnil(L);
-        while (lua_next(L, idx)) {
-            snapshot_upvalues(L, -1, visited, list, depth + 1);
-            lua_pop(L, 1);
-        }
+    lua_rawset(L, c->memo);
+    if (!c->walk)
+        return;
+    if (lua_iscfunction(L, f)) {
+        if (has_c_state(L, f))
+            raisef(L, "a helper keeps an iterator (or another function with changing state) made when the file "
+                      "was loaded; it would carry state from one record to the next: create it inside the function "
+                      "that uses it");
         return;
     }
-    if (lua_iscfunction(L, idx))
-        return;
+    if (depth >= SEAL_DEPTH)
+        raisef(L, "functions nested deeper than %d levels in a helper's upvalues cannot be reset between records",
+               SEAL_DEPTH);
+    luaL_checkstack(L, 12, "sealing helper state");
     for (int i = 1;; i++) {
-        const char *name = lua_getupvalue(L, idx, i);
+        const char *name = lua_getupvalue(L, f, i);
         if (!name)
             break;
         /* an upvalue shared by several functions is handled once */
-        lua_pushlightuserdata(L, lua_upvalueid(L, idx, i));
-        int seen = lua_rawget(L, visited) != LUA_TNIL;
+        lua_pushlightuserdata(L, lua_upvalueid(L, f, i));
+        if (lua_rawget(L, c->memo) != LUA_TNIL) {
+            lua_pop(L, 2);
+            continue;
+        }
         lua_pop(L, 1);
-        if (seen) {
-            lua_pop(L, 1);
-            continue;
-        }
-        lua_pushlightuserdata(L, lua_upvalueid(L, idx, i));
+        lua_pushlightuserdata(L, lua_upvalueid(L, f, i));
         lua_pushboolean(L, 1);
-        lua_rawset(L, visited);
-        bool env = !strcmp(name, "_ENV"); /* restored, never frozen: it is the read-only environment */
-        if (!env && lua_type(L, -1) == LUA_TTABLE) {
-            /* module tables are frozen in place of the original */
-            snapshot_upvalues(L, -1, visited, list, depth + 1);
-            push_frozen(L, -1);
-            lua_setupvalue(L, idx, i);
-            lua_pop(L, 1);
-            continue;
+        lua_rawset(L, c->memo);
+        if (strcmp(name, "_ENV") != 0) { /* _ENV is the read-only environment itself */
+            bool table = lua_type(L, -1) == LUA_TTABLE;
+            seal_top(L, c, depth + 1);
+            if (table) {
+                lua_pushvalue(L, -1);
+                lua_setupvalue(L, f, i);
+            }
         }
-        if (lua_type(L, -1) == LUA_TFUNCTION)
-            snapshot_upvalues(L, -1, visited, list, depth + 1);
-        /* list entry: {f, i, value} */
+        /* restore entry {f, i, value}: also for tables, which a helper could reassign */
         lua_createtable(L, 3, 0);
-        lua_pushvalue(L, idx);
+        lua_pushvalue(L, f);
         lua_rawseti(L, -2, 1);
         lua_pushinteger(L, i);
         lua_rawseti(L, -2, 2);
         lua_pushvalue(L, -2);
         lua_rawseti(L, -2, 3);
-        lua_rawseti(L, list, (lua_Integer)lua_rawlen(L, list) + 1);
+        lua_rawseti(L, c->list, (lua_Integer)lua_rawlen(L, c->list) + 1);
         lua_pop(L, 1);
     }
+}
+
+/* seals the value on the top of the stack (a table is replaced by its proxy); raises on
+   nesting deeper than SEAL_DEPTH and on state that cannot be reset */
+static void seal_top(lua_State *L, const seal_ctx *c, int depth)
+{
+    switch (lua_type(L, -1)) {
+    case LUA_TTABLE: freeze_top(L, c, depth); break;
+    case LUA_TFUNCTION: seal_function(L, c, depth); break;
+    default: break;
+    }
+}
+
+/* protected: 1 storage, 2 exports, 3 memo, 4 restore list, 5 walk; moves the sealed exports
+   with text names into storage */
+static int export_chunk(lua_State *L)
+{
+    seal_ctx c = {3, 4, lua_toboolean(L, 5)};
+    lua_settop(L, 5);
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+        if (lua_type(L, -2) != LUA_TSTRING) {
+            lua_pop(L, 1);
+            continue;
+        }
+        seal_top(L, &c, 0);
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, 1);
+    }
+    return 0;
+}
+
+/* protected: 1 the value to freeze; returns it frozen */
+static int freeze_fn(lua_State *L)
+{
+    lua_settop(L, 1);
+    lua_newtable(L);
+    lua_newtable(L);
+    seal_ctx c = {2, 3, false};
+    lua_pushvalue(L, 1);
+    seal_top(L, &c, 0);
+    return 1;
+}
+
+int sandbox_freeze(lua_State *L)
+{
+    lua_pushcfunction(L, freeze_fn);
+    lua_insert(L, -2);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+        lua_pop(L, 1);
+        lua_pushnil(L);
+        return -1;
+    }
+    return 0;
 }
 
 void sandbox_restore(sandbox *sb)
@@ -982,21 +1137,25 @@ int sandbox_env_new(sandbox *sb, const char *const *srcs, const size_t *lens, co
         }
         if (lua_type(L, -1) == LUA_TTABLE) {
             int exports = lua_gettop(L);
-            lua_pushnil(L);
-            while (lua_next(L, exports)) {
-                if (lua_type(L, -2) == LUA_TSTRING) {
-                    if (i >= first_helper)
-                        snapshot_upvalues(L, -1, visited, list, 0);
-                    if (lua_type(L, -1) == LUA_TTABLE) {
-                        push_frozen(L, -1);
-                        lua_remove(L, -2);
-                    }
-                    lua_pushvalue(L, -2);
-                    lua_insert(L, -2);
-                    lua_rawset(L, storage);
-                } else {
-                    lua_pop(L, 1);
-                }
+            lua_pushcfunction(L, export_chunk);
+            lua_pushvalue(L, storage);
+            lua_pushvalue(L, exports);
+            lua_pushvalue(L, visited);
+            lua_pushvalue(L, list);
+            lua_pushboolean(L, i >= first_helper);
+            sb->budget = SETUP_BUDGET;
+            st = sandbox_call(sb, 5, 0, err);
+            sb->budget = saved;
+            if (st != SB_OK) {
+                char *why = yz_strdup(sb_str(err));
+                sb_clear(err);
+                sb_addf(err, "%s: %s",
+                        chunk_ids[i] >= 0 && (size_t)chunk_ids[i] < sb->nchunk_names ? sb->chunk_names[chunk_ids[i]]
+                                                                                     : "a library chunk",
+                        why);
+                yz_free(why);
+                lua_settop(L, storage - 1);
+                return -1;
             }
         } else if (lua_type(L, -1) != LUA_TNIL) {
             sb_addf(err, "library chunk %d must return a table of functions", chunk_ids[i]);

@@ -68,6 +68,11 @@ int sandbox_raise_unknown(lua_State *L);
 /* True if the value at idx is the unknown signal. */
 bool sandbox_is_unknown(lua_State *L, int idx);
 
+/* Replaces the table on the top of the stack by a read-only proxy of a copy in which every
+ * nested table is read-only too (#, pairs and ipairs work on it).  Runs protected: returns 0, or
+ * -1 with nil in its place when memory ran out. */
+int sandbox_freeze(lua_State *L);
+
 /* Restores the upvalues of helper functions recorded when their environment was made, so
  * nothing a rule does to them can be seen by the next record. */
 void sandbox_restore(sandbox *sb);

@@ -311,19 +311,10 @@ void view_push_params(lua_State *L, viewctx *c, const ppolicy *pol, const char *
         if (!val)
             continue;
         view_push_json(L, val);
-        if (lua_type(L, -1) == LUA_TTABLE) {
-            /* a list or map parameter: read-only */
-            lua_newtable(L);
-            lua_createtable(L, 0, 4);
-            lua_pushvalue(L, -3);
-            lua_setfield(L, -2, "__index");
-            lua_pushcfunction(L, rv_newindex);
-            lua_setfield(L, -2, "__newindex");
-            lua_pushboolean(L, 0);
-            lua_setfield(L, -2, "__metatable");
-            lua_setmetatable(L, -2);
-            lua_remove(L, -2);
-        }
+        /* a list or map parameter is read-only at every depth: the view lives for every record
+           decided on this date, so a change would reach the next one */
+        if (lua_type(L, -1) == LUA_TTABLE)
+            sandbox_freeze(L);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     lua_setiuservalue(L, -2, 1);

@@ -1,12 +1,128 @@
 /* test_sandbox.c: what a rule can and cannot do: no files, OS, network, clock, randomness,
  * bytecode or shared state; limits that stop runaway rules; deterministic output. */
+#include <lauxlib.h>
+#include <lua.h>
+
 #include "unit.h"
+#include "yz_sandbox.h"
 
 const char *lua_eval_with(const char *expr, const char *record_json, const char *as_of);
 
 static bool starts(const char *s, const char *p)
 {
     return strncmp(s, p, strlen(p)) == 0;
+}
+
+/* ---- helpers: what they keep cannot carry from one record to the next ---- */
+
+static char hresult[512];
+static const char *const helper_names[] = {"helpers.lua"};
+
+static sandbox *helper_sandbox(const char *src, strbuf *err)
+{
+    sandbox *sb = sandbox_new(NULL);
+    sb->chunk_names = helper_names;
+    sb->nchunk_names = 1;
+    const char *srcs[] = {src};
+    size_t lens[] = {strlen(src)};
+    int ids[] = {0};
+    if (sandbox_env_new(sb, srcs, lens, ids, 1, 0, err) != 0) {
+        sandbox_free(sb);
+        return NULL;
+    }
+    return sb;
+}
+
+/* one "record": evaluates expr in the environment on the top of the stack, then restores */
+static const char *helper_eval(sandbox *sb, const char *expr)
+{
+    lua_State *L = sb->L;
+    strbuf src = STRBUF_INIT, msg = STRBUF_INIT;
+    sandbox_leaf_source(expr, &src);
+    if (sandbox_compile(sb, -1, src.buf, src.len, 0, 1, &msg) != 0) {
+        snprintf(hresult, sizeof hresult, "syntax: %s", msg.buf);
+    } else {
+        lua_pushnil(L);
+        lua_pushnil(L);
+        lua_pushnil(L);
+        if (sandbox_call(sb, 3, 1, &msg) == SB_OK) {
+            snprintf(hresult, sizeof hresult, "%s", lua_isnil(L, -1) ? "nil" : luaL_tolstring(L, -1, NULL));
+            lua_settop(L, 1);
+        } else {
+            snprintf(hresult, sizeof hresult, "error: %s", msg.buf);
+        }
+    }
+    sandbox_restore(sb);
+    sb_free(&src);
+    sb_free(&msg);
+    return hresult;
+}
+
+static void test_helper_state(void)
+{
+    static const char helper[] =
+        "local M = {}\n"
+        "local state = {inner = {n = 0}}\n"
+        "function M.bump() state.inner.n = state.inner.n + 1 return state.inner.n end\n"
+        "local box = {}\n"
+        "function M.reassign() box = {n = (box.n or 0) + 1} return box.n end\n"
+        "local count = 0\n"
+        "function M.count() count = count + 1 return count end\n"
+        "M.T = {list = {10, 20, 30}, map = {b = 1, a = 2}}\n"
+        "local cyc = {} cyc.self = cyc M.cyc = cyc\n"
+        "local base = {x = {1}} M.obj = setmetatable({}, {__index = base})\n"
+        "return M\n";
+    strbuf err = STRBUF_INIT;
+    sandbox *sb = helper_sandbox(helper, &err);
+    CHECK(sb != NULL);
+    if (!sb) {
+        fprintf(stderr, "  %s\n", err.buf);
+        sb_free(&err);
+        return;
+    }
+    /* nested tables are read-only too, not only the outer one */
+    CHECK(strstr(helper_eval(sb, "bump()"), "cannot assign 'n'"));
+    /* an upvalue reassigned during one record is back for the next */
+    CHECK_STR(helper_eval(sb, "reassign()"), "1");
+    CHECK_STR(helper_eval(sb, "reassign()"), "1");
+    CHECK_STR(helper_eval(sb, "count() + count()"), "3");
+    CHECK_STR(helper_eval(sb, "count()"), "1");
+    /* read-only copies still read like the tables they copy */
+    CHECK_STR(helper_eval(sb, "#T.list"), "3");
+    CHECK_STR(helper_eval(sb, "T.list[2]"), "20");
+    CHECK_STR(helper_eval(sb, "(function() local s = '' for k, v in pairs(T.map) do s = s .. k .. v end return s end)()"),
+              "a2b1");
+    CHECK_STR(helper_eval(sb, "(function() local n = 0 for _, v in ipairs(T.list) do n = n + v end return n end)()"), "60");
+    CHECK_STR(helper_eval(sb, "table.concat(T.list, ',')"), "10,20,30");
+    CHECK(strstr(helper_eval(sb, "(function() T.list[1] = 0 end)()"), "read-only"));
+    CHECK(strstr(helper_eval(sb, "table.insert(T.list, 40)"), "read-only"));
+    CHECK_STR(helper_eval(sb, "rawget(T.list, 1)"), "nil");
+    CHECK_STR(helper_eval(sb, "getmetatable(T.list)"), "false");
+    CHECK_STR(helper_eval(sb, "cyc.self == cyc and cyc.self.self == cyc"), "true");
+    CHECK_STR(helper_eval(sb, "obj.x[1]"), "1");
+    CHECK(strstr(helper_eval(sb, "(function() obj.x[1] = 2 end)()"), "read-only"));
+    CHECK_STR(helper_eval(sb, "obj.x[1]"), "1");
+    sandbox_free(sb);
+
+    /* state a restore cannot reach is refused when the helpers load, with the file named */
+    sb_clear(&err);
+    sb = helper_sandbox("local it = ('a b'):gmatch('%a') return {w = function() return it() end}", &err);
+    CHECK(sb == NULL && strstr(err.buf, "helpers.lua: a helper keeps an iterator"));
+    sandbox_free(sb);
+    sb_clear(&err);
+    sb = helper_sandbox("local nx = pairs({a = 1, b = 2}) return {w = function() return nx() end}", &err);
+    CHECK(sb == NULL && strstr(err.buf, "keeps an iterator"));
+    sandbox_free(sb);
+    sb_clear(&err);
+    sb = helper_sandbox("local t = {} for i = 1, 100 do t = {t} end return {t = t}", &err);
+    CHECK(sb == NULL && strstr(err.buf, "nested deeper than"));
+    sandbox_free(sb);
+    sb_clear(&err);
+    sb = helper_sandbox("local f = function() return 1 end for i = 1, 100 do local g = f f = function() return g() end end "
+                        "return {f = f}", &err);
+    CHECK(sb == NULL && strstr(err.buf, "nested deeper than"));
+    sandbox_free(sb);
+    sb_free(&err);
 }
 
 void test_sandbox(void)
@@ -113,4 +229,6 @@ void test_sandbox(void)
     CHECK(strstr(lua_eval_with("r.no_such_field", rec, NULL), "no field 'no_such_field'"));
     CHECK_STR(lua_eval_with("select(2, field(r, 'hukou'))", rec, NULL), "false");
     CHECK_STR(lua_eval_with("try(function() return r.hukou.type end)", rec, NULL), "false");
+
+    test_helper_state();
 }
