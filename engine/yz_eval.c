@@ -10,6 +10,7 @@
 
 #include <lauxlib.h>
 #include <lua.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +215,21 @@ static const char *dstr(yz_evaluator *ev, const char *s)
     return s ? arena_strdup(&ev->det->mem, s) : NULL;
 }
 
+/* bytes of a rule's note kept in a determination */
+#define NOTE_MAX 500
+
+/* a note a rule returned (the string at idx): valid UTF-8, at most NOTE_MAX bytes */
+static const char *rule_note(yz_evaluator *ev, lua_State *L, int idx)
+{
+    size_t n;
+    const char *s = lua_tolstring(L, idx, &n);
+    strbuf sb = STRBUF_INIT;
+    sb_add_clean(&sb, s, n, NOTE_MAX);
+    const char *r = arena_strndup(&ev->det->mem, sb_str(&sb), sb.len);
+    sb_free(&sb);
+    return r;
+}
+
 /* an error message that says where: "file:line: message" */
 static const char *located(yz_evaluator *ev, const pcond *c, const char *msg)
 {
@@ -264,7 +280,7 @@ static int8_t eval_leaf(yz_evaluator *ev, const pcond *c)
     if (lua_type(L, -2) == LUA_TBOOLEAN) {
         tv = lua_toboolean(L, -2) ? T : F;
         if (lua_type(L, -1) == LUA_TSTRING)
-            lr->note = dstr(ev, lua_tostring(L, -1));
+            lr->note = rule_note(ev, L, -1);
     } else {
         const char *what = lua_type(L, -2) == LUA_TNIL ? "nothing (nil)" : luaL_typename(L, -2);
         char buf[160];
@@ -293,11 +309,24 @@ static vstatus eval_int(yz_evaluator *ev, const pcond *c, int64_t max, const cha
         } else {
             *out = v;
             if (lua_type(L, -1) == LUA_TSTRING)
-                lr->note = dstr(ev, lua_tostring(L, -1));
+                lr->note = rule_note(ev, L, -1);
         }
     } else if (lua_type(L, -2) == LUA_TNUMBER) {
-        snprintf(buf, sizeof buf, "%s must be a whole number, got %.17g: compute in integers (// or mul_div)", what,
-                 lua_tonumber(L, -2));
+        double x = lua_tonumber(L, -2);
+        if (isnan(x))
+            snprintf(buf, sizeof buf, "%s must be a whole number, got NaN (not a number: 0/0 or a computation on it)",
+                     what);
+        else if (isinf(x))
+            snprintf(buf, sizeof buf, "%s must be a whole number, got %sinfinity (a division by zero?)", what,
+                     x < 0 ? "minus " : "");
+        else if (x == floor(x))
+            snprintf(buf, sizeof buf,
+                     "%s must be an integer, got the float %.15g: compute in integers (// or mul_div), or use "
+                     "math.tointeger",
+                     what, x);
+        else
+            snprintf(buf, sizeof buf, "%s must be a whole number, got %.15g: compute in integers (// or mul_div)", what,
+                     x);
         lr->error = located(ev, c, buf);
         vs = V_ERROR;
     } else {

@@ -823,8 +823,15 @@ sb_status sandbox_call(sandbox *sb, int nargs, int nresults, strbuf *msg)
         return SB_UNKNOWN;
     }
     if (msg) {
-        if (lua_type(L, -1) == LUA_TSTRING)
-            fix_message(sb, lua_tostring(L, -1), msg);
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            /* a rule chooses its error text: keep it short and valid UTF-8 for the determination */
+            size_t n;
+            const char *m = lua_tolstring(L, -1, &n);
+            strbuf clean = STRBUF_INIT;
+            sb_add_clean(&clean, m, n, SB_MESSAGE_MAX);
+            fix_message(sb, sb_str(&clean), msg);
+            sb_free(&clean);
+        }
         else if (rc == LUA_ERRMEM)
             sb_adds(msg, "not enough memory");
         else

@@ -14,6 +14,8 @@ typedef struct lua_State lua_State;
 
 #define YZ_DEFAULT_INSTRUCTIONS 1000000u
 #define YZ_DEFAULT_MEMORY (64u << 20)
+/* bytes of a rule's error text kept in a determination (longer ones are cut, with "…") */
+#define SB_MESSAGE_MAX 1000
 
 typedef struct sandbox {
     lua_State *L;
@@ -60,7 +62,8 @@ int sandbox_compile(sandbox *sb, int env, const char *src, size_t len, int chunk
 
 /* Calls the function below nargs arguments with the limits on; results (nresults, or the error
  * message) are left on the stack.  After an error, msg gets a message with chunk numbers turned
- * into file names (never calling a __tostring of the error object). */
+ * into file names (never calling a __tostring of the error object), valid UTF-8 and at most
+ * SB_MESSAGE_MAX bytes of the rule's own text. */
 sb_status sandbox_call(sandbox *sb, int nargs, int nresults, strbuf *msg);
 
 /* Pushes the "unknown" signal and raises it (rules reading an absent field).  Never returns. */

@@ -340,6 +340,34 @@ size_t yz_utf8_width(const char *s, size_t n)
     return w;
 }
 
+void sb_add_clean(strbuf *sb, const char *s, size_t n, size_t max)
+{
+    size_t start = sb->len;
+    const char *end = s + n;
+    while (s < end && sb->len - start < max) {
+        const char *bad = yz_utf8_invalid(s, (size_t)(end - s));
+        size_t good = (size_t)((bad ? bad : end) - s);
+        size_t room = max - (sb->len - start);
+        if (good > room) {
+            /* cut before a continuation byte, never inside a character */
+            good = room;
+            while (good && ((unsigned char)s[good] & 0xC0) == 0x80)
+                good--;
+            sb_add(sb, s, good);
+            s += good;
+            break;
+        }
+        sb_add(sb, s, good);
+        s += good;
+        if (bad) {
+            sb_adds(sb, "\xEF\xBF\xBD"); /* U+FFFD */
+            s++;
+        }
+    }
+    if (s < end)
+        sb_adds(sb, "\xE2\x80\xA6"); /* … */
+}
+
 size_t yz_edit_distance(const char *a, const char *b, size_t limit)
 {
     /* optimal string alignment distance (Levenshtein plus adjacent transpositions) */

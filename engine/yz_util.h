@@ -69,6 +69,10 @@ int yz_read_stream(void *fp, size_t max_bytes, char **out, size_t *out_len);
 const char *yz_utf8_invalid(const char *s, size_t n);
 /* Number of code points (for column counting). */
 size_t yz_utf8_width(const char *s, size_t n);
+/* Appends text from an untrusted source (a rule's error or note) so that what lands in a
+ * determination is valid UTF-8 of bounded size: each invalid byte becomes U+FFFD, and text
+ * beyond max bytes is cut at a character boundary and ends with "…". */
+void sb_add_clean(strbuf *sb, const char *s, size_t n, size_t max);
 
 /* Edit distance, for did-you-mean suggestions; returns SIZE_MAX when above limit. */
 size_t yz_edit_distance(const char *a, const char *b, size_t limit);

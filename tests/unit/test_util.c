@@ -72,6 +72,22 @@ void test_util(void)
     CHECK_STR(sb_str(&sb), "7-x");
     sb_free(&sb);
 
+    /* untrusted text: invalid bytes replaced, long text cut at a character boundary */
+    sb_add_clean(&sb, "ok \xff\xfe end", 9, 100);
+    CHECK_STR(sb_str(&sb), "ok \xEF\xBF\xBD\xEF\xBF\xBD end");
+    CHECK(yz_utf8_invalid(sb.buf, sb.len) == NULL);
+    CHECK_INT(sb.len, 13);
+    sb_clear(&sb);
+    sb_add_clean(&sb, "\xE4\xB8\xAD\xE6\x96\x87", 6, 4); /* 中文, room for one character and a byte */
+    CHECK_STR(sb_str(&sb), "\xE4\xB8\xAD\xE2\x80\xA6");
+    sb_clear(&sb);
+    sb_add_clean(&sb, "\xE4\xB8", 2, 100); /* a character cut off at the end */
+    CHECK_STR(sb_str(&sb), "\xEF\xBF\xBD\xEF\xBF\xBD");
+    sb_clear(&sb);
+    sb_add_clean(&sb, "abc", 3, 3);
+    CHECK_STR(sb_str(&sb), "abc");
+    sb_free(&sb);
+
     arena a;
     arena_init(&a, 64);
     char *big = arena_alloc(&a, 1000); /* larger than a block */
