@@ -294,7 +294,7 @@ typedef struct yz_batch_summary {
     size_t ncat, nsub;
     const char **cat_ids, **cat_names, **sub_ids, **sub_names, **sub_per;
     uint64_t (*cat_counts)[3], (*sub_counts)[3]; /* by yz_status */
-    int64_t *sub_totals;  /* fen over the whole periods granted */
+    int64_t *sub_totals;  /* fen over the whole periods granted (sums stop at INT64_MAX) */
     int64_t monthly_fen;  /* sum of monthly amounts granted (the monthly cost) */
     int64_t once_fen;     /* sum of one-off payments granted */
     int64_t first_seq, last_seq;

@@ -197,6 +197,14 @@ static char *canonical_line(batch *b, const yz_determination *det, const char *i
 
 static void bootstrap(batch *b, const yz_record *rec, const yz_determination *det);
 
+/* Sums of amounts over a whole file: a rule may grant up to 10^12 fen for 1,200 months, so
+ * some thousands of records reach INT64_MAX, where the sum stays (see yz_batch_summary). */
+static void add_fen(int64_t *sum, int64_t v)
+{
+    if (__builtin_add_overflow(*sum, v, sum))
+        *sum = INT64_MAX;
+}
+
 static void decide(worker *w, chunk *c, int i)
 {
     batch *b = w->b;
@@ -428,11 +436,11 @@ static int write_chunk(batch *b, chunk *c)
             if (r->subs[k] == YZ_MET) {
                 const pitem *it = &b->pol->items[PI_SUBSIDY][k];
                 if (it->per && !strcmp(it->per, "month"))
-                    s->monthly_fen += r->amounts[k];
+                    add_fen(&s->monthly_fen, r->amounts[k]);
                 else if (it->per && !strcmp(it->per, "once"))
-                    s->once_fen += r->amounts[k];
+                    add_fen(&s->once_fen, r->amounts[k]);
                 if (r->totals[k] > 0)
-                    s->sub_totals[k] += r->totals[k];
+                    add_fen(&s->sub_totals[k], r->totals[k]);
             }
         }
         if (r->line_out)

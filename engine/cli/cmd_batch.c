@@ -42,6 +42,10 @@ static const char usage_text[] =
 
 static void yuan(char *buf, size_t n, int64_t fen)
 {
+    if (fen == INT64_MAX) { /* the sum stopped there: not a real total */
+        snprintf(buf, n, "too large to add up");
+        return;
+    }
     char digits[32];
     snprintf(digits, sizeof digits, "%lld", (long long)(fen / 100));
     size_t k = 0, l = strlen(digits);
