@@ -123,6 +123,9 @@ char *yz_record_canonical(const yz_record *rec)
 
 enum { COL_VALUE, COL_COUNT, COL_LIST };
 
+/* items of a list without maxItems in the schema that a CSV row may build */
+#define CSV_MAX_ITEMS 10000
+
 typedef struct csv_step {
     const char *key; /* object member, or NULL for an array index */
     int index;
@@ -183,6 +186,14 @@ csv_header *csv_header_new(char **fields, size_t n, strbuf *err)
                 }
                 if (!all_digits(seg) || sn->items->type != ST_OBJECT) {
                     why = "names a list item without a number (write name.0.field)";
+                    break;
+                }
+                /* the list is built up to this item for every row: bound it by the schema */
+                size_t most = sn->max_items ? sn->max_items : CSV_MAX_ITEMS;
+                if (strlen(seg) > 9 || (size_t)atoi(seg) >= most) {
+                    sb_addf(err, "%scolumn '%s' names item %s of a list that has at most %zu items (0 to %zu)",
+                            bad++ ? "; " : "", fields[i], seg, most, most - 1);
+                    why = "";
                     break;
                 }
                 c->steps[c->nsteps].key = NULL;
@@ -317,7 +328,11 @@ yj *record_from_csv(arena *mem, const csv_header *h, char **fields, size_t *lens
         if (c->kind == COL_COUNT) {
             /* cur is the list itself: give it that many items (absent fields until filled) */
             long want = strtol(fields[i], NULL, 10);
-            if (want > 0 && want <= 10000) {
+            /* more than the schema allows: one item too many is enough for validation to say so */
+            size_t most = c->leaf->max_items ? c->leaf->max_items : CSV_MAX_ITEMS;
+            if (want > (long)most)
+                want = (long)most + 1;
+            if (want > 0) {
                 csv_step item = {NULL, (int)want - 1, c->leaf->items};
                 child_of(mem, cur, &item);
             }
