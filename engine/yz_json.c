@@ -44,6 +44,33 @@ static void leave(arena *prev)
     tl_arena = prev;
 }
 
+#define YJ_STR_(x) #x
+#define YJ_STR(x) YJ_STR_(x)
+
+/* how deeply arrays and objects are nested at offset off (cJSON stops past its limit and says
+   only that the text is not JSON) */
+static int nesting_at(const char *text, size_t off)
+{
+    int depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < off; i++) {
+        char c = text[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            depth++;
+        } else if (c == ']' || c == '}') {
+            depth--;
+        }
+    }
+    return depth;
+}
+
 yj *yj_parse(arena *mem, const char *text, size_t len, size_t *err_off, const char **err)
 {
     *err = NULL;
@@ -55,7 +82,9 @@ yj *yj_parse(arena *mem, const char *text, size_t len, size_t *err_off, const ch
     if (!v) {
         const char *pos = end ? end : cJSON_GetErrorPtr();
         *err_off = pos && pos >= text && pos <= text + len ? (size_t)(pos - text) : 0;
-        *err = "not valid JSON";
+        *err = nesting_at(text, *err_off) >= CJSON_NESTING_LIMIT ? "nested deeper than " YJ_STR(CJSON_NESTING_LIMIT)
+                                                                       " levels: not a record"
+                                                                 : "not valid JSON";
         return NULL;
     }
     /* only whitespace may follow */
