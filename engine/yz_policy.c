@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "yz_date.h"
@@ -199,12 +200,21 @@ static size_t list_dir(loader *L, const char *logical_dir, const char *disk_dir,
             if (!yz_str_has_suffix(de->d_name, suffix1) && !(suffix2 && yz_str_has_suffix(de->d_name, suffix2)))
                 continue;
             char *full = yz_path_join(disk_dir, de->d_name);
-            bool file = yz_is_file(full);
-            if (!file && !yz_is_dir(full)) {
-                /* a dangling or looping symlink */
+            struct stat st;
+            bool file = false;
+            if (stat(full, &st) != 0)
+                diag_add(L->d, YZ_SEV_ERROR, display_path(L, full), 0, 0, "cannot read: %s%s", strerror(errno),
+                         errno == ELOOP || errno == ENOENT ? " (a broken or looping symbolic link?)" : "");
+            else if (S_ISDIR(st.st_mode))
                 diag_add(L->d, YZ_SEV_ERROR, display_path(L, full), 0, 0,
-                         "cannot read: %s (a broken or looping symbolic link?)", strerror(errno ? errno : ENOENT));
-            }
+                         "is a folder, not a file: rename it, or move the file it should be into its place");
+            else if (!S_ISREG(st.st_mode))
+                /* a FIFO would block the loader for ever, a device could be endless */
+                diag_add(L->d, YZ_SEV_ERROR, display_path(L, full), 0, 0,
+                         "is a %s, not a plain file: policy files must be plain files",
+                         S_ISFIFO(st.st_mode) ? "named pipe (FIFO)" : S_ISSOCK(st.st_mode) ? "socket" : "device");
+            else
+                file = true;
             yz_free(full);
             if (!file)
                 continue;
