@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <locale.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <wchar.h>
 #include <time.h>
 
@@ -114,16 +115,12 @@ int cli_read(const char *path, char **out, size_t *len)
     if (!f)
         return errno;
     if (f != stdin) {
-        fseek(f, 0, SEEK_END);
-        long sz = ftell(f);
-        if (sz < 0) {
-            int e = errno == ESPIPE ? 0 : errno;
-            if (e == 0)
-                e = EISDIR;
+        /* a pipe (check <(...)) or a device is read like standard input, up to the limit */
+        struct stat st;
+        if (fstat(fileno(f), &st) == 0 && (S_ISDIR(st.st_mode) || (S_ISREG(st.st_mode) && (size_t)st.st_size > max))) {
             fclose(f);
-            return e;
+            return S_ISDIR(st.st_mode) ? EISDIR : EFBIG;
         }
-        rewind(f);
     }
     size_t cap = 65536, n = 0;
     char *buf = malloc(cap + 1);
@@ -141,6 +138,8 @@ int cli_read(const char *path, char **out, size_t *len)
             char *nb = realloc(buf, cap + 1);
             if (!nb) {
                 free(buf);
+                if (f != stdin)
+                    fclose(f);
                 return ENOMEM;
             }
             buf = nb;
