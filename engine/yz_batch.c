@@ -830,6 +830,9 @@ int yz_batch_run(const yz_batch_options *o, yz_batch_summary *sum, yz_diags *d)
     pthread_mutex_unlock(&b->mu);
     pthread_join(b->writer, NULL);
     progress(b, true);
+    /* lines too long to read as records were reported as they were skipped */
+    sum->rejected += input_skipped(b->in);
+    sum->records += input_skipped(b->in);
     if (rc == YZ_OK && b->writer_rc != YZ_OK)
         rc = b->writer_rc;
     if (rc == YZ_OK && b->fatal)

@@ -25,6 +25,8 @@ struct yz_input {
     uint64_t consumed, size;
     bool eof, first;
     bool checked;        /* the first block was checked for UTF-8 */
+    bool skipping;       /* inside a line too long to keep, dropped until its end */
+    uint64_t skipped;    /* lines dropped so */
 };
 
 int input_open(const char *path, const char *encoding, yz_input **out, yz_diags *d)
@@ -143,6 +145,18 @@ int input_next(yz_input *in, const char **buf, size_t *len, long *first_line, yz
         in->hand = 0;
     }
     for (;;) {
+        if (in->skipping && in->text.len) {
+            /* the rest of a line too long to keep: drop it up to its end */
+            const char *end = memchr(in->text.buf, '\n', in->text.len);
+            size_t drop = end ? (size_t)(end - in->text.buf) + 1 : in->text.len;
+            memmove(in->text.buf, in->text.buf + drop, in->text.len - drop);
+            in->text.len -= drop;
+            in->text.buf[in->text.len] = '\0';
+            if (end) {
+                in->skipping = false;
+                in->line++;
+            }
+        }
         const char *nl = in->text.len ? memrchr(in->text.buf, '\n', in->text.len) : NULL;
         if (nl || (in->eof && in->text.len)) {
             size_t n = nl ? (size_t)(nl - in->text.buf) + 1 : in->text.len;
@@ -156,6 +170,19 @@ int input_next(yz_input *in, const char **buf, size_t *len, long *first_line, yz
         }
         if (in->eof)
             return 0;
+        if (!in->skipping && in->text.len > YZ_INPUT_MAX_LINE) {
+            /* one record per line: a longer line would only grow (a whole file without line
+               ends, a JSON array of every record) */
+            in->skipping = true;
+            in->skipped++;
+            diag_add(d, YZ_SEV_ERROR, in->name, in->line, 0,
+                     "the line is longer than %u MiB and was skipped: each record must be on a line of its own",
+                     YZ_INPUT_MAX_LINE >> 20);
+        }
+        if (in->skipping) {
+            in->text.len = 0;
+            in->text.buf[0] = '\0';
+        }
         size_t n = fread(in->raw + in->raw_len, 1, BLOCK - in->raw_len, in->f);
         if (n == 0) {
             if (ferror(in->f)) {
@@ -181,6 +208,11 @@ int input_next(yz_input *in, const char **buf, size_t *len, long *first_line, yz
 uint64_t input_consumed(const yz_input *in)
 {
     return in->consumed;
+}
+
+uint64_t input_skipped(const yz_input *in)
+{
+    return in->skipped;
 }
 
 uint64_t input_size(const yz_input *in)

@@ -13,9 +13,13 @@ typedef struct yz_input yz_input;
 /* Opens a file, or standard input for "-".  encoding: NULL or "utf-8", or "gbk"/"gb18030". */
 int input_open(const char *path, const char *encoding, yz_input **out, yz_diags *d);
 /* The next block of whole lines (UTF-8): *buf and *len stay valid until the next call; *first_line
- * is the 1-based number of its first line.  Returns 1, 0 at the end, or -1 after an error
+ * is the 1-based number of its first line (a skipped line leaves a gap in the numbers).  Returns 1, 0 at the end, or -1 after an error
  * (d says what: a read error, or bytes that are not valid in the encoding). */
 int input_next(yz_input *in, const char **buf, size_t *len, long *first_line, yz_diags *d);
+/* Lines longer than this are skipped (with a diagnostic naming the line) rather than kept. */
+#define YZ_INPUT_MAX_LINE (16u << 20)
+/* The number of lines skipped so. */
+uint64_t input_skipped(const yz_input *in);
 /* Bytes of the file read so far and its size (0 when unknown, e.g. a pipe). */
 uint64_t input_consumed(const yz_input *in);
 uint64_t input_size(const yz_input *in);
