@@ -1062,6 +1062,47 @@ static int evaluate(yz_evaluator *ev, const yz_record *rec, const char *as_of, b
     return YZ_OK;
 }
 
+int eval_check_helpers(const yz_ruleset *rs, yz_diags *d)
+{
+    yz_evaluator *ev;
+    int rc = yz_evaluator_new(rs, NULL, &ev, d);
+    if (rc != YZ_OK)
+        return rc;
+    for (size_t i = 0; i < rs->npolicies && rc == YZ_OK; i++) {
+        ev->pol = rs->policies[i];
+        strbuf err = STRBUF_INIT;
+        if (push_env(ev, &err) == 0) {
+            lua_pop(ev->sb->L, 1);
+        } else {
+            /* "path:line: message" or "path: message", path a logical one: show the file as the
+               person named it, at its line */
+            const char *msg = sb_str(&err), *file = NULL;
+            int line = 0;
+            for (size_t f = 0; f < rs->nfiles && !file; f++) {
+                size_t n = strlen(rs->files[f].path);
+                if (!strncmp(msg, rs->files[f].path, n) && msg[n] == ':') {
+                    file = rs->files[f].display;
+                    msg += n + 1;
+                    if (*msg >= '0' && *msg <= '9') {
+                        line = atoi(msg);
+                        while (*msg >= '0' && *msg <= '9')
+                            msg++;
+                        if (*msg == ':')
+                            msg++;
+                    }
+                    while (*msg == ' ')
+                        msg++;
+                }
+            }
+            diag_add(d, YZ_SEV_ERROR, file, line, 0, "the Lua helpers fail while loading: %s", msg);
+            rc = YZ_EPOLICY;
+        }
+        sb_free(&err);
+    }
+    yz_evaluator_free(ev);
+    return rc;
+}
+
 int yz_evaluate(yz_evaluator *ev, const yz_record *rec, const char *as_of, yz_determination **out, yz_diags *d)
 {
     return evaluate(ev, rec, as_of, true, out, d);

@@ -74,4 +74,10 @@ struct yz_determination {
     size_t nmissing;
 };
 
+/* Loads the rule library and each policy's Lua helpers once, as the first record would, so that
+ * a helper that fails while loading (raises, assigns a global, keeps an iterator) is reported
+ * by lint with its file and line instead of by every decision.  Returns YZ_OK or YZ_EPOLICY
+ * (diagnostics in d). */
+int eval_check_helpers(const yz_ruleset *rs, yz_diags *d);
+
 #endif

@@ -7,6 +7,8 @@
 
 #include "yz_date.h"
 #include "yz_diag.h"
+#include "yz_eval.h"
+#include "yz_lualint.h"
 #include "yz_policy.h"
 #include "yz_testcase.h"
 
@@ -72,6 +74,107 @@ static void value_gaps(const yz_ruleset *rs, yz_diags *d)
     }
 }
 
+/* ---- Lua text: what the sandbox will refuse at run time, said before it runs ---- */
+
+typedef struct luactx {
+    const yz_ruleset *rs;
+    yz_diags *d;
+    const char *file;   /* display path */
+    const char *text;   /* the Lua text */
+    const rfile *yaml;  /* a condition's YAML file (NULL for a helper file) */
+    int line, col;      /* where the text starts in it */
+} luactx;
+
+/* the start of line k of a text */
+static const char *line_of(const char *s, int k)
+{
+    for (; k > 0 && s; k--) {
+        s = strchr(s, '\n');
+        if (s)
+            s++;
+    }
+    return s;
+}
+
+static void lua_report(void *ctx, int line, size_t byte, yz_severity sev, const char *msg)
+{
+    luactx *c = ctx;
+    const char *ls = line_of(c->text, line);
+    size_t width = ls ? yz_utf8_width(ls, byte) : 0;
+    int col = 0;
+    if (!c->yaml) {
+        col = (int)width + 1;
+    } else if (c->col == 1) {
+        /* a block scalar (| or >): its lines share the block's indentation */
+        const char *fl = line_of(c->yaml->data, c->line + line - 1);
+        int indent = 0;
+        while (fl && fl[indent] == ' ')
+            indent++;
+        col = indent + (int)width + 1;
+    } else if (line == 0) {
+        /* on the key's line, after the quote of a quoted scalar */
+        const char *fl = line_of(c->yaml->data, c->line - 1);
+        const char *at = fl ? fl : "";
+        int k = 1;
+        while (*at && *at != '\n' && k < c->col) {
+            if (((unsigned char)*at & 0xC0) != 0x80)
+                k++;
+            at++;
+        }
+        col = c->col + (int)width + (*at == '\'' || *at == '"');
+    }
+    diag_add(c->d, sev, c->file, c->line + line, col, "%s", msg);
+}
+
+/* the rules and helpers of the folder itself (those of the policies it extends are theirs) */
+static void lint_lua(const yz_ruleset *rs, yz_diags *d)
+{
+    if (!rs->npolicies)
+        return;
+    const ppolicy *own = rs->policies[rs->npolicies - 1];
+    const char *own_file = own->version_files[own->nlevels - 1];
+    const char *slash = strrchr(own_file, '/');
+    size_t dirlen = slash ? (size_t)(slash - own_file) + 1 : 0;
+    /* amount and months formulas must give whole numbers */
+    bool *amount = yz_calloc(rs->nleaves ? rs->nleaves : 1, sizeof *amount);
+    for (size_t p = 0; p < rs->npolicies; p++)
+        for (size_t k = 0; k < rs->policies[p]->nitems[PI_SUBSIDY]; k++) {
+            const pitem *it = &rs->policies[p]->items[PI_SUBSIDY][k];
+            if (it->amount && it->amount->leaf >= 0)
+                amount[it->amount->leaf] = true;
+            if (it->months && it->months->leaf >= 0)
+                amount[it->months->leaf] = true;
+        }
+    for (size_t i = 0; i < rs->nleaves; i++) {
+        const pcond *c = rs->leaves[i];
+        if (!c->expr || !c->loc.file || strncmp(c->loc.file, own_file, dirlen) != 0 || strchr(c->loc.file + dirlen, '/'))
+            continue;
+        luactx x = {rs, d, ruleset_display(rs, c->loc.file), c->expr, ruleset_file(rs, c->loc.file), c->loc.line,
+                    c->loc.col};
+        lualint_text(c->expr, strlen(c->expr), amount[i], lua_report, &x);
+    }
+    yz_free(amount);
+    for (size_t f = 0; f < rs->nfiles; f++) {
+        const rfile *rf = &rs->files[f];
+        if (!yz_str_has_suffix(rf->path, ".lua") || strncmp(rf->path, own_file, dirlen) != 0 ||
+            strchr(rf->path + dirlen, '/'))
+            continue;
+        luactx x = {rs, d, rf->display, rf->data, NULL, 1, 1};
+        lualint_text(rf->data, rf->len, false, lua_report, &x);
+    }
+}
+
+static void lint_ruleset(const yz_ruleset *rs, const char *dir, const char *today, yz_diags *d)
+{
+    size_t first = d->n;
+    expiry(rs, today, d);
+    value_gaps(rs, d);
+    lint_lua(rs, d);
+    eval_check_helpers(rs, d);
+    diag_sort_from(d, first);
+    testcase_check_folder(rs, dir, d);
+}
+
 static int lint_folder(const char *home, const char *dir, const char *today, yz_diags *d, int depth)
 {
     int folders = 0;
@@ -79,9 +182,7 @@ static int lint_folder(const char *home, const char *dir, const char *today, yz_
         yz_ruleset *rs = NULL;
         folders++;
         if (yz_ruleset_load(home, dir, &rs, d) == YZ_OK) {
-            expiry(rs, today, d);
-            value_gaps(rs, d);
-            testcase_check_folder(rs, dir, d);
+            lint_ruleset(rs, dir, today, d);
             yz_ruleset_free(rs);
         }
     }
@@ -139,9 +240,7 @@ int policy_lint(const char *home, const char *path, const char *today, yz_diags 
         }
         yz_ruleset *rs = NULL;
         if (yz_ruleset_load(home, dir, &rs, d) == YZ_OK) {
-            expiry(rs, today, d);
-            value_gaps(rs, d);
-            testcase_check_folder(rs, dir, d);
+            lint_ruleset(rs, dir, today, d);
             yz_ruleset_free(rs);
         }
         yz_free(copy);

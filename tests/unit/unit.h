@@ -49,5 +49,6 @@ void test_schema(void);
 void test_library(void);
 void test_sandbox(void);
 void test_eval(void);
+void test_lualint(void);
 
 #endif
