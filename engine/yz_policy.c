@@ -573,7 +573,17 @@ static int read_level(loader *L, level *lv)
                 }
                 char *lg = yz_path_join(lv->logical_dir, ln->str);
                 char *dk = lv->disk_dir ? yz_path_join(lv->disk_dir, ln->str) : NULL;
-                load_file(L, lg, dk, disp(L, ln->file), ln->line, ln->col);
+                bool fresh = !find_file(L, lg);
+                rfile *lf = load_file(L, lg, dk, disp(L, ln->file), ln->line, ln->col);
+                if (lf && fresh) {
+                    /* as for the rule library: a helper that cannot compile (or is bytecode) is
+                       a policy error now, not a failure of every decision */
+                    strbuf err = STRBUF_INIT;
+                    int line = 0;
+                    if (sandbox_check_chunk(lf->data, lf->len, &err, &line) != 0)
+                        diag_add(L->d, YZ_SEV_ERROR, lf->display, line, 0, "Lua syntax: %s", err.buf);
+                    sb_free(&err);
+                }
                 yz_free(lg);
                 yz_free(dk);
             }

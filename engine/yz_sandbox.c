@@ -1094,6 +1094,18 @@ void sandbox_restore(sandbox *sb)
     lua_pop(L, 1);
 }
 
+/* a message about a library or helper file starts with the file's name */
+static void name_chunk(sandbox *sb, int chunk_id, strbuf *err)
+{
+    const char *name = chunk_id >= 0 && (size_t)chunk_id < sb->nchunk_names ? sb->chunk_names[chunk_id] : NULL;
+    if (!name || yz_str_has_prefix(sb_str(err), name))
+        return;
+    char *why = yz_strdup(sb_str(err));
+    sb_clear(err);
+    sb_addf(err, "%s: %s", name, why);
+    yz_free(why);
+}
+
 int sandbox_env_new(sandbox *sb, const char *const *srcs, const size_t *lens, const int *chunk_ids, size_t n,
                     size_t first_helper, strbuf *err)
 {
@@ -1129,6 +1141,7 @@ int sandbox_env_new(sandbox *sb, const char *const *srcs, const size_t *lens, co
     int list = lua_gettop(L);
     for (size_t i = 0; i < n; i++) {
         if (sandbox_compile(sb, env, srcs[i], lens[i], chunk_ids[i], 1, err) != 0) {
+            name_chunk(sb, chunk_ids[i], err);
             lua_settop(L, storage - 1);
             return -1;
         }
@@ -1139,6 +1152,7 @@ int sandbox_env_new(sandbox *sb, const char *const *srcs, const size_t *lens, co
         if (st != SB_OK) {
             if (st == SB_UNKNOWN)
                 sb_adds(err, "a library chunk read an unknown value while loading");
+            name_chunk(sb, chunk_ids[i], err);
             lua_settop(L, storage - 1);
             return -1;
         }
@@ -1154,13 +1168,7 @@ int sandbox_env_new(sandbox *sb, const char *const *srcs, const size_t *lens, co
             st = sandbox_call(sb, 5, 0, err);
             sb->budget = saved;
             if (st != SB_OK) {
-                char *why = yz_strdup(sb_str(err));
-                sb_clear(err);
-                sb_addf(err, "%s: %s",
-                        chunk_ids[i] >= 0 && (size_t)chunk_ids[i] < sb->nchunk_names ? sb->chunk_names[chunk_ids[i]]
-                                                                                     : "a library chunk",
-                        why);
-                yz_free(why);
+                name_chunk(sb, chunk_ids[i], err);
                 lua_settop(L, storage - 1);
                 return -1;
             }
