@@ -46,18 +46,18 @@ static void report_parser_error(builder *b)
         b->errors++;
         return;
     }
-    /* a tab where indentation was expected */
-    size_t off = p->problem_mark.index;
-    if (off < b->len) {
-        const char *ls = b->buf + off;
-        while (ls > b->buf && ls[-1] != '\n')
-            ls--;
-        for (const char *q = ls; q < b->buf + b->len && *q != '\n'; q++)
-            if (*q == '\t') {
-                hint = " (the line contains a tab: YAML indents with spaces only)";
-                break;
-            }
+    /* a tab where indentation was expected; the mark's index counts characters, not bytes,
+       so the line is found by its number */
+    const char *ls = b->buf, *end = b->buf + b->len;
+    for (size_t l = 0; l < p->problem_mark.line && ls < end; l++) {
+        ls = memchr(ls, '\n', (size_t)(end - ls));
+        ls = ls ? ls + 1 : end;
     }
+    for (const char *q = ls; q < end && *q != '\n'; q++)
+        if (*q == '\t') {
+            hint = " (the line contains a tab: YAML indents with spaces only)";
+            break;
+        }
     if (p->context)
         diag_add(b->d, YZ_SEV_ERROR, b->doc->file, line, col, "YAML syntax: %s %s (line %d)%s", problem,
                  p->context, (int)p->context_mark.line + 1, hint);
