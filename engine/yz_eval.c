@@ -698,9 +698,13 @@ static void collect_reads(xbuild *x)
     } else {
         di->nmissing = 0;
     }
-    qsort(di->fields, di->nfields, sizeof *di->fields, cmp_dkv);
-    qsort(di->params, di->nparams, sizeof *di->params, cmp_dkv);
-    qsort(di->missing, di->nmissing, sizeof *di->missing, cmp_missing);
+    /* qsort's array may not be NULL even when empty (UBSan: nonnull) */
+    if (di->nfields)
+        qsort(di->fields, di->nfields, sizeof *di->fields, cmp_dkv);
+    if (di->nparams)
+        qsort(di->params, di->nparams, sizeof *di->params, cmp_dkv);
+    if (di->nmissing)
+        qsort(di->missing, di->nmissing, sizeof *di->missing, cmp_missing);
     sb_free(&tmp);
     sb_free(&p);
 }
@@ -1054,7 +1058,8 @@ static int evaluate(yz_evaluator *ev, const yz_record *rec, const char *as_of, b
                     add_missing(m, &det->missing, &det->nmissing, &mcap, &di->missing[j]);
             }
         }
-        qsort(det->missing, det->nmissing, sizeof *det->missing, cmp_missing);
+        if (det->nmissing)
+            qsort(det->missing, det->nmissing, sizeof *det->missing, cmp_missing);
     }
     sandbox_restore(ev->sb);
     ev->det = NULL;

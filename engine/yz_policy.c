@@ -1115,7 +1115,8 @@ static void build_params(bctx *b, const ynode *n)
         p->index = (int)pol->nparams;
         pol->nparams++;
     }
-    qsort(pol->params, pol->nparams, sizeof *pol->params, cmp_param);
+    if (pol->nparams)
+        qsort(pol->params, pol->nparams, sizeof *pol->params, cmp_param);
     for (size_t i = 0; i < pol->nparams; i++)
         pol->params[i].index = (int)i;
 }
