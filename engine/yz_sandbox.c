@@ -33,6 +33,13 @@ static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
             sb->mem_exceeded = true;
         return NULL;
     }
+    if (sb->limited && nsize > old) {
+        sb->churn += nsize - old;
+        if (sb->churn > sb->mem_cap * SB_CHURN_FACTOR || sb->churn_exceeded) {
+            sb->churn_exceeded = true;
+            return NULL;
+        }
+    }
     void *p = realloc(ptr, nsize);
     if (!p)
         return NULL;
@@ -261,6 +268,21 @@ static lua_Integer c_step_limit(lua_State *L)
     return (lua_Integer)sb_of(L)->budget;
 }
 
+/* Charges a call its C work; past the budget of the whole call (64 steps per instruction), the
+ * call stops as if its instructions had run out, and stays stopped. */
+static void charge(lua_State *L, double steps)
+{
+    sandbox *sb = sb_of(L);
+    if (!sb->limited)
+        return;
+    sb->c_steps += steps;
+    if (sb->c_steps > (double)sb->budget * PATTERN_STEPS_PER_INSTRUCTION) {
+        sb->budget_exceeded = true;
+        lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+        raisef(L, "the work of library calls exceeded the instruction budget of %llu", (unsigned long long)sb->budget);
+    }
+}
+
 static int safe_rep(lua_State *L)
 {
     size_t l, lsep;
@@ -371,6 +393,7 @@ static int safe_pattern(lua_State *L)
                           "string.%s: this pattern on a text of %zu bytes may take up to %.0e steps, more than a rule "
                           "may spend (%.0e); use fewer of * + - ? in the pattern, anchor it with ^, or shorten the text",
                           name, n, cost, limit);
+    charge(L, cost);
     int nargs = lua_gettop(L);
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
@@ -385,6 +408,7 @@ static lua_Integer list_length(lua_State *L, const char *fn)
     if (n < 0 || n >= c_step_limit(L))
         return raisef(L, "table.%s: a list of %lld elements is more than a rule may shift in one call (at most %lld)",
                           fn, (long long)n, (long long)c_step_limit(L) - 1);
+    charge(L, (double)n * PATTERN_STEPS_PER_INSTRUCTION);
     return n;
 }
 
@@ -432,6 +456,8 @@ static int safe_move(lua_State *L)
     if (e >= f && (lua_Unsigned)e - (lua_Unsigned)f >= (lua_Unsigned)c_step_limit(L))
         return raisef(L, "table.move: %llu elements are more than a rule may move in one call (at most %lld)",
                           (unsigned long long)((lua_Unsigned)e - (lua_Unsigned)f) + 1, (long long)c_step_limit(L));
+    if (e >= f)
+        charge(L, ((double)e - (double)f + 1) * PATTERN_STEPS_PER_INSTRUCTION);
     int nargs = lua_gettop(L);
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
@@ -798,21 +824,34 @@ sb_status sandbox_call(sandbox *sb, int nargs, int nresults, strbuf *msg)
     sb->limited = true;
     sb->mem_exceeded = false;
     sb->budget_exceeded = false;
+    sb->churn_exceeded = false;
+    sb->churn = 0;
+    sb->c_steps = 0;
     lua_sethook(L, count_hook, LUA_MASKCOUNT, (int)sb->budget);
     int rc = lua_pcall(L, nargs, nresults, 0);
     lua_sethook(L, NULL, 0, 0);
     sb->limited = false;
-    if (sb->budget_exceeded || sb->mem_exceeded) {
+    if (sb->budget_exceeded || sb->mem_exceeded || sb->churn_exceeded) {
         if (rc == LUA_OK)
             lua_pop(L, nresults);
         else
             lua_pop(L, 1);
         if (msg) {
-            if (sb->budget_exceeded)
+            if (sb->budget_exceeded && sb->c_steps > (double)sb->budget * PATTERN_STEPS_PER_INSTRUCTION)
+                sb_addf(msg,
+                        "stopped: the instruction budget of %llu per call was exceeded by the work of library "
+                        "functions (patterns or table shifts called over and over?)",
+                        (unsigned long long)sb->budget);
+            else if (sb->budget_exceeded)
                 sb_addf(msg, "stopped: the instruction budget of %llu per call was exceeded (an endless loop?)",
                         (unsigned long long)sb->budget);
-            else
+            else if (sb->mem_exceeded)
                 sb_addf(msg, "stopped: the memory cap of %zu MiB was exceeded", sb->mem_cap >> 20);
+            else
+                sb_addf(msg,
+                        "stopped: the call allocated more than %zu MiB in all (large texts or tables built over "
+                        "and over?)",
+                        (sb->mem_cap >> 20) * SB_CHURN_FACTOR);
         }
         return sb->budget_exceeded ? SB_BUDGET : SB_MEMORY;
     }

@@ -14,6 +14,8 @@ typedef struct lua_State lua_State;
 
 #define YZ_DEFAULT_INSTRUCTIONS 1000000u
 #define YZ_DEFAULT_MEMORY (64u << 20)
+/* bytes a limited call may allocate in all, as a multiple of the memory cap */
+#define SB_CHURN_FACTOR 2
 /* bytes of a rule's error text kept in a determination (longer ones are cut, with "…") */
 #define SB_MESSAGE_MAX 1000
 
@@ -24,6 +26,12 @@ typedef struct sandbox {
     bool limited;         /* limits apply (inside sandbox_call) */
     bool mem_exceeded;    /* set by the allocator during a limited call */
     bool budget_exceeded; /* set by the count hook during a limited call */
+    /* work the count hook cannot see, per limited call: bytes allocated (a loop that builds and
+       drops large strings stays under the cap while it keeps C busy) and the steps library
+       functions were charged for (patterns, table shifts) */
+    size_t churn;
+    bool churn_exceeded;
+    double c_steps;
     const char *const *chunk_names; /* chunk "=@N:B" is chunk_names[N] from line B in messages */
     size_t nchunk_names;
 } sandbox;

@@ -182,6 +182,14 @@ void test_sandbox(void)
     CHECK(strstr(lua_eval("(function() for w in ('x'):rep(100000):gmatch('%a*%a*%a*y') do end end)()"),
                  "string.gmatch: this pattern"));
     CHECK(strstr(lua_eval("('x'):rep(5000):match('(%b())(%b())(%b())')"), "may take up to"));
+    /* ... and so is the same work repeated: C work counts against the budget of the whole call */
+    CHECK(strstr(lua_eval("(function() local s = ('a'):rep(200) for i = 1, 100000 do s:find('.-.-b') end end)()"),
+                 "exceeded by the work of library functions"));
+    CHECK(strstr(lua_eval("(function() local t = {} for i = 1, 5000 do t[i] = i end "
+                          "for i = 1, 100000 do table.insert(t, 1, 0) table.remove(t, 1) end end)()"),
+                 "exceeded by the work of library functions"));
+    CHECK(strstr(lua_eval("(function() for i = 1, 1000000 do local s = ('x'):rep(1 << 20) end end)()"),
+                 "allocated more than 128 MiB in all"));
     /* ... while ordinary uses work as in Lua */
     CHECK_STR(lua_eval("(function() local t = {1, 2, 3} table.insert(t, 2, 9) return table.concat(t, ',') end)()"),
               "1,9,2,3");
