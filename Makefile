@@ -52,7 +52,7 @@ deps:
 
 # the tools of make check, make fuzz and make valgrind (clang with its sanitizer and libFuzzer runtimes)
 CHECK_PKGS = clang libclang-rt-14-dev valgrind
-deps-check: deps-check
+deps-check: deps
 	@YZ_PACKAGES="$(CHECK_PKGS)" scripts/deps.sh
 
 $(BUILD)/%.o: %.c Makefile
