@@ -99,3 +99,8 @@ const char *hash_alg_name(yz_hash_alg alg)
 {
     return alg == YZ_HASH_SM3 ? "sm3" : "sha256";
 }
+
+int hash_alg_available(yz_hash_alg alg)
+{
+    return alg == YZ_HASH_SHA256 || md_of(alg) != NULL;
+}

@@ -20,5 +20,7 @@ void hasher_final(yz_hasher *h, char *hex);
 /* One-shot helper; returns 0, or -1 when the algorithm is unavailable. */
 int hash_hex(yz_hash_alg alg, const void *data, size_t n, char *hex);
 const char *hash_alg_name(yz_hash_alg alg);
+/* True when this OpenSSL build has the algorithm (SM3 may be missing). */
+int hash_alg_available(yz_hash_alg alg);
 
 #endif

@@ -245,7 +245,7 @@ static int open_store(const char *path, const char *hash_alg, bool must_create, 
         return YZ_ESTORE;
     }
     st->alg = !strcmp(alg, "sm3") ? YZ_HASH_SM3 : YZ_HASH_SHA256;
-    if (st->alg == YZ_HASH_SM3 && !hasher_new(YZ_HASH_SM3)) {
+    if (!hash_alg_available(st->alg)) {
         diag_add(d, YZ_SEV_ERROR, path, 0, 0, "this OpenSSL has no SM3; the store cannot be used here");
         yz_store_close(st);
         return YZ_ESTORE;
