@@ -36,6 +36,17 @@ static void add_lib(void)
     }
 }
 
+/* the library files add_lib read (the others are literals) */
+static void free_lib(void)
+{
+    for (size_t i = 0; i < nfiles; i++)
+        if (!strncmp(files[i].path, "rules/lib/", 10)) {
+            yz_free((void *)files[i].path);
+            yz_free((void *)files[i].data);
+        }
+    nfiles = 0;
+}
+
 static const char national[] =
     "format: 1\neffective: {from: 2000-01-01}\n"
     "sources: {s: {issuer: x, number: n1}}\n"
@@ -210,7 +221,7 @@ void test_eval(void)
     yz_ruleset_free(rs);
 
     /* a policy with errors is never returned */
-    nfiles = 0;
+    free_lib();
     add_lib();
     add("rules/national/policy.yaml", national);
     add("provinces/u/policy.yaml", "format: 1\nextends: national\neffective: {from: 2020-01-01}\n"
@@ -229,9 +240,5 @@ void test_eval(void)
     CHECK(syntax);
     CHECK(basis);
     yz_diags_clear(&d);
-    for (size_t i = 0; i < nfiles; i++)
-        if (!strncmp(files[i].path, "rules/lib/", 10)) {
-            yz_free((void *)files[i].path);
-            yz_free((void *)files[i].data);
-        }
+    free_lib();
 }
