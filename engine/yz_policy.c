@@ -1887,6 +1887,7 @@ static int load_common(loader *L, yz_ruleset **out)
         if (nerrors(L))
             rc = YZ_EPOLICY;
     }
+    sandbox_check_release();
     dedupe(L->d, first);
     diag_sort_from(L->d, first);
     if (rc == YZ_OK && nerrors(L))

@@ -734,8 +734,17 @@ static int split_message(const char *m, strbuf *err)
     return line;
 }
 
-/* one plain state per thread compiles everything that is only checked, never run */
+/* one plain state per thread compiles everything that is only checked, never run; the loader
+   closes it when a ruleset is loaded (sandbox_check_release), so no state outlives a load */
 static _Thread_local lua_State *scratch;
+
+void sandbox_check_release(void)
+{
+    if (scratch) {
+        lua_close(scratch);
+        scratch = NULL;
+    }
+}
 
 static int check_source(const char *src, size_t len, strbuf *err, int *line)
 {
