@@ -69,6 +69,25 @@ char *yz_diag_format(const yz_diag *x);
 
 void yz_free(void *p);
 
+/* ---- running out of memory ----
+ *
+ * Where an allocation failure can be reported, the call returns YZ_ENOMEM: creating an evaluator
+ * and evaluating (Lua states, which allocate through their own allocator: a rule that exceeds its
+ * memory cap makes its item undetermined, but memory the system refuses fails the whole
+ * evaluation, so no decision ever depends on how much memory was free), and packing a decision.
+ * The store reports SQLite's own "out of memory" as YZ_ESTORE.
+ *
+ * Everywhere else (loading, parsing, validating, formatting) the library allocates with functions
+ * that do not return on failure: they call the out-of-memory handler.  A handler must not return;
+ * it ends the process (the yuanzhu command prints "yuanzhu CMD: error: out of memory ..." and exits
+ * with 70).  Without a handler, or if the handler returns, the process ends at once with _Exit(70)
+ * and prints nothing (a library does not print, and abort() would look like a crash).  Ending the
+ * process this way leaves the store as it was before: every write is one SQLite transaction, and
+ * one that has not committed leaves no trace. */
+typedef void (*yz_oom_handler)(size_t bytes);
+/* Installs fn (NULL: the default) for the whole process; returns the previous handler. */
+yz_oom_handler yz_set_oom_handler(yz_oom_handler fn);
+
 /* ---- engine home: where rules/ and provinces/ live ---- */
 
 /* Returns the directory holding rules/ and provinces/: $YUANZHU_HOME if set, else the

@@ -56,7 +56,7 @@ int input_open(const char *path, const char *encoding, yz_input **out, yz_diags 
             input_close(in);
             return YZ_EIO;
         }
-        in->f = fopen(path, "rb");
+        in->f = yz_fopen(path, "rb");
         if (!in->f) {
             diag_add(d, YZ_SEV_ERROR, path, 0, 0, "cannot read: %s", strerror(errno));
             input_close(in);

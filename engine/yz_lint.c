@@ -16,7 +16,7 @@
 
 static bool has_policy_files(const char *dir)
 {
-    DIR *dh = opendir(dir);
+    DIR *dh = yz_opendir(dir);
     if (!dh)
         return false;
     struct dirent *de;
@@ -188,7 +188,7 @@ static int lint_folder(const char *home, const char *dir, const char *today, yz_
     }
     if (depth > 4)
         return folders;
-    DIR *dh = opendir(dir);
+    DIR *dh = yz_opendir(dir);
     if (!dh)
         return folders;
     char **subs = NULL;

@@ -188,7 +188,7 @@ static size_t list_dir(loader *L, const char *logical_dir, const char *disk_dir,
             names[n++] = yz_strdup(p + dl + 1);
         }
     } else {
-        DIR *dir = opendir(disk_dir);
+        DIR *dir = yz_opendir(disk_dir);
         if (!dir) {
             *out = NULL;
             return 0;
@@ -1911,7 +1911,7 @@ static yz_ruleset *ruleset_new(void)
 
 static void list_provinces(const char *dir, const char *prefix, strbuf *out, const char ***names, size_t *n, int depth)
 {
-    DIR *dh = opendir(dir);
+    DIR *dh = yz_opendir(dir);
     if (!dh)
         return;
     char **sub = NULL;

@@ -649,7 +649,7 @@ static void report_coverage(trun *t, const char *folder)
 
 static bool has_policy(const char *dir)
 {
-    DIR *dh = opendir(dir);
+    DIR *dh = yz_opendir(dir);
     if (!dh)
         return false;
     struct dirent *de;
@@ -676,7 +676,7 @@ static void run_folder(trun *t, const char *dir, const char *only_file)
                 run_file(t, only_file);
             } else {
                 char *tdir = yz_path_join(dir, "tests");
-                DIR *dh = opendir(tdir);
+                DIR *dh = yz_opendir(tdir);
                 char **names = NULL;
                 size_t n = 0;
                 if (dh) {
@@ -712,7 +712,7 @@ static void run_folder(trun *t, const char *dir, const char *only_file)
     }
     if (only_file)
         return;
-    DIR *dh = opendir(dir);
+    DIR *dh = yz_opendir(dir);
     if (!dh)
         return;
     char **subs = NULL;
@@ -795,7 +795,7 @@ size_t testcase_check_folder(const yz_ruleset *rs, const char *dir, yz_diags *d)
     t.rs = rs;
     t.d = d;
     char *tdir = yz_path_join(dir, "tests");
-    DIR *dh = opendir(tdir);
+    DIR *dh = yz_opendir(tdir);
     size_t files = 0;
     if (dh) {
         char **names = NULL;

@@ -1,17 +1,33 @@
 /* yz_util.c: memory, string buffers, arenas and small text helpers. */
 #include "yz_util.h"
 
+#include "yuanzhu.h"
+
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-static void oom(size_t n)
+static _Atomic(yz_oom_handler) oom_handler;
+
+yz_oom_handler yz_set_oom_handler(yz_oom_handler fn)
 {
-    fprintf(stderr, "yuanzhu: fatal: out of memory (allocating %zu bytes)\n", n);
-    fflush(stderr);
-    abort();
+    return atomic_exchange(&oom_handler, fn);
+}
+
+_Noreturn void yz_out_of_memory(size_t n)
+{
+    yz_oom_handler fn = atomic_load(&oom_handler);
+    if (fn)
+        fn(n);
+    _Exit(70); /* EX_SOFTWARE, as the command line's handler */
+}
+
+static _Noreturn void oom(size_t n)
+{
+    yz_out_of_memory(n);
 }
 
 void *yz_malloc(size_t n)
@@ -228,6 +244,22 @@ void arena_free(arena *a)
 
 /* ---- files ---- */
 
+DIR *yz_opendir(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d && errno == ENOMEM)
+        yz_out_of_memory(0);
+    return d;
+}
+
+FILE *yz_fopen(const char *path, const char *mode)
+{
+    FILE *f = fopen(path, mode);
+    if (!f && errno == ENOMEM)
+        yz_out_of_memory(0);
+    return f;
+}
+
 int yz_read_stream(void *fp, size_t max_bytes, char **out, size_t *out_len)
 {
     strbuf sb = STRBUF_INIT;
@@ -261,7 +293,7 @@ int yz_read_file(const char *path, size_t max_bytes, char **out, size_t *out_len
         return EINVAL;
     if ((size_t)st.st_size > max_bytes)
         return EFBIG;
-    FILE *fp = fopen(path, "rb");
+    FILE *fp = yz_fopen(path, "rb");
     if (!fp)
         return errno;
     int rc = yz_read_stream(fp, max_bytes, out, out_len);

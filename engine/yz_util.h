@@ -2,21 +2,27 @@
 #ifndef YZ_UTIL_H
 #define YZ_UTIL_H
 
+#include <dirent.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdbool.h>
 
 #define YZ_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Allocation that never returns NULL: on exhaustion it calls the out-of-memory handler
- * (default: print and abort).  Tests install a failing allocator through yz_set_alloc(). */
+/* Allocation that never returns NULL: on exhaustion it calls the out-of-memory handler (see
+ * yz_set_oom_handler in yuanzhu.h), which does not return. */
 void *yz_malloc(size_t n);
 void *yz_calloc(size_t n, size_t size);
 void *yz_realloc(void *p, size_t n);
 char *yz_strdup(const char *s);
 char *yz_strndup(const char *s, size_t n);
 void yz_free(void *p);
+/* Ends the process through the out-of-memory handler: for the places where a library we call
+ * reports that it ran out of memory (libyaml, regcomp, zstd) and the caller cannot return
+ * YZ_ENOMEM.  n is the size that failed, or 0 when unknown. */
+_Noreturn void yz_out_of_memory(size_t n);
 
 /* Growable byte buffer, always NUL-terminated.  sb_release() hands the storage to the caller
  * (free with yz_free); sb_clear() keeps the storage. */
@@ -58,6 +64,12 @@ char *arena_strdup(arena *a, const char *s);
 char *arena_printf(arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void arena_reset(arena *a);
 void arena_free(arena *a);
+
+/* opendir and fopen, except that when the C library has no memory for the handle (ENOMEM) they
+ * call the out-of-memory handler instead of failing: a missing folder or an unreadable file is
+ * reported to the user, and lack of memory must not look like one. */
+DIR *yz_opendir(const char *path);
+FILE *yz_fopen(const char *path, const char *mode);
 
 /* Reads a whole file.  Returns 0 and a malloc'd, NUL-terminated buffer (caller frees), or an
  * errno value.  Refuses directories (EISDIR) and files over max_bytes (EFBIG). */

@@ -112,6 +112,8 @@ int cli_read(const char *path, char **out, size_t *len)
 {
     const size_t max = 16u << 20;
     FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f && errno == ENOMEM)
+        cli_out_of_memory(0);
     if (!f)
         return errno;
     if (f != stdin) {
@@ -125,7 +127,7 @@ int cli_read(const char *path, char **out, size_t *len)
     size_t cap = 65536, n = 0;
     char *buf = malloc(cap + 1);
     if (!buf)
-        return ENOMEM;
+        cli_out_of_memory(cap + 1);
     for (;;) {
         if (n == cap) {
             if (cap >= max) {
@@ -136,12 +138,8 @@ int cli_read(const char *path, char **out, size_t *len)
             }
             cap *= 2;
             char *nb = realloc(buf, cap + 1);
-            if (!nb) {
-                free(buf);
-                if (f != stdin)
-                    fclose(f);
-                return ENOMEM;
-            }
+            if (!nb)
+                cli_out_of_memory(cap + 1);
             buf = nb;
         }
         size_t r = fread(buf + n, 1, cap - n, f);
@@ -173,6 +171,8 @@ const char *cli_db_path(const char *opt)
 int cli_open_existing(const cli *c, const char *path, yz_store **st)
 {
     FILE *f = fopen(path, "rb");
+    if (!f && errno == ENOMEM)
+        cli_out_of_memory(0);
     if (!f) {
         cli_error(c, "no store at %s: decisions are recorded by 'yuanzhu check' (or give --db PATH / YUANZHU_DB)", path);
         return EXIT_STORE;

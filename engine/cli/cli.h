@@ -34,6 +34,10 @@ int cli_exit_for(int rc);
 const char *cli_opt(int argc, char **argv, int *i, const char *name);
 /* Today's date for --as-of defaults (the only use of the clock). */
 void cli_today(char out[11]);
+/* The out-of-memory handler the command line installs (yz_set_oom_handler): prints
+ * "yuanzhu CMD: error: out of memory ..." and ends the process with 70.  Also called where the
+ * command line's own allocation fails. */
+_Noreturn void cli_out_of_memory(size_t bytes);
 /* Flushes stdout and reports a write error (exit code or 0). */
 int cli_finish(const cli *c, int code);
 /* Reads limits from --instructions / --memory-mb; returns 1 if argv[*i] was one of them, -1 on error. */

@@ -195,6 +195,8 @@ int cmd_batch(cli *c, int argc, char **argv)
     if (!o.rejects && strcmp(o.input, "-")) {
         size_t n = strlen(o.input) + 16;
         rejects = malloc(n);
+        if (!rejects)
+            cli_out_of_memory(n);
         snprintf(rejects, n, "%s.rejects.jsonl", o.input);
         o.rejects = rejects;
     }

@@ -2,8 +2,34 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+
+/* the out-of-memory message, made before it is needed: the handler must not allocate */
+static char oom_msg[160];
+static size_t oom_len;
+
+/* git's die() for memory: one line on stderr and exit 70, from any thread.  _exit, not exit:
+   no atexit handlers (OpenSSL's cleanup) may run while batch workers still use the libraries,
+   and stdout, which may hold half a result, is not flushed.  The store keeps only committed
+   transactions, so nothing half-done is recorded. */
+_Noreturn void cli_out_of_memory(size_t bytes)
+{
+    (void)bytes;
+    ssize_t w = write(2, oom_msg, oom_len);
+    (void)w;
+    _exit(EXIT_INTERNAL);
+}
+
+static void set_oom_message(const char *cmd)
+{
+    int n = snprintf(oom_msg, sizeof oom_msg,
+                     "yuanzhu%s%s: error: out of memory: stopped (the store keeps only complete decisions); "
+                     "free some memory and run it again\n",
+                     cmd ? " " : "", cmd ? cmd : "");
+    oom_len = n > 0 && (size_t)n < sizeof oom_msg ? (size_t)n : sizeof oom_msg - 1;
+}
 
 static const struct command {
     const char *name;
@@ -39,6 +65,8 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     cli c = {argv[0], NULL, NULL};
+    set_oom_message(NULL);
+    yz_set_oom_handler(cli_out_of_memory);
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;
@@ -54,6 +82,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(argv[1], commands[i].name) == 0) {
             c.cmd = commands[i].name;
+            set_oom_message(c.cmd);
             c.home = yz_home_default(argv[0]);
             int rc = commands[i].run(&c, argc - 1, argv + 1);
             yz_free(c.home);
