@@ -47,10 +47,8 @@ yz_hasher *hasher_new(yz_hash_alg alg)
     if (!md)
         return NULL;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!ctx || EVP_DigestInit_ex(ctx, md, NULL) != 1) {
-        EVP_MD_CTX_free(ctx);
-        return NULL;
-    }
+    if (!ctx || EVP_DigestInit_ex(ctx, md, NULL) != 1)
+        yz_out_of_memory(0); /* the algorithm exists: only memory can be missing */
     yz_hasher *h = yz_calloc(1, sizeof *h);
     h->alg = alg;
     h->ctx = ctx;

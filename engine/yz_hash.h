@@ -12,7 +12,7 @@ typedef enum { YZ_HASH_SHA256, YZ_HASH_SM3 } yz_hash_alg;
 typedef struct yz_hasher yz_hasher;
 
 /* Incremental hashing.  hasher_new returns NULL when the algorithm is not available in this
- * OpenSSL build.  hasher_final writes 64 lowercase hex digits and a NUL into hex (65 bytes) and
+ * OpenSSL build (and calls the out-of-memory handler when OpenSSL has no memory).  hasher_final writes 64 lowercase hex digits and a NUL into hex (65 bytes) and
  * frees the hasher. */
 yz_hasher *hasher_new(yz_hash_alg alg);
 void hasher_update(yz_hasher *h, const void *data, size_t n);

@@ -22,6 +22,8 @@ typedef struct builder {
 static void report_parser_error(builder *b)
 {
     yaml_parser_t *p = &b->parser;
+    if (p->error == YAML_MEMORY_ERROR)
+        yz_out_of_memory(0); /* not a syntax error: the file may be fine */
     int line = (int)p->problem_mark.line + 1;
     int col = (int)p->problem_mark.column + 1;
     const char *problem = p->problem ? p->problem : "syntax error";
@@ -307,7 +309,8 @@ int ydoc_parse(const char *buf, size_t len, const char *file, ydoc **out, yz_dia
         return YZ_EPARSE;
     }
 
-    yaml_parser_initialize(&b.parser);
+    if (!yaml_parser_initialize(&b.parser))
+        yz_out_of_memory(0); /* its only failure */
     yaml_parser_set_input_string(&b.parser, (const unsigned char *)buf, len);
     yaml_parser_set_encoding(&b.parser, YAML_UTF8_ENCODING);
 

@@ -2,6 +2,7 @@
 #include "yz_zip.h"
 
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #define LEVEL 3
 
@@ -15,15 +16,22 @@ struct zdict {
     ZSTD_DDict *d;
 };
 
+/* an error code: -1, unless zstd ran out of memory (then the out-of-memory handler: a "damaged"
+   message would be wrong) */
+static int nomem(size_t r)
+{
+    if (ZSTD_getErrorCode(r) == ZSTD_error_memory_allocation)
+        yz_out_of_memory(0);
+    return -1;
+}
+
 zipper *zipper_new(void)
 {
     zipper *z = yz_calloc(1, sizeof *z);
     z->c = ZSTD_createCCtx();
     z->dc = ZSTD_createDCtx();
-    if (!z->c || !z->dc) {
-        zipper_free(z);
-        return NULL;
-    }
+    if (!z->c || !z->dc)
+        yz_out_of_memory(0); /* their only failure */
     return z;
 }
 
@@ -43,10 +51,8 @@ zdict *zdict_new(const void *data, size_t len)
        ours start with '{' (canonical JSON) */
     d->c = ZSTD_createCDict(data, len, LEVEL);
     d->d = ZSTD_createDDict(data, len);
-    if (!d->c || !d->d) {
-        zdict_free(d);
-        return NULL;
-    }
+    if (!d->c || !d->d)
+        yz_out_of_memory(len); /* raw content is never refused: only memory can fail */
     return d;
 }
 
@@ -66,7 +72,7 @@ int zip_compress(zipper *z, const zdict *d, const void *src, size_t n, strbuf *o
     size_t r = d ? ZSTD_compress_usingCDict(z->c, out->buf + out->len, bound, src, n, d->c)
                  : ZSTD_compressCCtx(z->c, out->buf + out->len, bound, src, n, LEVEL);
     if (ZSTD_isError(r))
-        return -1;
+        return nomem(r);
     out->len += r;
     out->buf[out->len] = '\0';
     return 0;
@@ -80,7 +86,9 @@ int zip_decompress(zipper *z, const zdict *d, const void *src, size_t n, size_t 
     sb_grow(out, (size_t)size);
     size_t r = d ? ZSTD_decompress_usingDDict(z->dc, out->buf + out->len, (size_t)size, src, n, d->d)
                  : ZSTD_decompressDCtx(z->dc, out->buf + out->len, (size_t)size, src, n);
-    if (ZSTD_isError(r) || r != size)
+    if (ZSTD_isError(r))
+        return nomem(r);
+    if (r != size)
         return -1;
     out->len += r;
     out->buf[out->len] = '\0';

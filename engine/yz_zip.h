@@ -9,6 +9,8 @@
 typedef struct zipper zipper; /* compression contexts; one per thread */
 typedef struct zdict zdict;   /* a prepared dictionary */
 
+/* zipper_new and zdict_new never return NULL: they fail only for memory, and then call the
+ * out-of-memory handler, as does any function here whose zstd call runs out of memory. */
 zipper *zipper_new(void);
 void zipper_free(zipper *z);
 /* A dictionary made from any bytes (zstd "raw content"): data is copied. */
