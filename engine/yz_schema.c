@@ -4,7 +4,6 @@
 
 #include <math.h>
 #include <pthread.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,12 +43,109 @@ static void add_node(yz_schema *s, snode *n)
     s->nodes[s->nnodes++] = n;
 }
 
-static void *compile_regex(const char *src)
+/* ---- patterns ----
+ *
+ * The schemas' patterns are anchored runs of character classes with counts ("^[a-z][a-z0-9_]*$",
+ * "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"), matched here rather than with regexec: glibc's regexec
+ * allocates, and when that fails it answers "no match", which would reject a good record (or a
+ * good policy) for want of memory.  This matcher never allocates. */
+
+typedef struct patom {
+    uint8_t set[32];   /* the bytes this position accepts */
+    uint32_t min, max; /* how many times (max UINT32_MAX: no limit) */
+} patom;
+
+typedef struct pattern {
+    size_t n;
+    patom atoms[];
+} pattern;
+
+static void set_add(patom *a, unsigned c)
 {
-    regex_t *re = arena_alloc(&schema_mem, sizeof *re);
-    if (regcomp(re, src, REG_EXTENDED | REG_NOSUB) != 0)
-        fatal_schema("bad pattern");
-    return re;
+    a->set[c >> 3] |= (uint8_t)(1u << (c & 7));
+}
+
+static bool set_has(const patom *a, unsigned char c)
+{
+    return a->set[c >> 3] & (1u << (c & 7));
+}
+
+/* reads a count "{n}", "{n,}" or "{n,m}" at *p */
+static void parse_count(const char **p, patom *a, const char *src)
+{
+    char *end;
+    a->min = (uint32_t)strtoul(*p + 1, &end, 10);
+    a->max = a->min;
+    if (*end == ',') {
+        a->max = end[1] == '}' ? UINT32_MAX : (uint32_t)strtoul(end + 1, &end, 10);
+        if (a->max == UINT32_MAX)
+            end++;
+    }
+    if (*end != '}' || a->max < a->min)
+        fatal_schema(src);
+    *p = end + 1;
+}
+
+static void *compile_pattern(const char *src)
+{
+    size_t len = strlen(src);
+    if (len < 2 || src[0] != '^' || src[len - 1] != '$')
+        fatal_schema(src);
+    pattern *pt = arena_alloc(&schema_mem, sizeof *pt + len * sizeof(patom));
+    pt->n = 0;
+    const char *p = src + 1, *end = src + len - 1;
+    while (p < end) {
+        patom *a = &pt->atoms[pt->n++];
+        memset(a, 0, sizeof *a);
+        if (*p == '[') {
+            p++;
+            bool first = true;
+            while (p < end && (*p != ']' || first)) {
+                unsigned lo = (unsigned char)*p;
+                if (p[1] == '-' && p + 2 < end && p[2] != ']') {
+                    for (unsigned c = lo; c <= (unsigned char)p[2]; c++)
+                        set_add(a, c);
+                    p += 3;
+                } else {
+                    set_add(a, lo);
+                    p++;
+                }
+                first = false;
+            }
+            if (p >= end)
+                fatal_schema(src);
+            p++;
+        } else if (strchr(".()|\\*+?{}[]^$", *p)) {
+            fatal_schema(src); /* not in the subset the schemas use */
+        } else {
+            set_add(a, (unsigned char)*p++);
+        }
+        a->min = a->max = 1;
+        if (*p == '*' || *p == '+' || *p == '?') {
+            a->min = *p == '+';
+            a->max = *p == '?' ? 1 : UINT32_MAX;
+            p++;
+        } else if (*p == '{') {
+            parse_count(&p, a, src);
+        }
+    }
+    return pt;
+}
+
+static bool match_atoms(const patom *a, size_t n, const unsigned char *s)
+{
+    if (n == 0)
+        return *s == '\0';
+    size_t k = 0;
+    while (k < a->max && s[k] && set_has(a, s[k]))
+        k++;
+    for (;;) { /* longest first, then shorter */
+        if (k >= a->min && match_atoms(a + 1, n - 1, s + k))
+            return true;
+        if (k == 0 || k == a->min)
+            return false;
+        k--;
+    }
 }
 
 static snode *compile(cctx *cx, const yj *js, const char *key, snode *parent);
@@ -189,7 +285,7 @@ static snode *compile(cctx *cx, const yj *js, const char *key, snode *parent)
             n->format = SF_RESIDENT_ID;
     }
     if ((v = yj_get(js, "pattern"))) {
-        n->pattern = compile_regex(yj_str(v));
+        n->pattern = compile_pattern(yj_str(v));
         n->pattern_src = arena_strdup(&schema_mem, yj_str(v));
         n->six_digits = !strcmp(n->pattern_src, "^[0-9]{6}$"); /* region codes: checked without regex */
     }
@@ -251,13 +347,13 @@ static snode *compile(cctx *cx, const yj *js, const char *key, snode *parent)
             if (ref)
                 pat = yj_get(yj_get(yj_get(cx->root, "$defs"), yj_str(ref) + 8), "pattern");
             if (pat) {
-                n->key_pattern = compile_regex(yj_str(pat));
+                n->key_pattern = compile_pattern(yj_str(pat));
                 n->key_pattern_src = arena_strdup(&schema_mem, yj_str(pat));
             }
         }
         if ((v = yj_get(js, "patternProperties"))) {
             const yj *pp = yj_first(v);
-            n->key_pattern = compile_regex(yj_key(pp));
+            n->key_pattern = compile_pattern(yj_key(pp));
             n->key_pattern_src = arena_strdup(&schema_mem, yj_key(pp));
             n->any_key = true;
         }
@@ -369,9 +465,20 @@ const snode *schema_lookup(const yz_schema *s, const char *path)
     return n;
 }
 
-bool schema_match(const void *pattern, const char *s)
+const void *schema_pattern(const char *src)
 {
-    return regexec((const regex_t *)pattern, s, 0, NULL, 0) == 0;
+    pthread_mutex_lock(&mem_lock);
+    if (!schema_mem.block_size)
+        arena_init(&schema_mem, 64 * 1024);
+    const void *p = compile_pattern(src);
+    pthread_mutex_unlock(&mem_lock);
+    return p;
+}
+
+bool schema_match(const void *pat, const char *s)
+{
+    const pattern *pt = pat;
+    return match_atoms(pt->atoms, pt->n, (const unsigned char *)s);
 }
 
 const char *schema_doc_name(const yz_schema *s, const char *id)
@@ -550,7 +657,7 @@ static bool check_string(vctx *c, const snode *sn, const yj *js)
     else if (sn->six_digits)
         matches = len == 6 && strspn(s, "0123456789") == 6;
     else
-        matches = regexec((regex_t *)sn->pattern, s, 0, NULL, 0) == 0;
+        matches = schema_match(sn->pattern, s);
     if (!matches) {
         strbuf sb = STRBUF_INIT;
         short_value(&sb, s);

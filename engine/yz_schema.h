@@ -28,7 +28,7 @@ struct snode {
     const char **enums;
     size_t nenum;
     sformat format;
-    void *pattern;       /* compiled regex, or NULL */
+    void *pattern;       /* compiled pattern, or NULL */
     const char *pattern_src;
     bool six_digits;     /* the pattern is ^[0-9]{6}$ */
     size_t max_length, max_items;
@@ -40,7 +40,7 @@ struct snode {
     uint32_t nslots;     /* a power of two */
     snode *items;        /* array */
     snode *addl;         /* object: schema of properties not listed (maps keyed by id), or NULL */
-    void *key_pattern;   /* object: regex every key of addl must match, or NULL */
+    void *key_pattern;   /* object: pattern every key of addl must match, or NULL */
     const char *key_pattern_src;
     bool any_key;        /* object: any key allowed (patternProperties without a schema we check) */
     const char *kind;    /* x-kind: "condition", "basis", "for", "dated" (checked by C code) */
@@ -69,8 +69,12 @@ const snode *snode_child(const snode *obj, const char *key, size_t keylen);
 /* Finds a node by dotted path ("hukou.type", "household.members.employment_status"; array
  * items may be written "members[]" or skipped). */
 const snode *schema_lookup(const yz_schema *s, const char *path);
-/* True when s matches a compiled pattern of the schema. */
+/* True when s matches a compiled pattern of the schema.  Never allocates. */
 bool schema_match(const void *pattern, const char *s);
+/* Compiles a pattern of the subset the schemas use: "^...$" around character classes ("[a-z0-9_-]")
+ * and literal characters, each with an optional *, +, ?, {n}, {n,} or {n,m}.  The result lives as
+ * long as the process.  Exposed for tests. */
+const void *schema_pattern(const char *src);
 /* Chinese name of an evidence document id, or NULL. */
 const char *schema_doc_name(const yz_schema *s, const char *doc_id);
 

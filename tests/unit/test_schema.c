@@ -3,6 +3,7 @@
 
 #include "unit.h"
 #include "yz_record.h"
+#include "yz_schema.h"
 
 static bool has_violation(const yz_diags *d, const char *field, const char *text)
 {
@@ -18,8 +19,44 @@ static int parse(const char *text, yz_record **rec, yz_diags *d)
     return yz_record_parse(text, strlen(text), "t.json", rec, d);
 }
 
+/* the patterns of the schemas, matched without regexec (which may allocate) */
+static void test_patterns(void)
+{
+    const void *id = schema_pattern("^[a-z][a-z0-9_]*$");
+    CHECK(schema_match(id, "older_unemployed"));
+    CHECK(schema_match(id, "a"));
+    CHECK(!schema_match(id, ""));
+    CHECK(!schema_match(id, "Older"));
+    CHECK(!schema_match(id, "9lives"));
+    CHECK(!schema_match(id, "a-b"));
+    CHECK(!schema_match(id, "ab "));
+    const void *dash = schema_pattern("^[a-z][a-z0-9_-]*$");
+    CHECK(schema_match(dash, "yue-2023-11"));
+    CHECK(!schema_match(dash, "-yue"));
+    const void *six = schema_pattern("^[0-9]{6}$");
+    CHECK(schema_match(six, "440000"));
+    CHECK(!schema_match(six, "44000"));
+    CHECK(!schema_match(six, "4400000"));
+    CHECK(!schema_match(six, "44000a"));
+    const void *code = schema_pattern("^[A-Za-z0-9_-]{1,16}$");
+    CHECK(schema_match(code, "A-1_b"));
+    CHECK(schema_match(code, "0123456789abcdef"));
+    CHECK(!schema_match(code, "0123456789abcdefg"));
+    CHECK(!schema_match(code, ""));
+    CHECK(!schema_match(code, "a.b"));
+    const void *date = schema_pattern("^[0-9]{4}-[0-9]{2}-[0-9]{2}$");
+    CHECK(schema_match(date, "2025-06-15"));
+    CHECK(!schema_match(date, "2025-6-15"));
+    CHECK(!schema_match(date, "2025-06-155"));
+    const void *bt = schema_pattern("^[a-z]*[a-z]x?$"); /* needs backtracking */
+    CHECK(schema_match(bt, "abc"));
+    CHECK(schema_match(bt, "abx"));
+    CHECK(!schema_match(bt, ""));
+}
+
 void test_schema(void)
 {
+    test_patterns();
     yz_record *rec = NULL;
     yz_diags d;
     const char *good = "{\"schema\":1,\"id_number\":\"440106198506150025\",\"sex\":\"F\",\"birth_date\":\"1985-06-15\"}";
