@@ -95,6 +95,7 @@ struct batch {
     long shown_rejects;
     uint64_t uncommitted;
     bool fatal;
+    int fatal_rc; /* why, when not the store: YZ_ENOMEM */
     bool in_txn;
     worker *workers;
     int nworkers;
@@ -205,6 +206,24 @@ static void add_fen(int64_t *sum, int64_t v)
         *sum = INT64_MAX;
 }
 
+/* a worker's evaluator ran out of memory: this record is not decided, and the batch stops (its
+   Lua state cannot be used again); what was decided before is recorded, a rerun finishes */
+static void out_of_memory(batch *b, rres *r)
+{
+    r->status = RS_FAILED;
+    r->message = yz_strdup("out of memory: not decided");
+    pthread_mutex_lock(&b->mu);
+    if (!b->fatal_rc) {
+        b->fatal_rc = YZ_ENOMEM;
+        diag_add(b->d, YZ_SEV_ERROR, NULL, 0, 0,
+                 "out of memory: the batch stopped; the decisions made before were recorded, and running "
+                 "the same command again (with more memory or fewer --jobs) decides the rest");
+    }
+    b->fatal = true;
+    pthread_cond_broadcast(&b->cv_room);
+    pthread_mutex_unlock(&b->mu);
+}
+
 static void decide(worker *w, chunk *c, int i)
 {
     batch *b = w->b;
@@ -269,6 +288,11 @@ static void decide(worker *w, chunk *c, int i)
     yz_determination *det = NULL;
     int rc = b->o->record ? yz_evaluate(w->ev, &rec, b->o->as_of, &det, &d)
                           : yz_evaluate_brief(w->ev, &rec, b->o->as_of, &det, &d);
+    if (rc == YZ_ENOMEM) {
+        out_of_memory(b, r);
+        yz_diags_clear(&d);
+        return;
+    }
     if (rc != YZ_OK) {
         r->status = RS_FAILED;
         r->message = yz_strdup(d.n ? d.items[0].message : yz_rc_name(rc));
@@ -292,9 +316,14 @@ static void decide(worker *w, chunk *c, int i)
         r->line_out = canonical_line(b, det, rec.id_number);
     if (b->o->record && !w->packer)
         bootstrap(b, &rec, det);
-    if (b->o->record && (!w->packer || yz_pack(w->packer, &rec, det, &r->pk) != YZ_OK)) {
-        r->status = RS_FAILED;
-        r->message = yz_strdup("cannot pack the decision");
+    int prc = YZ_OK;
+    if (b->o->record && (!w->packer || (prc = yz_pack(w->packer, &rec, det, &r->pk)) != YZ_OK)) {
+        if (prc == YZ_ENOMEM) {
+            out_of_memory(b, r);
+        } else {
+            r->status = RS_FAILED;
+            r->message = yz_strdup("cannot pack the decision");
+        }
     }
     yz_determination_free(det);
     yz_diags_clear(&d);
@@ -767,7 +796,7 @@ int yz_batch_run(const yz_batch_options *o, yz_batch_summary *sum, yz_diags *d)
             goto done;
     }
     if (o->lines) {
-        b->lines = strcmp(o->lines, "-") ? fopen(o->lines, "w") : stdout;
+        b->lines = strcmp(o->lines, "-") ? yz_fopen(o->lines, "w") : stdout;
         if (!b->lines) {
             diag_add(d, YZ_SEV_ERROR, o->lines, 0, 0, "cannot write: %s", strerror(errno));
             rc = YZ_EIO;
@@ -775,7 +804,7 @@ int yz_batch_run(const yz_batch_options *o, yz_batch_summary *sum, yz_diags *d)
         }
     }
     if (o->rejects) {
-        b->rejects = fopen(o->rejects, "w");
+        b->rejects = yz_fopen(o->rejects, "w");
         if (!b->rejects) {
             diag_add(d, YZ_SEV_ERROR, o->rejects, 0, 0, "cannot write the rejects file: %s", strerror(errno));
             rc = YZ_EIO;
@@ -836,7 +865,7 @@ int yz_batch_run(const yz_batch_options *o, yz_batch_summary *sum, yz_diags *d)
     if (rc == YZ_OK && b->writer_rc != YZ_OK)
         rc = b->writer_rc;
     if (rc == YZ_OK && b->fatal)
-        rc = YZ_ESTORE;
+        rc = b->fatal_rc ? b->fatal_rc : YZ_ESTORE;
     pthread_mutex_destroy(&b->mu);
     pthread_cond_destroy(&b->cv_work);
     pthread_cond_destroy(&b->cv_done);

@@ -56,20 +56,42 @@ struct yz_evaluator {
     int params_ref;
     const ppolicy *params_pol;
     char params_asof[11];
-    strbuf tmp;
+    strbuf tmp, err;
+    /* the chunks of an environment (rule library, then a policy's helpers) */
+    const char **env_srcs;
+    size_t *env_lens;
+    int *env_ids;
 };
 
 /* ------------------------------------------------------------------------------------------ */
 
-int yz_evaluator_new(const yz_ruleset *rs, const yz_limits *limits, yz_evaluator **out, yz_diags *d)
+static void no_memory(yz_diags *d)
+{
+    diag_add(d, YZ_SEV_ERROR, NULL, 0, 0,
+             "out of memory: the system refused memory to the rule sandbox, so nothing was decided; "
+             "free some memory and run it again");
+}
+
+/* the views and the table of compiled leaves, sized so that storing a leaf never allocates */
+static int setup_fn(lua_State *L, void *ud)
+{
+    yz_evaluator *ev = ud;
+    view_init(ev->sb, &ev->vc);
+    lua_createtable(L, (int)ev->rs->nleaves, 0);
+    ev->leaves_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return 0;
+}
+
+int evaluator_new_with(const yz_ruleset *rs, const yz_limits *limits, void *(*host_realloc)(void *p, size_t n),
+                       yz_evaluator **out, yz_diags *d)
 {
     *out = NULL;
     yz_evaluator *ev = yz_calloc(1, sizeof *ev);
     ev->rs = rs;
-    ev->sb = sandbox_new(limits);
+    ev->sb = sandbox_new(limits, host_realloc);
     if (!ev->sb) {
         yz_free(ev);
-        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "cannot create a Lua state (out of memory)");
+        no_memory(d);
         return YZ_ENOMEM;
     }
     ev->chunk_names = yz_calloc(rs->nfiles ? rs->nfiles : 1, sizeof(char *));
@@ -77,10 +99,13 @@ int yz_evaluator_new(const yz_ruleset *rs, const yz_limits *limits, yz_evaluator
         ev->chunk_names[i] = rs->files[i].path;
     ev->sb->chunk_names = ev->chunk_names;
     ev->sb->nchunk_names = rs->nfiles;
-    view_init(ev->sb, &ev->vc);
-    lua_State *L = ev->sb->L;
-    lua_newtable(L);
-    ev->leaves_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    size_t nchunks = rs->nlib;
+    for (size_t p = 0; p < rs->npolicies; p++)
+        if (rs->nlib + rs->policies[p]->nlua > nchunks)
+            nchunks = rs->nlib + rs->policies[p]->nlua;
+    ev->env_srcs = yz_malloc((nchunks ? nchunks : 1) * sizeof *ev->env_srcs);
+    ev->env_lens = yz_malloc((nchunks ? nchunks : 1) * sizeof *ev->env_lens);
+    ev->env_ids = yz_malloc((nchunks ? nchunks : 1) * sizeof *ev->env_ids);
     ev->env_refs = yz_malloc((rs->npolicies ? rs->npolicies : 1) * sizeof(int));
     for (size_t i = 0; i < rs->npolicies; i++)
         ev->env_refs[i] = LUA_NOREF;
@@ -101,8 +126,19 @@ int yz_evaluator_new(const yz_ruleset *rs, const yz_limits *limits, yz_evaluator
         ev->item_tv[k] = yz_calloc(ev->max_items + 1, 1);
         ev->item_built[k] = yz_calloc(ev->max_items + 1, sizeof(ditem *));
     }
+    ev->leaves_ref = LUA_NOREF;
+    if (sandbox_protect(ev->sb, setup_fn, ev, 0, NULL) != SB_OK) {
+        yz_evaluator_free(ev);
+        no_memory(d);
+        return YZ_ENOMEM;
+    }
     *out = ev;
     return YZ_OK;
+}
+
+int yz_evaluator_new(const yz_ruleset *rs, const yz_limits *limits, yz_evaluator **out, yz_diags *d)
+{
+    return evaluator_new_with(rs, limits, NULL, out, d);
 }
 
 void yz_evaluator_free(yz_evaluator *ev)
@@ -123,9 +159,14 @@ void yz_evaluator_free(yz_evaluator *ev)
         yz_free(ev->item_built[k]);
     }
     yz_free(ev->env_refs);
+    yz_free(ev->env_srcs);
+    yz_free(ev->env_lens);
+    yz_free(ev->env_ids);
     yz_free(ev->chunk_names);
     yz_free(ev->vc.log);
+    sb_free(&ev->vc.tmp);
     sb_free(&ev->tmp);
+    sb_free(&ev->err);
     yz_free(ev);
 }
 
@@ -148,9 +189,10 @@ static int push_env(yz_evaluator *ev, strbuf *err)
     }
     const yz_ruleset *rs = ev->rs;
     size_t n = rs->nlib + ev->pol->nlua;
-    const char **srcs = yz_malloc((n ? n : 1) * sizeof *srcs);
-    size_t *lens = yz_malloc((n ? n : 1) * sizeof *lens);
-    int *ids = yz_malloc((n ? n : 1) * sizeof *ids);
+    /* the evaluator's arrays: a memory error raised in sandbox_env_new leaks nothing */
+    const char **srcs = ev->env_srcs;
+    size_t *lens = ev->env_lens;
+    int *ids = ev->env_ids;
     size_t k = 0;
     for (size_t i = 0; i < rs->nlib; i++, k++) {
         ids[k] = file_index(rs, rs->lib_files[i]);
@@ -163,9 +205,6 @@ static int push_env(yz_evaluator *ev, strbuf *err)
         lens[k] = rs->files[ids[k]].len;
     }
     int rc = sandbox_env_new(ev->sb, srcs, lens, ids, n, rs->nlib, err);
-    yz_free(srcs);
-    yz_free(lens);
-    yz_free(ids);
     if (rc != 0)
         return -1;
     lua_pushvalue(L, -1);
@@ -185,10 +224,15 @@ static int push_leaf(yz_evaluator *ev, const pcond *c)
     }
     if (ev->leaf_state[c->leaf] == 2)
         return -1;
+    /* a leaf that does not compile stays failed; one that met the system's refusal of memory does
+       not (the evaluation fails as a whole, see evaluate) */
     strbuf err = STRBUF_INIT;
     if (push_env(ev, &err) != 0) {
-        ev->leaf_state[c->leaf] = 2;
-        ev->leaf_err[c->leaf] = sb_release(&err);
+        if (!ev->sb->host_failed) {
+            ev->leaf_state[c->leaf] = 2;
+            ev->leaf_err[c->leaf] = sb_release(&err);
+        }
+        sb_free(&err);
         return -1;
     }
     strbuf src = STRBUF_INIT;
@@ -197,11 +241,15 @@ static int push_leaf(yz_evaluator *ev, const pcond *c)
     sb_free(&src);
     lua_remove(L, -2); /* env */
     if (rc != 0) {
-        ev->leaf_state[c->leaf] = 2;
-        ev->leaf_err[c->leaf] = sb_release(&err);
+        if (!ev->sb->host_failed) {
+            ev->leaf_state[c->leaf] = 2;
+            ev->leaf_err[c->leaf] = sb_release(&err);
+        }
+        sb_free(&err);
         return -1;
     }
     sb_free(&err);
+    /* the table was made with a slot for every leaf: no allocation here */
     lua_rawgeti(L, LUA_REGISTRYINDEX, ev->leaves_ref);
     lua_pushvalue(L, -2);
     lua_rawseti(L, -2, c->leaf + 1);
@@ -919,10 +967,63 @@ static const ditem *build_item(yz_evaluator *ev, pikind k, int idx)
 
 /* ------------------------------------------------------------------------------------------ */
 
+typedef struct bindctx {
+    yz_evaluator *ev;
+    const yz_record *rec;
+    const char *as_of;
+    const ppolicy *pol;
+    int rc;
+} bindctx;
+
+static int bind_fn(lua_State *L, void *ud)
+{
+    bindctx *bc = ud;
+    yz_evaluator *ev = bc->ev;
+    const ppolicy *pol = bc->pol;
+    const char *as_of = bc->as_of;
+    if (push_env(ev, &ev->err) != 0) {
+        bc->rc = YZ_EPOLICY;
+        return 0;
+    }
+    view_push_record(L, &ev->vc, bc->rec->root);
+    lua_pushvalue(L, -1);
+    if (ev->r_ref == LUA_NOREF)
+        ev->r_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    else
+        lua_rawseti(L, LUA_REGISTRYINDEX, ev->r_ref);
+    sandbox_env_set(ev->sb, -2, "r");
+    if (ev->params_pol != pol || strcmp(ev->params_asof, as_of) != 0) {
+        if (ev->params_ref != LUA_NOREF)
+            luaL_unref(L, LUA_REGISTRYINDEX, ev->params_ref);
+        ev->params_ref = LUA_NOREF;
+        ev->params_pol = NULL;
+        view_push_params(L, &ev->vc, pol, as_of);
+        ev->params_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        ev->params_pol = pol;
+        snprintf(ev->params_asof, sizeof ev->params_asof, "%s", as_of);
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ev->params_ref);
+    sandbox_env_set(ev->sb, -2, "P");
+    lua_pushstring(L, as_of);
+    lua_pushvalue(L, -1);
+    if (ev->asof_ref == LUA_NOREF)
+        ev->asof_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    else
+        lua_rawseti(L, LUA_REGISTRYINDEX, ev->asof_ref);
+    sandbox_env_set(ev->sb, -2, "as_of");
+    lua_pop(L, 1);
+    return 0;
+}
+
 static int evaluate(yz_evaluator *ev, const yz_record *rec, const char *as_of, bool explained,
                     yz_determination **out, yz_diags *d)
 {
     *out = NULL;
+    if (ev->sb->host_failed) {
+        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0,
+                 "out of memory earlier: this evaluator cannot be used any more (free it and make another)");
+        return YZ_ENOMEM;
+    }
     yz_date dt;
     if (!as_of || !yz_date_parse(as_of, strlen(as_of), &dt)) {
         diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "as-of date '%s' is not a real date; write YYYY-MM-DD", as_of ? as_of : "");
@@ -956,44 +1057,34 @@ static int evaluate(yz_evaluator *ev, const yz_record *rec, const char *as_of, b
     ev->vc.n = 0;
     ev->vc.pol = pol;
 
-    /* bind r, P and as_of in the policy's environment */
-    lua_State *L = ev->sb->L;
-    strbuf err = STRBUF_INIT;
-    if (push_env(ev, &err) != 0) {
-        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "the rule library failed to load: %s", err.buf);
-        sb_free(&err);
+    /* bind r, P and as_of in the policy's environment (the only step that allocates in Lua
+       outside the rules themselves) */
+    bindctx bc = {ev, rec, as_of, pol, YZ_OK};
+    sb_clear(&ev->err);
+    sb_status bs = sandbox_protect(ev->sb, bind_fn, &bc, 0, NULL);
+    if (bs != SB_OK) {
         yz_determination_free(det);
-        return YZ_EPOLICY;
+        ev->det = NULL;
+        if (bs == SB_NOMEM) {
+            no_memory(d);
+            return YZ_ENOMEM;
+        }
+        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "internal error: binding the record in the rule sandbox failed");
+        return YZ_EINTERNAL;
     }
-    sb_free(&err);
-    view_push_record(L, &ev->vc, rec->root);
-    lua_pushvalue(L, -1);
-    if (ev->r_ref == LUA_NOREF)
-        ev->r_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    else
-        lua_rawseti(L, LUA_REGISTRYINDEX, ev->r_ref);
-    sandbox_env_set(ev->sb, -2, "r");
-    if (ev->params_pol != pol || strcmp(ev->params_asof, as_of) != 0) {
-        if (ev->params_ref != LUA_NOREF)
-            luaL_unref(L, LUA_REGISTRYINDEX, ev->params_ref);
-        view_push_params(L, &ev->vc, pol, as_of);
-        ev->params_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-        ev->params_pol = pol;
-        snprintf(ev->params_asof, sizeof ev->params_asof, "%s", as_of);
+    if (bc.rc != YZ_OK) {
+        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "the rule library failed to load: %s", sb_str(&ev->err));
+        yz_determination_free(det);
+        ev->det = NULL;
+        return bc.rc;
     }
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ev->params_ref);
-    sandbox_env_set(ev->sb, -2, "P");
-    lua_pushstring(L, as_of);
-    lua_pushvalue(L, -1);
-    if (ev->asof_ref == LUA_NOREF)
-        ev->asof_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    else
-        lua_rawseti(L, LUA_REGISTRYINDEX, ev->asof_ref);
-    sandbox_env_set(ev->sb, -2, "as_of");
-    lua_pop(L, 1);
 
-    /* evaluate: everything in force, in file order */
+    /* evaluate: everything in force, in file order.  From here on no Lua API call allocates
+       outside a rule's call, so a refusal of memory can only surface as SB_NOMEM from a call, which
+       makes its item undetermined like any failed rule: the determination is then thrown away
+       below, never returned. */
     static const pikind order[] = {PI_PREREQ, PI_DISQUAL, PI_CATEGORY, PI_SUBSIDY};
+
     for (size_t o = 0; o < 4; o++) {
         pikind k = order[o];
         size_t n = 0;
@@ -1063,21 +1154,52 @@ static int evaluate(yz_evaluator *ev, const yz_record *rec, const char *as_of, b
     }
     sandbox_restore(ev->sb);
     ev->det = NULL;
+    if (ev->sb->host_failed) {
+        /* some rule met a refusal of memory: its item would read "undetermined" for a reason that
+           has nothing to do with the record, and would be recorded so */
+        yz_determination_free(det);
+        no_memory(d);
+        return YZ_ENOMEM;
+    }
     *out = det;
     return YZ_OK;
+}
+
+typedef struct envctx {
+    yz_evaluator *ev;
+    strbuf *err;
+    int rc;
+} envctx;
+
+static int env_fn(lua_State *L, void *ud)
+{
+    envctx *x = ud;
+    x->rc = push_env(x->ev, x->err);
+    if (x->rc == 0)
+        lua_pop(L, 1);
+    return 0;
 }
 
 int eval_check_helpers(const yz_ruleset *rs, yz_diags *d)
 {
     yz_evaluator *ev;
     int rc = yz_evaluator_new(rs, NULL, &ev, d);
+    if (rc == YZ_ENOMEM)
+        yz_out_of_memory(0); /* lint reports policies; it cannot say anything about this one */
     if (rc != YZ_OK)
         return rc;
     for (size_t i = 0; i < rs->npolicies && rc == YZ_OK; i++) {
         ev->pol = rs->policies[i];
         strbuf err = STRBUF_INIT;
-        if (push_env(ev, &err) == 0) {
-            lua_pop(ev->sb->L, 1);
+        envctx x = {ev, &err, -1};
+        sandbox_protect(ev->sb, env_fn, &x, 0, NULL);
+        if (ev->sb->host_failed) {
+            sb_free(&err);
+            yz_evaluator_free(ev);
+            yz_out_of_memory(0); /* not a helper that fails to load */
+        }
+        if (x.rc == 0) {
+            /* loaded */
         } else {
             /* "path:line: message" or "path: message", path a logical one: show the file as the
                person named it, at its line */

@@ -80,4 +80,9 @@ struct yz_determination {
  * (diagnostics in d). */
 int eval_check_helpers(const yz_ruleset *rs, yz_diags *d);
 
+/* yz_evaluator_new whose Lua state takes its memory from host_realloc (NULL: realloc): tests give
+ * it one that fails, to tell a refusal of memory from a rule reaching its memory cap. */
+int evaluator_new_with(const yz_ruleset *rs, const yz_limits *limits, void *(*host_realloc)(void *p, size_t n),
+                       yz_evaluator **out, yz_diags *d);
+
 #endif

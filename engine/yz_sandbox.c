@@ -17,7 +17,14 @@ static char frozen_key;       /* registry key of the weak set of read-only proxi
 
 #define SETUP_BUDGET 50000000 /* instructions allowed to run a library or helper chunk */
 
-/* ---- allocator with a cap ---- */
+/* ---- allocator with a cap ----
+ *
+ * Two different refusals: the cap, which applies while a rule runs (sandbox_call) and is part of
+ * the rules' meaning (the same record always exceeds it the same way: the item is undetermined),
+ * and the system's, which can come anywhere and depends on the machine.  The second sets
+ * host_failed for good: every later call reports SB_NOMEM, even when Lua recovered (its
+ * emergency collection, or a rule's own pcall catching the error), so no result computed around
+ * a refused allocation is ever used. */
 
 static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
@@ -28,9 +35,8 @@ static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         sb->mem_used -= old;
         return NULL;
     }
-    if (nsize > old && sb->mem_used - old + nsize > sb->mem_cap) {
-        if (sb->limited)
-            sb->mem_exceeded = true;
+    if (sb->limited && nsize > old && sb->mem_used - old + nsize > sb->mem_cap) {
+        sb->mem_exceeded = true;
         return NULL;
     }
     if (sb->limited && nsize > old) {
@@ -40,9 +46,11 @@ static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
             return NULL;
         }
     }
-    void *p = realloc(ptr, nsize);
-    if (!p)
+    void *p = sb->host_realloc ? sb->host_realloc(ptr, nsize) : realloc(ptr, nsize);
+    if (!p) {
+        sb->host_failed = true;
         return NULL;
+    }
     sb->mem_used = sb->mem_used - old + nsize;
     return p;
 }
@@ -562,6 +570,58 @@ static int try_fn(lua_State *L)
     return lua_error(L);
 }
 
+/* an error outside every protected call: only a bug can get here (all our Lua work runs in
+   sandbox_protect or sandbox_call); Lua would abort() after this returns */
+static int panic_fn(lua_State *L)
+{
+    sandbox *sb = sb_of(L);
+    if (sb->host_failed)
+        yz_out_of_memory(0);
+    return 0;
+}
+
+typedef struct protected_call {
+    int (*fn)(lua_State *L, void *ud);
+    void *ud;
+} protected_call;
+
+static int protected_tramp(lua_State *L)
+{
+    protected_call *pc = lua_touserdata(L, 1);
+    lua_remove(L, 1);
+    return pc->fn(L, pc->ud);
+}
+
+sb_status sandbox_protect(sandbox *sb, int (*fn)(lua_State *L, void *ud), void *ud, int nresults, strbuf *msg)
+{
+    lua_State *L = sb->L;
+    if (sb->host_failed) {
+        if (msg)
+            sb_adds(msg, "out of memory");
+        return SB_NOMEM;
+    }
+    protected_call pc = {fn, ud};
+    /* neither push allocates: the stack always has LUA_MINSTACK free slots for C code */
+    lua_pushcfunction(L, protected_tramp);
+    lua_pushlightuserdata(L, &pc);
+    int rc = lua_pcall(L, 1, nresults, 0);
+    if (rc == LUA_OK && !sb->host_failed)
+        return SB_OK;
+    if (rc == LUA_OK)
+        lua_pop(L, nresults);
+    else
+        lua_pop(L, 1);
+    if (sb->host_failed || rc == LUA_ERRMEM) {
+        sb->host_failed = true;
+        if (msg)
+            sb_adds(msg, "out of memory");
+        return SB_NOMEM;
+    }
+    if (msg)
+        sb_adds(msg, "an internal Lua error outside any rule");
+    return SB_ERROR;
+}
+
 static void build_safe_globals(lua_State *L)
 {
     static const char *const base[] = {"assert", "error", "ipairs", "pcall", "xpcall", "select", "tonumber", "type",
@@ -660,11 +720,20 @@ static void build_safe_globals(lua_State *L)
     lua_rawsetp(L, LUA_REGISTRYINDEX, &restore_key);
 }
 
-sandbox *sandbox_new(const yz_limits *lim)
+static int setup_fn(lua_State *L, void *ud)
+{
+    (void)ud;
+    lua_gc(L, LUA_GCGEN, 0, 0);
+    build_safe_globals(L);
+    return 0;
+}
+
+sandbox *sandbox_new(const yz_limits *lim, void *(*host_realloc)(void *p, size_t n))
 {
     sandbox *sb = calloc(1, sizeof *sb);
     if (!sb)
         return NULL;
+    sb->host_realloc = host_realloc;
     sb->mem_cap = lim && lim->memory_bytes ? lim->memory_bytes : YZ_DEFAULT_MEMORY;
     sb->budget = lim && lim->instructions ? lim->instructions : YZ_DEFAULT_INSTRUCTIONS;
     if (sb->budget > INT_MAX)
@@ -674,8 +743,11 @@ sandbox *sandbox_new(const yz_limits *lim)
         free(sb);
         return NULL;
     }
-    lua_gc(sb->L, LUA_GCGEN, 0, 0);
-    build_safe_globals(sb->L);
+    lua_atpanic(sb->L, panic_fn);
+    if (sandbox_protect(sb, setup_fn, NULL, 0, NULL) != SB_OK) {
+        sandbox_free(sb);
+        return NULL;
+    }
     return sb;
 }
 
@@ -750,12 +822,12 @@ static int check_source(const char *src, size_t len, strbuf *err, int *line)
 {
     if (!scratch) {
         scratch = luaL_newstate();
-        if (!scratch) {
-            sb_adds(err, "out of memory");
-            return -1;
-        }
+        if (!scratch)
+            yz_out_of_memory(0);
     }
     int rc = luaL_loadbufferx(scratch, src, len, "=@0", "t");
+    if (rc == LUA_ERRMEM)
+        yz_out_of_memory(0); /* not a syntax error */
     if (rc != LUA_OK) {
         const char *m = lua_tostring(scratch, -1);
         *line = split_message(m ? m : "syntax error", err);
@@ -830,6 +902,12 @@ int sandbox_compile(sandbox *sb, int env, const char *src, size_t len, int chunk
 sb_status sandbox_call(sandbox *sb, int nargs, int nresults, strbuf *msg)
 {
     lua_State *L = sb->L;
+    if (sb->host_failed) {
+        lua_pop(L, nargs + 1);
+        if (msg)
+            sb_adds(msg, "out of memory");
+        return SB_NOMEM;
+    }
     sb->limited = true;
     sb->mem_exceeded = false;
     sb->budget_exceeded = false;
@@ -840,6 +918,13 @@ sb_status sandbox_call(sandbox *sb, int nargs, int nresults, strbuf *msg)
     int rc = lua_pcall(L, nargs, nresults, 0);
     lua_sethook(L, NULL, 0, 0);
     sb->limited = false;
+    if (sb->host_failed) {
+        /* whatever the rule made of it (its own pcall may have caught the error): not used */
+        lua_pop(L, rc == LUA_OK ? nresults : 1);
+        if (msg)
+            sb_adds(msg, "out of memory");
+        return SB_NOMEM;
+    }
     if (sb->budget_exceeded || sb->mem_exceeded || sb->churn_exceeded) {
         if (rc == LUA_OK)
             lua_pop(L, nresults);

@@ -24,7 +24,7 @@ typedef struct sandbox {
     size_t mem_used, mem_cap;
     uint64_t budget;
     bool limited;         /* limits apply (inside sandbox_call) */
-    bool mem_exceeded;    /* set by the allocator during a limited call */
+    bool mem_exceeded;    /* set by the allocator during a limited call: the cap was reached */
     bool budget_exceeded; /* set by the count hook during a limited call */
     /* work the count hook cannot see, per limited call: bytes allocated (a loop that builds and
        drops large strings stays under the cap while it keeps C busy) and the steps library
@@ -32,15 +32,26 @@ typedef struct sandbox {
     size_t churn;
     bool churn_exceeded;
     double c_steps;
+    bool host_failed;     /* the system refused memory (any time): the state can only be closed */
+    void *(*host_realloc)(void *p, size_t n); /* realloc, or a failing one in tests */
     const char *const *chunk_names; /* chunk "=@N:B" is chunk_names[N] from line B in messages */
     size_t nchunk_names;
 } sandbox;
 
-/* Result of a protected call. */
-typedef enum { SB_OK, SB_UNKNOWN, SB_ERROR, SB_BUDGET, SB_MEMORY } sb_status;
+/* Result of a protected call.  SB_MEMORY: the rule reached the state's memory cap (a property of
+ * the rule and the record); SB_NOMEM: the system refused memory, so nothing computed is usable. */
+typedef enum { SB_OK, SB_UNKNOWN, SB_ERROR, SB_BUDGET, SB_MEMORY, SB_NOMEM } sb_status;
 
-sandbox *sandbox_new(const yz_limits *lim);
+/* A new state with the safe globals, or NULL when memory runs out.  host_realloc (NULL: the C
+ * library's realloc) is where the state's memory comes from; tests pass one that fails. */
+sandbox *sandbox_new(const yz_limits *lim, void *(*host_realloc)(void *p, size_t n));
 void sandbox_free(sandbox *sb);
+/* Runs fn(L, ud) as a protected call, so that a memory error raised by any Lua API function in
+ * it ends fn instead of the process.  fn returns how many results it leaves; nresults of them
+ * are kept.  Returns SB_OK, SB_NOMEM (msg: "out of memory"; also when the state had failed
+ * before) or SB_ERROR.  Whatever the sandbox and its users do to the state outside
+ * sandbox_call that may allocate runs inside one of these. */
+sb_status sandbox_protect(sandbox *sb, int (*fn)(lua_State *L, void *ud), void *ud, int nresults, strbuf *msg);
 
 /* Builds the Lua source of a condition or formula: the expression as 'return <expr>' (or the
  * statements as they are), on one line with a per-call constant _ENV.  Its line numbers count
@@ -74,7 +85,8 @@ int sandbox_compile(sandbox *sb, int env, const char *src, size_t len, int chunk
 /* Calls the function below nargs arguments with the limits on; results (nresults, or the error
  * message) are left on the stack.  After an error, msg gets a message with chunk numbers turned
  * into file names (never calling a __tostring of the error object), valid UTF-8 and at most
- * SB_MESSAGE_MAX bytes of the rule's own text. */
+ * SB_MESSAGE_MAX bytes of the rule's own text.  SB_NOMEM leaves nothing (and is returned at once,
+ * the function and arguments popped, once the state has failed). */
 sb_status sandbox_call(sandbox *sb, int nargs, int nresults, strbuf *msg);
 
 /* Pushes the "unknown" signal and raises it (rules reading an absent field).  Never returns. */

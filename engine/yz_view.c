@@ -84,12 +84,12 @@ static int get_object_field(lua_State *L, viewctx *c, const yval *v, const char 
 {
     const snode *child = snode_child(v->sn, key, kl);
     if (!child) {
-        strbuf p = STRBUF_INIT;
-        yval_path(v, &p);
+        strbuf *p = &c->tmp;
+        sb_clear(p);
+        yval_path(v, p);
         luaL_where(L, 1);
         lua_pushfstring(L, "the record has no field '%s%s%s' (see schemas/applicant-record.v1.schema.json)",
-                        p.len ? p.buf : "", p.len ? "." : "", key);
-        sb_free(&p);
+                        p->len ? p->buf : "", p->len ? "." : "", key);
         lua_concat(L, 2);
         return lua_error(L);
     }
@@ -218,10 +218,10 @@ static int rv_tostring(lua_State *L)
 {
     viewctx *c = ctx_of(L);
     const yval *v = check_view(L, c);
-    strbuf p = STRBUF_INIT;
-    yval_path(v, &p);
-    lua_pushfstring(L, "record%s%s", p.len ? "." : "", p.len ? p.buf : "");
-    sb_free(&p);
+    strbuf *p = &c->tmp;
+    sb_clear(p);
+    yval_path(v, p);
+    lua_pushfstring(L, "record%s%s", p->len ? "." : "", p->len ? p->buf : "");
     return 1;
 }
 

@@ -28,6 +28,7 @@ typedef struct viewctx {
     readent *log;
     size_t n, cap;
     const ppolicy *pol;
+    strbuf tmp; /* scratch for messages: a C function that raises holds no malloc'd memory of its own */
 } viewctx;
 
 /* Registers the view metatables and the field() helper in the sandbox (before environments are

@@ -22,7 +22,7 @@ static int cmp(const void *a, const void *b)
 
 static void init(void)
 {
-    sb = sandbox_new(NULL);
+    sb = sandbox_new(NULL, NULL);
     view_init(sb, &vc);
     DIR *d = opendir("rules/lib");
     if (!d) {

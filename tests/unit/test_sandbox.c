@@ -20,7 +20,7 @@ static const char *const helper_names[] = {"helpers.lua"};
 
 static sandbox *helper_sandbox(const char *src, strbuf *err)
 {
-    sandbox *sb = sandbox_new(NULL);
+    sandbox *sb = sandbox_new(NULL, NULL);
     sb->chunk_names = helper_names;
     sb->nchunk_names = 1;
     const char *srcs[] = {src};
