@@ -53,8 +53,9 @@ struct yz_store {
 
 static int store_err(yz_store *st, yz_diags *d, const char *what)
 {
-    const char *msg = st && st->db ? sqlite3_errmsg(st->db) : "cannot open";
-    int code = st && st->db ? sqlite3_errcode(st->db) : 0;
+    /* without a connection, sqlite3_open_v2 could not allocate one */
+    const char *msg = st && st->db ? sqlite3_errmsg(st->db) : "out of memory";
+    int code = st && st->db ? sqlite3_errcode(st->db) : SQLITE_NOMEM;
     const char *hint = "";
     if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
         hint = " (another process holds the store: try again, or raise YUANZHU_BUSY_TIMEOUT_MS)";
@@ -68,6 +69,32 @@ static int store_err(yz_store *st, yz_diags *d, const char *what)
         hint = " (check the path and that its folder exists)";
     diag_add(d, YZ_SEV_ERROR, st && st->path ? st->path : NULL, 0, 0, "%s: %s%s", what, msg, hint);
     return YZ_ESTORE;
+}
+
+/* A column's text, "" for SQL NULL (rows are NOT NULL; a tampered one reads as altered, never as
+   a crash).  SQLite may need memory to make the text; when it has none the out-of-memory
+   handler runs: a NULL here would otherwise be hashed as "(null)" or read as damage. */
+static const char *col_text(sqlite3_stmt *s, int i)
+{
+    const char *t = (const char *)sqlite3_column_text(s, i);
+    if (t)
+        return t;
+    if (sqlite3_errcode(sqlite3_db_handle(s)) == SQLITE_NOMEM && sqlite3_column_type(s, i) != SQLITE_NULL)
+        yz_out_of_memory(0);
+    return "";
+}
+
+/* A column's bytes (NULL with *n = 0 when empty or SQL NULL); out of memory as col_text. */
+static const void *col_blob(sqlite3_stmt *s, int i, size_t *n)
+{
+    const void *b = sqlite3_column_blob(s, i);
+    int len = sqlite3_column_bytes(s, i);
+    if (!b && len > 0)
+        yz_out_of_memory((size_t)len);
+    if (!b && sqlite3_errcode(sqlite3_db_handle(s)) == SQLITE_NOMEM && sqlite3_column_type(s, i) != SQLITE_NULL)
+        yz_out_of_memory(0);
+    *n = b ? (size_t)len : 0;
+    return b;
 }
 
 static int exec(yz_store *st, const char *sql, yz_diags *d, const char *what)
@@ -129,17 +156,20 @@ static int user_version(yz_store *st, int *v)
     return rc == SQLITE_ROW ? 0 : -1;
 }
 
+/* 0 found, 1 no such key (or no value), -1 SQLite failed (its message is on the connection) */
 static int read_meta(yz_store *st, const char *key, char *out, size_t cap)
 {
     sqlite3_stmt *s;
     if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = ?", -1, &s, NULL) != SQLITE_OK)
         return -1;
     sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-    int found = sqlite3_step(s) == SQLITE_ROW;
-    if (found)
-        snprintf(out, cap, "%s", (const char *)sqlite3_column_text(s, 0));
+    int rc = sqlite3_step(s);
+    const char *v = rc == SQLITE_ROW ? col_text(s, 0) : NULL;
+    int r = v && *v ? 0 : rc == SQLITE_ROW || rc == SQLITE_DONE ? 1 : -1;
+    if (v)
+        snprintf(out, cap, "%s", v);
     sqlite3_finalize(s);
-    return found ? 0 : -1;
+    return r;
 }
 
 /* creates the schema (migration 1) or moves an older store forward, in one transaction */
@@ -160,9 +190,18 @@ static int migrate(yz_store *st, const char *hash_alg, yz_diags *d)
     }
     if (v == 0) {
         sqlite3_stmt *s;
-        prepare(st, "SELECT count(*) FROM sqlite_master", &s, NULL);
-        int n = s && sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
+        if (prepare(st, "SELECT count(*) FROM sqlite_master", &s, d) != YZ_OK) {
+            exec(st, "ROLLBACK", NULL, "");
+            return YZ_ESTORE;
+        }
+        int step = sqlite3_step(s);
+        int n = step == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
         sqlite3_finalize(s);
+        if (step != SQLITE_ROW) {
+            int rc = store_err(st, d, "cannot read the store");
+            exec(st, "ROLLBACK", NULL, "");
+            return rc;
+        }
         if (n) {
             exec(st, "ROLLBACK", NULL, "");
             diag_add(d, YZ_SEV_ERROR, st->path, 0, 0, "this SQLite file is not a yuanzhu store (it has other tables)");
@@ -222,7 +261,11 @@ static int open_store(const char *path, const char *hash_alg, bool must_create, 
     if (exec(st, "PRAGMA journal_mode = WAL", NULL, "") != YZ_OK) {
         /* read-only media or an old file: fall back quietly, the journal still protects writes */
     }
-    exec(st, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;", NULL, "");
+    /* these cannot fail but for memory, and the store must not run without them */
+    if (exec(st, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;", d, "cannot set up the connection") != YZ_OK) {
+        yz_store_close(st);
+        return YZ_ESTORE;
+    }
     int v = 0;
     if (user_version(st, &v) != 0) {
         int rc = store_err(st, d, "cannot read the store");
@@ -234,7 +277,13 @@ static int open_store(const char *path, const char *hash_alg, bool must_create, 
         return YZ_ESTORE;
     }
     char alg[16];
-    if (read_meta(st, "hash", alg, sizeof alg) != 0 || !valid_alg(alg)) {
+    int m = read_meta(st, "hash", alg, sizeof alg);
+    if (m < 0) {
+        int rc = store_err(st, d, "cannot read the store's settings");
+        yz_store_close(st);
+        return rc;
+    }
+    if (m != 0 || !valid_alg(alg)) {
         diag_add(d, YZ_SEV_ERROR, path, 0, 0, "the store has no valid hash setting (meta.hash)");
         yz_store_close(st);
         return YZ_ESTORE;
@@ -312,8 +361,14 @@ static const zdict *dict_by_id(yz_store *st, int64_t id, yz_diags *d)
         return NULL;
     sqlite3_bind_int64(s, 1, id);
     zdict *z = NULL;
-    if (sqlite3_step(s) == SQLITE_ROW)
-        z = zdict_new(sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0));
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW) {
+        size_t n;
+        const void *b = col_blob(s, 0, &n);
+        z = zdict_new(b, n);
+    }
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        store_err(st, d, "cannot read a dictionary");
     sqlite3_finalize(s);
     if (!z)
         return NULL;
@@ -351,7 +406,7 @@ static int last_event(yz_store *st, int64_t *seq, char hash[65], yz_diags *d)
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         *seq = sqlite3_column_int64(s, 0);
-        snprintf(hash, 65, "%s", (const char *)sqlite3_column_text(s, 1));
+        snprintf(hash, 65, "%s", col_text(s, 1));
     } else if (rc == SQLITE_DONE) {
         *seq = 0;
         memset(hash, '0', 64);
@@ -531,11 +586,14 @@ static int ruleset_row(yz_store *st, const yz_ruleset *rs, const char *input, co
         sb_free(&dd);
         if (rc != SQLITE_DONE)
             return store_err(st, d, "cannot store a dictionary");
-        prepare(st, "SELECT id FROM dicts WHERE hash = ?", &s, d);
+        if (prepare(st, "SELECT id FROM dicts WHERE hash = ?", &s, d) != YZ_OK)
+            return YZ_ESTORE;
         sqlite3_bind_text(s, 1, dict_hash, 64, SQLITE_STATIC);
         rc = sqlite3_step(s);
         *dict = sqlite3_column_int64(s, 0);
         sqlite3_finalize(s);
+        if (rc != SQLITE_ROW)
+            return store_err(st, d, "cannot store a dictionary");
         /* the files */
         const yz_file *files;
         size_t n = yz_ruleset_files(rs, &files);
@@ -691,8 +749,11 @@ int yz_store_dict_get(yz_store *st, const yz_ruleset *rs, const yz_record *rec, 
         sqlite3_stmt *s;
         if ((rc = prepare(st, "SELECT data FROM dicts WHERE id = ?", &s, d)) == YZ_OK) {
             sqlite3_bind_int64(s, 1, dict);
-            if (sqlite3_step(s) == SQLITE_ROW)
-                z = zdict_new(sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0));
+            if (sqlite3_step(s) == SQLITE_ROW) {
+                size_t n;
+                const void *b = col_blob(s, 0, &n);
+                z = zdict_new(b, n);
+            }
             sqlite3_finalize(s);
             if (!z)
                 rc = store_err(st, d, "cannot load the ruleset's dictionary");
@@ -844,9 +905,13 @@ static int append_locked(yz_store *st, const yz_packed *pk, const char *operator
         return YZ_ESTORE;
     sqlite3_bind_text(s, 1, pk->input_hash, 64, SQLITE_STATIC);
     int64_t in_row;
-    if (sqlite3_step(s) == SQLITE_ROW) {
+    int found = sqlite3_step(s);
+    if (found == SQLITE_ROW) {
         in_row = sqlite3_column_int64(s, 0);
         sqlite3_reset(s);
+    } else if (found != SQLITE_DONE) {
+        sqlite3_reset(s);
+        return store_err(st, d, "cannot look up the input");
     } else {
         sqlite3_reset(s);
         if (!(s = cached(st, SQL_INPUT_ADD, d)))
@@ -946,14 +1011,15 @@ int yz_store_record(yz_store *st, const yz_ruleset *rs, const yz_record *rec, co
 
 static char *col_dup(sqlite3_stmt *s, int i)
 {
-    const unsigned char *t = sqlite3_column_text(s, i);
-    return yz_strdup(t ? (const char *)t : "");
+    return yz_strdup(col_text(s, i));
 }
 
 static int unzip_col(yz_store *st, sqlite3_stmt *s, int col, const zdict *zd, char **out)
 {
     strbuf sb = STRBUF_INIT;
-    if (zip_decompress(st->z, zd, sqlite3_column_blob(s, col), (size_t)sqlite3_column_bytes(s, col), MAX_BLOB, &sb) != 0) {
+    size_t n;
+    const void *b = col_blob(s, col, &n);
+    if (zip_decompress(st->z, zd, b, n, MAX_BLOB, &sb) != 0) {
         sb_free(&sb);
         *out = NULL;
         return -1;
@@ -984,6 +1050,7 @@ void yz_stored_free(yz_stored *s)
     yz_free(s);
 }
 
+/* the files of a ruleset: YZ_OK, YZ_EFAILED (one is damaged) or YZ_ESTORE (SQLite failed) */
 static int load_files(yz_store *st, int64_t rs_row, yz_stored *out, yz_diags *d)
 {
     sqlite3_stmt *s;
@@ -994,7 +1061,8 @@ static int load_files(yz_store *st, int64_t rs_row, yz_stored *out, yz_diags *d)
         return YZ_ESTORE;
     sqlite3_bind_int64(s, 1, rs_row);
     size_t cap = 0;
-    while (sqlite3_step(s) == SQLITE_ROW) {
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         if (out->nfiles == cap) {
             cap = cap ? cap * 2 : 16;
             out->files = yz_realloc(out->files, cap * sizeof *out->files);
@@ -1003,15 +1071,16 @@ static int load_files(yz_store *st, int64_t rs_row, yz_stored *out, yz_diags *d)
         if (unzip_col(st, s, 1, NULL, &data) != 0) {
             sqlite3_finalize(s);
             diag_add(d, YZ_SEV_ERROR, st->path, 0, 0, "a stored ruleset file cannot be read back (damaged)");
-            return YZ_ESTORE;
+            return YZ_EFAILED;
         }
         yz_file *f = &out->files[out->nfiles++];
         f->path = col_dup(s, 0);
         f->data = data;
         f->len = strlen(data);
     }
+    int rc = step == SQLITE_DONE ? YZ_OK : store_err(st, d, "cannot read the ruleset's files");
     sqlite3_finalize(s);
-    return YZ_OK;
+    return rc;
 }
 
 #define DECISION_COLUMNS                                                                                           \
@@ -1021,7 +1090,7 @@ static int load_files(yz_store *st, int64_t rs_row, yz_stored *out, yz_diags *d)
 static int fill_stored(yz_store *st, sqlite3_stmt *s, bool with_output, yz_stored *o, yz_diags *d)
 {
     o->seq = sqlite3_column_int64(s, 0);
-    snprintf(o->id, sizeof o->id, "%s", (const char *)sqlite3_column_text(s, 1));
+    snprintf(o->id, sizeof o->id, "%s", col_text(s, 1));
     o->province = col_dup(s, 2);
     o->ruleset = col_dup(s, 3);
     o->id_number = col_dup(s, 4);
@@ -1075,8 +1144,8 @@ int yz_store_load(yz_store *st, const char *id, bool with_files, yz_stored **out
         rc = YZ_EUSAGE;
     }
     sqlite3_finalize(s);
-    if (rc == YZ_OK && with_files)
-        rc = load_files(st, rs_row, o, d);
+    if (rc == YZ_OK && with_files && (rc = load_files(st, rs_row, o, d)) == YZ_EFAILED)
+        rc = YZ_ESTORE;
     if (rc != YZ_OK) {
         yz_stored_free(o);
         return rc;
@@ -1115,8 +1184,8 @@ int yz_store_each(yz_store *st, const char *id_number, const char *from, const c
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         yz_stored *o = yz_calloc(1, sizeof *o);
         int r = fill_stored(st, s, with_output, o, d);
-        if (r == YZ_OK && with_output)
-            r = load_files(st, sqlite3_column_int64(s, 10), o, d);
+        if (r == YZ_OK && with_output && (r = load_files(st, sqlite3_column_int64(s, 10), o, d)) == YZ_EFAILED)
+            r = YZ_ESTORE;
         int stop = r == YZ_OK ? fn(o, ctx) : 1;
         yz_stored_free(o);
         if (r != YZ_OK) {
@@ -1161,9 +1230,12 @@ static int verify_decision(yz_store *st, int64_t seq, const char *prev, const ch
     if (!s)
         return YZ_ESTORE;
     sqlite3_bind_int64(s, 1, seq);
-    if (sqlite3_step(s) != SQLITE_ROW) {
+    int step = sqlite3_step(s);
+    if (step != SQLITE_ROW) {
+        int rc = step == SQLITE_DONE ? problem(rep, seq, "the decision recorded by this event is missing (deleted)")
+                                     : store_err(st, d, "cannot read a decision");
         sqlite3_reset(s);
-        return problem(rep, seq, "the decision recorded by this event is missing (deleted)");
+        return rc;
     }
     int rc = YZ_OK;
     if (sqlite3_column_type(s, 1) == SQLITE_NULL || sqlite3_column_type(s, 3) == SQLITE_NULL) {
@@ -1177,17 +1249,17 @@ static int verify_decision(yz_store *st, int64_t seq, const char *prev, const ch
     char ihash[65], ohash[65], hash[65];
     if (!idict || unzip_col(st, s, 4, idict, &input) != 0) {
         rc = problem(rep, seq, "the decision's input cannot be read back (altered)");
-    } else if (sha256_hex(input, strlen(input), ihash), strcmp(ihash, (const char *)sqlite3_column_text(s, 3)) != 0) {
+    } else if (sha256_hex(input, strlen(input), ihash), strcmp(ihash, col_text(s, 3)) != 0) {
         rc = problem(rep, seq, "the decision's input was altered (its hash no longer matches)");
     } else if (!odict || unzip_col(st, s, 12, odict, &output) != 0) {
         rc = problem(rep, seq, "the decision's output cannot be read back (altered)");
     } else {
         sha256_hex(output, strlen(output), ohash);
-        dec_event e = {(const char *)sqlite3_column_text(s, 7),  (const char *)sqlite3_column_text(s, 10),
-                       (const char *)sqlite3_column_text(s, 6),  ihash,
-                       (const char *)sqlite3_column_text(s, 8),  ohash,
-                       (const char *)sqlite3_column_text(s, 2),  (const char *)sqlite3_column_text(s, 9),
-                       (const char *)sqlite3_column_text(s, 1),  (const char *)sqlite3_column_text(s, 11),
+        dec_event e = {col_text(s, 7),  col_text(s, 10),
+                       col_text(s, 6),  ihash,
+                       col_text(s, 8),  ohash,
+                       col_text(s, 2),  col_text(s, 9),
+                       col_text(s, 1),  col_text(s, 11),
                        seq};
         strbuf ev = STRBUF_INIT;
         decision_event(&e, &ev);
@@ -1195,7 +1267,7 @@ static int verify_decision(yz_store *st, int64_t seq, const char *prev, const ch
         sb_free(&ev);
         if (strcmp(hash, stored) != 0)
             rc = problem(rep, seq, "altered: the decision or its audit event no longer matches the chain");
-        else if (strncmp((const char *)sqlite3_column_text(s, 0), hash, 16) != 0)
+        else if (strncmp(col_text(s, 0), hash, 16) != 0)
             rc = problem(rep, seq, "altered: the decision id does not match its event");
     }
     yz_free(input);
@@ -1214,23 +1286,28 @@ static int verify_ruleset(yz_store *st, int64_t seq, const char *prev, const cha
                 &s, d) != YZ_OK)
         return YZ_ESTORE;
     sqlite3_bind_int64(s, 1, seq);
-    if (sqlite3_step(s) != SQLITE_ROW) {
+    int step = sqlite3_step(s);
+    if (step != SQLITE_ROW) {
+        int rc = step == SQLITE_DONE ? problem(rep, seq, "the ruleset registered by this event is missing (deleted)")
+                                     : store_err(st, d, "cannot read a ruleset");
         sqlite3_finalize(s);
-        return problem(rep, seq, "the ruleset registered by this event is missing (deleted)");
+        return rc;
     }
     int64_t row = sqlite3_column_int64(s, 0);
     char *ruleset = col_dup(s, 1), *province = col_dup(s, 2), *dict_hash = col_dup(s, 3), *when = col_dup(s, 5);
     char dh[65];
+    const void *dict_blob;
+    size_t dict_len;
     int rc = YZ_OK;
     if (sqlite3_column_type(s, 4) == SQLITE_NULL)
         rc = problem(rep, seq, "the ruleset's dictionary is missing (deleted)");
-    else if (sha256_hex(sqlite3_column_blob(s, 4), (size_t)sqlite3_column_bytes(s, 4), dh), strcmp(dh, dict_hash))
+    else if (dict_blob = col_blob(s, 4, &dict_len), sha256_hex(dict_blob, dict_len, dh), strcmp(dh, dict_hash))
         rc = problem(rep, seq, "the ruleset's dictionary was altered");
     sqlite3_finalize(s);
     /* files: contents must match their hashes, and together reproduce the ruleset id */
     yz_stored files;
     memset(&files, 0, sizeof files);
-    if (rc == YZ_OK && load_files(st, row, &files, d) != YZ_OK)
+    if (rc == YZ_OK && (rc = load_files(st, row, &files, d)) == YZ_EFAILED)
         rc = problem(rep, seq, "a file of the ruleset cannot be read back (altered)");
     const char **paths = yz_malloc((files.nfiles ? files.nfiles : 1) * sizeof *paths);
     const char **blobs = yz_malloc((files.nfiles ? files.nfiles : 1) * sizeof *blobs);
@@ -1238,11 +1315,13 @@ static int verify_ruleset(yz_store *st, int64_t seq, const char *prev, const cha
     if (rc == YZ_OK) {
         /* the recorded blob hash of each file */
         sqlite3_stmt *f;
-        prepare(st, "SELECT path, blob FROM ruleset_files WHERE ruleset = ? ORDER BY path", &f, d);
+        if (prepare(st, "SELECT path, blob FROM ruleset_files WHERE ruleset = ? ORDER BY path", &f, d) != YZ_OK)
+            rc = YZ_ESTORE;
         sqlite3_bind_int64(f, 1, row);
         size_t k = 0;
-        while (sqlite3_step(f) == SQLITE_ROW && k < files.nfiles) {
-            snprintf(hashes[k], 65, "%s", (const char *)sqlite3_column_text(f, 1));
+        int fstep = SQLITE_DONE;
+        while (rc == YZ_OK && (fstep = sqlite3_step(f)) == SQLITE_ROW && k < files.nfiles) {
+            snprintf(hashes[k], 65, "%s", col_text(f, 1));
             paths[k] = files.files[k].path;
             blobs[k] = hashes[k];
             char real[65];
@@ -1251,6 +1330,10 @@ static int verify_ruleset(yz_store *st, int64_t seq, const char *prev, const cha
                 rc = problem(rep, seq, "the stored file %s was altered", files.files[k].path);
             k++;
         }
+        if (rc == YZ_OK && fstep != SQLITE_ROW && fstep != SQLITE_DONE)
+            rc = store_err(st, d, "cannot read the ruleset's files");
+        else if (rc == YZ_OK && k != files.nfiles)
+            rc = problem(rep, seq, "the ruleset's list of files was altered");
         sqlite3_finalize(f);
         char id[65];
         ruleset_hash_files(files.files, files.nfiles, id);
@@ -1297,11 +1380,11 @@ int yz_store_verify(yz_store *st, const char *expect_head, yz_verify_report *rep
     }
     int64_t expected = 1;
     int rc = YZ_OK;
-    int step;
+    int step = SQLITE_DONE;
     while (rc == YZ_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
         int64_t seq = sqlite3_column_int64(s, 0);
-        const char *kind = (const char *)sqlite3_column_text(s, 1);
-        const char *hash = (const char *)sqlite3_column_text(s, 2);
+        const char *kind = col_text(s, 1);
+        const char *hash = col_text(s, 2);
         if (seq != expected) {
             rc = problem(rep, expected, "event %lld is missing: the chain jumps from %lld to %lld (deleted)",
                          (long long)expected, (long long)expected - 1, (long long)seq);
@@ -1320,6 +1403,9 @@ int yz_store_verify(yz_store *st, const char *expect_head, yz_verify_report *rep
         rep->head_seq = seq;
         expected++;
     }
+    /* a walk that stopped on an error checked only part of the chain */
+    if (rc == YZ_OK && step != SQLITE_DONE)
+        rc = store_err(st, d, "cannot read the audit chain");
     sqlite3_finalize(s);
     if (rc == YZ_OK) {
         snprintf(rep->head_hash, sizeof rep->head_hash, "%s", prev);
@@ -1328,8 +1414,14 @@ int yz_store_verify(yz_store *st, const char *expect_head, yz_verify_report *rep
             "SELECT min(seq) FROM decisions WHERE seq NOT IN (SELECT seq FROM audit WHERE kind = 'decision')",
             "SELECT min(seq) FROM rulesets WHERE seq NOT IN (SELECT seq FROM audit WHERE kind = 'ruleset')"};
         for (int i = 0; i < 2 && rc == YZ_OK; i++) {
-            prepare(st, orphans[i], &s, d);
-            if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+            if (prepare(st, orphans[i], &s, d) != YZ_OK) {
+                rc = YZ_ESTORE;
+                break;
+            }
+            step = sqlite3_step(s);
+            if (step != SQLITE_ROW)
+                rc = store_err(st, d, "cannot read the store");
+            else if (sqlite3_column_type(s, 0) != SQLITE_NULL)
                 rc = problem(rep, sqlite3_column_int64(s, 0), "a %s with no audit event was inserted",
                              i == 0 ? "decision" : "ruleset");
             sqlite3_finalize(s);
@@ -1338,12 +1430,18 @@ int yz_store_verify(yz_store *st, const char *expect_head, yz_verify_report *rep
     if (rc == YZ_OK && expect_head && *expect_head) {
         const char *h = strchr(expect_head, ':') ? strchr(expect_head, ':') + 1 : expect_head;
         long long want_seq = strchr(expect_head, ':') ? atoll(expect_head) : 0;
-        prepare(st, "SELECT seq FROM audit WHERE hash = ?", &s, d);
+        if (prepare(st, "SELECT seq FROM audit WHERE hash = ?", &s, d) != YZ_OK) {
+            exec(st, "COMMIT", NULL, "");
+            return YZ_ESTORE;
+        }
         sqlite3_bind_text(s, 1, h, -1, SQLITE_STATIC);
-        bool found = sqlite3_step(s) == SQLITE_ROW;
+        step = sqlite3_step(s);
+        bool found = step == SQLITE_ROW;
         long long at = found ? sqlite3_column_int64(s, 0) : 0;
         sqlite3_finalize(s);
-        if (!found || (want_seq && at != want_seq))
+        if (step != SQLITE_ROW && step != SQLITE_DONE)
+            rc = store_err(st, d, "cannot read the audit chain");
+        else if (!found || (want_seq && at != want_seq))
             rc = problem(rep, want_seq ? want_seq : rep->head_seq + 1,
                          "the anchored head %.16s... is not in the chain: events up to it were removed or rewritten",
                          h);
