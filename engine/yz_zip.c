@@ -1,10 +1,29 @@
 /* yz_zip.c: zstd frames with prepared raw-content dictionaries. */
 #include "yz_zip.h"
 
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_customMem and the *_advanced constructors */
 #include <zstd.h>
 #include <zstd_errors.h>
 
 #define LEVEL 3
+
+/* zstd's memory comes from yz_malloc, which does not return NULL: zstd 1.5.4 (Debian 12)
+   dereferences NULL when the allocation of a new CDict fails (facebook/zstd#3847, fixed in 1.5.6),
+   and with this allocator that path cannot be reached; running out of memory goes to the
+   out-of-memory handler instead, like every other allocation of ours. */
+static void *z_alloc(void *opaque, size_t n)
+{
+    (void)opaque;
+    return yz_malloc(n);
+}
+
+static void z_free(void *opaque, void *p)
+{
+    (void)opaque;
+    yz_free(p);
+}
+
+static const ZSTD_customMem zmem = {z_alloc, z_free, NULL};
 
 struct zipper {
     ZSTD_CCtx *c;
@@ -28,8 +47,8 @@ static int nomem(size_t r)
 zipper *zipper_new(void)
 {
     zipper *z = yz_calloc(1, sizeof *z);
-    z->c = ZSTD_createCCtx();
-    z->dc = ZSTD_createDCtx();
+    z->c = ZSTD_createCCtx_advanced(zmem);
+    z->dc = ZSTD_createDCtx_advanced(zmem);
     if (!z->c || !z->dc)
         yz_out_of_memory(0); /* their only failure */
     return z;
@@ -49,8 +68,8 @@ zdict *zdict_new(const void *data, size_t len)
     zdict *d = yz_calloc(1, sizeof *d);
     /* the stable API reads any bytes not starting with zstd's dictionary magic as raw content;
        ours start with '{' (canonical JSON) */
-    d->c = ZSTD_createCDict(data, len, LEVEL);
-    d->d = ZSTD_createDDict(data, len);
+    d->c = ZSTD_createCDict_advanced(data, len, ZSTD_dlm_byCopy, ZSTD_dct_auto, ZSTD_getCParams(LEVEL, 0, len), zmem);
+    d->d = ZSTD_createDDict_advanced(data, len, ZSTD_dlm_byCopy, ZSTD_dct_auto, zmem);
     if (!d->c || !d->d)
         yz_out_of_memory(len); /* raw content is never refused: only memory can fail */
     return d;

@@ -24,10 +24,10 @@ _Noreturn void cli_out_of_memory(size_t bytes)
 
 static void set_oom_message(const char *cmd)
 {
-    int n = snprintf(oom_msg, sizeof oom_msg,
-                     "yuanzhu%s%s: error: out of memory: stopped (the store keeps only complete decisions); "
-                     "free some memory and run it again\n",
-                     cmd ? " " : "", cmd ? cmd : "");
+    bool records = cmd && (!strcmp(cmd, "check") || !strcmp(cmd, "batch") || !strcmp(cmd, "init"));
+    int n = snprintf(oom_msg, sizeof oom_msg, "yuanzhu%s%s: error: out of memory: stopped%s; free some memory and run it again\n",
+                     cmd ? " " : "", cmd ? cmd : "",
+                     records ? " (the store keeps only complete decisions: nothing half-done was recorded)" : "");
     oom_len = n > 0 && (size_t)n < sizeof oom_msg ? (size_t)n : sizeof oom_msg - 1;
 }
 
