@@ -351,14 +351,19 @@ static void chain_hash(yz_store *st, const char *prev, const char *event, size_t
     hasher_final(h, hex);
 }
 
-static const zdict *dict_by_id(yz_store *st, int64_t id, yz_diags *d)
+/* the dictionary with this id, kept in a small cache: YZ_OK, YZ_EFAILED (there is none: the
+   store was damaged) or YZ_ESTORE (SQLite failed; a diagnostic says why) */
+static int dict_by_id(yz_store *st, int64_t id, const zdict **out, yz_diags *d)
 {
+    *out = NULL;
     for (int i = 0; i < st->ndc; i++)
-        if (st->dc[i].id == id)
-            return st->dc[i].d;
+        if (st->dc[i].id == id) {
+            *out = st->dc[i].d;
+            return YZ_OK;
+        }
     sqlite3_stmt *s;
     if (prepare(st, "SELECT data FROM dicts WHERE id = ?", &s, d) != YZ_OK)
-        return NULL;
+        return YZ_ESTORE;
     sqlite3_bind_int64(s, 1, id);
     zdict *z = NULL;
     int step = sqlite3_step(s);
@@ -367,11 +372,10 @@ static const zdict *dict_by_id(yz_store *st, int64_t id, yz_diags *d)
         const void *b = col_blob(s, 0, &n);
         z = zdict_new(b, n);
     }
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
-        store_err(st, d, "cannot read a dictionary");
+    int rc = step == SQLITE_ROW ? YZ_OK : step == SQLITE_DONE ? YZ_EFAILED : store_err(st, d, "cannot read a dictionary");
     sqlite3_finalize(s);
-    if (!z)
-        return NULL;
+    if (rc != YZ_OK)
+        return rc;
     if (st->ndc == 16) {
         zdict_free(st->dc[0].d);
         memmove(st->dc, st->dc + 1, 15 * sizeof *st->dc);
@@ -380,7 +384,8 @@ static const zdict *dict_by_id(yz_store *st, int64_t id, yz_diags *d)
     st->dc[st->ndc].id = id;
     st->dc[st->ndc].d = z;
     st->ndc++;
-    return z;
+    *out = z;
+    return YZ_OK;
 }
 
 static const char SQL_HEAD[] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
@@ -1100,9 +1105,13 @@ static int fill_stored(yz_store *st, sqlite3_stmt *s, bool with_output, yz_store
     o->engine = col_dup(s, 8);
     o->target = col_dup(s, 9);
     if (with_output) {
-        const zdict *rd = dict_by_id(st, sqlite3_column_int64(s, 11), d);
-        const zdict *id = dict_by_id(st, sqlite3_column_int64(s, 13), d);
-        if (!rd || !id || unzip_col(st, s, 12, id, &o->input) != 0 || unzip_col(st, s, 14, rd, &o->output) != 0) {
+        const zdict *rd, *id;
+        int r1 = dict_by_id(st, sqlite3_column_int64(s, 11), &rd, d);
+        int r2 = r1 == YZ_ESTORE ? r1 : dict_by_id(st, sqlite3_column_int64(s, 13), &id, d);
+        if (r1 == YZ_ESTORE || r2 == YZ_ESTORE)
+            return YZ_ESTORE;
+        if (r1 != YZ_OK || r2 != YZ_OK || unzip_col(st, s, 12, id, &o->input) != 0 ||
+            unzip_col(st, s, 14, rd, &o->output) != 0) {
             diag_add(d, YZ_SEV_ERROR, st->path, 0, 0, "decision %s cannot be read back (damaged)", o->id);
             return YZ_ESTORE;
         }
@@ -1243,8 +1252,13 @@ static int verify_decision(yz_store *st, int64_t seq, const char *prev, const ch
         sqlite3_reset(s);
         return rc;
     }
-    const zdict *idict = dict_by_id(st, sqlite3_column_int64(s, 5), d);
-    const zdict *odict = dict_by_id(st, sqlite3_column_int64(s, 13), d);
+    const zdict *idict, *odict;
+    int r1 = dict_by_id(st, sqlite3_column_int64(s, 5), &idict, d);
+    int r2 = r1 == YZ_ESTORE ? r1 : dict_by_id(st, sqlite3_column_int64(s, 13), &odict, d);
+    if (r1 == YZ_ESTORE || r2 == YZ_ESTORE) {
+        sqlite3_reset(s); /* cached: reset, never finalized */
+        return YZ_ESTORE;
+    }
     char *input = NULL, *output = NULL;
     char ihash[65], ohash[65], hash[65];
     if (!idict || unzip_col(st, s, 4, idict, &input) != 0) {
