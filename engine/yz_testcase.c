@@ -435,6 +435,8 @@ static void run_case(trun *t, const ynode *file_records, const ynode *c, const c
     rec.id_number = yj_str(yj_get(doc, "id_number"));
     const char *want_err = sval(ynode_get(exp, "error"));
     int rc = yz_evaluate(t->ev, &rec, as_of, &det, &rd);
+    if (rc == YZ_ENOMEM)
+        yz_out_of_memory(0); /* not a failed case: the rest cannot run either */
     if (rc != YZ_OK) {
         if (want_err && !strcmp(want_err, "not_in_force") && rc == YZ_ENOTINFORCE)
             goto report;
@@ -670,7 +672,8 @@ static void run_folder(trun *t, const char *dir, const char *only_file)
             t->file_errors++;
         } else {
             t->rs = rs;
-            yz_evaluator_new(rs, t->opts ? &t->opts->limits : NULL, &t->ev, t->d);
+            if (yz_evaluator_new(rs, t->opts ? &t->opts->limits : NULL, &t->ev, t->d) != YZ_OK)
+                yz_out_of_memory(0); /* its only failure */
             add_coverage(t);
             if (only_file) {
                 run_file(t, only_file);

@@ -138,6 +138,7 @@ static const char replay_usage[] =
 typedef struct replay_ctx {
     const cli *c;
     long long matched, mismatched, failed;
+    bool nomem;
 } replay_ctx;
 
 static int replay_one(const yz_stored *s, void *p)
@@ -152,6 +153,10 @@ static int replay_one(const yz_stored *s, void *p)
     } else if (rc == YZ_EFAILED) {
         r->mismatched++;
         printf("MISMATCH %s (seq %lld, %s, as of %s):\n%s", s->id, (long long)s->seq, s->id_number, s->as_of, diff);
+    } else if (rc == YZ_ENOMEM) {
+        /* says nothing about the decision: stop, and say why */
+        cli_print_diags(r->c, &d);
+        r->nomem = true;
     } else {
         r->failed++;
         printf("FAILED %s (seq %lld): cannot be replayed\n", s->id, (long long)s->seq);
@@ -159,7 +164,7 @@ static int replay_one(const yz_stored *s, void *p)
     }
     yz_free(diff);
     yz_diags_clear(&d);
-    return 0;
+    return r->nomem;
 }
 
 int cmd_replay(cli *c, int argc, char **argv)
@@ -236,16 +241,20 @@ int cmd_replay(cli *c, int argc, char **argv)
                            s->id, (long long)s->seq, diff);
                 code = EXIT_FAIL;
             } else {
-                code = rc == YZ_EPOLICY || rc == YZ_ENOTINFORCE ? EXIT_POLICY : EXIT_STORE;
+                code = rc == YZ_EPOLICY || rc == YZ_ENOTINFORCE ? EXIT_POLICY
+                       : rc == YZ_ENOMEM                       ? EXIT_INTERNAL
+                                                               : EXIT_STORE;
             }
             yz_free(diff);
         }
         yz_stored_free(s);
     } else {
-        replay_ctx r = {c, 0, 0, 0};
+        replay_ctx r = {c, 0, 0, 0, false};
         int rc = yz_store_each(st, NULL, all ? NULL : from, all ? NULL : to, true, replay_one, &r, &d);
         cli_print_diags(c, &d);
-        if (rc != YZ_OK)
+        if (r.nomem)
+            code = EXIT_INTERNAL;
+        else if (rc != YZ_OK)
             code = EXIT_STORE;
         printf("replayed %lld decisions: %lld match, %lld mismatch, %lld failed\n", r.matched + r.mismatched + r.failed,
                r.matched, r.mismatched, r.failed);
