@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "yz_diag.h"
 #include "yz_embed.h"
@@ -60,9 +62,10 @@ static int store_err(yz_store *st, yz_diags *d, const char *what)
     if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
         hint = " (another process holds the store: try again, or raise YUANZHU_BUSY_TIMEOUT_MS)";
     else if (code == SQLITE_READONLY)
-        hint = " (the store or its folder is read-only)";
+        hint = " (the store or its folder is read-only: nothing was recorded; record into a store you can write, "
+               "or get write permission for it and its folder)";
     else if (code == SQLITE_FULL)
-        hint = " (the disk or the store's size limit is full: nothing was recorded)";
+        hint = " (the disk is full: nothing was recorded; free some space and run it again)";
     else if (code == SQLITE_NOTADB)
         hint = " (not a yuanzhu store: give another --db path)";
     else if (code == SQLITE_CANTOPEN)
@@ -232,6 +235,64 @@ static bool valid_alg(const char *a)
     return !strcmp(a, "sha256") || !strcmp(a, "sm3");
 }
 
+/* The busy timeout: how long a writer waits for another process that holds the store's write
+   lock before failing with "database is locked".  Documented in yuanzhu.h and --help. */
+#define BUSY_TIMEOUT_MS 10000
+
+/* true when the store's folder cannot be written and no write-ahead log holds changes that an
+   immutable connection (which does not read the log) would miss */
+static bool read_only_media(const char *path)
+{
+    char *dir = yz_strdup(path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        slash[slash == dir ? 1 : 0] = '\0';
+    bool ro = access(slash ? dir : ".", W_OK) != 0 && errno != ENOMEM;
+    yz_free(dir);
+    size_t n = strlen(path);
+    char *wal = yz_malloc(n + 5);
+    memcpy(wal, path, n);
+    memcpy(wal + n, "-wal", 5);
+    struct stat sb;
+    bool pending = stat(wal, &sb) == 0 && sb.st_size > 0;
+    yz_free(wal);
+    return ro && !pending;
+}
+
+/* opens st->path (immutable: read-only, as a file nothing writes to) and sets the connection up;
+   returns an SQLite code (st->db may be NULL when SQLite had no memory for it) */
+static int connect_store(yz_store *st, bool immutable)
+{
+    int rc;
+    if (immutable) {
+        strbuf uri = STRBUF_INIT;
+        sb_adds(&uri, "file:");
+        for (const unsigned char *p = (const unsigned char *)st->path; *p; p++) {
+            if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("/-._~", *p))
+                sb_addc(&uri, (char)*p);
+            else
+                sb_addf(&uri, "%%%02X", *p);
+        }
+        sb_adds(&uri, "?immutable=1");
+        rc = sqlite3_open_v2(uri.buf, &st->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+        sb_free(&uri);
+    } else {
+        rc = sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    }
+    if (rc != SQLITE_OK)
+        return rc;
+    const char *bt = getenv("YUANZHU_BUSY_TIMEOUT_MS");
+    sqlite3_busy_timeout(st->db, bt && *bt ? atoi(bt) : BUSY_TIMEOUT_MS);
+    if (!immutable && exec(st, "PRAGMA journal_mode = WAL", NULL, "") != YZ_OK) {
+        /* a read-only store, or an old file: carry on; the rollback journal protects writes too */
+    }
+    /* the store must not be used without these (they fail only for memory, or when the file
+       cannot be read at all) */
+    if (exec(st, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;", NULL, "") != YZ_OK)
+        return sqlite3_errcode(st->db);
+    return SQLITE_OK;
+}
+
 static int open_store(const char *path, const char *hash_alg, bool must_create, yz_store **out, yz_diags *d)
 {
     *out = NULL;
@@ -250,21 +311,29 @@ static int open_store(const char *path, const char *hash_alg, bool must_create, 
     }
     yz_store *st = yz_calloc(1, sizeof *st);
     st->path = yz_strdup(path);
-    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
-        SQLITE_OK) {
-        int rc = store_err(st, d, "cannot open the store");
+    int src = connect_store(st, false);
+    if (src != SQLITE_OK && exists && read_only_media(path)) {
+        /* a store in a folder we cannot write (an archive, read-only media): SQLite cannot make the
+           shared-memory file a WAL store needs, even to read; the file cannot change, so say so */
+        sqlite3_close(st->db);
+        st->db = NULL;
+        src = connect_store(st, true);
+    }
+    if (src != SQLITE_OK) {
+        int rc = store_err(st, d, st->db ? "cannot set up the connection" : "cannot open the store");
         yz_store_close(st);
         return rc;
     }
-    const char *bt = getenv("YUANZHU_BUSY_TIMEOUT_MS");
-    sqlite3_busy_timeout(st->db, bt && *bt ? atoi(bt) : 10000);
-    if (exec(st, "PRAGMA journal_mode = WAL", NULL, "") != YZ_OK) {
-        /* read-only media or an old file: fall back quietly, the journal still protects writes */
-    }
-    /* these cannot fail but for memory, and the store must not run without them */
-    if (exec(st, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;", d, "cannot set up the connection") != YZ_OK) {
-        yz_store_close(st);
-        return YZ_ESTORE;
+    /* For the fault-injection tests only (tests/faults/run.sh): YUANZHU_TEST_MAX_PAGES=N caps the
+       store at N pages, as a full disk would, so that a write fails with SQLITE_FULL part way
+       through.  A real full disk cannot be made without root, and a shim that fails write() would
+       not run under the sanitizers, whose interceptors come first; the cap makes SQLite fail at the
+       same points with the same error.  It only ever refuses writes. */
+    const char *mp = getenv("YUANZHU_TEST_MAX_PAGES");
+    if (mp && *mp) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld", atoll(mp));
+        exec(st, sql, NULL, "");
     }
     int v = 0;
     if (user_version(st, &v) != 0) {
