@@ -203,7 +203,13 @@ typedef struct yz_store yz_store;
 /* Opens a store, creating it (schema and hash algorithm hash_alg: "sha256" or "sm3"; NULL =
  * sha256) when the file does not exist, and migrating an older schema forward.  A store that
  * exists keeps its own algorithm; asking for another one with create_only is an error.
- * Returns YZ_OK or YZ_ESTORE with a diagnostic. */
+ * Returns YZ_OK or YZ_ESTORE with a diagnostic.
+ *
+ * Many processes may use one store: readers never wait, and a writer waits up to the busy
+ * timeout, 10 seconds (YUANZHU_BUSY_TIMEOUT_MS in milliseconds overrides it), for another
+ * writer's transaction to end before failing with YZ_ESTORE ("database is locked").  A store
+ * whose folder cannot be written (read-only media) is opened read-only, and can be verified,
+ * listed and replayed there.  A failed write leaves nothing of itself behind. */
 int yz_store_open(const char *path, const char *hash_alg, yz_store **out, yz_diags *d);
 /* Creates a new store and fails if the file exists. */
 int yz_store_create(const char *path, const char *hash_alg, yz_diags *d);

@@ -44,6 +44,7 @@ struct yz_store {
     int64_t head_seq;
     char head_hash[65];
     char *path;
+    int busy_ms; /* how long a write waits for another process's */
     yz_hash_alg alg;
     zipper *z;
     bool batch;
@@ -59,8 +60,14 @@ static int store_err(yz_store *st, yz_diags *d, const char *what)
     const char *msg = st && st->db ? sqlite3_errmsg(st->db) : "out of memory";
     int code = st && st->db ? sqlite3_errcode(st->db) : SQLITE_NOMEM;
     const char *hint = "";
-    if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
-        hint = " (another process holds the store: try again, or raise YUANZHU_BUSY_TIMEOUT_MS)";
+    char busy[200];
+    if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
+        snprintf(busy, sizeof busy,
+                 " (another process has held the store longer than the busy timeout of %d ms: nothing was "
+                 "recorded; try again, or raise YUANZHU_BUSY_TIMEOUT_MS)",
+                 st->busy_ms);
+        hint = busy;
+    }
     else if (code == SQLITE_READONLY)
         hint = " (the store or its folder is read-only: nothing was recorded; record into a store you can write, "
                "or get write permission for it and its folder)";
@@ -282,7 +289,8 @@ static int connect_store(yz_store *st, bool immutable)
     if (rc != SQLITE_OK)
         return rc;
     const char *bt = getenv("YUANZHU_BUSY_TIMEOUT_MS");
-    sqlite3_busy_timeout(st->db, bt && *bt ? atoi(bt) : BUSY_TIMEOUT_MS);
+    st->busy_ms = bt && *bt && atoi(bt) >= 0 ? atoi(bt) : BUSY_TIMEOUT_MS;
+    sqlite3_busy_timeout(st->db, st->busy_ms);
     if (!immutable && exec(st, "PRAGMA journal_mode = WAL", NULL, "") != YZ_OK) {
         /* a read-only store, or an old file: carry on; the rollback journal protects writes too */
     }

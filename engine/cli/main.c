@@ -55,10 +55,12 @@ static void usage(FILE *f)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\nexit codes: 0 ok; 1 a test failed; 2 usage error; 3 policy error or no policy in force;\n"
-               "            4 input error (unreadable file, record breaks the schema); 5 store error\n"
+               "            4 input error (unreadable file, record breaks the schema); 5 store error;\n"
+               "            70 out of memory (nothing half-done is recorded)\n"
                "environment: YUANZHU_HOME  folder holding rules/ and provinces/ (default: next to the binary)\n"
                "             YUANZHU_DB    decision store (default ./yuanzhu.db)\n"
                "             YUANZHU_OPERATOR  caseworker id recorded with decisions\n"
+               "             YUANZHU_BUSY_TIMEOUT_MS  how long a write waits for another process's (default 10000)\n"
                "version: yuanzhu " YZ_VERSION "\n");
 }
 
