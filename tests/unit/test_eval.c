@@ -5,6 +5,7 @@
 
 #include "unit.h"
 #include "yz_eval.h"
+#include "yz_record.h"
 #include "yz_util.h"
 
 static yz_file files[32];
@@ -99,6 +100,119 @@ static yz_determination *decide(yz_evaluator *ev, const char *json, const char *
     yz_record_free(rec);
     yz_diags_clear(&d);
     return det;
+}
+
+/* ---- the system refusing memory vs. a rule reaching its cap ---- */
+
+static long host_calls, host_fail_at; /* fail_at 0: never; else the fail_at-th call from arming */
+static bool host_once, host_failed;
+
+static void *host_realloc(void *p, size_t n)
+{
+    host_calls++;
+    if (host_fail_at && host_calls >= host_fail_at && (!host_once || host_calls == host_fail_at)) {
+        host_failed = true;
+        return NULL;
+    }
+    return realloc(p, n);
+}
+
+static void host_arm(long fail_at, bool once)
+{
+    host_calls = 0;
+    host_fail_at = fail_at;
+    host_once = once;
+    host_failed = false;
+}
+
+static bool has_message(const yz_diags *d, const char *text)
+{
+    for (size_t i = 0; i < d->n; i++)
+        if (strstr(d->items[i].message, text))
+            return true;
+    return false;
+}
+
+static void test_refused_memory(const yz_ruleset *rs)
+{
+    const char *json = "{\"schema\":1,\"id_number\":\"440106198301010010\",\"sex\":\"M\",\"birth_date\":\"1983-01-01\"}";
+    yz_record *rec = NULL;
+    yz_diags d;
+    yz_diags_init(&d);
+    CHECK_INT(yz_record_parse(json, strlen(json), "t", &rec, &d), YZ_OK);
+    yz_limits lim = {100000, 32u << 20};
+
+    /* the reference: the cap stops the hostile rule, its item is undetermined, the call succeeds */
+    host_arm(0, false);
+    yz_evaluator *ev = NULL;
+    CHECK_INT(evaluator_new_with(rs, &lim, host_realloc, &ev, &d), YZ_OK);
+    yz_determination *det = NULL;
+    CHECK_INT(yz_evaluate(ev, rec, "2025-06-15", &det, &d), YZ_OK);
+    char *want = det ? yz_determination_json(det) : NULL;
+    const ditem *h = det ? item(det, PI_CATEGORY, "hostile") : NULL;
+    CHECK(h && h->status == YZ_UNDETERMINED && h->error && strstr(h->error, "memory cap"));
+    yz_determination_free(det);
+    long total = host_calls; /* host allocations of one evaluation (the first: environments built) */
+    yz_evaluator_free(ev);
+
+    /* refused while the evaluator is made: no evaluator, YZ_ENOMEM */
+    for (long n = 1; n <= 40; n += 3) {
+        host_arm(n, false);
+        ev = NULL;
+        int rc = evaluator_new_with(rs, &lim, host_realloc, &ev, &d);
+        CHECK(rc == YZ_OK || (rc == YZ_ENOMEM && ev == NULL && has_message(&d, "out of memory")));
+        CHECK(rc == YZ_ENOMEM || !host_failed);
+        yz_evaluator_free(ev);
+        yz_diags_clear(&d);
+        yz_diags_init(&d);
+    }
+
+    /* refused during an evaluation, once or for good, at every few allocations: either the call
+       saw no refusal and gives exactly the reference, or it fails as a whole with YZ_ENOMEM.
+       Never a determination made around a refusal (an item "undetermined" for want of memory). */
+    int refused = 0, clean = 0;
+    for (int once = 0; once <= 1; once++) {
+        for (long n = 1; n <= total + 50; n += total / 97 + 1) {
+            host_arm(0, false);
+            ev = NULL;
+            if (evaluator_new_with(rs, &lim, host_realloc, &ev, &d) != YZ_OK) {
+                CHECK(0);
+                continue;
+            }
+            host_arm(n, once);
+            det = NULL;
+            int rc = yz_evaluate(ev, rec, "2025-06-15", &det, &d);
+            if (host_failed) {
+                refused++;
+                CHECK_INT(rc, YZ_ENOMEM);
+                CHECK(det == NULL);
+                CHECK(has_message(&d, "out of memory"));
+                /* the evaluator is spent: it says so rather than deciding */
+                host_arm(0, false);
+                yz_determination *again = NULL;
+                CHECK_INT(yz_evaluate(ev, rec, "2025-06-15", &again, &d), YZ_ENOMEM);
+                yz_determination_free(again);
+            } else {
+                clean++;
+                CHECK_INT(rc, YZ_OK);
+                char *got = det ? yz_determination_json(det) : NULL;
+                CHECK(got && want && !strcmp(got, want));
+                yz_free(got);
+            }
+            yz_determination_free(det);
+            yz_evaluator_free(ev);
+            yz_diags_clear(&d);
+            yz_diags_init(&d);
+        }
+    }
+    if (getenv("UNIT_DEBUG"))
+        fprintf(stderr, "refused memory: %ld host allocations per evaluation, %d refused, %d clean\n", total, refused, clean);
+    CHECK(refused > 50);
+    CHECK(clean > 0);
+    host_arm(0, false);
+    yz_free(want);
+    yz_record_free(rec);
+    yz_diags_clear(&d);
 }
 
 void test_eval(void)
@@ -218,6 +332,7 @@ void test_eval(void)
     yz_record_free(rec);
 
     yz_evaluator_free(ev);
+    test_refused_memory(rs);
     yz_ruleset_free(rs);
 
     /* a policy with errors is never returned */
