@@ -74,8 +74,9 @@ void yz_free(void *p);
  * Where an allocation failure can be reported, the call returns YZ_ENOMEM: creating an evaluator
  * and evaluating (Lua states, which allocate through their own allocator: a rule that exceeds its
  * memory cap makes its item undetermined, but memory the system refuses fails the whole
- * evaluation, so no decision ever depends on how much memory was free), and packing a decision.
- * The store reports SQLite's own "out of memory" as YZ_ESTORE.
+ * evaluation, so no decision ever depends on how much memory was free; the evaluator can then
+ * only be freed), and yz_batch_run, which stops.  The store reports SQLite's own "out of memory"
+ * as YZ_ESTORE with that message.
  *
  * Everywhere else (loading, parsing, validating, formatting) the library allocates with functions
  * that do not return on failure: they call the out-of-memory handler.  A handler must not return;

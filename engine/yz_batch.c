@@ -211,7 +211,6 @@ static void add_fen(int64_t *sum, int64_t v)
 static void out_of_memory(batch *b, rres *r)
 {
     r->status = RS_FAILED;
-    r->message = yz_strdup("out of memory: not decided");
     pthread_mutex_lock(&b->mu);
     if (!b->fatal_rc) {
         b->fatal_rc = YZ_ENOMEM;
@@ -429,7 +428,8 @@ static int write_chunk(batch *b, chunk *c)
         case RS_SKIPPED: s->skipped++; continue;
         case RS_FAILED:
             s->failed++;
-            fprintf(stderr, "%s:%ld: error: %s\n", b->o->input, r->line, r->message);
+            if (r->message) /* none for records left undecided once memory ran out: one message says so */
+                fprintf(stderr, "%s:%ld: error: %s\n", b->o->input, r->line, r->message);
             continue;
         default: break;
         }
