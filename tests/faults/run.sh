@@ -138,6 +138,20 @@ consistent "full disk, batch again with room" "$DB" 121
 expect "full disk, batch a third time" 0 "decided 0, already decided (skipped) 120" \
     "$YZ" batch --province guangdong --as-of 2025-06-15 --jobs 2 --db "$DB" "$T/ledger.jsonl"
 [ "$(sqlite3 "$DB" "SELECT count(DISTINCT input) FROM decisions")" = 121 ] && ok || bad "batch: an input decided twice"
+# committing every 10 records, the disk fills after some commits: those stay, whole, and the rerun
+# decides the rest
+DB=$T/fullc.db
+cp "$T/base.db" "$DB"
+P=$(sqlite3 "$DB" "PRAGMA page_count")
+expect "full disk, batch committing every 10" 5 "database or disk is full" \
+    env YUANZHU_TEST_MAX_PAGES=$((P + 6)) "$YZ" batch --province guangdong --as-of 2025-06-15 --jobs 2 --quiet \
+    --commit-every 10 --db "$DB" "$T/ledger.jsonl"
+n=$(decisions "$DB")
+if [ "$n" -gt 1 ] && [ "$n" -lt 121 ] && [ $(((n - 1) % 10)) = 0 ]; then ok; else bad "full disk, batch committing every 10: $n decisions, expected whole transactions of 10 and not all"; fi
+consistent "full disk, batch committing every 10" "$DB" "$n"
+expect "full disk, batch committing every 10, again with room" 0 "already decided (skipped) $((n - 1))" \
+    "$YZ" batch --province guangdong --as-of 2025-06-15 --jobs 2 --commit-every 10 --db "$DB" "$T/ledger.jsonl"
+consistent "full disk, batch committing every 10, again with room" "$DB" 121
 
 # ---- read-only store ----------------------------------------------------------------------------
 echo "-- read-only store"
