@@ -60,6 +60,10 @@ yz_csv *csv_reader_new(void)
         yz_free(c);
         return NULL;
     }
+    /* libcsv reports a failed allocation as a parse error ("memory exhausted"), which would reject
+       the file as malformed: with ours, running out of memory goes to the out-of-memory handler */
+    csv_set_realloc_func(&c->p, yz_realloc);
+    csv_set_free_func(&c->p, yz_free);
     return c;
 }
 
