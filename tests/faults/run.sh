@@ -10,7 +10,8 @@
 #                  busy timeout: exit 5 "database is locked" naming the store and the timeout,
 #                  nothing recorded, readers unaffected; held shorter, the writer waits and records
 #   out of memory  an LD_PRELOAD shim (failmalloc.c) makes the Nth allocation fail, once or from
-#                  then on, over the whole run of check (loader, evaluator, store), lint and batch:
+#                  then on, over the whole run of check (loader, evaluator, store), lint and batch
+#                  (JSON Lines recording, CSV without):
 #                  never a signal; exit 0 with the very same output, or 5/70 saying "out of
 #                  memory"; the store verifies with the old count of decisions or one more, and a
 #                  decision that was recorded replays.  Skipped under the sanitizer build, whose
@@ -329,6 +330,32 @@ case $YZ in
                 nn=$((nn + step))
             done
             echo "batch: $((K / step + 1)) runs over $K allocations, $((fail - before)) failed"
+        fi
+        # a CSV ledger (libcsv) without recording: the same lines and the one rejected row, or 70
+        CSV="batch --province guangdong --as-of 2025-06-15 --jobs 2 --quiet --no-record --rejects $T/rej.jsonl --lines $T/lines.txt tests/batch/ledger.csv"
+        "$YZ" $CSV > /dev/null 2> "$T/want-csv.err"
+        [ $? = 4 ] && grep -q "ledger.csv:21: error: birth_date" "$T/want-csv.err" && ok || bad "csv: the ledger's rejected row changed"
+        cp "$T/lines.txt" "$T/want-lines.txt"
+        K=$(allocations "$YZ" $CSV)
+        if [ -n "$K" ]; then
+            before=$fail
+            step=$((K / 30 + 1))
+            for once in 0 1; do
+                nn=$((once * step / 2 + 1))
+                while [ $nn -le $((K + step)) ]; do
+                    rm -f "$T/lines.txt"
+                    YZ_FAILMALLOC=$nn YZ_FAILMALLOC_ONCE=$once LD_PRELOAD=$SHIM "$YZ" $CSV > /dev/null 2> "$T/err"
+                    code=$?
+                    case $code in
+                    4) cmp -s "$T/err" "$T/want-csv.err" && cmp -s "$T/lines.txt" "$T/want-lines.txt" && ok ||
+                           bad "csv, allocation $nn failing (once=$once): exit 4 with other results: $(head -3 "$T/err")" ;;
+                    70) grep -q "yuanzhu batch: error: out of memory" "$T/err" && ok || bad "csv, allocation $nn failing: exit 70 without the message" ;;
+                    *) bad "csv, allocation $nn failing (once=$once): exit $code: $(head -3 "$T/err")" ;;
+                    esac
+                    nn=$((nn + step))
+                done
+            done
+            echo "csv: $((2 * (K / step + 1))) runs over $K allocations, $((fail - before)) failed"
         fi
     fi
     ;;
