@@ -41,7 +41,9 @@ int input_open(const char *path, const char *encoding, yz_input **out, yz_diags 
         const char *from = !strcasecmp(encoding, "gbk") || !strcasecmp(encoding, "gb2312") ? "GBK"
                            : !strcasecmp(encoding, "gb18030")                               ? "GB18030"
                                                                                             : NULL;
-        if (!from || (in->cd = iconv_open("UTF-8", from)) == (iconv_t)-1) {
+        if (from && (in->cd = iconv_open("UTF-8", from)) == (iconv_t)-1 && errno == ENOMEM)
+            yz_out_of_memory(0); /* not an unknown encoding */
+        if (!from || in->cd == (iconv_t)-1) {
             diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "unknown encoding '%s': use utf-8, gbk or gb18030", encoding);
             yz_free(in);
             return YZ_EUSAGE;
