@@ -150,6 +150,9 @@ char *yz_record_canonical(const yz_record *rec);
 typedef struct yz_limits {
     uint64_t instructions; /* Lua VM instructions per predicate call (0 = default 1,000,000) */
     size_t memory_bytes;   /* memory cap per Lua state (0 = default 64 MiB) */
+    unsigned cpu_ms;       /* backstop: CPU time per predicate call (0 = default 5,000 ms); a call
+                              that reaches it fails the whole evaluation (YZ_EPOLICY), since an
+                              outcome must not depend on how fast the machine is */
 } yz_limits;
 
 typedef struct yz_evaluator yz_evaluator;
@@ -162,7 +165,9 @@ typedef struct yz_determination yz_determination;
 
 /* Evaluates one record at as_of ("YYYY-MM-DD").  Returns YZ_OK, YZ_EUSAGE (bad date) or
  * YZ_ENOTINFORCE.  A predicate that fails or exceeds a limit does not fail the call: its item
- * is undetermined and carries the error. */
+ * is undetermined and carries the error.  The exceptions are limits that do not depend on the
+ * rule and the record alone: the system refusing memory (YZ_ENOMEM) and the CPU-time backstop
+ * (YZ_EPOLICY, the rule named in d) fail the evaluation and give no determination. */
 int yz_evaluate(yz_evaluator *ev, const yz_record *rec, const char *as_of, yz_determination **out,
                 yz_diags *d);
 /* The same decision without explanations (statuses, amounts, periods): for bulk runs where only
@@ -331,7 +336,8 @@ typedef struct yz_batch_summary {
 /* Decides every record of a file and, with record, appends each decision (skipping what was
  * already decided with this ruleset and as-of date, so a rerun after a crash finishes the
  * work).  Rejected records go to stderr and the rejects file; the rest continue.  Returns YZ_OK,
- * YZ_EINPUT when some records were rejected, or an error. */
+ * YZ_EPOLICY when a rule could not decide some records (the CPU-time backstop; nothing recorded
+ * for them), YZ_EINPUT when some records were rejected, or an error. */
 int yz_batch_run(const yz_batch_options *o, yz_batch_summary *sum, yz_diags *d);
 void yz_batch_summary_free(yz_batch_summary *s);
 

@@ -900,7 +900,9 @@ done:
         sum->sub_per[i] = sum->sub_per[i] ? yz_strdup(sum->sub_per[i]) : NULL;
     }
     yz_ruleset_free(b->rs);
-    if (rc == YZ_OK && sum->rejected)
+    if (rc == YZ_OK && sum->failed)
+        rc = YZ_EPOLICY; /* a rule could not decide some records: the policy needs fixing */
+    else if (rc == YZ_OK && sum->rejected)
         rc = YZ_EINPUT;
     return rc;
 }

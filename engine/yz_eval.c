@@ -57,6 +57,7 @@ struct yz_evaluator {
     const ppolicy *params_pol;
     char params_asof[11];
     strbuf tmp, err;
+    strbuf slow; /* this record: the first call stopped by the CPU-time backstop, located */
     /* the chunks of an environment (rule library, then a policy's helpers) */
     const char **env_srcs;
     size_t *env_lens;
@@ -167,6 +168,7 @@ void yz_evaluator_free(yz_evaluator *ev)
     sb_free(&ev->vc.tmp);
     sb_free(&ev->tmp);
     sb_free(&ev->err);
+    sb_free(&ev->slow);
     yz_free(ev);
 }
 
@@ -311,6 +313,11 @@ static vstatus call_leaf(yz_evaluator *ev, const pcond *c, int nresults)
     switch (st) {
     case SB_OK: return V_OK;
     case SB_UNKNOWN: return V_UNKNOWN;
+    case SB_SLOW:
+        lr->error = located(ev, c, ev->tmp.buf);
+        if (!ev->slow.len)
+            sb_adds(&ev->slow, lr->error);
+        return V_ERROR;
     default: lr->error = located(ev, c, ev->tmp.buf); return V_ERROR;
     }
 }
@@ -1019,6 +1026,7 @@ static int evaluate(yz_evaluator *ev, const yz_record *rec, const char *as_of, b
                     yz_determination **out, yz_diags *d)
 {
     *out = NULL;
+    sb_clear(&ev->slow);
     if (ev->sb->host_failed) {
         diag_add(d, YZ_SEV_ERROR, NULL, 0, 0,
                  "out of memory earlier: this evaluator cannot be used any more (free it and make another)");
@@ -1160,6 +1168,16 @@ static int evaluate(yz_evaluator *ev, const yz_record *rec, const char *as_of, b
         yz_determination_free(det);
         no_memory(d);
         return YZ_ENOMEM;
+    }
+    if (ev->slow.len) {
+        /* an outcome that depends on the speed of the machine cannot be replayed */
+        yz_determination_free(det);
+        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0,
+                 "%s; nothing was decided, since an outcome must not depend on how fast the machine is: "
+                 "make the rule do less work per call",
+                 ev->slow.buf);
+        sb_clear(&ev->slow);
+        return YZ_EPOLICY;
     }
     *out = det;
     return YZ_OK;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static char unknown_tag;      /* its address is the "unknown" signal */
 static char restore_key;      /* registry key of the upvalue restore list */
@@ -75,10 +76,42 @@ __attribute__((format(printf, 2, 3))) static int raisef(lua_State *L, const char
 
 /* ---- instruction budget ---- */
 
+#define HOOK_STEP 1024u /* instructions between looks at the budget and the clock */
+
+static double thread_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* the hook count of the next step: the rest of the budget, at most HOOK_STEP */
+static int hook_count(const sandbox *sb)
+{
+    return (int)(sb->budget_left < HOOK_STEP ? sb->budget_left : HOOK_STEP);
+}
+
 static void count_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
     sandbox *sb = sb_of(L);
+    if (!sb->budget_exceeded && !sb->too_slow) {
+        /* a normal rule runs far fewer than HOOK_STEP instructions and never gets here */
+        sb->budget_left -= (uint64_t)hook_count(sb);
+        if (sb->budget_left > 0) {
+            if (thread_cpu() - sb->cpu_start <= sb->cpu_limit) {
+                lua_sethook(L, count_hook, LUA_MASKCOUNT, hook_count(sb));
+                return;
+            }
+            sb->too_slow = true;
+            lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+            raisef(L, "stopped after %.0f s of CPU time", sb->cpu_limit);
+        }
+    }
+    if (sb->too_slow) {
+        lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+        raisef(L, "stopped after %.0f s of CPU time", sb->cpu_limit);
+    }
     sb->budget_exceeded = true;
     /* from now on every instruction fails, so a rule's own pcall cannot swallow the stop */
     lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
@@ -738,6 +771,7 @@ sandbox *sandbox_new(const yz_limits *lim, void *(*host_realloc)(void *p, size_t
     sb->budget = lim && lim->instructions ? lim->instructions : YZ_DEFAULT_INSTRUCTIONS;
     if (sb->budget > INT_MAX)
         sb->budget = INT_MAX;
+    sb->cpu_limit = (lim && lim->cpu_ms ? lim->cpu_ms : YZ_DEFAULT_CPU_MS) / 1000.0;
     sb->L = lua_newstate(sb_alloc, sb);
     if (!sb->L) {
         free(sb);
@@ -914,10 +948,22 @@ sb_status sandbox_call(sandbox *sb, int nargs, int nresults, strbuf *msg)
     sb->churn_exceeded = false;
     sb->churn = 0;
     sb->c_steps = 0;
-    lua_sethook(L, count_hook, LUA_MASKCOUNT, (int)sb->budget);
+    sb->too_slow = false;
+    sb->budget_left = sb->budget;
+    sb->cpu_start = thread_cpu();
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, hook_count(sb));
     int rc = lua_pcall(L, nargs, nresults, 0);
     lua_sethook(L, NULL, 0, 0);
     sb->limited = false;
+    if (sb->too_slow && !sb->host_failed) {
+        lua_pop(L, rc == LUA_OK ? nresults : 1);
+        if (msg)
+            sb_addf(msg,
+                    "stopped after %.0f s of CPU time in one call without using up its instruction budget "
+                    "(long texts compared or copied over and over?)",
+                    sb->cpu_limit);
+        return SB_SLOW;
+    }
     if (sb->host_failed) {
         /* whatever the rule made of it (its own pcall may have caught the error): not used */
         lua_pop(L, rc == LUA_OK ? nresults : 1);

@@ -13,6 +13,7 @@
 typedef struct lua_State lua_State;
 
 #define YZ_DEFAULT_INSTRUCTIONS 1000000u
+#define YZ_DEFAULT_CPU_MS 5000u
 #define YZ_DEFAULT_MEMORY (64u << 20)
 /* bytes a limited call may allocate in all, as a multiple of the memory cap */
 #define SB_CHURN_FACTOR 2
@@ -33,14 +34,22 @@ typedef struct sandbox {
     bool churn_exceeded;
     double c_steps;
     bool host_failed;     /* the system refused memory (any time): the state can only be closed */
+    /* the CPU-time backstop: a call that keeps C busy on few instructions (comparing long texts
+       over and over) is stopped after cpu_limit seconds of this thread's CPU time.  Time depends
+       on the machine, so such a stop is never an outcome: the evaluation fails as a whole */
+    uint64_t budget_left; /* instructions the call may still run (the count hook fires in steps) */
+    double cpu_limit, cpu_start;
+    bool too_slow;
     void *(*host_realloc)(void *p, size_t n); /* realloc, or a failing one in tests */
     const char *const *chunk_names; /* chunk "=@N:B" is chunk_names[N] from line B in messages */
     size_t nchunk_names;
 } sandbox;
 
 /* Result of a protected call.  SB_MEMORY: the rule reached the state's memory cap (a property of
- * the rule and the record); SB_NOMEM: the system refused memory, so nothing computed is usable. */
-typedef enum { SB_OK, SB_UNKNOWN, SB_ERROR, SB_BUDGET, SB_MEMORY, SB_NOMEM } sb_status;
+ * the rule and the record); SB_NOMEM: the system refused memory, so nothing computed is usable;
+ * SB_SLOW: the call ran past the CPU-time backstop (a property of the machine as much as of the
+ * rule, so it must not become an outcome either). */
+typedef enum { SB_OK, SB_UNKNOWN, SB_ERROR, SB_BUDGET, SB_MEMORY, SB_NOMEM, SB_SLOW } sb_status;
 
 /* A new state with the safe globals, or NULL when memory runs out.  host_realloc (NULL: the C
  * library's realloc) is where the state's memory comes from; tests pass one that fails. */

@@ -105,6 +105,16 @@ int cli_limit_opt(const cli *c, int argc, char **argv, int *i, yz_limits *lim)
         lim->memory_bytes = (size_t)n << 20;
         return 1;
     }
+    if ((v = cli_opt(argc, argv, i, "--cpu-seconds"))) {
+        char *end;
+        unsigned long n = strtoul(v, &end, 10);
+        if (!*v || *end || n < 1 || n > 3600) {
+            cli_error(c, "--cpu-seconds takes a number from 1 to 3600, not '%s'", v);
+            return -1;
+        }
+        lim->cpu_ms = (unsigned)n * 1000;
+        return 1;
+    }
     return 0;
 }
 

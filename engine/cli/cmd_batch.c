@@ -33,9 +33,12 @@ static const char usage_text[] =
     "  --lines PATH      also write one line per record: id, categories, subsidies, total (the\n"
     "                    benchmark kit's canonical line; - for standard output)\n"
     "  --no-record       decide without recording (statuses and amounts only)\n"
+    "  --instructions N, --memory-mb N, --cpu-seconds N\n"
+    "                    the rule limits, as for check (the first two only with --no-record)\n"
     "  --quiet           no progress line and no summary\n"
     "\n"
-    "exit codes: 0 every record decided; 2 usage error; 3 policy error or no policy in force;\n"
+    "exit codes: 0 every record decided; 2 usage error; 3 policy error, no policy in force, or a\n"
+    "            rule could not decide some records (reported; nothing recorded for them);\n"
     "            4 some records were rejected (the others were decided); 5 the store failed\n"
     "\n"
     "example: yuanzhu batch --province guangdong --as-of 2025-06-15 --operator gz-0042 ledger.csv\n";
@@ -77,9 +80,11 @@ static void print_summary(const yz_batch_options *o, const yz_batch_summary *s)
         size_t w = cli_width(label);
         col = w > col ? w : col;
     }
-    printf("\n  ");
-    cli_pad("category 认定类别", col);
-    printf(" %10s %13s\n", "met", "undetermined");
+    if (s->ncat) {
+        printf("\n  ");
+        cli_pad("category 认定类别", col);
+        printf(" %10s %13s\n", "met", "undetermined");
+    }
     for (size_t i = 0; i < s->ncat; i++) {
         snprintf(label, sizeof label, "%s %s", s->cat_names[i] ? s->cat_names[i] : "", s->cat_ids[i]);
         printf("  ");
@@ -87,9 +92,11 @@ static void print_summary(const yz_batch_options *o, const yz_batch_summary *s)
         printf(" %10llu %13llu\n", (unsigned long long)s->cat_counts[i][YZ_MET],
                (unsigned long long)s->cat_counts[i][YZ_UNDETERMINED]);
     }
-    printf("\n  ");
-    cli_pad("subsidy 补贴", col);
-    printf(" %10s %13s %22s\n", "eligible", "undetermined", "granted in total (yuan)");
+    if (s->nsub) {
+        printf("\n  ");
+        cli_pad("subsidy 补贴", col);
+        printf(" %10s %13s %22s\n", "eligible", "undetermined", "granted in total (yuan)");
+    }
     for (size_t i = 0; i < s->nsub; i++) {
         char money[40];
         snprintf(label, sizeof label, "%s %s", s->sub_names[i] ? s->sub_names[i] : "", s->sub_ids[i]);
@@ -184,6 +191,11 @@ int cmd_batch(cli *c, int argc, char **argv)
                            : !o.as_of  ? "which date? add --as-of YYYY-MM-DD (all records are decided for one date)"
                                        : "no input: name a JSON Lines or CSV file, or - for standard input");
         fputs(usage_text, stderr);
+        return EXIT_USAGE;
+    }
+    if (o.record && (o.limits.instructions || o.limits.memory_bytes)) {
+        cli_error(c, "--instructions and --memory-mb change what a rule may do, so decisions made with them "
+                     "would not replay: use them with --no-record");
         return EXIT_USAGE;
     }
     if (o.record && (!o.operator_id || !*o.operator_id)) {

@@ -21,8 +21,10 @@ static const char usage_text[] =
     "  --operator ID     the caseworker recording the decision (or YUANZHU_OPERATOR); required to record\n"
     "  --db PATH         the decision store (or YUANZHU_DB; default ./yuanzhu.db, created if absent)\n"
     "  --no-record       decide without recording anything\n"
-    "  --instructions N  Lua instruction budget per rule call (default 1000000)\n"
-    "  --memory-mb N     memory cap of the rule sandbox in MiB (default 64)\n"
+    "  --instructions N  Lua instruction budget per rule call (default 1000000; with --no-record)\n"
+    "  --memory-mb N     memory cap of the rule sandbox in MiB (default 64; with --no-record)\n"
+    "  --cpu-seconds N   stop a rule call after N s of CPU time (default 5): the decision then\n"
+    "                    fails with exit 3 rather than depend on the speed of the machine\n"
     "\n"
     "Every determination is recorded in the store as a decision with its audit event, and its id is\n"
     "printed (to standard error with --json), unless --no-record is given.\n"
@@ -40,7 +42,7 @@ int cmd_check(cli *c, int argc, char **argv)
     const char *province = getenv("YUANZHU_PROVINCE"), *as_of = NULL, *file = NULL, *db = NULL;
     const char *operator_id = getenv("YUANZHU_OPERATOR");
     bool json = false, record = true;
-    yz_limits lim = {0, 0};
+    yz_limits lim = {0, 0, 0};
     for (int i = 1; i < argc; i++) {
         const char *v;
         int l;
@@ -81,6 +83,11 @@ int cmd_check(cli *c, int argc, char **argv)
     if (!file) {
         cli_error(c, "no record given: name a JSON or YAML file, or - for standard input");
         fputs(usage_text, stderr);
+        return EXIT_USAGE;
+    }
+    if (record && (lim.instructions || lim.memory_bytes)) {
+        cli_error(c, "--instructions and --memory-mb change what a rule may do, so a decision made with them "
+                     "would not replay: use them with --no-record");
         return EXIT_USAGE;
     }
     if (record && (!operator_id || !*operator_id)) {

@@ -294,6 +294,24 @@ policy "$H" 'return {ok = function() return true end}' 'local x = 1 _ENV = nil r
 expect "rule replacing _ENV" 3 "$H/policy.yaml:13:11: error: Lua syntax: attempt to assign to const variable '_ENV'" \
     "$YZ" check --province "$H" --as-of $AS_OF --no-record "$T/woman.json"
 
+# a call that keeps C busy on few instructions: two 8 MB texts compared over and over (each
+# comparison is one instruction).  Only the CPU-time backstop stops it, and since time depends on
+# the machine the decision fails as a whole (exit 3) instead of recording an 'undetermined'.
+S=$T/s/slow
+policy "$S" 'return {ok = function() return true end}' 'local a, b = string.rep("x", 8 << 20) .. "a", string.rep("x", 8 << 20) .. "b" while true do if a == b then return false end end'
+expect "comparing long texts for ever: check" 3 "provinces/slow/policy.yaml:13: stopped after 1 s of CPU time in one call" \
+    "$YZ" check --province "$S" --as-of $AS_OF --no-record --cpu-seconds 1 "$T/woman.json"
+has "$T/err" "nothing was decided" && ok || bad "slow rule: the message does not say nothing was decided: $(cat "$T/err")"
+expect "comparing long texts for ever: recording check" 3 "stopped after 1 s of CPU time" \
+    "$YZ" check --province "$S" --as-of $AS_OF --operator t --db "$T/slow.db" --cpu-seconds 1 "$T/woman.json"
+n=$(sqlite3 "$T/slow.db" "SELECT count(*) FROM decisions" 2> /dev/null || echo 0)
+[ "$n" = 0 ] && ok || bad "slow rule: $n decisions recorded"
+cat "$T/woman.json" "$T/man.json" > "$T/two.jsonl"
+expect "comparing long texts for ever: batch" 3 "failed 2" \
+    "$YZ" batch --province "$S" --as-of $AS_OF --operator t --db "$T/slow.db" --cpu-seconds 1 --jobs 1 "$T/two.jsonl"
+n=$(sqlite3 "$T/slow.db" "SELECT count(*) FROM decisions" 2> /dev/null || echo 0)
+[ "$n" = 0 ] && ok || bad "slow rule in batch: $n decisions recorded"
+
 # ------------------------------------------------------------------------------------------------
 # hostile policy files: each in place of a folder's policy.yaml
 

@@ -140,7 +140,7 @@ static void test_refused_memory(const yz_ruleset *rs)
     yz_diags d;
     yz_diags_init(&d);
     CHECK_INT(yz_record_parse(json, strlen(json), "t", &rec, &d), YZ_OK);
-    yz_limits lim = {100000, 32u << 20};
+    yz_limits lim = {100000, 32u << 20, 0};
 
     /* the reference: the cap stops the hostile rule, its item is undetermined, the call succeeds */
     host_arm(0, false);
@@ -236,7 +236,7 @@ void test_eval(void)
         return;
     CHECK_INT(strlen(yz_ruleset_id(rs)), 64);
     yz_evaluator *ev = NULL;
-    yz_limits lim = {100000, 32u << 20};
+    yz_limits lim = {100000, 32u << 20, 0};
     CHECK_INT(yz_evaluator_new(rs, &lim, &ev, &d), YZ_OK);
 
     /* a man without hukou.type: 'all' is false and 'any' is true whatever the order */
