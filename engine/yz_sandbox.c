@@ -99,7 +99,12 @@ static void count_hook(lua_State *L, lua_Debug *ar)
         /* a normal rule runs far fewer than HOOK_STEP instructions and never gets here */
         sb->budget_left -= (uint64_t)hook_count(sb);
         if (sb->budget_left > 0) {
-            if (thread_cpu() - sb->cpu_start <= sb->cpu_limit) {
+            /* the clock is read from the first step on, never by calls that end before it (reading
+               this thread's CPU time is a system call) */
+            double now = thread_cpu();
+            if (sb->cpu_start < 0)
+                sb->cpu_start = now;
+            if (now - sb->cpu_start <= sb->cpu_limit) {
                 lua_sethook(L, count_hook, LUA_MASKCOUNT, hook_count(sb));
                 return;
             }
@@ -950,7 +955,7 @@ sb_status sandbox_call(sandbox *sb, int nargs, int nresults, strbuf *msg)
     sb->c_steps = 0;
     sb->too_slow = false;
     sb->budget_left = sb->budget;
-    sb->cpu_start = thread_cpu();
+    sb->cpu_start = -1;
     lua_sethook(L, count_hook, LUA_MASKCOUNT, hook_count(sb));
     int rc = lua_pcall(L, nargs, nresults, 0);
     lua_sethook(L, NULL, 0, 0);
