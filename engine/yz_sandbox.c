@@ -907,7 +907,9 @@ static void fix_message(sandbox *sb, const char *m, strbuf *out)
                 long base = strtol(end + 1, &e2, 10);
                 char *e3;
                 long k = *e2 == ':' ? strtol(e2 + 1, &e3, 10) : 0;
-                if (*e2 == ':' && e3 > e2 + 1 && *e3 == ':') {
+                /* line numbers are ints: bigger ones (strtol saturates) come from text a message
+                   quotes (a record's value), and adding them would overflow */
+                if (*e2 == ':' && e3 > e2 + 1 && *e3 == ':' && base >= 1 && base <= INT_MAX && k >= 0 && k <= INT_MAX) {
                     sb_addf(out, "%s:%ld", sb->chunk_names[n], base + k - 1);
                     p = e3;
                     continue;
