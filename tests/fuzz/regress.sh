@@ -24,7 +24,8 @@ for src in tests/fuzz/fuzz_*.c; do
     [ -n "$files" ] || continue
     n=$(echo "$files" | wc -l)
     # shellcheck disable=SC2086
-    if out=$(FUZZ_TRACE=1 "$drv" $files 2>&1); then
+    # a hang is a failure too (the fuzzers call one over 10 s a bug)
+    if out=$(FUZZ_TRACE=1 timeout 120 "$drv" $files 2>&1); then
         total=$((total + n))
         counts="$counts $h $n,"
     else

@@ -2,7 +2,7 @@
 # tests/fuzz/run.sh HARNESS...: runs each libFuzzer harness of $FUZZ_BUILD for $FUZZ_SECONDS on its
 # corpus (seeded from tests/fuzz/corpus/<h> and the reproducers in tests/fuzz/regress/<h>), one
 # after the other with one job, and prints one line per harness: executions, speed, coverage
-# (libFuzzer's cov: and ft:), corpus size and crashes.  The logs and crash inputs stay in
+# (libFuzzer's cov: and ft:), corpus (units/bytes, and files kept) and crashes.  The logs and crash inputs stay in
 # $FUZZ_BUILD/logs and $FUZZ_BUILD/artifacts/<h>/.  Exit status 1 when something crashed.
 set -u
 cd "$(dirname "$0")/../.."
@@ -50,15 +50,15 @@ for h in "$@"; do
     crashes=$(find "$art" -type f -newer "$stamp" \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
-    cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1)
+    cov=$(grep -a -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1)
+    corp=$(grep -a -o 'corp: [0-9]*/[0-9]*[a-zA-Z]*' "$log" | tail -1)
     files=$(find "$corpus" -type f | wc -l)
-    kb=$(du -sk "$corpus" | cut -f1)
-    line="$h: ${execs:-?} execs in ${SECONDS_EACH}s (${speed:-?}/s), ${cov:-cov: ? ft: ?}, corpus $files files ${kb}K, $crashes crashes"
+    line="$h: ${execs:-?} execs in ${SECONDS_EACH}s (${speed:-?}/s), ${cov:-cov: ? ft: ?}, ${corp:-corp: ?} ($files files kept), $crashes crashes"
     if [ "$rc" -ne 0 ] || [ "$crashes" -gt 0 ]; then
         failed=1
         line="$line (exit $rc)"
         find "$art" -type f -newer "$stamp" | sed 's/^/    reproducer: /'
-        grep -m1 -E 'ERROR: |invariant broken|runtime error' "$log" | sed 's/^/    /'
+        grep -a -m1 -E 'ERROR: |invariant broken|runtime error' "$log" | sed 's/^/    /'
     fi
     echo "$line"
     summary="$summary$line

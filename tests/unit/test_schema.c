@@ -130,4 +130,18 @@ void test_schema(void)
     yz_diags_clear(&d);
     CHECK_INT(parse("{\"schema\":1,\"name\":\"a\\u0000b\"}", &rec, &d), YZ_EPARSE);
     yz_diags_clear(&d);
+
+    /* a list item far away would make every row build the list up to it (fuzz_csv) */
+    {
+        char *far[] = {"schema", "household.members.100000000.relation"};
+        strbuf err = STRBUF_INIT;
+        CHECK(csv_header_new(far, 2, &err) == NULL);
+        CHECK(strstr(sb_str(&err), "names item 100000000 of a list that has at most 1000 items"));
+        sb_free(&err);
+        char *last[] = {"schema", "household.members.999.relation"};
+        csv_header *h = csv_header_new(last, 2, &err);
+        CHECK(h != NULL);
+        csv_header_free(h);
+        sb_free(&err);
+    }
 }
