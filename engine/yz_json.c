@@ -71,10 +71,33 @@ static int nesting_at(const char *text, size_t off)
     return depth;
 }
 
+/* The first \u0000 escape (a NUL in a string), or NULL.  cJSON's strings end at a NUL, so it would
+ * keep the string up to there and drop the rest unsaid.  "\\u0000" (an escaped backslash, then
+ * u0000) is text, not a NUL: the backslashes before the match decide. */
+static const char *nul_escape(const char *text, size_t len)
+{
+    const char *p = text, *end = text + len;
+    while ((p = memmem(p, (size_t)(end - p), "\\u0000", 6))) {
+        size_t before = 0;
+        for (const char *q = p; q > text && q[-1] == '\\'; q--)
+            before++;
+        if (before % 2 == 0)
+            return p;
+        p++;
+    }
+    return NULL;
+}
+
 yj *yj_parse(arena *mem, const char *text, size_t len, size_t *err_off, const char **err)
 {
     *err = NULL;
     *err_off = 0;
+    const char *nul = nul_escape(text, len);
+    if (nul) {
+        *err_off = (size_t)(nul - text);
+        *err = "a string holds a NUL character (\\u0000)";
+        return NULL;
+    }
     arena *prev = enter(mem);
     const char *end = NULL;
     cJSON *v = cJSON_ParseWithLengthOpts(text, len, &end, 0);

@@ -17,7 +17,7 @@ typedef enum { YJ_INVALID, YJ_NULL, YJ_BOOL, YJ_NUMBER, YJ_STRING, YJ_ARRAY, YJ_
 
 /* Parses exactly one JSON value (surrounding whitespace allowed) into nodes from mem.  On a
  * syntax error returns NULL and sets *err_off to the byte offset of the problem and *err to a
- * short description. */
+ * short description.  A string holding a NUL (\u0000) is an error: strings here are C strings. */
 yj *yj_parse(arena *mem, const char *text, size_t len, size_t *err_off, const char **err);
 /* Converts a YAML node (a record written in YAML) to JSON nodes in mem, resolving plain scalars
  * with YAML 1.2's core schema (null, true/false, integers, floats; everything else text). */

@@ -54,11 +54,6 @@ int yz_record_parse(const char *text, size_t len, const char *source, yz_record 
     yz_record *rec = yz_calloc(1, sizeof *rec);
     arena_init(&rec->mem, 16 * 1024);
     if (text[i] == '{' || text[i] == '[') {
-        if (memmem(text, len, "\\u0000", 6)) {
-            diag_add(d, YZ_SEV_ERROR, source, 0, 0, "the record contains a NUL character (\\u0000) in a string");
-            yz_record_free(rec);
-            return YZ_EPARSE;
-        }
         size_t off;
         const char *err;
         rec->doc = yj_parse(&rec->mem, text, len, &off, &err);
