@@ -3,7 +3,9 @@
  *
  * The input is text: the first line names a library function, the next lines (up to four) are its
  * arguments ("nil", "true" and "false" as such, a Lua numeral as a number, anything else as text).
- * The function must return or raise an error within the sandbox's limits.  Then every argument is
+ * The function must return or raise an error within the sandbox's limits, and the same when it is
+ * called again with the lines it runs counted for libFuzzer (which cannot see inside the Lua VM
+ * otherwise; the checks below are counted too).  Then every argument is
  * checked as a date and as an ID number by C and by Lua, which must agree, and the first arguments
  * are checked against what the library documents: days_between agrees with C, months_between(a, b)
  * is the largest n with add_months(a, n) <= b, age is months_between // 12, add_days agrees with C,
@@ -109,8 +111,26 @@ static void push_arg(lua_State *L, const arg *a, bool typed)
     lua_pushlstring(L, a->s, a->len);
 }
 
-/* calls library function fn with the arguments (typed: as push_arg reads them, else as text) */
-static void call(const char *fn, const arg *args, int nargs, bool typed, result *out)
+/* Lua lines run, for libFuzzer (an extra coverage map: the Lua VM is not instrumented, so without
+   this the fuzzer would not see which branches of the library an input reaches) */
+#define LUA_LINE_SLOTS 4096
+__attribute__((section("__libfuzzer_extra_counters"))) static uint8_t lua_lines[LUA_LINE_SLOTS];
+
+static void line_hook(lua_State *L, lua_Debug *ar)
+{
+    if (ar->event == LUA_HOOKCOUNT)
+        luaL_error(L, "instruction budget exceeded");
+    lua_getinfo(L, "S", ar);
+    size_t h = ((uintptr_t)ar->source >> 4) * 2654435761u + (size_t)ar->currentline;
+    uint8_t *c = &lua_lines[h % LUA_LINE_SLOTS];
+    if (*c < 255)
+        (*c)++;
+}
+
+/* Calls library function fn with the arguments (typed: as push_arg reads them, else as text)
+ * through sandbox_call, as rules are run; or, traced, with a plain lua_pcall in the same
+ * environment that records the lines run (then an error is the raw message). */
+static void call_as(const char *fn, const arg *args, int nargs, bool typed, bool traced, result *out)
 {
     lua_State *L = sb->L;
     lua_rawgeti(L, LUA_REGISTRYINDEX, env_ref);
@@ -120,7 +140,18 @@ static void call(const char *fn, const arg *args, int nargs, bool typed, result 
     for (int i = 0; i < nargs; i++)
         push_arg(L, &args[i], typed);
     strbuf msg = STRBUF_INIT;
-    out->st = sandbox_call(sb, nargs, 1, &msg);
+    if (traced) {
+        lua_sethook(L, line_hook, LUA_MASKLINE | LUA_MASKCOUNT, (int)YZ_DEFAULT_INSTRUCTIONS);
+        int rc = lua_pcall(L, nargs, 1, 0);
+        lua_sethook(L, NULL, 0, 0);
+        out->st = rc == LUA_OK ? SB_OK : sandbox_is_unknown(L, -1) ? SB_UNKNOWN : SB_ERROR;
+        if (rc != LUA_OK) {
+            sb_adds(&msg, lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "(not text)");
+            lua_pop(L, 1);
+        }
+    } else {
+        out->st = sandbox_call(sb, nargs, 1, &msg);
+    }
     if (out->st == SB_OK) {
         switch (lua_type(L, -1)) {
         case LUA_TNIL: snprintf(out->text, sizeof out->text, "nil"); break;
@@ -137,6 +168,11 @@ static void call(const char *fn, const arg *args, int nargs, bool typed, result 
     /* nothing a call does may outlive it */
     FUZZ_ASSERT(lua_gettop(L) == 0, "the stack holds %d values after %s", lua_gettop(L), fn);
     sandbox_restore(sb);
+}
+
+static void call(const char *fn, const arg *args, int nargs, bool typed, result *out)
+{
+    call_as(fn, args, nargs, typed, true, out);
 }
 
 /* the library's value of fn(args as text), which must not fail */
@@ -319,9 +355,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const arg *args = lines + 1;
     int nargs = n - 1;
 
-    result r;
-    call(fn, args, nargs, true, &r);
+    /* as rules run it, and traced for the lines it runs: the same outcome */
+    result r, traced;
+    call_as(fn, args, nargs, true, false, &r);
     FUZZ_ASSERT(r.st == SB_OK || r.st == SB_ERROR, "%s stopped by a limit or read an unknown value: %s", fn, r.text);
+    call_as(fn, args, nargs, true, true, &traced);
+    FUZZ_ASSERT(traced.st == r.st && (r.st != SB_OK || !strcmp(traced.text, r.text)),
+                "%s gave %s in the sandbox but %s traced", fn, r.text, traced.text);
 
     yz_date dates[MAX_ARGS];
     bool is_date[MAX_ARGS] = {false};

@@ -43,17 +43,19 @@ for h in "$@"; do
     stamp="$B/logs/$h.start"
     : >"$stamp"
     echo "fuzz: $h for ${SECONDS_EACH}s (log: $log)"
+    t0=$(date +%s)
     # shellcheck disable=SC2086
     "$bin" -max_total_time="$SECONDS_EACH" -max_len="$(max_len "$h")" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$art/" $dict "$corpus" >"$log" 2>&1
     rc=$?
+    took=$(($(date +%s) - t0))
     crashes=$(find "$art" -type f -newer "$stamp" \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
     cov=$(grep -a -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1)
     corp=$(grep -a -o 'corp: [0-9]*/[0-9]*[a-zA-Z]*' "$log" | tail -1)
     files=$(find "$corpus" -type f | wc -l)
-    line="$h: ${execs:-?} execs in ${SECONDS_EACH}s (${speed:-?}/s), ${cov:-cov: ? ft: ?}, ${corp:-corp: ?} ($files files kept), $crashes crashes"
+    line="$h: ${execs:-?} execs in ${took}s (${speed:-?}/s), ${cov:-cov: ? ft: ?}, ${corp:-corp: ?} ($files files kept), $crashes crashes"
     if [ "$rc" -ne 0 ] || [ "$crashes" -gt 0 ]; then
         failed=1
         line="$line (exit $rc)"
