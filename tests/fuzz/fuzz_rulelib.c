@@ -50,7 +50,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     }
     yz_diags_clear(&d);
     /* the library as the evaluator loads it: views registered, then the chunks in file order */
-    sb = sandbox_new(NULL);
+    sb = sandbox_new(NULL, NULL);
     view_init(sb, &vc);
     const char *srcs[16];
     size_t lens[16];
