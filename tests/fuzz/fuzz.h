@@ -5,6 +5,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "yuanzhu.h"
 
 /* Called once before the first input with the program's arguments: builds the state every input
  * shares (rulesets, sandboxes).  Returns 0. */
@@ -34,5 +39,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
                 yz_free(m_);                                                    \
             }                                                                   \
     } while (0)
+
+/* A record as it would be stored and hashed (its canonical JSON) must parse and validate again,
+ * to the same bytes; what says what the record came from (in the message). */
+static inline void fuzz_check_canonical(const yz_record *rec, const char *what)
+{
+    yz_diags d;
+    yz_diags_init(&d);
+    char *canon = yz_record_canonical(rec);
+    yz_record *again = NULL;
+    int rc = yz_record_parse(canon, strlen(canon), "canonical", &again, &d);
+    FUZZ_ASSERT(rc == YZ_OK, "the canonical JSON of a valid %s does not parse as a record (%s: %s): %s", what,
+                yz_rc_name(rc), d.n ? d.items[0].message : "", canon);
+    char *canon2 = yz_record_canonical(again);
+    FUZZ_ASSERT(!strcmp(canon, canon2), "canonical JSON is not stable:\n%s\n%s", canon, canon2);
+    yz_free(canon2);
+    yz_record_free(again);
+    yz_free(canon);
+    yz_diags_clear(&d);
+}
 
 #endif

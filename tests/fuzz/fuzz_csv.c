@@ -44,17 +44,7 @@ static void check_row(run *x, char **fields, size_t *lens, size_t n, long line)
     memset(&rec, 0, sizeof rec);
     rec.doc = doc;
     rec.root = root;
-    char *canon = yz_record_canonical(&rec);
-    yz_record *again = NULL;
-    int rc = yz_record_parse(canon, strlen(canon), "canonical", &again, &d);
-    FUZZ_ASSERT(rc == YZ_OK, "the canonical JSON of a valid row does not parse as a record (%s: %s): %s",
-                yz_rc_name(rc), d.n ? d.items[0].message : "", canon);
-    char *canon2 = yz_record_canonical(again);
-    FUZZ_ASSERT(!strcmp(canon, canon2), "canonical JSON is not stable:\n%s\n%s", canon, canon2);
-    yz_free(canon2);
-    yz_record_free(again);
-    yz_free(canon);
-    yz_diags_clear(&d);
+    fuzz_check_canonical(&rec, "row");
 }
 
 static void on_row(char **fields, size_t *lens, size_t n, long line, void *ctx)

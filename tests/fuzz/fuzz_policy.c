@@ -221,7 +221,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fprintf(stderr, "load: %s, %zu policies\n", yz_rc_name(rc), rs ? rs->npolicies : 0);
     yz_diags_clear(&d);
     if (rs) {
-        yz_limits lim = {200000, 16u << 20};
+        yz_limits lim = {200000, 16u << 20, 0};
         yz_evaluator *ev = NULL;
         if (yz_evaluator_new(rs, &lim, &ev, &d) == YZ_OK) {
             const ppolicy *first = rs->policies[0], *last = rs->policies[rs->npolicies - 1];
