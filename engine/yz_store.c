@@ -614,6 +614,7 @@ struct yz_store_dict {
 struct yz_packer {
     const yz_store_dict *dict;
     zipper *z;
+    strbuf scratch; /* a frame as zstd writes it: room for its bound, reused record after record */
 };
 
 struct yz_packed {
@@ -879,7 +880,22 @@ void yz_packer_free(yz_packer *p)
     if (!p)
         return;
     zipper_free(p->z);
+    sb_free(&p->scratch);
     yz_free(p);
+}
+
+/* compresses src into the packer's scratch, then into *out at its exact size: a packed record
+   waits in the batch's queue, and a buffer sized for zstd's bound would hold ten times the frame */
+static int pack_blob(yz_packer *p, const char *src, strbuf *out)
+{
+    sb_clear(&p->scratch);
+    if (zip_compress(p->z, p->dict->z, src, strlen(src), &p->scratch) != 0)
+        return -1;
+    out->buf = yz_malloc(p->scratch.len + 1);
+    memcpy(out->buf, p->scratch.buf, p->scratch.len + 1);
+    out->len = p->scratch.len;
+    out->cap = p->scratch.len + 1;
+    return 0;
 }
 
 int yz_pack(yz_packer *p, const yz_record *rec, const yz_determination *det, yz_packed **out)
@@ -894,8 +910,7 @@ int yz_pack(yz_packer *p, const yz_record *rec, const yz_determination *det, yz_
     sha256_hex(input, strlen(input), pk->input_hash);
     sha256_hex(output, strlen(output), pk->output_hash);
     int rc = YZ_OK;
-    if (zip_compress(p->z, p->dict->z, input, strlen(input), &pk->input_z) != 0 ||
-        zip_compress(p->z, p->dict->z, output, strlen(output), &pk->output_z) != 0)
+    if (pack_blob(p, input, &pk->input_z) != 0 || pack_blob(p, output, &pk->output_z) != 0)
         rc = YZ_ENOMEM;
     yz_free(input);
     yz_free(output);
