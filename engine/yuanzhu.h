@@ -302,6 +302,13 @@ int yz_store_each(yz_store *st, const char *id_number, const char *from, const c
  * YZ_OK (identical), YZ_EFAILED (different) or an error. */
 int yz_replay(const char *home, const yz_stored *s, const char *rules_path, char **diff, yz_diags *d);
 
+/* The same for many decisions: a replayer keeps the rulesets it has built (with their evaluators),
+ * so each is compiled once, not once per decision (replay --all). */
+typedef struct yz_replayer yz_replayer;
+yz_replayer *yz_replayer_new(const char *home, const char *rules_path);
+int yz_replayer_run(yz_replayer *r, const yz_stored *s, char **diff, yz_diags *d);
+void yz_replayer_free(yz_replayer *r);
+
 /* ---- batch: a file of records on all cores ---- */
 
 typedef struct yz_batch_options {

@@ -6,29 +6,102 @@
 #include "yz_json.h"
 #include "yz_record.h"
 
-int yz_replay(const char *home, const yz_stored *s, const char *rules_path, char **diff, yz_diags *d)
+/* A replayer keeps the rulesets (each with its evaluator) it has built, so that replaying a whole
+ * store compiles each ruleset once instead of once per decision: up to KEEP of them, the oldest
+ * dropped first.  Reusing an evaluator is what batch does when it records: the sandbox makes a
+ * record's outcome independent of the records evaluated before it. */
+#define KEEP 8
+
+typedef struct built {
+    char *key; /* the stored ruleset id, or the rules path */
+    yz_ruleset *rs;
+    yz_evaluator *ev;
+} built;
+
+struct yz_replayer {
+    char *home, *rules_path;
+    built kept[KEEP];
+    size_t n, next; /* kept, and the slot to reuse when full */
+};
+
+yz_replayer *yz_replayer_new(const char *home, const char *rules_path)
+{
+    yz_replayer *r = yz_calloc(1, sizeof *r);
+    r->home = home ? yz_strdup(home) : NULL;
+    r->rules_path = rules_path ? yz_strdup(rules_path) : NULL;
+    return r;
+}
+
+static void built_clear(built *b)
+{
+    yz_evaluator_free(b->ev);
+    yz_ruleset_free(b->rs);
+    yz_free(b->key);
+    memset(b, 0, sizeof *b);
+}
+
+void yz_replayer_free(yz_replayer *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n; i++)
+        built_clear(&r->kept[i]);
+    yz_free(r->home);
+    yz_free(r->rules_path);
+    yz_free(r);
+}
+
+/* the evaluator for a stored decision: kept, or built from its stored files (or the rules path) */
+static int evaluator_for(yz_replayer *r, const yz_stored *s, yz_evaluator **ev, yz_diags *d)
+{
+    const char *key = r->rules_path ? r->rules_path : s->ruleset;
+    for (size_t i = 0; i < r->n; i++) {
+        if (!strcmp(r->kept[i].key, key)) {
+            *ev = r->kept[i].ev;
+            return YZ_OK;
+        }
+    }
+    built b = {NULL, NULL, NULL};
+    int rc;
+    if (r->rules_path)
+        rc = yz_ruleset_load(r->home, r->rules_path, &b.rs, d);
+    else
+        rc = yz_ruleset_load_files(s->files, s->nfiles, s->province, &b.rs, d);
+    if (rc == YZ_OK && !r->rules_path && strcmp(yz_ruleset_id(b.rs), s->ruleset) != 0) {
+        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "the stored files of ruleset %.12s no longer give that id", s->ruleset);
+        rc = YZ_ESTORE;
+    }
+    if (rc == YZ_OK)
+        rc = yz_evaluator_new(b.rs, NULL, &b.ev, d);
+    if (rc != YZ_OK) {
+        built_clear(&b);
+        return rc;
+    }
+    b.key = yz_strdup(key);
+    size_t slot;
+    if (r->n < KEEP) {
+        slot = r->n++;
+    } else {
+        slot = r->next;
+        r->next = (r->next + 1) % KEEP;
+        built_clear(&r->kept[slot]);
+    }
+    r->kept[slot] = b;
+    *ev = b.ev;
+    return YZ_OK;
+}
+
+int yz_replayer_run(yz_replayer *r, const yz_stored *s, char **diff, yz_diags *d)
 {
     *diff = NULL;
-    yz_ruleset *rs = NULL;
     yz_record *rec = NULL;
     yz_evaluator *ev = NULL;
     yz_determination *det = NULL;
     char *out = NULL;
     int rc;
-    if (rules_path)
-        rc = yz_ruleset_load(home, rules_path, &rs, d);
-    else
-        rc = yz_ruleset_load_files(s->files, s->nfiles, s->province, &rs, d);
-    if (rc != YZ_OK)
+    if ((rc = evaluator_for(r, s, &ev, d)) != YZ_OK)
         goto done;
-    if (!rules_path && strcmp(yz_ruleset_id(rs), s->ruleset) != 0) {
-        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "the stored files of ruleset %.12s no longer give that id", s->ruleset);
-        rc = YZ_ESTORE;
-        goto done;
-    }
     if ((rc = yz_record_parse(s->input, strlen(s->input), "stored input", &rec, d)) != YZ_OK)
-        goto done;
-    if ((rc = yz_evaluator_new(rs, NULL, &ev, d)) != YZ_OK)
         goto done;
     if ((rc = yz_evaluate(ev, rec, s->as_of, &det, d)) != YZ_OK)
         goto done;
@@ -57,9 +130,15 @@ int yz_replay(const char *home, const yz_stored *s, const char *rules_path, char
 done:
     yz_free(out);
     yz_determination_free(det);
-    yz_evaluator_free(ev);
     yz_record_free(rec);
-    yz_ruleset_free(rs);
+    return rc;
+}
+
+int yz_replay(const char *home, const yz_stored *s, const char *rules_path, char **diff, yz_diags *d)
+{
+    yz_replayer *r = yz_replayer_new(home, rules_path);
+    int rc = yz_replayer_run(r, s, diff, d);
+    yz_replayer_free(r);
     return rc;
 }
 

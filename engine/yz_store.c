@@ -1126,6 +1126,17 @@ static int unzip_col(yz_store *st, sqlite3_stmt *s, int col, const zdict *zd, ch
     return 0;
 }
 
+static void files_free(yz_stored *s)
+{
+    for (size_t i = 0; i < s->nfiles; i++) {
+        yz_free((void *)s->files[i].path);
+        yz_free((void *)s->files[i].data);
+    }
+    yz_free(s->files);
+    s->files = NULL;
+    s->nfiles = 0;
+}
+
 void yz_stored_free(yz_stored *s)
 {
     if (!s)
@@ -1140,11 +1151,7 @@ void yz_stored_free(yz_stored *s)
     yz_free(s->target);
     yz_free(s->input);
     yz_free(s->output);
-    for (size_t i = 0; i < s->nfiles; i++) {
-        yz_free((void *)s->files[i].path);
-        yz_free((void *)s->files[i].data);
-    }
-    yz_free(s->files);
+    files_free(s);
     yz_free(s);
 }
 
@@ -1283,20 +1290,40 @@ int yz_store_each(yz_store *st, const char *id_number, const char *from, const c
         sqlite3_bind_text(s, 2, from, -1, SQLITE_STATIC);
     if (to)
         sqlite3_bind_text(s, 3, to_next, -1, SQLITE_STATIC);
+    /* the files of the last ruleset read, lent to every decision of that ruleset that follows
+       (decisions come in runs of one ruleset: reading and unpacking them once per decision made
+       replay --all of a large store spend most of its time there) */
+    yz_stored files = {0};
+    int64_t files_row = -1;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         yz_stored *o = yz_calloc(1, sizeof *o);
         int r = fill_stored(st, s, with_output, o, d);
-        if (r == YZ_OK && with_output && (r = load_files(st, sqlite3_column_int64(s, 10), o, d)) == YZ_EFAILED)
-            r = YZ_ESTORE;
+        int64_t row = sqlite3_column_int64(s, 10);
+        if (r == YZ_OK && with_output && row != files_row) {
+            files_free(&files);
+            files_row = -1;
+            if ((r = load_files(st, row, &files, d)) == YZ_EFAILED)
+                r = YZ_ESTORE;
+            else if (r == YZ_OK)
+                files_row = row;
+        }
+        if (r == YZ_OK && with_output) {
+            o->files = files.files;
+            o->nfiles = files.nfiles;
+        }
         int stop = r == YZ_OK ? fn(o, ctx) : 1;
+        o->files = NULL; /* lent */
+        o->nfiles = 0;
         yz_stored_free(o);
         if (r != YZ_OK) {
+            files_free(&files);
             sqlite3_finalize(s);
             return r;
         }
         if (stop)
             break;
     }
+    files_free(&files);
     int ok = rc == SQLITE_DONE || rc == SQLITE_ROW;
     sqlite3_finalize(s);
     return ok ? YZ_OK : store_err(st, d, "cannot read decisions");

@@ -137,6 +137,7 @@ static const char replay_usage[] =
 
 typedef struct replay_ctx {
     const cli *c;
+    yz_replayer *rp;
     long long matched, mismatched, failed;
     bool nomem;
 } replay_ctx;
@@ -147,7 +148,7 @@ static int replay_one(const yz_stored *s, void *p)
     yz_diags d;
     yz_diags_init(&d);
     char *diff = NULL;
-    int rc = yz_replay(r->c->home, s, NULL, &diff, &d);
+    int rc = yz_replayer_run(r->rp, s, &diff, &d);
     if (rc == YZ_OK) {
         r->matched++;
     } else if (rc == YZ_EFAILED) {
@@ -249,8 +250,9 @@ int cmd_replay(cli *c, int argc, char **argv)
         }
         yz_stored_free(s);
     } else {
-        replay_ctx r = {c, 0, 0, 0, false};
+        replay_ctx r = {c, yz_replayer_new(c->home, NULL), 0, 0, 0, false};
         int rc = yz_store_each(st, NULL, all ? NULL : from, all ? NULL : to, true, replay_one, &r, &d);
+        yz_replayer_free(r.rp);
         cli_print_diags(c, &d);
         if (r.nomem)
             code = EXIT_INTERNAL;

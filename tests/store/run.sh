@@ -53,6 +53,22 @@ expect "replay --rules shows the difference" 1 "categories.older_unemployed.stat
     "$YZ" replay --db "$DB" "$ID" --rules "$H/provinces/guangdong"
 expect "replay --rules with unchanged rules" 0 "same:" env YUANZHU_HOME="$(pwd)" "$YZ" replay --db "$DB" "$ID" --rules provinces/guangdong
 
+# decisions of three rulesets, interleaved (the edited rules above, the tree's, Guangzhou's):
+# replay --all builds each ruleset once and keeps them apart (the edited threshold makes the
+# example applicant not_met where the tree's rules make her met)
+M=$T/m.db
+for home in "$H" "$(pwd)" "$H" "$(pwd)"; do
+    YUANZHU_HOME=$home "$YZ" check --province guangdong --as-of 2025-06-15 --db "$M" "$REC" > /dev/null 2>&1 || bad "check under $home failed"
+done
+"$YZ" check --province guangdong/guangzhou --as-of 2025-06-15 --db "$M" "$REC" > /dev/null 2>&1 || bad "check guangzhou failed"
+[ "$(sqlite3 "$M" "SELECT count(DISTINCT ruleset) || ' ' || count(*) FROM decisions")" = "3 5" ] || bad "test setup: expected 5 decisions of 3 rulesets"
+expect "replay --all over interleaved rulesets" 0 "5 match, 0 mismatch, 0 failed" "$YZ" replay --db "$M" --all
+cp "$M" "$T/m2.db"
+last_a=$(sqlite3 "$T/m2.db" "SELECT seq FROM decisions ORDER BY seq LIMIT 1 OFFSET 3")
+sqlite3 "$T/m2.db" "DROP TRIGGER decisions_no_update; UPDATE decisions SET output = (SELECT output FROM decisions ORDER BY seq LIMIT 1) WHERE seq = $last_a"
+expect "replay --all finds the one altered output" 1 "4 match, 1 mismatch" "$YZ" replay --db "$T/m2.db" --all
+expect "replay --all names it" 1 "(seq $last_a," "$YZ" replay --db "$T/m2.db" --all
+
 # tampering, each on its own copy
 head=$("$YZ" audit head --db "$DB")
 cp "$DB" "$T/u.db"; cp "$DB" "$T/d.db"; cp "$DB" "$T/i.db"; cp "$DB" "$T/s.db"; cp "$DB" "$T/t.db"; cp "$DB" "$T/o.db"
