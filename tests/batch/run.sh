@@ -14,18 +14,7 @@ cd "$(dirname "$0")/../.."
 YZ=$(pwd)/${YZ_BIN:-bin/yuanzhu}
 T=$(mktemp -d "${TMPDIR:-/tmp}/yz-batch.XXXXXX")
 trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() { # expect NAME WANT_EXIT WANT_TEXT COMMAND...: exit status and a text in stdout+stderr
-    name=$1 want=$2 text=$3
-    shift 3
-    out=$("$@" 2>&1)
-    code=$?
-    if [ "$code" != "$want" ]; then bad "$name: exit $code, expected $want; output: $out"; return; fi
-    case $out in *"$text"*) ok ;; *) bad "$name: output lacks '$text': $out" ;; esac
-}
+. tests/lib.sh
 same() { # same NAME FILE_A FILE_B
     if cmp -s "$2" "$3"; then ok; else bad "$1: $2 and $3 differ"; diff "$2" "$3" | head -5; fi
 }
@@ -118,5 +107,4 @@ got=$(sqlite3 "$T/k.db" "SELECT count(*), count(DISTINCT input) FROM decisions")
 [ "$got" = "$n|$n" ] && ok || bad "after kills ($before decided before the rerun): decisions|distinct inputs = $got, expected $n|$n"
 expect "killed store verifies" 0 "ok: $((n + 1)) events" "$YZ" audit verify --db "$T/k.db"
 
-echo "batch: $pass passed, $fail failed"
-[ $fail = 0 ]
+finish batch

@@ -33,19 +33,7 @@ trap cleanup EXIT
 export YUANZHU_HOME=$ROOT YUANZHU_OPERATOR=fault-test
 unset YUANZHU_DB YUANZHU_BUSY_TIMEOUT_MS YUANZHU_TEST_MAX_PAGES
 REC=$ROOT/schemas/examples/applicant.yaml
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-# expect NAME WANT_EXIT TEXT COMMAND...: exit status and a text in stdout+stderr
-expect() {
-    name=$1 want=$2 text=$3
-    shift 3
-    out=$("$@" 2>&1)
-    code=$?
-    if [ "$code" != "$want" ]; then bad "$name: exit $code, expected $want; output: $(echo "$out" | tail -5)"; return 1; fi
-    case $out in *"$text"*) ok ;; *) bad "$name: output lacks '$text': $(echo "$out" | tail -5)"; return 1 ;; esac
-}
+. tests/lib.sh
 # the decisions of a store, and the audit events that record decisions: always equal
 decisions() { sqlite3 "$1" "SELECT count(*) FROM decisions"; }
 events() { sqlite3 "$1" "SELECT count(*) FROM audit WHERE kind = 'decision'"; }
@@ -361,5 +349,4 @@ case $YZ in
     ;;
 esac
 
-echo "faults: $pass passed, $fail failed"
-[ $fail = 0 ]
+finish faults

@@ -29,10 +29,7 @@ case $YZ in
 *asan*) # the sanitizers: shadow memory, and several times slower
     LIMIT_S=80 SLOW_S=40 MAX_KB=1500000 ;;
 esac
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. tests/lib.sh
 
 # run COMMAND...: runs it bounded; sets code, secs, kb; stdout in $T/out, stderr in $T/err
 run() {
@@ -449,5 +446,4 @@ expect "batch: 8,000 records granted the most" 0 "too large to add up" \
     "$YZ" batch --province "$A" --as-of $AS_OF --no-record --jobs 2 "$T/8000.jsonl"
 grep -qE -- ' -[0-9]' "$T/out" && bad "batch: a negative sum: $(grep -E -- ' -[0-9]' "$T/out")" || ok
 
-echo "hostile: $pass passed, $fail failed"
-[ $fail = 0 ]
+finish hostile

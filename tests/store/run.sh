@@ -8,18 +8,7 @@ cd "$(dirname "$0")/../.."
 YZ=$(pwd)/${YZ_BIN:-bin/yuanzhu}
 T=$(mktemp -d "${TMPDIR:-/tmp}/yz-store.XXXXXX")
 trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() { # expect NAME WANT_EXIT WANT_TEXT COMMAND...: exit status and a text in stdout+stderr
-    name=$1 want=$2 text=$3
-    shift 3
-    out=$("$@" 2>&1)
-    code=$?
-    if [ "$code" != "$want" ]; then bad "$name: exit $code, expected $want; output: $out"; return; fi
-    case $out in *"$text"*) ok ;; *) bad "$name: output lacks '$text': $out" ;; esac
-}
+. tests/lib.sh
 
 # a private home so policy files can be edited "afterwards" without touching the tree
 H=$T/home
@@ -123,5 +112,4 @@ expect "killed recorders leave a store that verifies" 0 "ok:" "$YZ" audit verify
 a=$(sqlite3 "$K" "SELECT count(*) FROM decisions"); b=$(sqlite3 "$K" "SELECT count(*) FROM audit WHERE kind = 'decision'")
 [ "$a" = "$b" ] && [ "$a" -gt 0 ] && ok || bad "decisions ($a) and their events ($b) differ after kills"
 
-echo "store: $pass passed, $fail failed"
-[ $fail = 0 ]
+finish store
