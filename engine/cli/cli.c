@@ -82,36 +82,38 @@ int cli_finish(const cli *c, int code)
     return code;
 }
 
+int cli_number(const cli *c, const char *opt, const char *v, unsigned long long lo, unsigned long long hi,
+               unsigned long long *n)
+{
+    char *end;
+    errno = 0;
+    *n = strtoull(v, &end, 10);
+    if (*v < '0' || *v > '9' || *end || errno || *n < lo || *n > hi) {
+        cli_error(c, "%s takes a number from %llu to %llu, not '%s'", opt, lo, hi, v);
+        return -1;
+    }
+    return 0;
+}
+
 int cli_limit_opt(const cli *c, int argc, char **argv, int *i, yz_limits *lim)
 {
     const char *v;
+    unsigned long long n;
     if ((v = cli_opt(argc, argv, i, "--instructions"))) {
-        char *end;
-        unsigned long long n = strtoull(v, &end, 10);
-        if (!*v || *end || n < 1000 || n > 2000000000ULL) {
-            cli_error(c, "--instructions takes a number from 1000 to 2000000000, not '%s'", v);
+        if (cli_number(c, "--instructions", v, 1000, 2000000000ULL, &n) != 0)
             return -1;
-        }
         lim->instructions = n;
         return 1;
     }
     if ((v = cli_opt(argc, argv, i, "--memory-mb"))) {
-        char *end;
-        unsigned long n = strtoul(v, &end, 10);
-        if (!*v || *end || n < 4 || n > 4096) {
-            cli_error(c, "--memory-mb takes a number from 4 to 4096, not '%s'", v);
+        if (cli_number(c, "--memory-mb", v, 4, 4096, &n) != 0)
             return -1;
-        }
         lim->memory_bytes = (size_t)n << 20;
         return 1;
     }
     if ((v = cli_opt(argc, argv, i, "--cpu-seconds"))) {
-        char *end;
-        unsigned long n = strtoul(v, &end, 10);
-        if (!*v || *end || n < 1 || n > 3600) {
-            cli_error(c, "--cpu-seconds takes a number from 1 to 3600, not '%s'", v);
+        if (cli_number(c, "--cpu-seconds", v, 1, 3600, &n) != 0)
             return -1;
-        }
         lim->cpu_ms = (unsigned)n * 1000;
         return 1;
     }

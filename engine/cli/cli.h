@@ -40,7 +40,12 @@ void cli_today(char out[11]);
 _Noreturn void cli_out_of_memory(size_t bytes);
 /* Flushes stdout and reports a write error (exit code or 0). */
 int cli_finish(const cli *c, int code);
-/* Reads limits from --instructions / --memory-mb; returns 1 if argv[*i] was one of them, -1 on error. */
+/* Reads the whole decimal number v of option opt into *n: 0, or -1 after saying which numbers
+ * opt takes (v empty, signed, not all digits, or outside lo..hi). */
+int cli_number(const cli *c, const char *opt, const char *v, unsigned long long lo, unsigned long long hi,
+               unsigned long long *n);
+/* Reads limits from --instructions / --memory-mb / --cpu-seconds; returns 1 if argv[*i] was one of
+ * them, -1 on error. */
 int cli_limit_opt(const cli *c, int argc, char **argv, int *i, yz_limits *lim);
 
 /* Reads a file, or standard input for "-" (at most 16 MiB).  Returns 0 or an errno value; the

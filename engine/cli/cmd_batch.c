@@ -143,19 +143,15 @@ int cmd_batch(cli *c, int argc, char **argv)
         } else if ((v = cli_opt(argc, argv, &i, "--db"))) {
             db = v;
         } else if ((v = cli_opt(argc, argv, &i, "--commit-every"))) {
-            char *end;
-            unsigned long n = strtoul(v, &end, 10);
-            if (*end || n < 1 || n > 10000000 || *v == '-') {
-                cli_error(c, "--commit-every takes a number from 1 to 10000000, not '%s'", v);
-                return 2;
-            }
+            unsigned long long n;
+            if (cli_number(c, "--commit-every", v, 1, 10000000, &n) != 0)
+                return EXIT_USAGE;
             o.commit_every = (unsigned)n;
         } else if ((v = cli_opt(argc, argv, &i, "--jobs"))) {
-            o.jobs = atoi(v);
-            if (o.jobs < 1 || o.jobs > 64) {
-                cli_error(c, "--jobs takes a number from 1 to 64, not '%s'", v);
+            unsigned long long n;
+            if (cli_number(c, "--jobs", v, 1, 64, &n) != 0)
                 return EXIT_USAGE;
-            }
+            o.jobs = (int)n;
         } else if ((v = cli_opt(argc, argv, &i, "--format"))) {
             if (strcmp(v, "jsonl") && strcmp(v, "csv")) {
                 cli_error(c, "--format takes jsonl or csv, not '%s'", v);
