@@ -982,6 +982,15 @@ typedef struct bindctx {
     int rc;
 } bindctx;
 
+/* pops the value on top into the registry slot *ref (taken on first use, then overwritten) */
+static void ref_set(lua_State *L, int *ref)
+{
+    if (*ref == LUA_NOREF)
+        *ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    else
+        lua_rawseti(L, LUA_REGISTRYINDEX, *ref);
+}
+
 static int bind_fn(lua_State *L, void *ud)
 {
     bindctx *bc = ud;
@@ -994,10 +1003,7 @@ static int bind_fn(lua_State *L, void *ud)
     }
     view_push_record(L, &ev->vc, bc->rec->root);
     lua_pushvalue(L, -1);
-    if (ev->r_ref == LUA_NOREF)
-        ev->r_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    else
-        lua_rawseti(L, LUA_REGISTRYINDEX, ev->r_ref);
+    ref_set(L, &ev->r_ref);
     sandbox_env_set(ev->sb, -2, "r");
     if (ev->params_pol != pol || strcmp(ev->params_asof, as_of) != 0) {
         if (ev->params_ref != LUA_NOREF)
@@ -1013,10 +1019,7 @@ static int bind_fn(lua_State *L, void *ud)
     sandbox_env_set(ev->sb, -2, "P");
     lua_pushstring(L, as_of);
     lua_pushvalue(L, -1);
-    if (ev->asof_ref == LUA_NOREF)
-        ev->asof_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    else
-        lua_rawseti(L, LUA_REGISTRYINDEX, ev->asof_ref);
+    ref_set(L, &ev->asof_ref);
     sandbox_env_set(ev->sb, -2, "as_of");
     lua_pop(L, 1);
     return 0;
