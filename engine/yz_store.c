@@ -886,10 +886,10 @@ void yz_packer_free(yz_packer *p)
 
 /* compresses src into the packer's scratch, then into *out at its exact size: a packed record
    waits in the batch's queue, and a buffer sized for zstd's bound would hold ten times the frame */
-static int pack_blob(yz_packer *p, const char *src, strbuf *out)
+static int pack_blob(yz_packer *p, const char *src, size_t n, strbuf *out)
 {
     sb_clear(&p->scratch);
-    if (zip_compress(p->z, p->dict->z, src, strlen(src), &p->scratch) != 0)
+    if (zip_compress(p->z, p->dict->z, src, n, &p->scratch) != 0)
         return -1;
     out->buf = yz_malloc(p->scratch.len + 1);
     memcpy(out->buf, p->scratch.buf, p->scratch.len + 1);
@@ -907,10 +907,11 @@ int yz_pack(yz_packer *p, const yz_record *rec, const yz_determination *det, yz_
     pk->dict = p->dict;
     char *input = yz_record_canonical(rec);
     char *output = yz_determination_json(det);
-    sha256_hex(input, strlen(input), pk->input_hash);
-    sha256_hex(output, strlen(output), pk->output_hash);
+    size_t nin = strlen(input), nout = strlen(output);
+    sha256_hex(input, nin, pk->input_hash);
+    sha256_hex(output, nout, pk->output_hash);
     int rc = YZ_OK;
-    if (pack_blob(p, input, &pk->input_z) != 0 || pack_blob(p, output, &pk->output_z) != 0)
+    if (pack_blob(p, input, nin, &pk->input_z) != 0 || pack_blob(p, output, nout, &pk->output_z) != 0)
         rc = YZ_ENOMEM;
     yz_free(input);
     yz_free(output);
