@@ -159,6 +159,13 @@ const yj *param_value_at(const pparam *p, const char *as_of);
 const pparam *policy_param(const ppolicy *pol, const char *id);
 const pitem *policy_item(const ppolicy *pol, pikind kind, const char *id);
 
+/* Folders of policies: whether dir holds a policy file (ending .yaml or .yml); its sub-folders that are
+ * policy folders of their own (cities: every folder but tests/), by name; the names of its test
+ * files (under tests/, ending .yaml or .yml).  Sorted; free with yz_names_free. */
+bool policy_has_files(const char *dir);
+size_t policy_subfolders(const char *dir, char ***out);
+size_t policy_test_files(const char *dir, char ***out);
+
 /* The ruleset id of files sorted by path: SHA-256 over "path NUL length NUL bytes" of each. */
 void ruleset_hash_files(const yz_file *files, size_t n, char hex[65]);
 /* Lints a folder or file; see yz_lint.  Exposed for the test runner. */

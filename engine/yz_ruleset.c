@@ -1,6 +1,5 @@
 /* yz_ruleset.c: loading a ruleset (from a province folder on disk or from stored files), its id
  * (a hash over every file's canonical bytes) and the lookups evaluation uses. */
-#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,39 +115,22 @@ static yz_ruleset *ruleset_new(void)
 
 static void list_provinces(const char *dir, const char *prefix, strbuf *out, const char ***names, size_t *n, int depth)
 {
-    DIR *dh = yz_opendir(dir);
-    if (!dh)
-        return;
-    char **sub = NULL;
-    size_t ns = 0;
-    struct dirent *de;
-    while ((de = readdir(dh))) {
-        if (de->d_name[0] == '.' || !strcmp(de->d_name, "tests"))
-            continue;
-        char *full = yz_path_join(dir, de->d_name);
-        if (yz_is_dir(full)) {
-            sub = yz_realloc(sub, (ns + 1) * sizeof *sub);
-            sub[ns++] = yz_strdup(de->d_name);
-        }
-        yz_free(full);
-    }
-    closedir(dh);
-    if (ns)
-        qsort(sub, ns, sizeof *sub, yz_strcmp_ptr);
+    char **sub;
+    size_t ns = policy_subfolders(dir, &sub);
     for (size_t i = 0; i < ns; i++) {
         char *name = *prefix ? yz_path_join(prefix, sub[i]) : yz_strdup(sub[i]);
-        char *full = yz_path_join(dir, sub[i]);
         if (out->len)
             sb_adds(out, ", ");
         sb_adds(out, name);
         *names = yz_realloc(*names, (*n + 1) * sizeof **names);
         (*names)[(*n)++] = name;
-        if (depth < 2)
+        if (depth < 2) {
+            char *full = yz_path_join(dir, sub[i]);
             list_provinces(full, name, out, names, n, depth + 1);
-        yz_free(full);
-        yz_free(sub[i]);
+            yz_free(full);
+        }
     }
-    yz_free(sub);
+    yz_names_free(sub, ns);
 }
 
 int yz_ruleset_load(const char *home, const char *province, yz_ruleset **out, yz_diags *d)

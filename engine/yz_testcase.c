@@ -1,7 +1,6 @@
 /* yz_testcase.c: a province's YAML test cases: records, an as-of date and the expected outcome,
  * run against the province's ruleset, with a readable difference per failure and a report of the
  * categories and subsidies no test exercises both ways. */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -560,11 +559,6 @@ static bool check_file(trun *t, const ydoc *doc)
     return true;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static void run_file(trun *t, const char *path)
 {
     char *data;
@@ -649,24 +643,10 @@ static void report_coverage(trun *t, const char *folder)
     sb_free(&sb);
 }
 
-static bool has_policy(const char *dir)
-{
-    DIR *dh = yz_opendir(dir);
-    if (!dh)
-        return false;
-    struct dirent *de;
-    bool yes = false;
-    while ((de = readdir(dh)))
-        if (de->d_name[0] != '.' && (yz_str_has_suffix(de->d_name, ".yaml") || yz_str_has_suffix(de->d_name, ".yml")))
-            yes = true;
-    closedir(dh);
-    return yes;
-}
-
 /* runs the tests of one policy folder, then its city folders */
 static void run_folder(trun *t, const char *dir, const char *only_file)
 {
-    if (has_policy(dir)) {
+    if (policy_has_files(dir)) {
         yz_ruleset *rs = NULL;
         if (yz_ruleset_load(t->home, dir, &rs, t->d) != YZ_OK) {
             t->file_errors++;
@@ -679,29 +659,14 @@ static void run_folder(trun *t, const char *dir, const char *only_file)
                 run_file(t, only_file);
             } else {
                 char *tdir = yz_path_join(dir, "tests");
-                DIR *dh = yz_opendir(tdir);
-                char **names = NULL;
-                size_t n = 0;
-                if (dh) {
-                    struct dirent *de;
-                    while ((de = readdir(dh))) {
-                        if (de->d_name[0] == '.' ||
-                            !(yz_str_has_suffix(de->d_name, ".yaml") || yz_str_has_suffix(de->d_name, ".yml")))
-                            continue;
-                        names = yz_realloc(names, (n + 1) * sizeof *names);
-                        names[n++] = yz_strdup(de->d_name);
-                    }
-                    closedir(dh);
-                }
-                if (n)
-                    qsort(names, n, sizeof *names, cmp_str);
+                char **names;
+                size_t n = policy_test_files(dir, &names);
                 for (size_t i = 0; i < n; i++) {
                     char *p = yz_path_join(tdir, names[i]);
                     run_file(t, p);
                     yz_free(p);
-                    yz_free(names[i]);
                 }
-                yz_free(names);
+                yz_names_free(names, n);
                 if (!n)
                     sb_addf(t->out, "%s: no test cases (add YAML files under %s)\n", dir, tdir);
                 yz_free(tdir);
@@ -715,31 +680,14 @@ static void run_folder(trun *t, const char *dir, const char *only_file)
     }
     if (only_file)
         return;
-    DIR *dh = yz_opendir(dir);
-    if (!dh)
-        return;
-    char **subs = NULL;
-    size_t ns = 0;
-    struct dirent *de;
-    while ((de = readdir(dh))) {
-        if (de->d_name[0] == '.' || !strcmp(de->d_name, "tests"))
-            continue;
-        char *p = yz_path_join(dir, de->d_name);
-        if (yz_is_dir(p)) {
-            subs = yz_realloc(subs, (ns + 1) * sizeof *subs);
-            subs[ns++] = p;
-        } else {
-            yz_free(p);
-        }
-    }
-    closedir(dh);
-    if (ns)
-        qsort(subs, ns, sizeof *subs, cmp_str);
+    char **subs;
+    size_t ns = policy_subfolders(dir, &subs);
     for (size_t i = 0; i < ns; i++) {
-        run_folder(t, subs[i], NULL);
-        yz_free(subs[i]);
+        char *p = yz_path_join(dir, subs[i]);
+        run_folder(t, p, NULL);
+        yz_free(p);
     }
-    yz_free(subs);
+    yz_names_free(subs, ns);
 }
 
 int yz_test_run(const char *home, const char *path, const yz_test_options *opts, char **out, yz_test_summary *sum,
@@ -798,42 +746,28 @@ size_t testcase_check_folder(const yz_ruleset *rs, const char *dir, yz_diags *d)
     t.rs = rs;
     t.d = d;
     char *tdir = yz_path_join(dir, "tests");
-    DIR *dh = yz_opendir(tdir);
     size_t files = 0;
-    if (dh) {
-        char **names = NULL;
-        size_t n = 0;
-        struct dirent *de;
-        while ((de = readdir(dh))) {
-            if (de->d_name[0] == '.' || !(yz_str_has_suffix(de->d_name, ".yaml") || yz_str_has_suffix(de->d_name, ".yml")))
-                continue;
-            names = yz_realloc(names, (n + 1) * sizeof *names);
-            names[n++] = yz_strdup(de->d_name);
-        }
-        closedir(dh);
-        if (n)
-            qsort(names, n, sizeof *names, cmp_str);
-        for (size_t i = 0; i < n; i++) {
-            char *p = yz_path_join(tdir, names[i]);
-            char *data;
-            size_t len;
-            int e = yz_read_file(p, 8u << 20, &data, &len);
-            if (e) {
-                diag_add(d, YZ_SEV_ERROR, p, 0, 0, "cannot read: %s", strerror(e));
-            } else {
-                ydoc *doc;
-                if (ydoc_parse(data, len, p, &doc, d) == YZ_OK) {
-                    check_file(&t, doc);
-                    ydoc_free(doc);
-                }
-                yz_free(data);
-                files++;
+    char **names;
+    size_t n = policy_test_files(dir, &names);
+    for (size_t i = 0; i < n; i++) {
+        char *p = yz_path_join(tdir, names[i]);
+        char *data;
+        size_t len;
+        int e = yz_read_file(p, 8u << 20, &data, &len);
+        if (e) {
+            diag_add(d, YZ_SEV_ERROR, p, 0, 0, "cannot read: %s", strerror(e));
+        } else {
+            ydoc *doc;
+            if (ydoc_parse(data, len, p, &doc, d) == YZ_OK) {
+                check_file(&t, doc);
+                ydoc_free(doc);
             }
-            yz_free(p);
-            yz_free(names[i]);
+            yz_free(data);
+            files++;
         }
-        yz_free(names);
+        yz_free(p);
     }
+    yz_names_free(names, n);
     yz_free(tdir);
     return files;
 }

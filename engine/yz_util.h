@@ -102,5 +102,11 @@ char *yz_path_join(const char *dir, const char *name);
 char *yz_path_normalize(const char *path);
 bool yz_is_dir(const char *path);
 bool yz_is_file(const char *path);
+/* The entries of folder dir whose names do not start with '.', sorted by byte order: with
+ * folders, its sub-folders; else the names ending in suffix1 or suffix2 (both NULL: every name).
+ * Returns their number and the names in *out (free with yz_names_free), or 0 and NULL when dir
+ * cannot be read. */
+size_t yz_list_dir(const char *dir, bool folders, const char *suffix1, const char *suffix2, char ***out);
+void yz_names_free(char **names, size_t n);
 
 #endif
