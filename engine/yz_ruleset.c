@@ -328,3 +328,8 @@ const pitem *policy_item(const ppolicy *pol, pikind kind, const char *id)
             return &pol->items[kind][i];
     return NULL;
 }
+
+bool item_in_force(const pitem *it, const char *as_of)
+{
+    return (!it->eff_from || strcmp(as_of, it->eff_from) >= 0) && (!it->eff_to || strcmp(as_of, it->eff_to) <= 0);
+}

@@ -917,7 +917,7 @@ int yz_pack(yz_packer *p, const yz_record *rec, const yz_determination *det, yz_
     yz_free(output);
     pk->id_number = yz_strdup(det->id_number);
     pk->as_of = yz_strdup(det->as_of);
-    pk->target = det->target == YZ_MET ? "met" : det->target == YZ_NOT_MET ? "not_met" : "undetermined";
+    pk->target = yz_status_name(det->target, false);
     if (rc != YZ_OK) {
         yz_packed_free(pk);
         return rc;
