@@ -709,13 +709,13 @@ void yz_batch_summary_free(yz_batch_summary *s)
     if (!s)
         return;
     for (size_t i = 0; i < s->ncat; i++) {
-        yz_free((void *)s->cat_ids[i]);
-        yz_free((void *)s->cat_names[i]);
+        yz_free_const(s->cat_ids[i]);
+        yz_free_const(s->cat_names[i]);
     }
     for (size_t i = 0; i < s->nsub; i++) {
-        yz_free((void *)s->sub_ids[i]);
-        yz_free((void *)s->sub_names[i]);
-        yz_free((void *)s->sub_per[i]);
+        yz_free_const(s->sub_ids[i]);
+        yz_free_const(s->sub_names[i]);
+        yz_free_const(s->sub_per[i]);
     }
     yz_free(s->cat_ids);
     yz_free(s->cat_names);

@@ -125,7 +125,7 @@ typedef struct ppolicy {
  * path shown to a person (relative to the working directory). */
 typedef struct rfile {
     char *path;
-    char *display;
+    const char *display;
     char *data; /* canonical bytes: no BOM, LF line ends */
     size_t len;
 } rfile;

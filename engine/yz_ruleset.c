@@ -113,7 +113,7 @@ static yz_ruleset *ruleset_new(void)
     return rs;
 }
 
-static void list_provinces(const char *dir, const char *prefix, strbuf *out, const char ***names, size_t *n, int depth)
+static void list_provinces(const char *dir, const char *prefix, strbuf *out, char ***names, size_t *n, int depth)
 {
     char **sub;
     size_t ns = policy_subfolders(dir, &sub);
@@ -176,10 +176,10 @@ int yz_ruleset_load(const char *home, const char *province, yz_ruleset **out, yz
         }
     } else {
         strbuf known = STRBUF_INIT;
-        const char **names = NULL;
+        char **names = NULL;
         size_t n = 0;
         list_provinces(provdir, "", &known, &names, &n, 0);
-        const char *near = yz_suggest(province, names, n);
+        const char *near = yz_suggest(province, (const char *const *)names, n);
         if (near)
             diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "unknown province '%s' (did you mean '%s'?)", province, near);
         else if (n)
@@ -187,9 +187,7 @@ int yz_ruleset_load(const char *home, const char *province, yz_ruleset **out, yz
                      province, known.buf);
         else
             diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "unknown province '%s': no policy folder %s", province, named);
-        for (size_t i = 0; i < n; i++)
-            yz_free((void *)names[i]);
-        yz_free(names);
+        yz_names_free(names, n);
         sb_free(&known);
         yz_free(provdir);
         yz_free(named);

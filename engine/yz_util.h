@@ -19,6 +19,11 @@ void *yz_realloc(void *p, size_t n);
 char *yz_strdup(const char *s);
 char *yz_strndup(const char *s, size_t n);
 void yz_free(void *p);
+/* Frees what a struct owns but shows read-only (a const char * it allocated). */
+static inline void yz_free_const(const void *p)
+{
+    yz_free((void *)(uintptr_t)p);
+}
 /* Ends the process through the out-of-memory handler: for the places where a library we call
  * reports that it ran out of memory (libyaml, regcomp, zstd) and the caller cannot return
  * YZ_ENOMEM.  n is the size that failed, or 0 when unknown. */
