@@ -18,8 +18,8 @@ PKGS = lua5.4 yaml-0.1 libcjson libcrypto sqlite3 libzstd
 BUILD ?= build
 BIN ?= bin/yuanzhu
 
-WARN = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wpointer-arith -Wcast-qual \
-       -Wno-cast-qual -Wvla -Wformat=2 -Wno-format-nonliteral
+WARN = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wpointer-arith -Wcast-qual -Wvla \
+       -Wformat=2 -Wno-format-nonliteral
 # recursive (=) so pkg-config runs only after `deps` has installed the packages
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)

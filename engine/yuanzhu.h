@@ -198,6 +198,12 @@ typedef struct yz_item_info {
     const char *period; /* "month", "once", "loan" */
 } yz_item_info;
 
+/* The status as determinations write it: "met", "not_met", "undetermined"; for a subsidy
+ * (subsidy true) "eligible", "not_eligible", "undetermined".  Static text. */
+const char *yz_status_name(yz_status s, bool subsidy);
+/* The status a name stands for (for a subsidy its own words or the category ones), or -1. */
+int yz_status_parse(const char *name, bool subsidy);
+
 yz_status yz_determination_target(const yz_determination *det);
 size_t yz_determination_count(const yz_determination *det, yz_item_kind kind);
 void yz_determination_item(const yz_determination *det, yz_item_kind kind, size_t i, yz_item_info *info);

@@ -17,7 +17,8 @@
 -- subsidy uses sh_months_judged_at_start rather than months_available.
 --
 -- Conventions shared by both functions (calendar months, as the subsidies are paid):
---   * the months already received are summed over every id in ids (subsidy_history);
+--   * the months already received are summed over every id in ids (subsidy_history; one_of and
+--     ids_of come from the rule library);
 --   * a period not yet used up is assumed to run without a break from the as-of month, which is
 --     the first month; the 3 years end with their last month (期满之月);
 --   * the months never run past the month the person reaches retirement age, which is the last
@@ -28,16 +29,6 @@
 --
 -- Helpers keep no state: every value is computed from the arguments.
 local M = {}
-
-local function member(list, x)
-  for i = 1, #list do if list[i] == x then return true end end
-  return false
-end
-
-local function ids_of(ids)
-  if type(ids) == "string" then return { ids } end
-  return ids
-end
 
 --- sh_limit_end(r, on, ids, max_months) -> the last month ("YYYY-MM") of the max_months of the
 --- subsidies in ids (received, or if received without a break from the month of `on`, to be),
@@ -54,7 +45,7 @@ function M.sh_limit_end(r, on, ids, max_months)
   local hist = r.subsidy_history
   for i = 1, #hist do
     local e = hist[i]
-    if member(ids, e.subsidy) then
+    if one_of(e.subsidy, ids) then
       entries[#entries + 1] = { from = e.from, months = e.months }
     end
   end

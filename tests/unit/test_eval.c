@@ -42,8 +42,8 @@ static void free_lib(void)
 {
     for (size_t i = 0; i < nfiles; i++)
         if (!strncmp(files[i].path, "rules/lib/", 10)) {
-            yz_free((void *)files[i].path);
-            yz_free((void *)files[i].data);
+            yz_free_const(files[i].path);
+            yz_free_const(files[i].data);
         }
     nfiles = 0;
 }
