@@ -294,13 +294,53 @@ const char *ruleset_display(const yz_ruleset *rs, const char *path)
     return f ? f->display : path;
 }
 
-const yj *param_value_at(const pparam *p, const char *as_of)
+const pvalue *param_entry_at(const pparam *p, const char *as_of)
 {
-    const yj *v = NULL;
+    const pvalue *v = NULL;
     for (size_t i = 0; i < p->nvalues; i++)
         if (!p->values[i].from || strcmp(p->values[i].from, as_of) <= 0)
-            v = p->values[i].value;
+            v = &p->values[i];
     return v;
+}
+
+const yj *param_value_at(const pparam *p, const char *as_of)
+{
+    const pvalue *v = param_entry_at(p, as_of);
+    return v ? v->value : NULL;
+}
+
+const pregion *param_region_for(const pparam *p, const char *code)
+{
+    const pregion *best = NULL;
+    size_t best_len = 0;
+    for (size_t g = 0; g < p->nregions; g++)
+        for (size_t c = 0; c < p->regions[g].ncodes; c++) {
+            size_t n = strlen(p->regions[g].codes[c]);
+            if (n > best_len && !strncmp(code, p->regions[g].codes[c], n)) {
+                best = &p->regions[g];
+                best_len = n;
+            }
+        }
+    return best;
+}
+
+const yj *param_region_value(const pparam *p, const pregion *g, const char *as_of)
+{
+    const yj *v = param_value_at(p, as_of);
+    return v && g ? yj_get(v, g->id) : NULL;
+}
+
+const char *source_in_force(const psource *s)
+{
+    return s->in_force ? s->in_force : s->date;
+}
+
+bool basis_cited(const ppolicy *pol, const pbasis *b, const char *as_of)
+{
+    if (pol->edition < 2 || !b->src)
+        return true;
+    const char *from = source_in_force(b->src);
+    return !from || strcmp(from, as_of) <= 0;
 }
 
 const pparam *policy_param(const ppolicy *pol, const char *id)
