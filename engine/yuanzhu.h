@@ -180,6 +180,11 @@ void yz_determination_free(yz_determination *det);
 char *yz_determination_json(const yz_determination *det);
 /* A Chinese-friendly summary for a person at a desk.  Caller frees. */
 char *yz_determination_text(const yz_determination *det);
+/* The same text from a determination's canonical JSON (a stored decision's output): the text
+ * check printed when it was made.  rs, the ruleset it was made with, gives the order items are
+ * listed in (the policy files'); NULL lists them by id.  Returns YZ_OK, or YZ_EPARSE when json is
+ * not a determination; *out is the caller's. */
+int yz_determination_json_text(const char *json, const yz_ruleset *rs, char **out);
 
 typedef enum yz_status {
     YZ_NOT_MET = 0,      /* category not met / subsidy not eligible / not a target */
