@@ -301,6 +301,28 @@ typedef int (*yz_stored_fn)(const yz_stored *s, void *ctx);
 int yz_store_each(yz_store *st, const char *id_number, const char *from, const char *to, bool with_output,
                   yz_stored_fn fn, void *ctx, yz_diags *d);
 
+/* Which decisions a scan reads, and how much of each. */
+typedef struct yz_scan {
+    const char *id_number; /* one person's decisions (a final x and X are the same), or NULL */
+    const char *from, *to; /* recorded on these dates (inclusive, UTC, "YYYY-MM-DD"), or NULL */
+    const char *province;  /* made with this province's rules or its cities' ("guangdong" takes
+                              "guangdong/guangzhou"), or NULL */
+    bool newest;           /* only each person's newest decision (the other filters apply to it) */
+    bool input, output;    /* read the record (s->input) and the determination (s->output) */
+    bool files;            /* and the ruleset's files (lent to fn: valid during the call) */
+} yz_scan;
+
+/* Calls fn for the decisions q chooses, in sequence order, reading one at a time (constant
+ * memory whatever the size of the store).  Stops when fn returns non-zero.  Returns YZ_OK or
+ * YZ_ESTORE. */
+int yz_store_scan(yz_store *st, const yz_scan *q, yz_stored_fn fn, void *ctx, yz_diags *d);
+
+/* Calls fn once for each ruleset the decisions q chooses were made with, in the order they were
+ * registered, with its files (valid during the call).  Stops when fn returns non-zero. */
+typedef int (*yz_ruleset_fn)(const char *ruleset_id, const char *province, const yz_file *files, size_t n,
+                             void *ctx);
+int yz_store_rulesets(yz_store *st, const yz_scan *q, yz_ruleset_fn fn, void *ctx, yz_diags *d);
+
 /* Replays a stored decision: re-evaluates it from its stored ruleset and input at its as-of
  * date (or, with rules_path, from that policy folder on disk) and compares the canonical JSON
  * byte for byte.  *diff gets a readable difference (caller frees) when they differ.  Returns
@@ -313,6 +335,44 @@ typedef struct yz_replayer yz_replayer;
 yz_replayer *yz_replayer_new(const char *home, const char *rules_path);
 int yz_replayer_run(yz_replayer *r, const yz_stored *s, char **diff, yz_diags *d);
 void yz_replayer_free(yz_replayer *r);
+
+/* ---- the real-name ledger (实名制台账): decisions read back for listings ---- */
+
+/* One category, subsidy or status-loss rule of a recorded decision. */
+typedef struct yz_brief_item {
+    const char *id, *name;
+    yz_status status;
+    const char *reason;     /* the rule's Chinese reason, or NULL (unexplained determinations) */
+    int64_t amount_fen;     /* subsidies granted: per period; else 0 */
+    int64_t months;         /* subsidies granted: periods, or -1 */
+    const char *period;     /* subsidies granted: "month", "once", "loan"; else NULL */
+    const char *start, *end; /* subsidies granted; else NULL */
+} yz_brief_item;
+
+/* A recorded decision in brief, read from its determination JSON (the strings live as long as
+ * the brief). */
+typedef struct yz_decision_brief {
+    const char *as_of, *province, *region_name; /* region_name: the policy's, or NULL */
+    yz_status target;
+    const char *target_reason;
+    yz_brief_item *categories, *subsidies, *losses; /* losses: status-loss rules (身份丧失) met */
+    size_t ncategories, nsubsidies, nlosses;
+    void *priv;
+} yz_decision_brief;
+
+/* Reads a determination JSON.  Returns YZ_OK or YZ_EPARSE (not a determination). */
+int yz_decision_brief_new(const char *determination_json, yz_decision_brief **out);
+void yz_decision_brief_free(yz_decision_brief *b);
+/* A recorded decision as one line of JSON (sorted keys, '\n'-terminated): as_of, categories (ids
+ * met), decision, engine, id_number, operator, province, recorded_at, ruleset, seq,
+ * status_loss ([{id, name, reason}]), subsidies ({id: amount_fen} granted), target.  Caller frees. */
+char *yz_decision_brief_json(const yz_stored *s, const yz_decision_brief *b);
+
+/* "440106********0025": the first six and the last four characters of an ID number (the region
+ * and the check), the rest starred; a shorter text is starred whole.  out holds 32 bytes. */
+void yz_mask_id(const char *id_number, char out[32]);
+/* "1,750.00 元".  out holds 40 bytes. */
+void yz_format_fen(int64_t fen, char out[40]);
 
 /* ---- batch: a file of records on all cores ---- */
 

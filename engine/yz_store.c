@@ -1330,6 +1330,146 @@ int yz_store_each(yz_store *st, const char *id_number, const char *from, const c
     return ok ? YZ_OK : store_err(st, d, "cannot read decisions");
 }
 
+/* ---- scans: many decisions, chosen by person, date, province, or each person's newest ---- */
+
+/* the WHERE clause of a scan (parameters ?1 and ?5 person, ?2 from, ?3 to, ?4 province) */
+static void scan_where(strbuf *sql, const yz_scan *q)
+{
+    if (q->newest)
+        sb_adds(sql, " AND d.seq IN (SELECT max(seq) FROM decisions GROUP BY upper(id_number))");
+    if (q->id_number) /* a final x or X: the same person */
+        sb_adds(sql, " AND d.id_number IN (?1, ?5)");
+    if (q->from)
+        sb_adds(sql, " AND d.recorded_at >= ?2");
+    if (q->to)
+        sb_adds(sql, " AND d.recorded_at < ?3");
+    if (q->province)
+        sb_adds(sql, " AND (r.province = ?4 OR substr(r.province, 1, length(?4) + 1) = ?4 || '/')");
+}
+
+static void scan_bind(sqlite3_stmt *s, const yz_scan *q, char to_next[32], char other_x[32])
+{
+    if (q->id_number) {
+        snprintf(other_x, 32, "%s", q->id_number);
+        size_t n = strlen(other_x);
+        if (n && (other_x[n - 1] == 'x' || other_x[n - 1] == 'X'))
+            other_x[n - 1] ^= 'x' ^ 'X';
+        sqlite3_bind_text(s, 1, q->id_number, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 5, other_x, -1, SQLITE_STATIC);
+    }
+    if (q->from)
+        sqlite3_bind_text(s, 2, q->from, -1, SQLITE_STATIC);
+    if (q->to) {
+        snprintf(to_next, 32, "%sT99", q->to); /* every time on that day sorts before it */
+        sqlite3_bind_text(s, 3, to_next, -1, SQLITE_STATIC);
+    }
+    if (q->province)
+        sqlite3_bind_text(s, 4, q->province, -1, SQLITE_STATIC);
+}
+
+/* the record and determination of a scanned row, as asked */
+static int scan_unpack(yz_store *st, sqlite3_stmt *s, const yz_scan *q, yz_stored *o, yz_diags *d)
+{
+    const zdict *rd = NULL, *id = NULL;
+    int r = YZ_OK;
+    if (q->output)
+        r = dict_by_id(st, sqlite3_column_int64(s, 11), &rd, d);
+    if (r == YZ_OK && q->input)
+        r = dict_by_id(st, sqlite3_column_int64(s, 13), &id, d);
+    if (r == YZ_ESTORE)
+        return r;
+    if (r != YZ_OK || (q->input && unzip_col(st, s, 12, id, &o->input) != 0) ||
+        (q->output && unzip_col(st, s, 14, rd, &o->output) != 0)) {
+        diag_add(d, YZ_SEV_ERROR, st->path, 0, 0, "decision %s cannot be read back (damaged)", o->id);
+        return YZ_ESTORE;
+    }
+    return YZ_OK;
+}
+
+int yz_store_scan(yz_store *st, const yz_scan *q, yz_stored_fn fn, void *ctx, yz_diags *d)
+{
+    strbuf sql = STRBUF_INIT;
+    sb_adds(&sql, "SELECT " DECISION_COLUMNS " FROM decisions d JOIN rulesets r ON r.id = d.ruleset "
+                  "JOIN inputs i ON i.id = d.input WHERE 1");
+    scan_where(&sql, q);
+    sb_adds(&sql, " ORDER BY d.seq");
+    sqlite3_stmt *s;
+    int rc = prepare(st, sql.buf, &s, d);
+    sb_free(&sql);
+    if (rc != YZ_OK)
+        return rc;
+    char to_next[32], other_x[32];
+    scan_bind(s, q, to_next, other_x);
+    /* the files of the last ruleset read, lent to the decisions of that ruleset that follow */
+    yz_stored files = {0};
+    int64_t files_row = -1;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        yz_stored *o = yz_calloc(1, sizeof *o);
+        int r = fill_stored(st, s, false, o, d);
+        if (r == YZ_OK)
+            r = scan_unpack(st, s, q, o, d);
+        int64_t row = sqlite3_column_int64(s, 10);
+        if (r == YZ_OK && q->files && row != files_row) {
+            files_free(&files);
+            files_row = -1;
+            if ((r = load_files(st, row, &files, d)) == YZ_EFAILED)
+                r = YZ_ESTORE;
+            else if (r == YZ_OK)
+                files_row = row;
+        }
+        if (r == YZ_OK && q->files) {
+            o->files = files.files;
+            o->nfiles = files.nfiles;
+        }
+        int stop = r == YZ_OK ? fn(o, ctx) : 1;
+        o->files = NULL; /* lent */
+        o->nfiles = 0;
+        yz_stored_free(o);
+        if (r != YZ_OK) {
+            files_free(&files);
+            sqlite3_finalize(s);
+            return r;
+        }
+        if (stop)
+            break;
+    }
+    files_free(&files);
+    int ok = rc == SQLITE_DONE || rc == SQLITE_ROW;
+    sqlite3_finalize(s);
+    return ok ? YZ_OK : store_err(st, d, "cannot read decisions");
+}
+
+int yz_store_rulesets(yz_store *st, const yz_scan *q, yz_ruleset_fn fn, void *ctx, yz_diags *d)
+{
+    strbuf sql = STRBUF_INIT;
+    sb_adds(&sql, "SELECT r.id, r.ruleset, r.province FROM rulesets r WHERE r.id IN (SELECT d.ruleset FROM decisions d "
+                  "JOIN rulesets r ON r.id = d.ruleset WHERE 1");
+    scan_where(&sql, q);
+    sb_adds(&sql, ") ORDER BY r.id");
+    sqlite3_stmt *s;
+    int rc = prepare(st, sql.buf, &s, d);
+    sb_free(&sql);
+    if (rc != YZ_OK)
+        return rc;
+    char to_next[32], other_x[32];
+    scan_bind(s, q, to_next, other_x);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        yz_stored files = {0};
+        int r = load_files(st, sqlite3_column_int64(s, 0), &files, d);
+        if (r != YZ_OK) {
+            sqlite3_finalize(s);
+            return YZ_ESTORE;
+        }
+        int stop = fn(col_text(s, 1), col_text(s, 2), files.files, files.nfiles, ctx);
+        files_free(&files);
+        if (stop)
+            break;
+    }
+    int ok = rc == SQLITE_DONE || rc == SQLITE_ROW;
+    sqlite3_finalize(s);
+    return ok ? YZ_OK : store_err(st, d, "cannot read rulesets");
+}
+
 /* ---- verification ---- */
 
 int yz_store_head(yz_store *st, int64_t *seq, char hash[65], yz_diags *d)

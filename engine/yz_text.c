@@ -6,49 +6,37 @@
 
 #include "yz_eval.h"
 #include "yz_json.h"
+#include "yz_ledger.h"
 #include "yz_schema.h"
 
-/* the string member key of obj, or NULL when absent or not text */
-static const char *str_at(const yj *obj, const char *key)
-{
-    const yj *v = yj_get(obj, key);
-    return yj_typeof(v) == YJ_STRING ? yj_str(v) : NULL;
-}
 
 static const char *or_empty(const char *s)
 {
     return s ? s : "";
 }
 
-static int64_t int_at(const yj *obj, const char *key, int64_t dflt)
+void yz_format_fen(int64_t fen, char out[40])
 {
-    int64_t v;
-    return yj_is_int(yj_get(obj, key), &v) ? v : dflt;
-}
-
-/* the status word of an item: met / eligible -> YZ_MET ... */
-static yz_status status_of(const yj *item)
-{
-    const char *s = or_empty(str_at(item, "status"));
-    if (!strcmp(s, "met") || !strcmp(s, "eligible"))
-        return YZ_MET;
-    if (!strcmp(s, "not_met") || !strcmp(s, "not_eligible"))
-        return YZ_NOT_MET;
-    return YZ_UNDETERMINED;
+    bool neg = fen < 0;
+    uint64_t u = neg ? (uint64_t)0 - (uint64_t)fen : (uint64_t)fen;
+    char digits[32];
+    snprintf(digits, sizeof digits, "%llu", (unsigned long long)(u / 100));
+    size_t n = strlen(digits), k = 0;
+    if (neg)
+        out[k++] = '-';
+    for (size_t i = 0; i < n; i++) {
+        if (i && (n - i) % 3 == 0)
+            out[k++] = ',';
+        out[k++] = digits[i];
+    }
+    snprintf(out + k, 40 - k, ".%02u 元", (unsigned)(u % 100));
 }
 
 static void money(strbuf *sb, int64_t fen)
 {
-    int64_t yuan = fen / 100, rest = fen % 100;
-    char digits[32];
-    snprintf(digits, sizeof digits, "%lld", (long long)yuan);
-    size_t n = strlen(digits);
-    for (size_t i = 0; i < n; i++) {
-        if (i && (n - i) % 3 == 0)
-            sb_addc(sb, ',');
-        sb_addc(sb, digits[i]);
-    }
-    sb_addf(sb, ".%02lld 元", (long long)rest);
+    char buf[40];
+    yz_format_fen(fen, buf);
+    sb_adds(sb, buf);
 }
 
 static const char *mark(yz_status s)
@@ -72,9 +60,9 @@ static void text_basis(strbuf *sb, const yj *item, const char *indent)
     for (const yj *b = yj_first(basis); b; b = yj_next(b), i++) {
         if (i)
             sb_adds(sb, "；");
-        const char *number = str_at(b, "number");
-        sb_adds(sb, number ? number : or_empty(str_at(b, "source")));
-        const char *article = str_at(b, "article");
+        const char *number = ledger_str(b, "number");
+        sb_adds(sb, number ? number : or_empty(ledger_str(b, "source")));
+        const char *article = ledger_str(b, "article");
         if (article)
             sb_addf(sb, " %s", article);
         const yj *verified = yj_get(b, "verified");
@@ -115,14 +103,14 @@ static void text_conditions(strbuf *sb, const yj *item, bool all)
         if (!all && yj_typeof(result) == YJ_BOOL && yj_bool(result))
             continue;
         sb_adds(sb, "      ");
-        for (int64_t d = int_at(c, "depth", 0); d > 0; d--)
+        for (int64_t d = ledger_int(c, "depth", 0); d > 0; d--)
             sb_adds(sb, "  ");
-        sb_addf(sb, "%s %s", cond_mark(result), or_empty(str_at(c, "text")));
-        const char *note = str_at(c, "note");
+        sb_addf(sb, "%s %s", cond_mark(result), or_empty(ledger_str(c, "text")));
+        const char *note = ledger_str(c, "note");
         if (note)
             sb_addf(sb, "（%s）", note);
         sb_addc(sb, '\n');
-        const char *error = str_at(c, "error");
+        const char *error = ledger_str(c, "error");
         if (error)
             sb_addf(sb, "        规则错误：%s\n", error);
     }
@@ -131,9 +119,9 @@ static void text_conditions(strbuf *sb, const yj *item, bool all)
 static void text_missing(strbuf *sb, const yj *list, const char *indent)
 {
     for (const yj *m = yj_first(list); m; m = yj_next(m)) {
-        const char *field = or_empty(str_at(m, "field")), *label = str_at(m, "label");
+        const char *field = or_empty(ledger_str(m, "field")), *label = ledger_str(m, "label");
         sb_addf(sb, "%s- %s（%s）", indent, label ? label : field, field);
-        const char *doc = str_at(m, "document_name");
+        const char *doc = ledger_str(m, "document_name");
         if (doc)
             sb_addf(sb, "：请提供%s", doc);
         sb_addc(sb, '\n');
@@ -166,28 +154,28 @@ static const yj **ordered(const yj *items, const ppolicy *pol, pikind k, size_t 
 
 static const char *item_name(const yj *item)
 {
-    const char *name = str_at(item, "name");
+    const char *name = ledger_str(item, "name");
     return name ? name : yj_key(item);
 }
 
 static void text_subsidy(strbuf *sb, const yj *di, const yj *subsidies)
 {
-    sb_addf(sb, "  %s %s", mark(status_of(di)), item_name(di));
-    if (status_of(di) != YZ_MET) {
-        sb_addf(sb, " —— %s\n", or_empty(str_at(di, "reason")));
-        if (status_of(di) == YZ_UNDETERMINED)
+    sb_addf(sb, "  %s %s", mark(ledger_status(di)), item_name(di));
+    if (ledger_status(di) != YZ_MET) {
+        sb_addf(sb, " —— %s\n", or_empty(ledger_str(di, "reason")));
+        if (ledger_status(di) == YZ_UNDETERMINED)
             text_conditions(sb, di, false);
         return;
     }
-    const char *per = or_empty(str_at(di, "period"));
-    int64_t amount = int_at(di, "amount_fen", 0), months = int_at(di, "months", -1);
+    const char *per = or_empty(ledger_str(di, "period"));
+    int64_t amount = ledger_int(di, "amount_fen", 0), months = ledger_int(di, "months", -1);
     sb_adds(sb, "：");
     if (!strcmp(per, "month")) {
         sb_adds(sb, "每月 ");
         money(sb, amount);
-        sb_addf(sb, " × %lld 个月（%s 至 %s），合计 ", (long long)months, or_empty(str_at(di, "start")),
-                or_empty(str_at(di, "end")));
-        money(sb, int_at(di, "total_fen", 0));
+        sb_addf(sb, " × %lld 个月（%s 至 %s），合计 ", (long long)months, or_empty(ledger_str(di, "start")),
+                or_empty(ledger_str(di, "end")));
+        money(sb, ledger_int(di, "total_fen", 0));
     } else if (!strcmp(per, "loan")) {
         sb_adds(sb, "贷款额度最高 ");
         money(sb, amount);
@@ -208,7 +196,7 @@ static void text_subsidy(strbuf *sb, const yj *di, const yj *subsidies)
         }
         sb_adds(sb, "不得重复享受，请择一申领\n");
     }
-    const char *terms = str_at(di, "terms");
+    const char *terms = ledger_str(di, "terms");
     if (terms)
         sb_addf(sb, "      %s\n", terms);
     text_basis(sb, di, "      ");
@@ -219,42 +207,42 @@ static char *text_of_determination(const yj *doc, const ppolicy *pol)
 {
     strbuf sb = STRBUF_INIT;
     const yj *policy = yj_get(doc, "policy"), *target = yj_get(doc, "target");
-    const char *region = str_at(yj_get(policy, "region"), "name");
-    sb_addf(&sb, "%s 就业援助资格核定\n", region ? region : or_empty(str_at(doc, "province")));
-    sb_addf(&sb, "核定日期 %s · 身份号码 %s · 规则集 %.12s\n", or_empty(str_at(doc, "as_of")),
-            or_empty(str_at(doc, "id_number")), or_empty(str_at(doc, "ruleset")));
+    const char *region = ledger_str(yj_get(policy, "region"), "name");
+    sb_addf(&sb, "%s 就业援助资格核定\n", region ? region : or_empty(ledger_str(doc, "province")));
+    sb_addf(&sb, "核定日期 %s · 身份号码 %s · 规则集 %.12s\n", or_empty(ledger_str(doc, "as_of")),
+            or_empty(ledger_str(doc, "id_number")), or_empty(ledger_str(doc, "ruleset")));
     sb_addc(&sb, '\n');
-    yz_status ts = status_of(target);
+    yz_status ts = ledger_status(target);
     sb_addf(&sb, "结论：%s —— %s\n", ts == YZ_MET ? "是" : ts == YZ_NOT_MET ? "否" : "待定",
-            or_empty(str_at(target, "reason")));
+            or_empty(ledger_str(target, "reason")));
 
     size_t n;
     const yj **pre = ordered(yj_get(doc, "prerequisites"), pol, PI_PREREQ, &n);
     bool any_pre_failed = false;
     for (size_t i = 0; i < n; i++)
-        any_pre_failed |= status_of(pre[i]) != YZ_MET;
+        any_pre_failed |= ledger_status(pre[i]) != YZ_MET;
     if (any_pre_failed) {
         sb_adds(&sb, "\n前提条件：\n");
         for (size_t i = 0; i < n; i++) {
-            sb_addf(&sb, "  %s %s —— %s\n", mark(status_of(pre[i])), item_name(pre[i]), or_empty(str_at(pre[i], "reason")));
-            if (status_of(pre[i]) != YZ_MET)
+            sb_addf(&sb, "  %s %s —— %s\n", mark(ledger_status(pre[i])), item_name(pre[i]), or_empty(ledger_str(pre[i], "reason")));
+            if (ledger_status(pre[i]) != YZ_MET)
                 text_conditions(&sb, pre[i], false);
         }
     }
     yz_free(pre);
     const yj **dis = ordered(yj_get(doc, "disqualifications"), pol, PI_DISQUAL, &n);
     for (size_t i = 0; i < n; i++)
-        if (status_of(dis[i]) != YZ_NOT_MET)
-            sb_addf(&sb, "\n身份丧失情形：%s %s —— %s\n", mark(status_of(dis[i])), item_name(dis[i]),
-                    or_empty(str_at(dis[i], "reason")));
+        if (ledger_status(dis[i]) != YZ_NOT_MET)
+            sb_addf(&sb, "\n身份丧失情形：%s %s —— %s\n", mark(ledger_status(dis[i])), item_name(dis[i]),
+                    or_empty(ledger_str(dis[i], "reason")));
     yz_free(dis);
 
     sb_adds(&sb, "\n认定类别：\n");
     const yj **cats = ordered(yj_get(doc, "categories"), pol, PI_CATEGORY, &n);
     for (size_t i = 0; i < n; i++) {
         const yj *di = cats[i];
-        yz_status s = status_of(di);
-        sb_addf(&sb, "  %s %s —— %s\n", mark(s), item_name(di), or_empty(str_at(di, "reason")));
+        yz_status s = ledger_status(di);
+        sb_addf(&sb, "  %s %s —— %s\n", mark(s), item_name(di), or_empty(ledger_str(di, "reason")));
         if (s == YZ_MET) {
             text_basis(&sb, di, "      ");
             text_unverified(&sb, di);
@@ -319,7 +307,7 @@ int yz_determination_json_text(const char *json, const yz_ruleset *rs, char **ou
     size_t off;
     const char *err;
     const yj *doc = json ? yj_parse(&m, json, strlen(json), &off, &err) : NULL;
-    const char *as_of = str_at(doc, "as_of");
+    const char *as_of = ledger_str(doc, "as_of");
     if (!doc || yj_typeof(doc) != YJ_OBJECT || !as_of || yj_typeof(yj_get(doc, "categories")) != YJ_OBJECT) {
         arena_free(&m);
         return YZ_EPARSE;

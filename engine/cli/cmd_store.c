@@ -1,4 +1,4 @@
-/* cmd_store.c: `init`, `audit`, `replay`, `history`: the decision store for auditors. */
+/* cmd_store.c: `init`, `audit`, `replay`, `history`: the decision store for auditors (`show` is in cmd_show.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -273,34 +273,90 @@ int cmd_replay(cli *c, int argc, char **argv)
 static const char history_usage[] =
     "usage: yuanzhu history [--db PATH] [--json] ID_NUMBER\n"
     "\n"
-    "Lists a person's recorded decisions, oldest first: when it was recorded, the as-of date, the\n"
-    "operator, the ruleset, whether the person was a target, the categories met and the subsidies\n"
-    "granted.  --json prints one JSON object per line.\n"
+    "Lists a person's recorded decisions, oldest first: the as-of date, the province's rules, the\n"
+    "conclusion (是 a target, 否 not, 待定 undetermined), the categories met, the subsidies granted\n"
+    "with their amounts and end dates, a status loss (身份丧失) with its reason, the decision id,\n"
+    "the caseworker and when it was recorded.  'show DECISION_ID' prints one in full.\n"
+    "\n"
+    "  --json    one JSON object per line (sorted keys): as_of, categories (ids met), decision,\n"
+    "            engine, id_number, operator, province, recorded_at, ruleset, seq, status_loss,\n"
+    "            subsidies (id: amount in fen per period), target\n"
     "\n"
     "exit codes: 0 ok (also when there is none); 2 usage error; 5 the store cannot be read\n";
 
 typedef struct hist_ctx {
+    const cli *c;
     bool json;
     int n;
 } hist_ctx;
 
+static const char *conclusion(yz_status st)
+{
+    return st == YZ_MET ? "是" : st == YZ_NOT_MET ? "否" : "待定";
+}
+
+/* "公益性岗位补贴 每月 1,750.00 元（至 2028-06-14）" */
+static void print_grant(const yz_brief_item *it)
+{
+    char money[40];
+    yz_format_fen(it->amount_fen, money);
+    if (it->period && !strcmp(it->period, "month"))
+        printf("%s 每月 %s（%s 至 %s）", it->name, money, it->start ? it->start : "", it->end ? it->end : "");
+    else if (it->period && !strcmp(it->period, "loan"))
+        printf("%s 额度最高 %s", it->name, money);
+    else
+        printf("%s 一次性 %s", it->name, money);
+}
+
 static int history_one(const yz_stored *s, void *p)
 {
     hist_ctx *h = p;
-    char *brief = yz_outcome_brief(s->output, h->json);
-    if (h->json) {
-        printf("{\"as_of\":\"%s\",%s,\"decision\":\"%s\",\"operator\":\"%s\",\"province\":\"%s\","
-               "\"recorded_at\":\"%s\",\"ruleset\":\"%s\",\"seq\":%lld,\"target\":\"%s\"}\n",
-               s->as_of, brief, s->id, s->operator_id, s->province, s->recorded_at, s->ruleset, (long long)s->seq,
-               s->target);
-    } else {
-        if (h->n == 0)
-            printf("%-20s  %-10s  %-10s  %-16s  %-12s  %-12s  %s\n", "recorded (UTC)", "as of", "operator", "decision",
-                   "ruleset", "target", "categories met / subsidies granted (fen per period)");
-        printf("%-20s  %-10s  %-10s  %-16s  %-12.12s  %-12s  %s\n", s->recorded_at, s->as_of, s->operator_id, s->id,
-               s->ruleset, s->target, brief);
+    yz_decision_brief *b = NULL;
+    if (yz_decision_brief_new(s->output, &b) != YZ_OK) {
+        cli_error(h->c, "decision %s holds no readable determination (the store is damaged: run audit verify)", s->id);
+        h->n++;
+        return 0;
     }
-    yz_free(brief);
+    if (h->json) {
+        char *line = yz_decision_brief_json(s, b);
+        fputs(line, stdout);
+        yz_free(line);
+    } else {
+        if (h->n == 0) {
+            cli_pad("核定日期", 12);
+            cli_pad("地区（规则）", 30);
+            cli_pad("结论", 6);
+            cli_pad("决定编号", 18);
+            cli_pad("经办人", 12);
+            printf("记录时间（UTC）\n");
+        }
+        char where[160];
+        snprintf(where, sizeof where, "%s（%s）", b->region_name ? b->region_name : s->province, s->province);
+        cli_pad(s->as_of, 12);
+        cli_pad(where, 30);
+        cli_pad(conclusion(b->target), 6);
+        cli_pad(s->id, 18);
+        cli_pad(s->operator_id, 12);
+        printf("%s\n", s->recorded_at);
+        int k = 0;
+        for (size_t i = 0; i < b->ncategories; i++)
+            if (b->categories[i].status == YZ_MET)
+                printf("%s%s", k++ ? "、" : "            认定类别：", b->categories[i].name);
+        if (k)
+            putchar('\n');
+        k = 0;
+        for (size_t i = 0; i < b->nsubsidies; i++) {
+            if (b->subsidies[i].status != YZ_MET)
+                continue;
+            fputs(k++ ? "                  " : "            补贴：", stdout);
+            print_grant(&b->subsidies[i]);
+            putchar('\n');
+        }
+        for (size_t i = 0; i < b->nlosses; i++)
+            printf("            身份丧失（%s）：%s —— %s\n", s->as_of, b->losses[i].name,
+                   b->losses[i].reason ? b->losses[i].reason : "");
+    }
+    yz_decision_brief_free(b);
     h->n++;
     return 0;
 }
@@ -337,7 +393,7 @@ int cmd_history(cli *c, int argc, char **argv)
         return code;
     yz_diags d;
     yz_diags_init(&d);
-    hist_ctx h = {json, 0};
+    hist_ctx h = {c, json, 0};
     /* an ID number typed with a lowercase x is the same person */
     char norm[32];
     snprintf(norm, sizeof norm, "%s", person);
@@ -350,65 +406,6 @@ int cmd_history(cli *c, int argc, char **argv)
         code = EXIT_STORE;
     else if (!h.n && !json)
         printf("no decisions recorded for %s\n", norm);
-    yz_diags_clear(&d);
-    yz_store_close(st);
-    return code;
-}
-
-
-/* ---- show ---- */
-
-static const char show_usage[] =
-    "usage: yuanzhu show [--db PATH] [--input] DECISION_ID\n"
-    "\n"
-    "Prints a recorded decision exactly as it was recorded: its canonical determination JSON\n"
-    "(or, with --input, the applicant record it was made from).\n"
-    "\n"
-    "exit codes: 0 ok; 2 usage error or no such decision; 5 the store cannot be read\n";
-
-int cmd_show(cli *c, int argc, char **argv)
-{
-    const char *db = NULL, *id = NULL;
-    bool input = false;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(show_usage, stdout);
-            return 0;
-        } else if ((v = cli_opt(argc, argv, &i, "--db"))) {
-            db = v;
-        } else if (!strcmp(argv[i], "--input")) {
-            input = true;
-        } else if (argv[i][0] != '-' && !id) {
-            id = argv[i];
-        } else {
-            cli_error(c, "unexpected '%s'", argv[i]);
-            fputs(show_usage, stderr);
-            return EXIT_USAGE;
-        }
-    }
-    if (!id) {
-        cli_error(c, "which decision? give its id");
-        return EXIT_USAGE;
-    }
-    yz_store *st;
-    int code = cli_open_existing(c, cli_db_path(db), &st);
-    if (code)
-        return code;
-    yz_diags d;
-    yz_diags_init(&d);
-    yz_stored *s = NULL;
-    int rc = yz_store_load(st, id, false, &s, &d);
-    cli_print_diags(c, &d);
-    if (rc == YZ_OK) {
-        if (input)
-            printf("%s\n", s->input);
-        else
-            fputs(s->output, stdout);
-    } else {
-        code = rc == YZ_EUSAGE ? EXIT_USAGE : EXIT_STORE;
-    }
-    yz_stored_free(s);
     yz_diags_clear(&d);
     yz_store_close(st);
     return code;
