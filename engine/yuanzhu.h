@@ -368,6 +368,97 @@ void yz_decision_brief_free(yz_decision_brief *b);
  * status_loss ([{id, name, reason}]), subsidies ({id: amount_fen} granted), target.  Caller frees. */
 char *yz_decision_brief_json(const yz_stored *s, const yz_decision_brief *b);
 
+/* Where an export or report goes: returns 0, or non-zero when the bytes could not be written
+ * (the call then stops with YZ_EIO). */
+typedef int (*yz_write_fn)(const char *buf, size_t n, void *ctx);
+
+typedef struct yz_export_options {
+    const char *from, *to;  /* decisions recorded on these dates (UTC, inclusive), or NULL */
+    const char *province;   /* made with this province's rules or its cities', or NULL */
+    const char *format;     /* "csv" (NULL) or "jsonl" */
+    const char *encoding;   /* csv: NULL or "utf-8" (with a byte order mark, as Excel wants),
+                               "gbk" or "gb18030" (Excel in Chinese locales) */
+    bool mask;              /* ID numbers as 440106********0025, and no names */
+    bool zh_header;         /* csv: a header of Chinese names instead of ids */
+    yz_write_fn write;
+    void *ctx;
+} yz_export_options;
+
+typedef struct yz_export_summary {
+    uint64_t decisions;
+    size_t categories, subsidies; /* the columns: every one of the rulesets involved */
+    uint64_t unconvertible;       /* characters the encoding lacks, written as '?' */
+    char first_unconvertible[17]; /* the decision the first of them is in */
+} yz_export_summary;
+
+/* Writes the decisions chosen, one row each in sequence order: seq, decision, recorded_at, as_of,
+ * province, ruleset, operator, engine, id_number, name, region (hukou), target, status_loss (the
+ * status-loss rules met), then for each category of the rulesets involved its status, and for
+ * each subsidy its status, amount_fen, months and end.  Reads one decision at a time: memory
+ * does not grow with the store.  Returns YZ_OK, YZ_EUSAGE (bad options), YZ_EIO (write failed)
+ * or YZ_ESTORE. */
+int yz_export(yz_store *st, const yz_export_options *o, yz_export_summary *sum, yz_diags *d);
+
+/* ---- due: whose status changes by a date (到期提醒) ----
+ *
+ * From each person's newest decision (its stored record and ruleset), the days between its as-of
+ * date (or from, when later) and by on which an item of the determination changes, found by
+ * evaluating the record again with the same rules: at the dates the rules expose (a granted
+ * subsidy's end, policy and item periods, dated parameter values), monthly in between, and by
+ * bisection over days to the first day the outcome differs.  Each granted monthly subsidy is
+ * taken as received from its start without a break; nothing else in the record changes. */
+typedef struct yz_due_options {
+    const char *by;       /* the last day looked at (required) */
+    const char *from;     /* start here instead of at a decision's as-of date, when later */
+    const char *province; /* newest decisions made with this province's rules or its cities' */
+    const char *region;   /* people whose hukou or unemployment registration lies in this region
+                             (GB/T 2260: 440000 a province, 440100 a city, 440106 a district) */
+} yz_due_options;
+
+/* One item that changes on the day. */
+typedef struct yz_due_change {
+    const char *kind;           /* prerequisite, disqualification, category, subsidy */
+    const char *id, *name;
+    const char *before, *after; /* status words (met, not_met, eligible, ...; "absent": not in force) */
+    int64_t amount_before, amount_after; /* subsidies granted: fen per period; else -1 */
+    const char *reason;         /* the rule's reason after the change (or before, when it lapses) */
+    const char *conditions;     /* the conditions that turned ("年满50周岁"), or NULL */
+    const char *rule;           /* where: the first condition that turned, or the item ("file:line") */
+    const char *basis;          /* its legal basis ("粤人社规〔2023〕11号 第（一）类"), or NULL */
+} yz_due_change;
+
+/* One person on one day. */
+typedef struct yz_due_row {
+    char date[11];        /* the first day of the new status (the day a subsidy period ends + 1) */
+    const char *action;   /* 复核 (review), 续办 (renew), 停发 (stop paying) */
+    const char *cause;    /* subsidy_ends, limit_reached, age, retirement, unemployment,
+                             status_loss, amount_changes, policy_ends, policy_changes,
+                             review_due, rule (another condition of the rules) */
+    const char *summary;  /* what happens and why, in Chinese */
+    const char *rule, *basis; /* of the main change */
+    const char *decision, *decision_as_of, *province, *id_number, *name, *region;
+    yz_due_change *changes;
+    size_t nchanges;
+} yz_due_row;
+
+typedef struct yz_due_summary {
+    uint64_t decisions, persons; /* newest decisions read; people looked at (in the region) */
+    uint64_t rows, failed;       /* rows; people whose rules or record could not be evaluated */
+    uint64_t evaluations;
+} yz_due_summary;
+
+typedef struct yz_due_report yz_due_report;
+/* Builds the report, rows sorted by date, then ID number.  A person whose decision cannot be
+ * evaluated again is left out with a warning in d (and counted as failed).  Returns YZ_OK,
+ * YZ_EUSAGE (bad options), YZ_ENOMEM or YZ_ESTORE. */
+int yz_due_run(yz_store *st, const yz_due_options *o, yz_due_report **out, yz_diags *d);
+size_t yz_due_rows(const yz_due_report *rep, const yz_due_row **rows);
+const yz_due_summary *yz_due_summary_of(const yz_due_report *rep);
+/* Writes the rows as JSON Lines ("jsonl") or CSV ("csv", UTF-8 with a byte order mark); mask:
+ * masked ID numbers and no names.  Returns YZ_OK, YZ_EUSAGE or YZ_EIO. */
+int yz_due_write(const yz_due_report *rep, const char *format, bool mask, yz_write_fn write, void *ctx, yz_diags *d);
+void yz_due_report_free(yz_due_report *rep);
+
 /* "440106********0025": the first six and the last four characters of an ID number (the region
  * and the check), the rest starred; a shorter text is starred whole.  out holds 32 bytes. */
 void yz_mask_id(const char *id_number, char out[32]);

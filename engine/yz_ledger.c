@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "yz_date.h"
+#include "yz_diag.h"
 #include "yz_json.h"
 #include "yz_ledger.h"
 
@@ -164,4 +166,20 @@ char *yz_decision_brief_json(const yz_stored *s, const yz_decision_brief *b)
     sb_addc(&sb, '\n');
     arena_free(&m);
     return sb_release(&sb);
+}
+
+bool ledger_dates_ok(const char *from, const char *to, const char *from_name, const char *to_name, yz_diags *d)
+{
+    yz_date a, b;
+    const char *names[2] = {from_name, to_name}, *v[2] = {from, to};
+    for (int i = 0; i < 2; i++)
+        if (v[i] && !yz_date_parse(v[i], strlen(v[i]), i ? &b : &a)) {
+            diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "%s '%s' is not a real date: write YYYY-MM-DD", names[i], v[i]);
+            return false;
+        }
+    if (from && to && yz_date_cmp(a, b) > 0) {
+        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "%s %s is after %s %s", from_name, from, to_name, to);
+        return false;
+    }
+    return true;
 }

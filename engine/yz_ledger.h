@@ -19,4 +19,8 @@ const char *ledger_status_word(yz_status st, bool subsidy);
  * (masked with mask), operator, province, recorded_at, ruleset, seq. */
 yj *ledger_meta(arena *m, const yz_stored *s, bool mask);
 
+/* Checks two optional dates ("YYYY-MM-DD", from not after to); false after a diagnostic that names
+ * the option. */
+bool ledger_dates_ok(const char *from, const char *to, const char *from_name, const char *to_name, yz_diags *d);
+
 #endif
