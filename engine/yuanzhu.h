@@ -413,6 +413,7 @@ typedef struct yz_due_options {
     const char *province; /* newest decisions made with this province's rules or its cities' */
     const char *region;   /* people whose hukou or unemployment registration lies in this region
                              (GB/T 2260: 440000 a province, 440100 a city, 440106 a district) */
+    int jobs;             /* worker threads; 0 = one per CPU */
 } yz_due_options;
 
 /* One item that changes on the day. */

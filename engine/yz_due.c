@@ -14,9 +14,11 @@
  * with another one granted) is received from its start without a break, so the record gains a
  * subsidy_history entry for the months received so far (the rules then see the months used up at
  * the end of the period and answer "期满" themselves); nothing else in the record changes. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "yz_csv.h"
 #include "yz_date.h"
@@ -25,7 +27,6 @@
 #include "yz_json.h"
 #include "yz_ledger.h"
 #include "yz_record.h"
-#include "yz_replay.h"
 
 static const pikind kinds[] = {PI_PREREQ, PI_DISQUAL, PI_CATEGORY, PI_SUBSIDY};
 
@@ -51,23 +52,37 @@ typedef struct person {
     int failed;
 } person;
 
+/* rows and counts (a worker's part, then the whole report, which keeps the parts' memory) */
 struct yz_due_report {
     arena mem;
     yz_due_row *rows;
     size_t n, cap;
     yz_due_summary sum;
+    yz_due_report **parts;
+    size_t nparts;
 };
 
+/* an evaluator of a worker, for one ruleset */
+typedef struct kept_ev {
+    const yz_ruleset *rs;
+    yz_evaluator *ev;
+} kept_ev;
+
+#define KEEP_EV 8
+
+/* A worker follows one person at a time, with its own evaluators and its own part of the report. */
 typedef struct due {
     const yz_due_options *o;
-    yz_due_report *rep;
-    yz_replayer *rp;
     yz_date by, from;
-    size_t region_len;
-    yz_diags *d;
+    yz_due_report *rep; /* this worker's part */
+    yz_diags *d;        /* this worker's diagnostics */
+    kept_ev evs[KEEP_EV];
+    size_t nevs, next_ev;
     person p;
     strbuf sig_a, sig_b, sig_c;
     int rc;
+    pthread_t th;
+    struct run *run;
 } due;
 
 static yz_date date_of(const char *s)
@@ -808,9 +823,27 @@ done:
     }
 }
 
-static int due_one(const yz_stored *s, void *ctx)
+/* the evaluator of this worker for a ruleset: kept, or made (the oldest dropped when full) */
+static yz_evaluator *evaluator_of(due *u, const yz_ruleset *rs, yz_diags *d)
 {
-    due *u = ctx;
+    for (size_t i = 0; i < u->nevs; i++)
+        if (u->evs[i].rs == rs)
+            return u->evs[i].ev;
+    yz_evaluator *ev;
+    if (yz_evaluator_new(rs, NULL, &ev, d) != YZ_OK)
+        return NULL;
+    size_t slot = u->nevs < KEEP_EV ? u->nevs++ : u->next_ev;
+    if (slot == u->next_ev && u->nevs == KEEP_EV && u->evs[slot].ev) {
+        yz_evaluator_free(u->evs[slot].ev);
+        u->next_ev = (u->next_ev + 1) % KEEP_EV;
+    }
+    u->evs[slot] = (kept_ev){rs, ev};
+    return ev;
+}
+
+/* one person: their newest decision, its ruleset loaded (NULL when it cannot be) */
+static void follow_person(due *u, const yz_stored *s, const yz_ruleset *rs)
+{
     person *p = &u->p;
     arena_reset(&p->mem);
     p->s = s;
@@ -821,32 +854,28 @@ static int due_one(const yz_stored *s, void *ctx)
     p->doc = yj_parse(&p->mem, s->input, strlen(s->input), &off, &err);
     const yj *det = yj_parse(&p->mem, s->output, strlen(s->output), &off, &err);
     if (!p->doc || !det) {
-        diag_add(u->d, YZ_SEV_ERROR, NULL, 0, 0, "decision %s cannot be read back: run audit verify", s->id);
-        u->rc = YZ_ESTORE;
-        return 1;
+        diag_add(u->d, YZ_SEV_WARNING, NULL, 0, 0, "decision %s (%s) cannot be read back (run audit verify)", s->id,
+                 s->id_number);
+        u->rep->sum.failed++;
+        return;
     }
     if (!in_region(u, p->doc))
-        return 0;
+        return;
     u->rep->sum.persons++;
     p->as_of = date_of(s->as_of);
     p->start = u->from.y && yz_date_cmp(u->from, p->as_of) > 0 ? u->from : p->as_of;
     p->by = u->by;
     yz_diags d;
     yz_diags_init(&d);
-    int rc = replayer_get(u->rp, s, &p->rs, &p->ev, &d);
-    if (rc == YZ_OK) {
-        p->root0 = record_index(&p->mem, p->doc, "stored input", &d);
-        if (!p->root0)
-            rc = YZ_EINPUT;
-    }
-    if (rc != YZ_OK) {
+    p->rs = rs;
+    p->ev = rs ? evaluator_of(u, rs, &d) : NULL;
+    p->root0 = p->ev ? record_index(&p->mem, p->doc, "stored input", &d) : NULL;
+    if (!p->root0) {
         diag_add(u->d, YZ_SEV_WARNING, NULL, 0, 0, "decision %s (%s) cannot be followed: %s", s->id, s->id_number,
-                 d.n ? d.items[0].message : yz_rc_name(rc));
+                 d.n ? d.items[0].message : "its stored ruleset cannot be loaded");
         yz_diags_clear(&d);
         u->rep->sum.failed++;
-        if (rc == YZ_ENOMEM)
-            u->rc = rc;
-        return rc == YZ_ENOMEM;
+        return;
     }
     yz_diags_clear(&d);
     const yj *hist = yj_get(p->doc, "subsidy_history");
@@ -857,7 +886,129 @@ static int due_one(const yz_stored *s, void *ctx)
         follow(u);
     else
         review_due(u);
-    return u->rc == YZ_ENOMEM;
+}
+
+/* ---- the run: the store read in one thread, people followed by workers ---- */
+
+typedef struct task {
+    yz_stored s; /* the fields follow_person reads (no files) */
+    const yz_ruleset *rs;
+} task;
+
+typedef struct loaded {
+    char *id;
+    yz_ruleset *rs; /* NULL: it could not be loaded */
+} loaded;
+
+typedef struct run {
+    due *workers;
+    int nworkers;
+    loaded *rulesets;
+    size_t nrulesets, caprs;
+    pthread_mutex_t mu;
+    pthread_cond_t cv_work, cv_room;
+    task **queue;
+    size_t qcap, qhead, qlen;
+    bool done, stop;
+    yz_diags *d;
+} run;
+
+static void task_free(task *t)
+{
+    if (!t)
+        return;
+    yz_free(t->s.id_number);
+    yz_free(t->s.as_of);
+    yz_free(t->s.province);
+    yz_free(t->s.input);
+    yz_free(t->s.output);
+    yz_free(t);
+}
+
+static void *worker_main(void *arg)
+{
+    due *u = arg;
+    run *r = u->run;
+    for (;;) {
+        pthread_mutex_lock(&r->mu);
+        while (!r->qlen && !r->done)
+            pthread_cond_wait(&r->cv_work, &r->mu);
+        if (!r->qlen) {
+            pthread_mutex_unlock(&r->mu);
+            return NULL;
+        }
+        task *t = r->queue[r->qhead];
+        r->qhead = (r->qhead + 1) % r->qcap;
+        r->qlen--;
+        pthread_cond_signal(&r->cv_room);
+        pthread_mutex_unlock(&r->mu);
+        if (!r->stop)
+            follow_person(u, &t->s, t->rs);
+        task_free(t);
+        if (u->rc == YZ_ENOMEM)
+            r->stop = true; /* read without the lock: only ever set, and only to stop early */
+    }
+}
+
+/* the ruleset of a decision, loaded once per run from its stored files */
+static const yz_ruleset *ruleset_of(run *r, const yz_stored *s)
+{
+    for (size_t i = 0; i < r->nrulesets; i++)
+        if (!strcmp(r->rulesets[i].id, s->ruleset))
+            return r->rulesets[i].rs;
+    if (r->nrulesets == r->caprs) {
+        r->caprs = r->caprs ? r->caprs * 2 : 8;
+        r->rulesets = yz_realloc(r->rulesets, r->caprs * sizeof *r->rulesets);
+    }
+    loaded *l = &r->rulesets[r->nrulesets++];
+    l->id = yz_strdup(s->ruleset);
+    l->rs = NULL;
+    yz_diags d;
+    yz_diags_init(&d);
+    if (yz_ruleset_load_files(s->files, s->nfiles, s->province, &l->rs, &d) == YZ_OK &&
+        strcmp(yz_ruleset_id(l->rs), s->ruleset) != 0) {
+        yz_ruleset_free(l->rs);
+        l->rs = NULL;
+    }
+    if (!l->rs)
+        diag_add(r->d, YZ_SEV_WARNING, NULL, 0, 0, "the stored ruleset %.12s (%s) cannot be loaded: run audit verify",
+                 s->ruleset, s->province);
+    yz_diags_clear(&d);
+    return l->rs;
+}
+
+static int due_one(const yz_stored *s, void *ctx)
+{
+    run *r = ctx;
+    if (r->stop)
+        return 1;
+    const yz_ruleset *rs = ruleset_of(r, s);
+    if (r->nworkers == 1) {
+        follow_person(&r->workers[0], s, rs);
+        return r->workers[0].rc == YZ_ENOMEM;
+    }
+    task *t = yz_calloc(1, sizeof *t);
+    t->s.seq = s->seq;
+    memcpy(t->s.id, s->id, sizeof t->s.id);
+    t->s.id_number = yz_strdup(s->id_number);
+    t->s.as_of = yz_strdup(s->as_of);
+    t->s.province = yz_strdup(s->province);
+    t->s.input = yz_strdup(s->input);
+    t->s.output = yz_strdup(s->output);
+    t->rs = rs;
+    pthread_mutex_lock(&r->mu);
+    while (r->qlen == r->qcap)
+        pthread_cond_wait(&r->cv_room, &r->mu);
+    r->queue[(r->qhead + r->qlen) % r->qcap] = t;
+    r->qlen++;
+    pthread_cond_signal(&r->cv_work);
+    pthread_mutex_unlock(&r->mu);
+    return r->stop;
+}
+
+static int cmp_diag(const void *x, const void *y)
+{
+    return strcmp(((const yz_diag *)x)->message, ((const yz_diag *)y)->message);
 }
 
 static int cmp_row(const void *x, const void *y)
@@ -887,22 +1038,92 @@ int yz_due_run(yz_store *st, const yz_due_options *o, yz_due_report **out, yz_di
                  o->region);
         return YZ_EUSAGE;
     }
-    yz_due_report *rep = yz_calloc(1, sizeof *rep);
-    arena_init(&rep->mem, 64 * 1024);
-    due u = {.o = o, .rep = rep, .d = d, .rc = YZ_OK};
-    u.by = date_of(o->by);
-    u.from = date_of(o->from);
-    u.rp = yz_replayer_new(NULL, NULL);
-    arena_init(&u.p.mem, 256 * 1024);
+    int jobs = o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    jobs = jobs < 1 ? 1 : jobs > 64 ? 64 : jobs;
+    run r = {.nworkers = jobs, .d = d};
+    r.workers = yz_calloc((size_t)jobs, sizeof *r.workers);
+    r.qcap = 16 * (size_t)jobs;
+    r.queue = yz_calloc(r.qcap, sizeof *r.queue);
+    pthread_mutex_init(&r.mu, NULL);
+    pthread_cond_init(&r.cv_work, NULL);
+    pthread_cond_init(&r.cv_room, NULL);
+    int started = 0;
+    for (int i = 0; i < jobs; i++) {
+        due *u = &r.workers[i];
+        u->o = o;
+        u->by = date_of(o->by);
+        u->from = date_of(o->from);
+        u->rep = yz_calloc(1, sizeof *u->rep);
+        arena_init(&u->rep->mem, 64 * 1024);
+        u->d = yz_calloc(1, sizeof *u->d);
+        yz_diags_init(u->d);
+        arena_init(&u->p.mem, 256 * 1024);
+        u->run = &r;
+        if (jobs > 1 && pthread_create(&u->th, NULL, worker_main, u) == 0)
+            started++;
+    }
+    if (jobs > 1 && started < jobs) {
+        /* fewer threads than asked: the ones started share the work */
+        r.nworkers = started ? started : 1;
+    }
     yz_scan q = {.province = o->province, .newest = true, .input = true, .output = true, .files = true};
-    int rc = yz_store_scan(st, &q, due_one, &u, d);
-    if (rc == YZ_OK)
-        rc = u.rc;
-    yz_replayer_free(u.rp);
-    arena_free(&u.p.mem);
-    sb_free(&u.sig_a);
-    sb_free(&u.sig_b);
-    sb_free(&u.sig_c);
+    int rc = yz_store_scan(st, &q, due_one, &r, d);
+    pthread_mutex_lock(&r.mu);
+    r.done = true;
+    pthread_cond_broadcast(&r.cv_work);
+    pthread_mutex_unlock(&r.mu);
+    /* the whole report: every worker's rows (their memory kept), warnings in a stable order */
+    yz_due_report *rep = yz_calloc(1, sizeof *rep);
+    arena_init(&rep->mem, 1024);
+    rep->parts = yz_calloc((size_t)jobs, sizeof *rep->parts);
+    yz_diags warn;
+    yz_diags_init(&warn);
+    for (int i = 0; i < jobs; i++) {
+        due *u = &r.workers[i];
+        if (jobs > 1 && i < started)
+            pthread_join(u->th, NULL);
+        if (u->rc != YZ_OK && rc == YZ_OK)
+            rc = u->rc;
+        for (size_t k = 0; k < u->nevs; k++)
+            yz_evaluator_free(u->evs[k].ev);
+        arena_free(&u->p.mem);
+        sb_free(&u->sig_a);
+        sb_free(&u->sig_b);
+        sb_free(&u->sig_c);
+        yz_due_report *part = u->rep;
+        rep->parts[rep->nparts++] = part;
+        if (rep->n + part->n > rep->cap) {
+            rep->cap = rep->n + part->n;
+            rep->rows = yz_realloc(rep->rows, rep->cap * sizeof *rep->rows);
+        }
+        if (part->n)
+            memcpy(rep->rows + rep->n, part->rows, part->n * sizeof *part->rows);
+        rep->n += part->n;
+        rep->sum.decisions += part->sum.decisions;
+        rep->sum.persons += part->sum.persons;
+        rep->sum.failed += part->sum.failed;
+        rep->sum.evaluations += part->sum.evaluations;
+        for (size_t k = 0; k < u->d->n; k++)
+            diag_add(&warn, u->d->items[k].severity, NULL, 0, 0, "%s", u->d->items[k].message);
+        yz_diags_clear(u->d);
+        yz_free(u->d);
+    }
+    qsort(warn.items, warn.n, sizeof *warn.items, cmp_diag);
+    for (size_t k = 0; k < warn.n; k++)
+        diag_add(d, warn.items[k].severity, NULL, 0, 0, "%s", warn.items[k].message);
+    yz_diags_clear(&warn);
+    for (size_t i = 0; i < r.qlen; i++)
+        task_free(r.queue[(r.qhead + i) % r.qcap]);
+    yz_free(r.queue);
+    for (size_t i = 0; i < r.nrulesets; i++) {
+        yz_free(r.rulesets[i].id);
+        yz_ruleset_free(r.rulesets[i].rs);
+    }
+    yz_free(r.rulesets);
+    yz_free(r.workers);
+    pthread_mutex_destroy(&r.mu);
+    pthread_cond_destroy(&r.cv_work);
+    pthread_cond_destroy(&r.cv_room);
     if (rc != YZ_OK) {
         yz_due_report_free(rep);
         return rc;
@@ -929,6 +1150,9 @@ void yz_due_report_free(yz_due_report *rep)
 {
     if (!rep)
         return;
+    for (size_t i = 0; i < rep->nparts; i++)
+        yz_due_report_free(rep->parts[i]);
+    yz_free(rep->parts);
     yz_free(rep->rows);
     arena_free(&rep->mem);
     yz_free(rep);

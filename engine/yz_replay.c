@@ -5,7 +5,6 @@
 #include "yz_diag.h"
 #include "yz_json.h"
 #include "yz_record.h"
-#include "yz_replay.h"
 
 /* A replayer keeps the rulesets (each with its evaluator) it has built, so that replaying a whole
  * store compiles each ruleset once instead of once per decision: up to KEEP of them, the oldest
@@ -90,16 +89,6 @@ static int evaluator_for(yz_replayer *r, const yz_stored *s, yz_evaluator **ev, 
     r->kept[slot] = b;
     *ev = b.ev;
     return YZ_OK;
-}
-
-int replayer_get(yz_replayer *r, const yz_stored *s, const yz_ruleset **rs, yz_evaluator **ev, yz_diags *d)
-{
-    int rc = evaluator_for(r, s, ev, d);
-    *rs = NULL;
-    for (size_t i = 0; rc == YZ_OK && i < r->n; i++)
-        if (r->kept[i].ev == *ev)
-            *rs = r->kept[i].rs;
-    return rc;
 }
 
 int yz_replayer_run(yz_replayer *r, const yz_stored *s, char **diff, yz_diags *d)

@@ -6,7 +6,7 @@
 
 static const char due_usage[] =
     "usage: yuanzhu due --by YYYY-MM-DD [--from YYYY-MM-DD] [--province P] [--region CODE]\n"
-    "                   [--json | --csv] [--mask] [--db PATH]\n"
+    "                   [--json | --csv] [--mask] [--jobs N] [--db PATH]\n"
     "\n"
     "Lists everyone whose status changes between their newest decision's as-of date (or --from,\n"
     "when later) and --by: a subsidy period ends, the cumulative limit of a subsidy is reached, an\n"
@@ -30,6 +30,7 @@ static const char due_usage[] =
     "  --json          one JSON object per line (sorted keys), each change with its conditions\n"
     "  --csv           CSV (UTF-8 with a byte order mark) for a spreadsheet\n"
     "  --mask          ID numbers as 440106********0025, and no names\n"
+    "  --jobs N        worker threads (default: one per CPU)\n"
     "\n"
     "exit codes: 0 ok (also when nothing is due); 2 usage error; 5 the store cannot be read;\n"
     "            70 out of memory\n"
@@ -116,6 +117,11 @@ int cmd_due(cli *c, int argc, char **argv)
                 return EXIT_USAGE;
             }
             format = !strcmp(argv[i], "--json") ? "jsonl" : "csv";
+        } else if ((v = cli_opt(argc, argv, &i, "--jobs"))) {
+            unsigned long long n;
+            if (cli_number(c, "--jobs", v, 1, 64, &n) != 0)
+                return EXIT_USAGE;
+            o.jobs = (int)n;
         } else if (!strcmp(argv[i], "--mask")) {
             mask = true;
         } else {
