@@ -709,13 +709,13 @@ void yz_batch_summary_free(yz_batch_summary *s)
     if (!s)
         return;
     for (size_t i = 0; i < s->ncat; i++) {
-        yz_free((void *)s->cat_ids[i]);
-        yz_free((void *)s->cat_names[i]);
+        yz_free_const(s->cat_ids[i]);
+        yz_free_const(s->cat_names[i]);
     }
     for (size_t i = 0; i < s->nsub; i++) {
-        yz_free((void *)s->sub_ids[i]);
-        yz_free((void *)s->sub_names[i]);
-        yz_free((void *)s->sub_per[i]);
+        yz_free_const(s->sub_ids[i]);
+        yz_free_const(s->sub_names[i]);
+        yz_free_const(s->sub_per[i]);
     }
     yz_free(s->cat_ids);
     yz_free(s->cat_names);
@@ -749,11 +749,9 @@ int yz_batch_run(const yz_batch_options *o, yz_batch_summary *sum, yz_diags *d)
     /* the items in force on the date, in policy order, as the determinations list them */
     const ppolicy *pol = b->pol;
     for (size_t i = 0; i < pol->nitems[PI_CATEGORY]; i++)
-        b->ncat += (!pol->items[PI_CATEGORY][i].eff_from || strcmp(o->as_of, pol->items[PI_CATEGORY][i].eff_from) >= 0) &&
-                   (!pol->items[PI_CATEGORY][i].eff_to || strcmp(o->as_of, pol->items[PI_CATEGORY][i].eff_to) <= 0);
+        b->ncat += item_in_force(&pol->items[PI_CATEGORY][i], o->as_of);
     for (size_t i = 0; i < pol->nitems[PI_SUBSIDY]; i++)
-        b->nsub += (!pol->items[PI_SUBSIDY][i].eff_from || strcmp(o->as_of, pol->items[PI_SUBSIDY][i].eff_from) >= 0) &&
-                   (!pol->items[PI_SUBSIDY][i].eff_to || strcmp(o->as_of, pol->items[PI_SUBSIDY][i].eff_to) <= 0);
+        b->nsub += item_in_force(&pol->items[PI_SUBSIDY][i], o->as_of);
     sum->ncat = b->ncat;
     sum->nsub = b->nsub;
     sum->cat_ids = yz_calloc(b->ncat + 1, sizeof(char *));
@@ -767,7 +765,7 @@ int yz_batch_run(const yz_batch_options *o, yz_batch_summary *sum, yz_diags *d)
     size_t k = 0;
     for (size_t i = 0; i < pol->nitems[PI_CATEGORY] && k < b->ncat; i++) {
         const pitem *it = &pol->items[PI_CATEGORY][i];
-        if ((it->eff_from && strcmp(o->as_of, it->eff_from) < 0) || (it->eff_to && strcmp(o->as_of, it->eff_to) > 0))
+        if (!item_in_force(it, o->as_of))
             continue;
         sum->cat_ids[k] = it->code ? it->code : it->id;
         sum->cat_names[k++] = it->name;
@@ -775,7 +773,7 @@ int yz_batch_run(const yz_batch_options *o, yz_batch_summary *sum, yz_diags *d)
     k = 0;
     for (size_t i = 0; i < pol->nitems[PI_SUBSIDY] && k < b->nsub; i++) {
         const pitem *it = &pol->items[PI_SUBSIDY][i];
-        if ((it->eff_from && strcmp(o->as_of, it->eff_from) < 0) || (it->eff_to && strcmp(o->as_of, it->eff_to) > 0))
+        if (!item_in_force(it, o->as_of))
             continue;
         sum->sub_ids[k] = it->code ? it->code : it->id;
         sum->sub_per[k] = it->per;

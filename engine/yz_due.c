@@ -47,7 +47,7 @@ typedef struct person {
     size_t nhist;
     grant *grants;
     size_t ngrants;
-    const yval *root0; /* the record as stored, indexed (no projection) */
+    yval *root0;       /* the record as stored, indexed (no projection) */
     yz_date as_of, start, by;
     int failed;
 } person;
@@ -109,7 +109,7 @@ static const char *date_str(arena *m, yz_date d)
 /* ---- evaluating at a date ---- */
 
 /* the record as it would stand on day: the granted monthly subsidies received since their start */
-static const yval *record_on(due *u, yz_date day, yz_diags *d)
+static yval *record_on(due *u, yz_date day, yz_diags *d)
 {
     person *p = &u->p;
     bool project = false;
@@ -150,12 +150,12 @@ static int eval_on(due *u, yz_date day, bool explained, yz_determination **out)
     *out = NULL;
     yz_diags d;
     yz_diags_init(&d);
-    const yval *root = record_on(u, day, &d);
+    yval *root = record_on(u, day, &d);
     int rc = YZ_EINTERNAL;
     if (root) {
         yz_record rec;
         memset(&rec, 0, sizeof rec);
-        rec.root = (yval *)root;
+        rec.root = root;
         rec.id_number = p->s->id_number;
         char when[11];
         yz_date_format(day, when);
@@ -230,7 +230,7 @@ static const char *status_word(const ditem *di, pikind k)
 {
     if (!di)
         return "absent";
-    return ledger_status_word(di->status, k == PI_SUBSIDY);
+    return yz_status_name(di->status, k == PI_SUBSIDY);
 }
 
 static const char *kind_name(pikind k)
@@ -425,7 +425,7 @@ static bool amount_only(const diff *x)
 }
 
 /* why the main change happens: from the item, what it read and the day */
-static const char *cause_of(const person *p, yz_date day, const diff *x)
+static const char *cause_of(person *p, yz_date day, const diff *x)
 {
     const ditem *di = x->a ? x->a : x->b;
     yz_date birth = field_date(p->doc, "birth_date", NULL);
@@ -443,7 +443,7 @@ static const char *cause_of(const person *p, yz_date day, const diff *x)
         return "age";
     if (reads(di, "unemployment_registration.registered_on") && reg.y && anniversary(day, reg))
         return "unemployment";
-    if (x->b && x->a && params_changed(&((person *)p)->mem, x->b, x->a))
+    if (x->b && x->a && params_changed(&p->mem, x->b, x->a))
         return "parameter_changes";
     return "rule";
 }

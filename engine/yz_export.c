@@ -80,7 +80,7 @@ static void emit(exporter *x, const yz_stored *s)
     if (!x->enc) {
         sb_add(&x->out, x->row_text.buf ? x->row_text.buf : "", x->row_text.len);
     } else {
-        size_t lost = encoder_convert(x->enc, sb_str(&x->row_text), x->row_text.len, &x->out);
+        size_t lost = x->row_text.len ? encoder_convert(x->enc, x->row_text.buf, x->row_text.len, &x->out) : 0;
         if (lost && !x->sum->unconvertible)
             snprintf(x->sum->first_unconvertible, sizeof x->sum->first_unconvertible, "%s", s ? s->id : "header");
         x->sum->unconvertible += lost;
@@ -189,7 +189,7 @@ static void csv_row(exporter *x, const yz_stored *s, const yj *rec, const yj *de
                             x->o->mask ? masked : s->id_number,
                             ledger_str(rec, "name"),
                             ledger_str(yj_get(rec, "hukou"), "region"),
-                            ledger_status_word(ledger_status(yj_get(det, "target")), false),
+                            yz_status_name(ledger_status(yj_get(det, "target")), false),
                             sb_str(&loss)};
     for (size_t i = 0; i < YZ_ARRAY_LEN(values); i++)
         if (!(x->o->mask && !strcmp(fixed[i].id, "name")))
@@ -250,7 +250,7 @@ static void jsonl_row(exporter *x, const yz_stored *s, const yj *rec, const yj *
     yj_append(m, o, "region", str_or_null(m, ledger_str(yj_get(rec, "hukou"), "region")));
     yj_append(m, o, "status_loss", loss);
     yj_append(m, o, "subsidies", subs);
-    yj_append(m, o, "target", str_or_null(m, ledger_status_word(ledger_status(yj_get(det, "target")), false)));
+    yj_append(m, o, "target", str_or_null(m, yz_status_name(ledger_status(yj_get(det, "target")), false)));
     yj_write_canonical(&x->row_text, o);
     sb_addc(&x->row_text, '\n');
 }

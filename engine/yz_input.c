@@ -269,10 +269,10 @@ int encoder_new(const char *encoding, yz_encoder **out, yz_diags *d)
     return YZ_OK;
 }
 
-size_t encoder_convert(yz_encoder *e, const char *s, size_t n, strbuf *out)
+size_t encoder_convert(yz_encoder *e, char *s, size_t n, strbuf *out)
 {
     size_t lost = 0;
-    char *src = (char *)s;
+    char *src = s;
     while (n) {
         sb_grow(out, n * 2 + 16);
         char *dst = out->buf + out->len;

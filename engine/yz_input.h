@@ -32,8 +32,9 @@ typedef struct yz_encoder yz_encoder;
 /* encoding: "gbk" or "gb18030"; NULL or "utf-8" gives *out NULL (nothing to convert).  Returns
  * YZ_OK or YZ_EUSAGE (an unknown encoding, with a diagnostic). */
 int encoder_new(const char *encoding, yz_encoder **out, yz_diags *d);
-/* Appends s converted to out; a character the encoding lacks becomes '?'.  Returns how many did. */
-size_t encoder_convert(yz_encoder *e, const char *s, size_t n, strbuf *out);
+/* Appends s converted to out; a character the encoding lacks becomes '?'.  Returns how many did.
+ * s is only read (iconv's interface takes it non-const). */
+size_t encoder_convert(yz_encoder *e, char *s, size_t n, strbuf *out);
 void encoder_free(yz_encoder *e);
 
 #endif

@@ -22,21 +22,8 @@ int64_t ledger_int(const yj *obj, const char *key, int64_t dflt)
 
 yz_status ledger_status(const yj *item)
 {
-    const char *s = ledger_str(item, "status");
-    if (s && (!strcmp(s, "met") || !strcmp(s, "eligible")))
-        return YZ_MET;
-    if (s && (!strcmp(s, "not_met") || !strcmp(s, "not_eligible")))
-        return YZ_NOT_MET;
-    return YZ_UNDETERMINED;
-}
-
-const char *ledger_status_word(yz_status st, bool subsidy)
-{
-    if (st == YZ_MET)
-        return subsidy ? "eligible" : "met";
-    if (st == YZ_NOT_MET)
-        return subsidy ? "not_eligible" : "not_met";
-    return "undetermined";
+    int st = yz_status_parse(ledger_str(item, "status"), true);
+    return st < 0 ? YZ_UNDETERMINED : (yz_status)st;
 }
 
 void yz_mask_id(const char *id, char out[32])
@@ -160,7 +147,7 @@ char *yz_decision_brief_json(const yz_stored *s, const yz_decision_brief *b)
     yj_append(&m, o, "categories", cats);
     yj_append(&m, o, "status_loss", loss);
     yj_append(&m, o, "subsidies", subs);
-    yj_append(&m, o, "target", str_node(&m, ledger_status_word(b->target, false)));
+    yj_append(&m, o, "target", str_node(&m, yz_status_name(b->target, false)));
     strbuf sb = STRBUF_INIT;
     yj_write_canonical(&sb, o);
     sb_addc(&sb, '\n');

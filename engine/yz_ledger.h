@@ -13,8 +13,6 @@ int64_t ledger_int(const yj *obj, const char *key, int64_t dflt);
 /* An item's status from its status word (met / eligible, not_met / not_eligible, else
  * undetermined). */
 yz_status ledger_status(const yj *item);
-/* The status word again: met, not_met, undetermined (subsidies: eligible, not_eligible). */
-const char *ledger_status_word(yz_status st, bool subsidy);
 /* An object (nodes from m) holding a decision's metadata: as_of, decision, engine, id_number
  * (masked with mask), operator, province, recorded_at, ruleset, seq. */
 yj *ledger_meta(arena *m, const yz_stored *s, bool mask);

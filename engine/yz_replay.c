@@ -155,7 +155,7 @@ char *yz_outcome_brief(const char *output, bool json)
         sb_adds(&sb, "\"categories\":[");
     int n = 0;
     for (const yj *c = yj_first(cats); c; c = yj_next(c)) {
-        if (strcmp(yj_str(yj_get(c, "status")), "met") != 0)
+        if (yz_status_parse(yj_str(yj_get(c, "status")), false) != YZ_MET)
             continue;
         if (json) {
             if (n)
@@ -169,7 +169,7 @@ char *yz_outcome_brief(const char *output, bool json)
     sb_adds(&sb, json ? "],\"subsidies\":{" : (n ? " / " : "- / "));
     int k = 0;
     for (const yj *c = yj_first(subs); c; c = yj_next(c)) {
-        if (strcmp(yj_str(yj_get(c, "status")), "eligible") != 0)
+        if (yz_status_parse(yj_str(yj_get(c, "status")), true) != YZ_MET)
             continue;
         int64_t amount = 0;
         yj_is_int(yj_get(c, "amount_fen"), &amount);

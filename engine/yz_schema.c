@@ -326,7 +326,7 @@ static snode *compile(cctx *cx, const yj *js, const char *key, snode *parent)
         build_slots(n);
         const yj *req = yj_get(js, "required");
         for (const yj *r = yj_first(req); r; r = yj_next(r)) {
-            snode *c = (snode *)snode_child(n, yj_str(r), strlen(yj_str(r)));
+            const snode *c = snode_child(n, yj_str(r), strlen(yj_str(r)));
             if (!c)
                 fatal_schema("required names an unknown property");
             /* required is a property of the use, not of a shared $defs node */
@@ -366,11 +366,6 @@ static snode *compile(cctx *cx, const yj *js, const char *key, snode *parent)
     return n;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static void load_schema(yz_schema *s, const char *text, size_t len)
 {
     pthread_mutex_lock(&mem_lock);
@@ -394,7 +389,7 @@ static void load_schema(yz_schema *s, const char *text, size_t len)
     size_t i = 0;
     for (const yj *e = yj_first(docs); e; e = yj_next(e), i++)
         keys[i] = yj_key(e);
-    qsort(keys, s->ndocs, sizeof(char *), cmp_str);
+    qsort(keys, s->ndocs, sizeof(char *), yz_strcmp_ptr);
     for (i = 0; i < s->ndocs; i++) {
         s->doc_ids[i] = arena_strdup(&schema_mem, keys[i]);
         s->doc_names[i] = arena_strdup(&schema_mem, yj_str(yj_get(docs, keys[i])));
@@ -483,7 +478,7 @@ bool schema_match(const void *pat, const char *s)
 
 const char *schema_doc_name(const yz_schema *s, const char *id)
 {
-    const char **hit = bsearch(&id, s->doc_ids, s->ndocs, sizeof(char *), cmp_str);
+    const char **hit = bsearch(&id, s->doc_ids, s->ndocs, sizeof(char *), yz_strcmp_ptr);
     return hit ? s->doc_names[hit - s->doc_ids] : NULL;
 }
 

@@ -93,8 +93,8 @@ static void cleanup(void)
     yz_free(dir);
     yz_free(lint_policy);
     for (size_t i = 0; i < nbase; i++) {
-        yz_free((char *)base[i].path);
-        yz_free((char *)base[i].data);
+        yz_free_const(base[i].path);
+        yz_free_const(base[i].data);
     }
     yz_free(base);
     yz_free(files);

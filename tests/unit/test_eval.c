@@ -8,46 +8,6 @@
 #include "yz_record.h"
 #include "yz_util.h"
 
-static yz_file files[32];
-static size_t nfiles;
-
-static void add(const char *path, const char *data)
-{
-    files[nfiles].path = path;
-    files[nfiles].data = data;
-    files[nfiles].len = strlen(data);
-    nfiles++;
-}
-
-static void add_lib(void)
-{
-    static const char *const libs[] = {"date.lua", "household.lua", "idcard.lua", "retirement.lua", "subsidy.lua"};
-    for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++) {
-        char *path = yz_path_join("rules/lib", libs[i]);
-        char *data;
-        size_t len;
-        if (yz_read_file(path, 1 << 20, &data, &len) != 0) {
-            fprintf(stderr, "unit: cannot read %s\n", path);
-            exit(2);
-        }
-        files[nfiles].path = path;
-        files[nfiles].data = data;
-        files[nfiles].len = len;
-        nfiles++;
-    }
-}
-
-/* the library files add_lib read (the others are literals) */
-static void free_lib(void)
-{
-    for (size_t i = 0; i < nfiles; i++)
-        if (!strncmp(files[i].path, "rules/lib/", 10)) {
-            yz_free((void *)files[i].path);
-            yz_free((void *)files[i].data);
-        }
-    nfiles = 0;
-}
-
 static const char national[] =
     "format: 1\neffective: {from: 2000-01-01}\n"
     "sources: {s: {issuer: x, number: n1}}\n"
@@ -217,14 +177,14 @@ static void test_refused_memory(const yz_ruleset *rs)
 
 void test_eval(void)
 {
-    add_lib();
-    add("rules/national/policy.yaml", national);
-    add("provinces/t/policy.yaml", province);
-    add("provinces/t/h.lua", helper);
+    unit_files_add_lib();
+    unit_files_add("rules/national/policy.yaml", national);
+    unit_files_add("provinces/t/policy.yaml", province);
+    unit_files_add("provinces/t/h.lua", helper);
     yz_ruleset *rs = NULL;
     yz_diags d;
     yz_diags_init(&d);
-    int rc = yz_ruleset_load_files(files, nfiles, "t", &rs, &d);
+    int rc = yz_ruleset_load_files(unit_files, unit_nfiles, "t", &rs, &d);
     for (size_t i = 0; i < d.n; i++) {
         char *s = yz_diag_format(&d.items[i]);
         fprintf(stderr, "  %s\n", s);
@@ -336,12 +296,12 @@ void test_eval(void)
     yz_ruleset_free(rs);
 
     /* a policy with errors is never returned */
-    free_lib();
-    add_lib();
-    add("rules/national/policy.yaml", national);
-    add("provinces/u/policy.yaml", "format: 1\nextends: national\neffective: {from: 2020-01-01}\n"
+    unit_files_reset();
+    unit_files_add_lib();
+    unit_files_add("rules/national/policy.yaml", national);
+    unit_files_add("provinces/u/policy.yaml", "format: 1\nextends: national\neffective: {from: 2020-01-01}\n"
                                    "categories:\n  x: {name: X, when: 'r.sex == \"F\" and'}\n");
-    rc = yz_ruleset_load_files(files, nfiles, "u", &rs, &d);
+    rc = yz_ruleset_load_files(unit_files, unit_nfiles, "u", &rs, &d);
     CHECK_INT(rc, YZ_EPOLICY);
     CHECK(rs == NULL);
     bool syntax = false, basis = false;
@@ -355,5 +315,5 @@ void test_eval(void)
     CHECK(syntax);
     CHECK(basis);
     yz_diags_clear(&d);
-    free_lib();
+    unit_files_reset();
 }
