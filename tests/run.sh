@@ -47,6 +47,7 @@ step cli tests/cli/run.sh
 step store tests/store/run.sh
 step batch tests/batch/run.sh
 step crash tests/crash/run.sh
+step ledger tests/ledger/run.sh
 [ -x tests/hostile/run.sh ] && step hostile tests/hostile/run.sh
 [ -x tests/faults/run.sh ] && step faults tests/faults/run.sh
 [ -x tests/fuzz/regress.sh ] && step fuzz-regress tests/fuzz/regress.sh
