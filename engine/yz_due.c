@@ -281,6 +281,22 @@ static const dcond *same_cond(const ditem *di, const dcond *c, bool by_rule)
     return NULL;
 }
 
+/* text on one line: a condition without a text: is shown by its Lua source, which may span lines */
+static void one_line(strbuf *sb, const char *s)
+{
+    bool space = false;
+    for (; *s; s++) {
+        if (*s == '\n' || *s == '\r' || *s == '\t' || *s == ' ') {
+            space = true;
+            continue;
+        }
+        if (space && sb->len)
+            sb_addc(sb, ' ');
+        space = false;
+        sb_addc(sb, *s);
+    }
+}
+
 /* The conditions of an item that turned between before and after ("✔ 年满50周岁"), and the rule of
  * the first.  An explanation lists the conditions that decided: those listed on both days with
  * different results turned; when there are none, the ones that decide now (a condition the day
@@ -298,7 +314,8 @@ static void turned(arena *m, const ditem *before, const ditem *after, const char
             const dcond *c = &after->conds[i], *was = same_cond(before, c, pass == 1);
             if (pass < 2 ? !was || was->result == c->result : was || c->result == 2)
                 continue;
-            sb_addf(&sb, "%s%s %s", n++ ? "；" : "", c->result == 1 ? "✔" : c->result == 0 ? "✘" : "?", c->text);
+            sb_addf(&sb, "%s%s ", n++ ? "；" : "", c->result == 1 ? "✔" : c->result == 0 ? "✘" : "?");
+            one_line(&sb, c->text);
             if (!*rule && c->rule)
                 *rule = c->rule;
         }

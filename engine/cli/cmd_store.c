@@ -405,7 +405,7 @@ int cmd_history(cli *c, int argc, char **argv)
     if (rc != YZ_OK)
         code = EXIT_STORE;
     else if (!h.n && !json)
-        printf("no decisions recorded for %s\n", norm);
+        printf("%s 没有决定记录（no decisions recorded）\n", norm);
     yz_diags_clear(&d);
     yz_store_close(st);
     return code;

@@ -9,6 +9,7 @@
 #  3. times `batch` with full recording (validation, explanations, audit chain; a fresh store each
 #     run) and with --no-record: records/s, CPU, peak RSS; store bytes per decision; `audit verify`
 #     events/s on the store just written;
+#     then times the ledger over that store: export (CSV, JSON Lines) and due (decisions/s);
 #  4. runs the kit's compare.sh for the peers' figures in the same run (BENCH_COMPARE=0 skips it;
 #     PEERS, SLOW_N and RUNS are passed through; SLOW_N defaults to 50000).
 #  BENCH_MILLION=1 also measures peak RSS of both modes on 1,000,000 records.
@@ -70,6 +71,17 @@ echo "  store: $bytes bytes, $((bytes / decisions)) bytes per decision (input an
 /usr/bin/time -o "$W/time" -f '%e' "$YZ" audit verify --db "$W/bench.db" | sed 's/^/  /'
 awk -v n="$((decisions + 1))" '{ printf "  audit verify: %.0f events/s (%.2f s for %d events)\n", n / $1, $1, n }' "$W/time"
 timed "--no-record" "$W/yz-norecord.sh" "$DATA"
+
+# the ledger over the store just recorded: export streams every decision; due follows each person's
+# newest decision (evaluations per person: the monthly grid of the window, the dates the rules
+# expose, a bisection per change)
+echo
+echo "== the ledger over the $decisions decisions of that store"
+timed "export csv" "$YZ" export --db "$W/bench.db" --output /dev/null
+timed "export jsonl --mask" "$YZ" export --db "$W/bench.db" --format jsonl --mask --output /dev/null
+timed "due --by 2026-12-31" "$YZ" due --db "$W/bench.db" --by 2026-12-31 --json
+timed "due --by 2026-07-31" "$YZ" due --db "$W/bench.db" --by 2026-07-31 --json
+"$YZ" due --db "$W/bench.db" --by 2026-12-31 --json | grep -o '"cause":"[a-z_]*"' | sort | uniq -c | sed 's/^ */  due rows by cause: /' 
 
 if [ "${BENCH_MILLION:-0}" = 1 ]; then
     M=$W/a1000000.jsonl
