@@ -1193,6 +1193,25 @@ static int load_files(yz_store *st, int64_t rs_row, yz_stored *out, yz_diags *d)
     "d.seq, d.id, r.province, r.ruleset, d.id_number, d.as_of, d.operator, d.recorded_at, d.engine, d.target, " \
     "d.ruleset, r.dict, i.data, i.dict, d.output"
 
+/* the record and the determination of a row, as asked (each with its ruleset's dictionary) */
+static int unpack_row(yz_store *st, sqlite3_stmt *s, bool input, bool output, yz_stored *o, yz_diags *d)
+{
+    const zdict *rd = NULL, *id = NULL;
+    int r = YZ_OK;
+    if (output)
+        r = dict_by_id(st, sqlite3_column_int64(s, 11), &rd, d);
+    if (r == YZ_OK && input)
+        r = dict_by_id(st, sqlite3_column_int64(s, 13), &id, d);
+    if (r == YZ_ESTORE)
+        return r;
+    if (r != YZ_OK || (input && unzip_col(st, s, 12, id, &o->input) != 0) ||
+        (output && unzip_col(st, s, 14, rd, &o->output) != 0)) {
+        diag_add(d, YZ_SEV_ERROR, st->path, 0, 0, "decision %s cannot be read back (damaged)", o->id);
+        return YZ_ESTORE;
+    }
+    return YZ_OK;
+}
+
 static int fill_stored(yz_store *st, sqlite3_stmt *s, bool with_output, yz_stored *o, yz_diags *d)
 {
     o->seq = sqlite3_column_int64(s, 0);
@@ -1205,19 +1224,7 @@ static int fill_stored(yz_store *st, sqlite3_stmt *s, bool with_output, yz_store
     o->recorded_at = col_dup(s, 7);
     o->engine = col_dup(s, 8);
     o->target = col_dup(s, 9);
-    if (with_output) {
-        const zdict *rd, *id;
-        int r1 = dict_by_id(st, sqlite3_column_int64(s, 11), &rd, d);
-        int r2 = r1 == YZ_ESTORE ? r1 : dict_by_id(st, sqlite3_column_int64(s, 13), &id, d);
-        if (r1 == YZ_ESTORE || r2 == YZ_ESTORE)
-            return YZ_ESTORE;
-        if (r1 != YZ_OK || r2 != YZ_OK || unzip_col(st, s, 12, id, &o->input) != 0 ||
-            unzip_col(st, s, 14, rd, &o->output) != 0) {
-            diag_add(d, YZ_SEV_ERROR, st->path, 0, 0, "decision %s cannot be read back (damaged)", o->id);
-            return YZ_ESTORE;
-        }
-    }
-    return YZ_OK;
+    return with_output ? unpack_row(st, s, true, true, o, d) : YZ_OK;
 }
 
 int yz_store_load(yz_store *st, const char *id, bool with_files, yz_stored **out, yz_diags *d)
@@ -1264,72 +1271,6 @@ int yz_store_load(yz_store *st, const char *id, bool with_files, yz_stored **out
     return YZ_OK;
 }
 
-int yz_store_each(yz_store *st, const char *id_number, const char *from, const char *to, bool with_output,
-                  yz_stored_fn fn, void *ctx, yz_diags *d)
-{
-    strbuf sql = STRBUF_INIT;
-    sb_adds(&sql, "SELECT " DECISION_COLUMNS " FROM decisions d JOIN rulesets r ON r.id = d.ruleset "
-                  "JOIN inputs i ON i.id = d.input WHERE 1");
-    if (id_number)
-        sb_adds(&sql, " AND d.id_number = ?1");
-    if (from)
-        sb_adds(&sql, " AND d.recorded_at >= ?2");
-    if (to)
-        sb_adds(&sql, " AND d.recorded_at < ?3");
-    sb_adds(&sql, " ORDER BY d.seq");
-    sqlite3_stmt *s;
-    int rc = prepare(st, sql.buf, &s, d);
-    sb_free(&sql);
-    if (rc != YZ_OK)
-        return rc;
-    char to_next[32] = "";
-    if (to)
-        snprintf(to_next, sizeof to_next, "%sT99", to); /* every time on that day sorts before it */
-    if (id_number)
-        sqlite3_bind_text(s, 1, id_number, -1, SQLITE_STATIC);
-    if (from)
-        sqlite3_bind_text(s, 2, from, -1, SQLITE_STATIC);
-    if (to)
-        sqlite3_bind_text(s, 3, to_next, -1, SQLITE_STATIC);
-    /* the files of the last ruleset read, lent to every decision of that ruleset that follows
-       (decisions come in runs of one ruleset: reading and unpacking them once per decision made
-       replay --all of a large store spend most of its time there) */
-    yz_stored files = {0};
-    int64_t files_row = -1;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        yz_stored *o = yz_calloc(1, sizeof *o);
-        int r = fill_stored(st, s, with_output, o, d);
-        int64_t row = sqlite3_column_int64(s, 10);
-        if (r == YZ_OK && with_output && row != files_row) {
-            files_free(&files);
-            files_row = -1;
-            if ((r = load_files(st, row, &files, d)) == YZ_EFAILED)
-                r = YZ_ESTORE;
-            else if (r == YZ_OK)
-                files_row = row;
-        }
-        if (r == YZ_OK && with_output) {
-            o->files = files.files;
-            o->nfiles = files.nfiles;
-        }
-        int stop = r == YZ_OK ? fn(o, ctx) : 1;
-        o->files = NULL; /* lent */
-        o->nfiles = 0;
-        yz_stored_free(o);
-        if (r != YZ_OK) {
-            files_free(&files);
-            sqlite3_finalize(s);
-            return r;
-        }
-        if (stop)
-            break;
-    }
-    files_free(&files);
-    int ok = rc == SQLITE_DONE || rc == SQLITE_ROW;
-    sqlite3_finalize(s);
-    return ok ? YZ_OK : store_err(st, d, "cannot read decisions");
-}
-
 /* ---- scans: many decisions, chosen by person, date, province, or each person's newest ---- */
 
 /* the WHERE clause of a scan (parameters ?1 and ?5 person, ?2 from, ?3 to, ?4 province) */
@@ -1367,25 +1308,6 @@ static void scan_bind(sqlite3_stmt *s, const yz_scan *q, char to_next[32], char 
         sqlite3_bind_text(s, 4, q->province, -1, SQLITE_STATIC);
 }
 
-/* the record and determination of a scanned row, as asked */
-static int scan_unpack(yz_store *st, sqlite3_stmt *s, const yz_scan *q, yz_stored *o, yz_diags *d)
-{
-    const zdict *rd = NULL, *id = NULL;
-    int r = YZ_OK;
-    if (q->output)
-        r = dict_by_id(st, sqlite3_column_int64(s, 11), &rd, d);
-    if (r == YZ_OK && q->input)
-        r = dict_by_id(st, sqlite3_column_int64(s, 13), &id, d);
-    if (r == YZ_ESTORE)
-        return r;
-    if (r != YZ_OK || (q->input && unzip_col(st, s, 12, id, &o->input) != 0) ||
-        (q->output && unzip_col(st, s, 14, rd, &o->output) != 0)) {
-        diag_add(d, YZ_SEV_ERROR, st->path, 0, 0, "decision %s cannot be read back (damaged)", o->id);
-        return YZ_ESTORE;
-    }
-    return YZ_OK;
-}
-
 int yz_store_scan(yz_store *st, const yz_scan *q, yz_stored_fn fn, void *ctx, yz_diags *d)
 {
     strbuf sql = STRBUF_INIT;
@@ -1407,7 +1329,7 @@ int yz_store_scan(yz_store *st, const yz_scan *q, yz_stored_fn fn, void *ctx, yz
         yz_stored *o = yz_calloc(1, sizeof *o);
         int r = fill_stored(st, s, false, o, d);
         if (r == YZ_OK)
-            r = scan_unpack(st, s, q, o, d);
+            r = unpack_row(st, s, q->input, q->output, o, d);
         int64_t row = sqlite3_column_int64(s, 10);
         if (r == YZ_OK && q->files && row != files_row) {
             files_free(&files);
@@ -1437,6 +1359,14 @@ int yz_store_scan(yz_store *st, const yz_scan *q, yz_stored_fn fn, void *ctx, yz
     int ok = rc == SQLITE_DONE || rc == SQLITE_ROW;
     sqlite3_finalize(s);
     return ok ? YZ_OK : store_err(st, d, "cannot read decisions");
+}
+
+int yz_store_each(yz_store *st, const char *id_number, const char *from, const char *to, bool with_output,
+                  yz_stored_fn fn, void *ctx, yz_diags *d)
+{
+    yz_scan q = {.id_number = id_number, .from = from, .to = to, .input = with_output, .output = with_output,
+                 .files = with_output};
+    return yz_store_scan(st, &q, fn, ctx, d);
 }
 
 int yz_store_rulesets(yz_store *st, const yz_scan *q, yz_ruleset_fn fn, void *ctx, yz_diags *d)
