@@ -1288,40 +1288,49 @@ static void scan_where(strbuf *sql, const yz_scan *q)
         sb_adds(sql, " AND (r.province = ?4 OR substr(r.province, 1, length(?4) + 1) = ?4 || '/')");
 }
 
-static void scan_bind(sqlite3_stmt *s, const yz_scan *q, char to_next[32], char other_x[32])
+/* prepares head + the scan's WHERE clause + tail, with the scan's values bound */
+static int scan_prepare(yz_store *st, const char *head, const yz_scan *q, const char *tail, sqlite3_stmt **out,
+                        yz_diags *d)
 {
+    strbuf sql = STRBUF_INIT;
+    sb_adds(&sql, head);
+    scan_where(&sql, q);
+    sb_adds(&sql, tail);
+    int rc = prepare(st, sql.buf, out, d);
+    sb_free(&sql);
+    if (rc != YZ_OK)
+        return rc;
+    sqlite3_stmt *s = *out;
     if (q->id_number) {
-        snprintf(other_x, 32, "%s", q->id_number);
+        char other_x[32];
+        snprintf(other_x, sizeof other_x, "%s", q->id_number);
         size_t n = strlen(other_x);
         if (n && (other_x[n - 1] == 'x' || other_x[n - 1] == 'X'))
             other_x[n - 1] ^= 'x' ^ 'X';
-        sqlite3_bind_text(s, 1, q->id_number, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 5, other_x, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 1, q->id_number, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 5, other_x, -1, SQLITE_TRANSIENT);
     }
     if (q->from)
-        sqlite3_bind_text(s, 2, q->from, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, q->from, -1, SQLITE_TRANSIENT);
     if (q->to) {
-        snprintf(to_next, 32, "%sT99", q->to); /* every time on that day sorts before it */
-        sqlite3_bind_text(s, 3, to_next, -1, SQLITE_STATIC);
+        char to_next[32];
+        snprintf(to_next, sizeof to_next, "%sT99", q->to); /* every time on that day sorts before it */
+        sqlite3_bind_text(s, 3, to_next, -1, SQLITE_TRANSIENT);
     }
     if (q->province)
-        sqlite3_bind_text(s, 4, q->province, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, q->province, -1, SQLITE_TRANSIENT);
+    return YZ_OK;
 }
 
 int yz_store_scan(yz_store *st, const yz_scan *q, yz_stored_fn fn, void *ctx, yz_diags *d)
 {
-    strbuf sql = STRBUF_INIT;
-    sb_adds(&sql, "SELECT " DECISION_COLUMNS " FROM decisions d JOIN rulesets r ON r.id = d.ruleset "
-                  "JOIN inputs i ON i.id = d.input WHERE 1");
-    scan_where(&sql, q);
-    sb_adds(&sql, " ORDER BY d.seq");
     sqlite3_stmt *s;
-    int rc = prepare(st, sql.buf, &s, d);
-    sb_free(&sql);
+    int rc = scan_prepare(st,
+                          "SELECT " DECISION_COLUMNS " FROM decisions d JOIN rulesets r ON r.id = d.ruleset "
+                          "JOIN inputs i ON i.id = d.input WHERE 1",
+                          q, " ORDER BY d.seq", &s, d);
     if (rc != YZ_OK)
         return rc;
-    char to_next[32], other_x[32];
-    scan_bind(s, q, to_next, other_x);
     /* the files of the last ruleset read, lent to the decisions of that ruleset that follow */
     yz_stored files = {0};
     int64_t files_row = -1;
@@ -1371,18 +1380,13 @@ int yz_store_each(yz_store *st, const char *id_number, const char *from, const c
 
 int yz_store_rulesets(yz_store *st, const yz_scan *q, yz_ruleset_fn fn, void *ctx, yz_diags *d)
 {
-    strbuf sql = STRBUF_INIT;
-    sb_adds(&sql, "SELECT r.id, r.ruleset, r.province FROM rulesets r WHERE r.id IN (SELECT d.ruleset FROM decisions d "
-                  "JOIN rulesets r ON r.id = d.ruleset WHERE 1");
-    scan_where(&sql, q);
-    sb_adds(&sql, ") ORDER BY r.id");
     sqlite3_stmt *s;
-    int rc = prepare(st, sql.buf, &s, d);
-    sb_free(&sql);
+    int rc = scan_prepare(st,
+                          "SELECT r.id, r.ruleset, r.province FROM rulesets r WHERE r.id IN (SELECT d.ruleset "
+                          "FROM decisions d JOIN rulesets r ON r.id = d.ruleset WHERE 1",
+                          q, ") ORDER BY r.id", &s, d);
     if (rc != YZ_OK)
         return rc;
-    char to_next[32], other_x[32];
-    scan_bind(s, q, to_next, other_x);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         yz_stored files = {0};
         int r = load_files(st, sqlite3_column_int64(s, 0), &files, d);
