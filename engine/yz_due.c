@@ -667,7 +667,8 @@ static void candidates(const person *p, dates *ds)
                 add_date_str(ds, p, pol->params[j].values[v].from, 0);
     }
     add_date(ds, p, p->by);
-    qsort(ds->a, ds->n, sizeof *ds->a, cmp_date);
+    if (ds->n)
+        qsort(ds->a, ds->n, sizeof *ds->a, cmp_date);
     size_t w = 0;
     for (size_t i = 0; i < ds->n; i++)
         if (!w || yz_date_cmp(ds->a[i], ds->a[w - 1]) != 0)
@@ -1125,7 +1126,8 @@ int yz_due_run(yz_store *st, const yz_due_options *o, yz_due_report **out, yz_di
         yz_diags_clear(u->d);
         yz_free(u->d);
     }
-    qsort(warn.items, warn.n, sizeof *warn.items, cmp_diag);
+    if (warn.n) /* qsort's array may not be NULL, even when empty */
+        qsort(warn.items, warn.n, sizeof *warn.items, cmp_diag);
     for (size_t k = 0; k < warn.n; k++)
         diag_add(d, warn.items[k].severity, NULL, 0, 0, "%s", warn.items[k].message);
     yz_diags_clear(&warn);
