@@ -10,6 +10,10 @@
  *    location (file:line:col or field path);
  *  - an object returned through an out-parameter belongs to the caller, who frees it with the
  *    matching yz_*_free(); yz_*_free(NULL) is a no-op; a returned char * is freed with yz_free();
+ *  - names: x_init prepares a caller-owned struct, x_free gives back everything it holds (for a
+ *    struct the caller owns, such as yz_diags, it is empty and usable again afterwards),
+ *    x_clear empties it but keeps its storage for reuse, x_release hands its storage to the
+ *    caller;
  *  - a yz_ruleset is immutable once loaded and may be shared by threads; a yz_evaluator (one
  *    sandboxed Lua state) belongs to one thread at a time.
  */
@@ -71,7 +75,8 @@ typedef struct yz_diags {
 } yz_diags;
 
 YZ_API void yz_diags_init(yz_diags *d);
-YZ_API void yz_diags_clear(yz_diags *d);
+/* Frees every diagnostic; the list is empty and can be used again. */
+YZ_API void yz_diags_free(yz_diags *d);
 /* "file:line:col: error: field: message" (caller frees). */
 YZ_API char *yz_diag_format(const yz_diag *x);
 

@@ -229,7 +229,7 @@ static void decide(worker *w, chunk *c, int i)
     rres *r = &c->res[i];
     memset(r, 0, sizeof *r);
     r->line = c->line[i];
-    arena_reset(&w->mem);
+    arena_clear(&w->mem);
     yz_diags d;
     yz_diags_init(&d);
     const char *where = b->o->input; /* violations carry the line in the rejects output */
@@ -265,7 +265,7 @@ static void decide(worker *w, chunk *c, int i)
     yval *root = record_index(&w->mem, doc, where, &d);
     if (!root) {
         reject(b, r, &d, "the record breaks the schema");
-        yz_diags_clear(&d);
+        yz_diags_free(&d);
         return;
     }
     yz_record rec;
@@ -289,13 +289,13 @@ static void decide(worker *w, chunk *c, int i)
                           : yz_evaluate_brief(w->ev, &rec, b->o->as_of, &det, &d);
     if (rc == YZ_ENOMEM) {
         out_of_memory(b, r);
-        yz_diags_clear(&d);
+        yz_diags_free(&d);
         return;
     }
     if (rc != YZ_OK) {
         r->status = RS_FAILED;
         r->message = yz_strdup(d.n ? d.items[0].message : yz_rc_name(rc));
-        yz_diags_clear(&d);
+        yz_diags_free(&d);
         return;
     }
     r->target = det->target;
@@ -325,7 +325,7 @@ static void decide(worker *w, chunk *c, int i)
         }
     }
     yz_determination_free(det);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
 }
 
 static void free_chunk(chunk *c)

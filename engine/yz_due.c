@@ -174,7 +174,7 @@ static int eval_on(due *u, yz_date day, bool explained, yz_determination **out)
         if (rc == YZ_ENOMEM)
             u->rc = YZ_ENOMEM;
     }
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     return rc;
 }
 
@@ -863,7 +863,7 @@ static yz_evaluator *evaluator_of(due *u, const yz_ruleset *rs, yz_diags *d)
 static void follow_person(due *u, const yz_stored *s, const yz_ruleset *rs)
 {
     person *p = &u->p;
-    arena_reset(&p->mem);
+    arena_clear(&p->mem);
     p->s = s;
     p->failed = 0;
     u->rep->sum.decisions++;
@@ -891,11 +891,11 @@ static void follow_person(due *u, const yz_stored *s, const yz_ruleset *rs)
     if (!p->root0) {
         diag_add(u->d, YZ_SEV_WARNING, NULL, 0, 0, "decision %s (%s) cannot be followed: %s", s->id, s->id_number,
                  d.n ? d.items[0].message : "its stored ruleset cannot be loaded");
-        yz_diags_clear(&d);
+        yz_diags_free(&d);
         u->rep->sum.failed++;
         return;
     }
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     const yj *hist = yj_get(p->doc, "subsidy_history");
     p->hist = yj_typeof(hist) == YJ_ARRAY ? hist : NULL;
     p->nhist = yj_size(p->hist);
@@ -991,7 +991,7 @@ static const yz_ruleset *ruleset_of(run *r, const yz_stored *s)
     if (!l->rs)
         diag_add(r->d, YZ_SEV_WARNING, NULL, 0, 0, "the stored ruleset %.12s (%s) cannot be loaded: run audit verify",
                  s->ruleset, s->province);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     return l->rs;
 }
 
@@ -1123,14 +1123,14 @@ int yz_due_run(yz_store *st, const yz_due_options *o, yz_due_report **out, yz_di
         rep->sum.evaluations += part->sum.evaluations;
         for (size_t k = 0; k < u->d->n; k++)
             diag_add(&warn, u->d->items[k].severity, NULL, 0, 0, "%s", u->d->items[k].message);
-        yz_diags_clear(u->d);
+        yz_diags_free(u->d);
         yz_free(u->d);
     }
     if (warn.n) /* qsort's array may not be NULL, even when empty */
         qsort(warn.items, warn.n, sizeof *warn.items, cmp_diag);
     for (size_t k = 0; k < warn.n; k++)
         diag_add(d, warn.items[k].severity, NULL, 0, 0, "%s", warn.items[k].message);
-    yz_diags_clear(&warn);
+    yz_diags_free(&warn);
     for (size_t i = 0; i < r.qlen; i++)
         task_free(r.queue[(r.qhead + i) % r.qcap]);
     yz_free(r.queue);
@@ -1269,7 +1269,7 @@ int yz_due_write(const yz_due_report *rep, const char *format, bool mask, yz_wri
                                r->province, r->summary, r->rule, r->basis, r->decision, r->decision_as_of};
             csv_cells(&out, v, YZ_ARRAY_LEN(v), skip);
         } else {
-            arena_reset(&m);
+            arena_clear(&m);
             row_json(&m, r, mask, &out);
         }
         if (out.len >= 64 * 1024) {

@@ -56,7 +56,7 @@ static int collect_columns(const char *ruleset_id, const char *province, const y
     yz_diags rd;
     yz_diags_init(&rd);
     int rc = yz_ruleset_load_files(files, n, province, &rs, &rd);
-    yz_diags_clear(&rd);
+    yz_diags_free(&rd);
     if (rc != YZ_OK) {
         diag_add(x->d, YZ_SEV_ERROR, NULL, 0, 0, "the stored ruleset %.12s (%s) cannot be loaded: run audit verify",
                  ruleset_id, province);
@@ -258,7 +258,7 @@ static void jsonl_row(exporter *x, const yz_stored *s, const yj *rec, const yj *
 static int export_one(const yz_stored *s, void *ctx)
 {
     exporter *x = ctx;
-    arena_reset(&x->row);
+    arena_clear(&x->row);
     size_t off;
     const char *err;
     const yj *rec = yj_parse(&x->row, s->input, strlen(s->input), &off, &err);

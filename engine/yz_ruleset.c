@@ -91,7 +91,7 @@ static int load_common(loader *L, yz_ruleset **out)
         if (ld_nerrors(L))
             rc = YZ_EPOLICY;
     }
-    sandbox_check_release();
+    sandbox_check_free();
     dedupe(L->d, first);
     diag_sort_from(L->d, first);
     if (rc == YZ_OK && ld_nerrors(L))
@@ -102,7 +102,7 @@ static int load_common(loader *L, yz_ruleset **out)
     } else {
         yz_ruleset_free(L->rs);
     }
-    yz_diags_clear(&local);
+    yz_diags_free(&local);
     return rc;
 }
 

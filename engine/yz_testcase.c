@@ -463,7 +463,7 @@ report:
     }
     sb_free(&df.sb);
     yz_determination_free(det);
-    yz_diags_clear(&rd);
+    yz_diags_free(&rd);
     arena_free(&m);
 }
 

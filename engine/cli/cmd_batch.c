@@ -215,7 +215,7 @@ int cmd_batch(cli *c, int argc, char **argv)
     yz_batch_summary s;
     int rc = yz_batch_run(&o, &s, &d);
     cli_print_diags(c, &d);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     if (!quiet && s.records + s.rejected > 0)
         print_summary(&o, &s);
     if (rejects && s.rejected == 0)

@@ -148,7 +148,7 @@ int cmd_due(cli *c, int argc, char **argv)
     else if (rc == YZ_OK)
         print_text(rep, &o, mask);
     cli_print_diags(c, &d);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     yz_due_report_free(rep);
     yz_store_close(st);
     return rc == YZ_OK ? 0 : rc == YZ_EIO ? EXIT_INPUT : cli_exit_for(rc);

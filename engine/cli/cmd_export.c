@@ -99,7 +99,7 @@ int cmd_export(cli *c, int argc, char **argv)
     yz_export_summary sum;
     int rc = yz_export(st, &o, &sum, &d);
     cli_print_diags(c, &d);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     yz_store_close(st);
     if (f != stdout && fclose(f) != 0 && rc == YZ_OK) {
         cli_error(c, "cannot write %s: %s", output, strerror(errno));

@@ -27,7 +27,7 @@ static char *stored_text(const cli *c, const yz_stored *s)
     yz_ruleset *rs = NULL;
     if (yz_ruleset_load_files(s->files, s->nfiles, s->province, &rs, &d) != YZ_OK)
         cli_error(c, "note: the stored ruleset %.12s cannot be loaded, so items are listed by id", s->ruleset);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     char *text = NULL;
     if (yz_determination_json_text(s->output, rs, &text) != YZ_OK)
         cli_error(c, "decision %s holds no readable determination (the store is damaged: run audit verify)", s->id);
@@ -95,7 +95,7 @@ int cmd_show(cli *c, int argc, char **argv)
         yz_free(text);
     }
     yz_stored_free(s);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     yz_store_close(st);
     return code;
 }

@@ -85,7 +85,7 @@ int main(int argc, char **argv)
         printf("embed: %s\n", m);
         yz_free(m);
     }
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     printf("embed: %s\n", failures ? "FAILED" : "ok");
     return failures ? 1 : 0;
 }

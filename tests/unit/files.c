@@ -45,7 +45,7 @@ void unit_files_add_lib(void)
     yz_names_free(names, n);
 }
 
-void unit_files_reset(void)
+void unit_files_free(void)
 {
     for (size_t i = 0; i < unit_nfiles; i++)
         if (owned[i]) {

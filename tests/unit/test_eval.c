@@ -50,7 +50,7 @@ static yz_determination *decide(yz_evaluator *ev, const char *json, const char *
     yz_diags_init(&d);
     if (yz_record_parse(json, strlen(json), "t", &rec, &d) != YZ_OK) {
         fprintf(stderr, "unit: bad test record: %s\n", d.n ? d.items[0].message : "?");
-        yz_diags_clear(&d);
+        yz_diags_free(&d);
         return NULL;
     }
     yz_determination *det = NULL;
@@ -58,7 +58,7 @@ static yz_determination *decide(yz_evaluator *ev, const char *json, const char *
     if (rc != YZ_OK)
         det = NULL;
     yz_record_free(rec);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     return det;
 }
 
@@ -123,7 +123,7 @@ static void test_refused_memory(const yz_ruleset *rs)
         CHECK(rc == YZ_OK || (rc == YZ_ENOMEM && ev == NULL && has_message(&d, "out of memory")));
         CHECK(rc == YZ_ENOMEM || !host_failed);
         yz_evaluator_free(ev);
-        yz_diags_clear(&d);
+        yz_diags_free(&d);
         yz_diags_init(&d);
     }
 
@@ -161,7 +161,7 @@ static void test_refused_memory(const yz_ruleset *rs)
             }
             yz_determination_free(det);
             yz_evaluator_free(ev);
-            yz_diags_clear(&d);
+            yz_diags_free(&d);
             yz_diags_init(&d);
         }
     }
@@ -172,7 +172,7 @@ static void test_refused_memory(const yz_ruleset *rs)
     host_arm(0, false);
     yz_free(want);
     yz_record_free(rec);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
 }
 
 void test_eval(void)
@@ -191,7 +191,7 @@ void test_eval(void)
         yz_free(s);
     }
     CHECK_INT(rc, YZ_OK);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     if (!rs)
         return;
     CHECK_INT(strlen(yz_ruleset_id(rs)), 64);
@@ -286,9 +286,9 @@ void test_eval(void)
     det = NULL;
     CHECK_INT(yz_evaluate(ev, rec, "2031-01-01", &det, &d), YZ_ENOTINFORCE);
     CHECK(d.n && strstr(d.items[0].message, "2020-01-01 to 2030-12-31"));
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     CHECK_INT(yz_evaluate(ev, rec, "2025-02-30", &det, &d), YZ_EUSAGE);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     yz_record_free(rec);
 
     yz_evaluator_free(ev);
@@ -296,7 +296,7 @@ void test_eval(void)
     yz_ruleset_free(rs);
 
     /* a policy with errors is never returned */
-    unit_files_reset();
+    unit_files_free();
     unit_files_add_lib();
     unit_files_add("rules/national/policy.yaml", national);
     unit_files_add("provinces/u/policy.yaml", "format: 1\nextends: national\neffective: {from: 2020-01-01}\n"
@@ -314,6 +314,6 @@ void test_eval(void)
             fprintf(stderr, "  diag %d: %s\n", d.items[i].line, d.items[i].message);
     CHECK(syntax);
     CHECK(basis);
-    yz_diags_clear(&d);
-    unit_files_reset();
+    yz_diags_free(&d);
+    unit_files_free();
 }

@@ -123,10 +123,10 @@ void test_merge(void)
         CHECK(post && post->nfor == 1 && post->for_idx[0] == (oa ? oa->index : -2));
         yz_ruleset_free(rs);
     }
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
 
     /* a city whose period never meets its province's is an error, not an empty ruleset */
-    unit_files_reset();
+    unit_files_free();
     unit_files_add_lib();
     unit_files_add("rules/national/policy.yaml", national);
     unit_files_add("provinces/p/policy.yaml", prov_old);
@@ -134,16 +134,16 @@ void test_merge(void)
     rs = NULL;
     CHECK_INT(yz_ruleset_load_files(unit_files, unit_nfiles, "p/c", &rs, &d), YZ_EPOLICY);
     CHECK(rs == NULL && d.n_errors >= 1 && strstr(d.items[0].message, "never overlap"));
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
 
     /* a patch that names an unknown key of an item is reported at its line */
-    unit_files_reset();
+    unit_files_free();
     unit_files_add_lib();
     unit_files_add("rules/national/policy.yaml", national);
     unit_files_add("provinces/p/policy.yaml", "format: 1\nextends: national\neffective: {from: 2020-01-01}\n"
                                               "categories:\n  older:\n    nmae: 大龄\n");
     CHECK_INT(yz_ruleset_load_files(unit_files, unit_nfiles, "p", &rs, &d), YZ_EPOLICY);
     CHECK(d.n_errors == 1 && d.items[0].line == 6 && strstr(d.items[0].message, "did you mean 'name'"));
-    yz_diags_clear(&d);
-    unit_files_reset();
+    yz_diags_free(&d);
+    unit_files_free();
 }

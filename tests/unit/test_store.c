@@ -50,7 +50,7 @@ void test_store(void)
         yz_evaluator_free(ev);
         yz_store_close(st);
         yz_ruleset_free(rs);
-        yz_diags_clear(&d);
+        yz_diags_free(&d);
         unlink(path);
         return;
     }
@@ -124,7 +124,7 @@ void test_store(void)
     yz_ruleset_free(rs);
     for (size_t i = 0; i < d.n; i++)
         fprintf(stderr, "store: %s\n", d.items[i].message);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     char aux[64];
     unlink(path);
     snprintf(aux, sizeof aux, "%s-wal", path);

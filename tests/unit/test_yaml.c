@@ -92,24 +92,24 @@ void test_yaml(void)
     ydoc_free(doc);
 
     /* problems name their line and column */
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     doc = parse("a: 1\nb: 2\na: 3\n", &d);
     CHECK(d.n_errors == 1);
     CHECK(strstr(first(&d), "3:1: ") == first(&d) && strstr(first(&d), "duplicate key 'a'"));
     ydoc_free(doc);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     doc = parse("a: &x 1\nb: *x\n", &d);
     CHECK(d.n_errors >= 1 && strstr(first(&d), "1:4: ") == first(&d));
     ydoc_free(doc);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     doc = parse("a: [1, 2\nb: 3\n", &d);
     CHECK(doc == NULL && d.n_errors == 1);
     CHECK(d.n && d.items[0].line >= 2);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     doc = parse("a: 1\n---\nb: 2\n", &d);
     CHECK(d.n_errors == 1 && strstr(first(&d), "document"));
     ydoc_free(doc);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
 
     /* nesting beyond the limit is refused, not followed */
     strbuf deep = STRBUF_INIT;
@@ -118,11 +118,11 @@ void test_yaml(void)
     doc = parse(deep.buf, &d);
     CHECK(doc == NULL && d.n_errors >= 1);
     sb_free(&deep);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
 
     /* an empty document has no root */
     doc = parse("", &d);
     CHECK(doc && doc->root == NULL && d.n == 0);
     ydoc_free(doc);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
 }

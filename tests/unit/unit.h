@@ -47,13 +47,13 @@ const char *lua_eval(const char *expr);
 
 /* A ruleset's files in memory (files.c): unit_files_add keeps the literals it is given,
  * unit_files_add_lib reads every .lua file of rules/lib (from the repository's top folder),
- * unit_files_reset frees those and empties the list. */
+ * unit_files_free frees those and empties the list. */
 #define UNIT_MAX_FILES 64
 extern yz_file unit_files[UNIT_MAX_FILES];
 extern size_t unit_nfiles;
 void unit_files_add(const char *path, const char *data);
 void unit_files_add_lib(void);
-void unit_files_reset(void);
+void unit_files_free(void);
 
 void test_util(void);
 void test_dates(void);
