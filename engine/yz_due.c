@@ -15,6 +15,7 @@
  * subsidy_history entry for the months received so far (the rules then see the months used up at
  * the end of the period and answer "期满" themselves); nothing else in the record changes. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -848,8 +849,12 @@ static yz_evaluator *evaluator_of(due *u, const yz_ruleset *rs, yz_diags *d)
         if (u->evs[i].rs == rs)
             return u->evs[i].ev;
     yz_evaluator *ev;
-    if (yz_evaluator_new(rs, NULL, &ev, d) != YZ_OK)
+    int rc = yz_evaluator_new(rs, NULL, &ev, d);
+    if (rc != YZ_OK) {
+        if (rc == YZ_ENOMEM)
+            u->rc = rc;
         return NULL;
+    }
     size_t slot = u->nevs < KEEP_EV ? u->nevs++ : u->next_ev;
     if (slot == u->next_ev && u->nevs == KEEP_EV && u->evs[slot].ev) {
         yz_evaluator_free(u->evs[slot].ev);
@@ -927,7 +932,8 @@ typedef struct run {
     pthread_cond_t cv_work, cv_room;
     task **queue;
     size_t qcap, qhead, qlen;
-    bool done, stop;
+    bool done;        /* under mu */
+    atomic_bool stop; /* a worker ran out of memory: read no further */
     yz_diags *d;
 } run;
 
@@ -960,11 +966,11 @@ static void *worker_main(void *arg)
         r->qlen--;
         pthread_cond_signal(&r->cv_room);
         pthread_mutex_unlock(&r->mu);
-        if (!r->stop)
+        if (!atomic_load(&r->stop))
             follow_person(u, &t->s, t->rs);
         task_free(t);
         if (u->rc == YZ_ENOMEM)
-            r->stop = true; /* read without the lock: only ever set, and only to stop early */
+            atomic_store(&r->stop, true);
     }
 }
 
@@ -998,7 +1004,7 @@ static const yz_ruleset *ruleset_of(run *r, const yz_stored *s)
 static int due_one(const yz_stored *s, void *ctx)
 {
     run *r = ctx;
-    if (r->stop)
+    if (atomic_load(&r->stop))
         return 1;
     const yz_ruleset *rs = ruleset_of(r, s);
     if (r->nworkers == 1) {
@@ -1021,7 +1027,7 @@ static int due_one(const yz_stored *s, void *ctx)
     r->qlen++;
     pthread_cond_signal(&r->cv_work);
     pthread_mutex_unlock(&r->mu);
-    return r->stop;
+    return atomic_load(&r->stop);
 }
 
 static int cmp_diag(const void *x, const void *y)
