@@ -12,7 +12,8 @@
 #     then times the ledger over that store: export (CSV, JSON Lines) and due (decisions/s);
 #  4. runs the kit's compare.sh for the peers' figures in the same run (BENCH_COMPARE=0 skips it;
 #     PEERS, SLOW_N and RUNS are passed through; SLOW_N defaults to 50000).
-#  BENCH_MILLION=1 also measures peak RSS of both modes on 1,000,000 records.
+#  BENCH_MILLION=1 also measures peak RSS of both modes on 1,000,000 records, and of export over the
+#  1,000,000-decision store.
 #
 # The kit lives in ../shared/bench next to the project (BENCH_KIT=PATH to point elsewhere).
 set -eu
@@ -91,6 +92,7 @@ if [ "${BENCH_MILLION:-0}" = 1 ]; then
     n0=$N
     N=1000000
     timed "full recording (1M)" "$W/yz-record.sh" "$M"
+    timed "export csv (1M decisions)" "$YZ" export --db "$W/bench.db" --output /dev/null
     timed "--no-record (1M)" "$W/yz-norecord.sh" "$M"
     N=$n0
     rm -f "$W/bench.db" "$W/bench.db-wal" "$W/bench.db-shm"

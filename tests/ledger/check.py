@@ -257,6 +257,10 @@ for args, what in [(("--format", "xml"), "an unknown format"), (("--encoding", "
     r = yz("export", "--db", DB, *args, check_rc=2)
     ok("error" in r.stderr, "export with %s: exit 2 with an error" % what, r.stderr)
 
+zh = yz("export", "--db", DB, "--header", "zh").stdout.splitlines()[0]
+ok(zh.startswith("\ufeff\"序号\",\"决定编号\"") and "\"大龄失业人员\"" in zh and "公益性岗位补贴·每期金额（分）" in zh,
+   "export --header zh: the header in Chinese", zh[:200])
+
 # ---- masking: no full ID number and no name in any export or report ----
 ids = set()
 names = set()
