@@ -13,7 +13,10 @@
  * One assumption makes the later dates meaningful: each monthly subsidy granted (and not exclusive
  * with another one granted) is received from its start without a break, so the record gains a
  * subsidy_history entry for the months received so far (the rules then see the months used up at
- * the end of the period and answer "期满" themselves); nothing else in the record changes. */
+ * the end of the period and answer "期满" themselves); a person the decision found to be a target,
+ * and who was not recognised before, is recognised from its as-of date (so the status-loss rules
+ * of a review apply on later days, where the record format has recognition.recognised_on);
+ * nothing else in the record changes. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -28,6 +31,7 @@
 #include "yz_json.h"
 #include "yz_ledger.h"
 #include "yz_record.h"
+#include "yz_schema.h"
 
 static const pikind kinds[] = {PI_PREREQ, PI_DISQUAL, PI_CATEGORY, PI_SUBSIDY};
 
@@ -49,6 +53,7 @@ typedef struct person {
     grant *grants;
     size_t ngrants;
     yval *root0;       /* the record as stored, indexed (no projection) */
+    bool recognise;    /* found a target, not recognised before: recognised from the decision on */
     yz_date as_of, start, by;
     int failed;
 } person;
@@ -113,33 +118,43 @@ static const char *date_str(arena *m, yz_date d)
 static yval *record_on(due *u, yz_date day, yz_diags *d)
 {
     person *p = &u->p;
-    bool project = false;
+    bool history = false, recognised = p->recognise && yz_date_cmp(day, p->as_of) > 0;
     for (size_t i = 0; i < p->ngrants && p->hist; i++)
-        project |= yz_date_cmp(day, p->grants[i].start) > 0;
-    if (!project)
+        history |= yz_date_cmp(day, p->grants[i].start) > 0;
+    if (!history && !recognised)
         return p->root0;
     arena *m = &p->mem;
-    yj *arr = yj_new_array(m);
-    for (const yj *e = yj_first(p->hist); e; e = yj_next(e))
-        yj_append(m, arr, NULL, yj_clone(m, e));
-    for (size_t i = 0; i < p->ngrants; i++) {
-        const grant *g = &p->grants[i];
-        if (yz_date_cmp(day, g->start) <= 0)
-            continue;
-        long got = yz_months_between(g->start, day);
-        if (got > g->months)
-            got = g->months;
-        yj *e = yj_new_object(m);
-        const char *from = date_str(m, g->start);
-        yj_append(m, e, "first_approved_on", yj_new_string(m, from, 10));
-        yj_append(m, e, "from", yj_new_string(m, from, 10));
-        yj_append(m, e, "months", yj_new_int(m, got));
-        yj_append(m, e, "subsidy", yj_new_string(m, g->id, strlen(g->id)));
-        yj_append(m, e, "to", yz_date_cmp(day, g->end) <= 0 ? yj_new_null(m) : yj_new_string(m, date_str(m, g->end), 10));
-        yj_append(m, arr, NULL, e);
-    }
     yj *doc = yj_clone(m, p->doc);
-    yj_set(m, doc, "subsidy_history", arr);
+    if (history) {
+        yj *arr = yj_new_array(m);
+        for (const yj *e = yj_first(p->hist); e; e = yj_next(e))
+            yj_append(m, arr, NULL, yj_clone(m, e));
+        for (size_t i = 0; i < p->ngrants; i++) {
+            const grant *g = &p->grants[i];
+            if (yz_date_cmp(day, g->start) <= 0)
+                continue;
+            long got = yz_months_between(g->start, day);
+            if (got > g->months)
+                got = g->months;
+            yj *e = yj_new_object(m);
+            const char *from = date_str(m, g->start);
+            yj_append(m, e, "first_approved_on", yj_new_string(m, from, 10));
+            yj_append(m, e, "from", yj_new_string(m, from, 10));
+            yj_append(m, e, "months", yj_new_int(m, got));
+            yj_append(m, e, "subsidy", yj_new_string(m, g->id, strlen(g->id)));
+            yj_append(m, e, "to",
+                      yz_date_cmp(day, g->end) <= 0 ? yj_new_null(m) : yj_new_string(m, date_str(m, g->end), 10));
+            yj_append(m, arr, NULL, e);
+        }
+        yj_set(m, doc, "subsidy_history", arr);
+    }
+    if (recognised) {
+        /* found a target by the decision: recognised from its as-of date, so a later day is a review */
+        const yj *was = yj_get(doc, "recognition");
+        yj *rec = yj_typeof(was) == YJ_OBJECT ? yj_clone(m, was) : yj_new_object(m);
+        yj_set(m, rec, "recognised_on", yj_new_string(m, p->s->as_of, strlen(p->s->as_of)));
+        yj_set(m, doc, "recognition", rec);
+    }
     return record_index(m, doc, "stored input (projected)", d);
 }
 
@@ -905,6 +920,11 @@ static void follow_person(due *u, const yz_stored *s, const yz_ruleset *rs)
     p->hist = yj_typeof(hist) == YJ_ARRAY ? hist : NULL;
     p->nhist = yj_size(p->hist);
     granted(p, det);
+    p->recognise = false;
+    if (ledger_status(yj_get(det, "target")) == YZ_MET && schema_lookup(schema_applicant(), "recognition.recognised_on")) {
+        const yj *since = yj_get(yj_get(p->doc, "recognition"), "recognised_on");
+        p->recognise = yj_typeof(since) != YJ_STRING;
+    }
     if (yz_date_cmp(p->start, p->by) <= 0)
         follow(u);
     else
