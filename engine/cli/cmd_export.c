@@ -28,7 +28,7 @@ static const char export_usage[] =
     "                   character GBK lacks becomes '?' with a warning: gb18030 holds all\n"
     "  --mask           ID numbers as 440106********0025, and no names (to share outside the office)\n"
     "  --header zh      the CSV header in Chinese (姓名, 大龄失业人员, ...) instead of ids\n"
-    "  --output FILE    write to FILE instead of standard output\n"
+    "  --output FILE    write to FILE instead of standard output (FILE.part until it is complete)\n"
     "\n"
     "The export reads one decision at a time: its memory does not grow with the store.\n"
     "\n"
@@ -84,13 +84,24 @@ int cmd_export(cli *c, int argc, char **argv)
     int code = cli_open_existing(c, cli_db_path(db), &st);
     if (code)
         return code;
+    /* a file is written under a temporary name and renamed when complete: an export that fails
+       or is killed half-way leaves no half-written file under the name asked for */
     FILE *f = stdout;
-    if (output && !(f = fopen(output, "wb"))) {
-        if (errno == ENOMEM)
-            cli_out_of_memory(0);
-        cli_error(c, "cannot write %s: %s", output, strerror(errno));
-        yz_store_close(st);
-        return EXIT_INPUT;
+    char *part = NULL;
+    if (output) {
+        size_t n = strlen(output) + 8;
+        part = malloc(n);
+        if (!part)
+            cli_out_of_memory(n);
+        snprintf(part, n, "%s.part", output);
+        if (!(f = fopen(part, "wb"))) {
+            if (errno == ENOMEM)
+                cli_out_of_memory(0);
+            cli_error(c, "cannot write %s: %s", output, strerror(errno));
+            free(part);
+            yz_store_close(st);
+            return EXIT_INPUT;
+        }
     }
     o.write = write_file;
     o.ctx = f;
@@ -101,12 +112,18 @@ int cmd_export(cli *c, int argc, char **argv)
     cli_print_diags(c, &d);
     yz_diags_free(&d);
     yz_store_close(st);
-    if (f != stdout && fclose(f) != 0 && rc == YZ_OK) {
-        cli_error(c, "cannot write %s: %s", output, strerror(errno));
-        rc = YZ_EIO;
+    if (part) {
+        bool written = fclose(f) == 0;
+        if (rc == YZ_OK && (!written || rename(part, output) != 0)) {
+            cli_error(c, "cannot write %s: %s", output, strerror(errno));
+            rc = YZ_EIO;
+        }
+        if (rc != YZ_OK)
+            remove(part);
+        else
+            fprintf(stderr, "exported %llu decisions (%zu categories, %zu subsidies) to %s\n",
+                    (unsigned long long)sum.decisions, sum.categories, sum.subsidies, output);
+        free(part);
     }
-    if (rc == YZ_OK && output)
-        fprintf(stderr, "exported %llu decisions (%zu categories, %zu subsidies) to %s\n",
-                (unsigned long long)sum.decisions, sum.categories, sum.subsidies, output);
     return rc == YZ_OK ? 0 : rc == YZ_EIO ? EXIT_INPUT : cli_exit_for(rc);
 }

@@ -257,6 +257,16 @@ for args, what in [(("--format", "xml"), "an unknown format"), (("--encoding", "
     r = yz("export", "--db", DB, *args, check_rc=2)
     ok("error" in r.stderr, "export with %s: exit 2 with an error" % what, r.stderr)
 
+# a full disk: an error and exit 4, and no half-written file under the name asked for
+with open("/dev/full", "wb") as full:
+    r = subprocess.run([YZ, "export", "--db", DB], stdout=full, stderr=subprocess.PIPE, text=True)
+ok(r.returncode == 4 and "could not be written" in r.stderr, "export to a full disk: exit 4", (r.returncode, r.stderr))
+with open("/dev/full", "wb") as full:
+    r = subprocess.run([YZ, "due", "--db", DB, "--by", latest, "--json"], stdout=full, stderr=subprocess.PIPE, text=True)
+ok(r.returncode != 0 and "error" in r.stderr, "due to a full disk: an error", (r.returncode, r.stderr))
+r = yz("export", "--db", DB, "--output", os.path.join(T, "no", "such", "x.csv"), check_rc=4)
+ok(not os.path.exists(os.path.join(T, "no")), "export to a folder that does not exist: exit 4, nothing written")
+
 zh = yz("export", "--db", DB, "--header", "zh").stdout.splitlines()[0]
 ok(zh.startswith("\ufeff\"序号\",\"决定编号\"") and "\"大龄失业人员\"" in zh and "公益性岗位补贴·每期金额（分）" in zh,
    "export --header zh: the header in Chinese", zh[:200])
