@@ -51,6 +51,7 @@ typedef struct chunk {
     size_t cap;
     size_t off[CHUNK + 1];
     size_t ncells[CHUNK]; /* CSV: cells in the row; 0 if a cell is not valid UTF-8 */
+    long nul_col[CHUNK];  /* CSV: the column of a cell holding a NUL, or -1 */
     arena rows; /* CSV documents */
     yj *docs[CHUNK];
     rres res[CHUNK];
@@ -236,6 +237,15 @@ static void decide(worker *w, chunk *c, int i)
     yj *doc;
     if (b->csv) {
         doc = c->docs[i];
+        if (!doc && c->nul_col[i] >= 0) {
+            strbuf path = STRBUF_INIT;
+            csv_header_path(b->header, (size_t)c->nul_col[i], &path);
+            nul_found(&d, where, 0, 0, sb_str(&path), "a zero byte");
+            sb_free(&path);
+            reject(b, r, &d, "");
+            yz_diags_clear(&d);
+            return;
+        }
         if (!doc) {
             char msg[128];
             if (c->ncells[i])
@@ -252,6 +262,11 @@ static void decide(worker *w, chunk *c, int i)
         const char *bad = yz_utf8_invalid(text, len);
         if (bad) {
             reject(b, r, &d, "the line is not valid UTF-8 (use --encoding gbk for GBK files)");
+            return;
+        }
+        if (record_json_nul(text, len, where, &d)) {
+            reject(b, r, &d, "");
+            yz_diags_clear(&d);
             return;
         }
         doc = yj_parse(&w->mem, text, len, &off, &err);
@@ -600,7 +615,10 @@ static void on_csv_row(char **fields, size_t *lens, size_t n, long line, void *p
             break;
         }
     /* a row with another number of cells than the header is reported, not guessed at */
-    c->docs[c->n] = n == csv_header_columns(b->header) && c->ncells[c->n] ? record_from_csv(&c->rows, b->header, fields, lens, n) : NULL;
+    c->nul_col[c->n] = -1;
+    c->docs[c->n] = n == csv_header_columns(b->header) && c->ncells[c->n]
+                        ? record_from_csv(&c->rows, b->header, fields, lens, n, &c->nul_col[c->n])
+                        : NULL;
     c->n++;
     if (c->n == CHUNK) {
         dispatch(b, c);

@@ -528,6 +528,7 @@ typedef struct vctx {
     int errors;
     vseg seg[YDOC_MAX_DEPTH + 8];
     int depth;
+    bool canonical; /* put values in their canonical form (an ID number's x as X) */
 } vctx;
 
 static void push_key(vctx *c, const char *key, size_t klen)
@@ -641,7 +642,12 @@ static bool check_string(vctx *c, const snode *sn, const yj *js)
     } else if (sn->format == SF_RESIDENT_ID) {
         yz_id_info info;
         switch (yz_id_parse(s, len, &info)) {
-        case YZ_ID_OK: break;
+        case YZ_ID_OK:
+            /* one person, one id: the check digit X is stored, compared and shown upper-case (the
+               node belongs to the record being validated, in its arena) */
+            if (c->canonical && s[17] == 'x')
+                ((char *)s)[17] = 'X';
+            break;
         case YZ_ID_LENGTH: violation(c, "a resident ID number has 18 characters, this one has %zu", yz_utf8_width(s, len)); return false;
         case YZ_ID_CHARS: violation(c, "a resident ID number is 17 digits and a digit or X"); return false;
         case YZ_ID_BIRTH: violation(c, "digits 7-14 (%.8s) are not a real birth date", s + 6); return false;
@@ -886,7 +892,14 @@ static void cross_checks(vctx *c, const yval *root)
 
 yval *schema_validate(const yz_schema *s, arena *mem, const yj *doc, const char *source, yz_diags *d)
 {
+    return schema_validate_as(s, mem, doc, source, true, d);
+}
+
+yval *schema_validate_as(const yz_schema *s, arena *mem, const yj *doc, const char *source, bool canonical,
+                         yz_diags *d)
+{
     vctx c;
+    c.canonical = canonical;
     c.mem = mem;
     c.source = source;
     c.d = d;

@@ -1270,8 +1270,19 @@ int yz_store_each(yz_store *st, const char *id_number, const char *from, const c
     strbuf sql = STRBUF_INIT;
     sb_adds(&sql, "SELECT " DECISION_COLUMNS " FROM decisions d JOIN rulesets r ON r.id = d.ruleset "
                   "JOIN inputs i ON i.id = d.input WHERE 1");
-    if (id_number)
-        sb_adds(&sql, " AND d.id_number = ?1");
+    /* one person, one id: the query in canonical form (X), and stores written before ID numbers
+       were canonical may also hold the same person with an x */
+    char id_upper[32] = "", id_lower[32] = "";
+    if (id_number) {
+        snprintf(id_upper, sizeof id_upper, "%s", id_number);
+        size_t n = strlen(id_upper);
+        if (n && (id_upper[n - 1] == 'x' || id_upper[n - 1] == 'X'))
+            id_upper[n - 1] = 'X';
+        memcpy(id_lower, id_upper, sizeof id_lower);
+        if (n && id_lower[n - 1] == 'X')
+            id_lower[n - 1] = 'x';
+        sb_adds(&sql, " AND d.id_number IN (?1, ?4)");
+    }
     if (from)
         sb_adds(&sql, " AND d.recorded_at >= ?2");
     if (to)
@@ -1285,8 +1296,10 @@ int yz_store_each(yz_store *st, const char *id_number, const char *from, const c
     char to_next[32] = "";
     if (to)
         snprintf(to_next, sizeof to_next, "%sT99", to); /* every time on that day sorts before it */
-    if (id_number)
-        sqlite3_bind_text(s, 1, id_number, -1, SQLITE_STATIC);
+    if (id_number) {
+        sqlite3_bind_text(s, 1, id_upper, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, id_lower, -1, SQLITE_STATIC);
+    }
     if (from)
         sqlite3_bind_text(s, 2, from, -1, SQLITE_STATIC);
     if (to)
