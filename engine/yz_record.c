@@ -402,10 +402,15 @@ size_t csv_header_columns(const csv_header *h)
 static yj *child_of(arena *mem, yj *parent, const csv_step *st)
 {
     if (st->key) {
+        yj_type want = st->sn->type == ST_ARRAY ? YJ_ARRAY : YJ_OBJECT;
         yj *c = yj_get(parent, st->key);
         if (!c) {
-            c = st->sn->type == ST_ARRAY ? yj_new_array(mem) : yj_new_object(mem);
+            c = want == YJ_ARRAY ? yj_new_array(mem) : yj_new_object(mem);
             yj_append(mem, parent, st->key, c);
+        } else if (yj_typeof(c) != want) {
+            /* a count cell that is not a number took the list's place: validation refuses the
+               row for it, and the cells below it go nowhere */
+            return want == YJ_ARRAY ? yj_new_array(mem) : yj_new_object(mem);
         }
         return c;
     }
@@ -481,11 +486,19 @@ yj *record_from_csv(arena *mem, const csv_header *h, char **fields, size_t *lens
         if (!c->leaf)
             continue;
         yj *cur = root;
-        int last = c->kind == COL_COUNT ? c->nsteps : c->nsteps - 1;
-        for (int k = 0; k < last; k++)
+        for (int k = 0; k < c->nsteps - 1; k++)
             cur = child_of(mem, cur, &c->steps[k]);
+        const csv_step *lst = &c->steps[c->nsteps - 1];
+        if (c->kind == COL_COUNT && !all_digits(fields[i])) {
+            /* not a number of items (not even null, which would leave the cells of the items
+               unread): the text stands for the list, and validation says what is wrong */
+            if (lst->key)
+                yj_set(mem, cur, lst->key, yj_new_string(mem, fields[i], lens[i]));
+            continue;
+        }
         if (c->kind == COL_COUNT) {
-            /* cur is the list itself: give it that many items (absent fields until filled) */
+            /* give the list that many items (absent fields until filled); 0 is the empty list */
+            yj *list = child_of(mem, cur, lst);
             long want = strtol(fields[i], NULL, 10);
             /* more than the schema allows: one item too many is enough for validation to say so */
             size_t most = c->leaf->max_items ? c->leaf->max_items : CSV_MAX_ITEMS;
@@ -493,15 +506,17 @@ yj *record_from_csv(arena *mem, const csv_header *h, char **fields, size_t *lens
                 want = (long)most + 1;
             if (want > 0) {
                 csv_step item = {NULL, (int)want - 1, c->leaf->items};
-                child_of(mem, cur, &item);
+                child_of(mem, list, &item);
             }
             continue;
         }
-        const csv_step *lst = &c->steps[c->nsteps - 1];
         yj *val;
-        if (c->kind == COL_LIST) {
+        if (c->kind == COL_LIST && lens[i] == 4 && !memcmp(fields[i], "null", 4)) {
+            val = yj_new_null(mem); /* as in JSON: for a list, the same as absent (unknown) */
+        } else if (c->kind == COL_LIST) {
+            /* "[]" is the empty list: a known "none" (an empty cell is unknown) */
             val = yj_new_array(mem);
-            const char *p = fields[i];
+            const char *p = lens[i] == 2 && !memcmp(fields[i], "[]", 2) ? "" : fields[i];
             while (*p) {
                 const char *e = strchr(p, ';');
                 size_t l = e ? (size_t)(e - p) : strlen(p);

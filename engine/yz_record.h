@@ -27,8 +27,8 @@ bool record_json_nul(const char *text, size_t len, const char *source, yz_diags 
 int record_parse_stored(const char *text, size_t len, const char *source, yz_record **out, yz_diags *d);
 
 /* CSV records: a header of dotted field names (hukou.type; household.members.0.relation with
- * household.members.count; lists of text joined with ';'), cells typed by the schema; an empty
- * cell is an absent field and the text null a JSON null. */
+ * household.members.count, 0 for none; lists of text joined with ';', [] for none), cells typed by
+ * the schema; an empty cell is an absent field and the text null a JSON null. */
 typedef struct csv_header csv_header;
 /* Compiles a header row; unknown columns are errors (with a suggestion) in err. */
 csv_header *csv_header_new(char **fields, size_t n, strbuf *err);
