@@ -262,7 +262,7 @@ static const char **build_id_list(bctx *b, const ynode *n, size_t *count)
     return out;
 }
 
-static const char *const kind_word[] = {"prerequisite", "disqualification", "condition", "category", "subsidy"};
+static const char *const kind_word[PI_NKINDS] = {"prerequisite", "disqualification", "condition", "category", "subsidy"};
 
 static bool build_item(bctx *b, pikind kind, const ynode *key, const ynode *n, pitem *it)
 {
@@ -820,8 +820,8 @@ static void texts_of(loader *L, pcond *c)
 /* texts every determination would otherwise format again */
 static void precompute_texts(loader *L, ppolicy *pol)
 {
-    static const char *const prefix[] = {"前提条件：", "身份丧失情形：", "", "属于：", ""};
-    for (int k = 0; k < 5; k++) {
+    static const char *const prefix[PI_NKINDS] = {"前提条件：", "身份丧失情形：", "", "属于：", ""};
+    for (int k = 0; k < PI_NKINDS; k++) {
         for (size_t i = 0; i < pol->nitems[k]; i++) {
             pitem *it = &pol->items[k][i];
             const char *name = it->name ? it->name : it->id;
@@ -921,7 +921,7 @@ ppolicy *build_policy(loader *L, ynode *root, version **vs, size_t nv, const cha
     build_section(&b, PI_SUBSIDY, ynode_get(root, "subsidies"));
     if (!pol->nitems[PI_CATEGORY])
         ld_err_at(L, root, "the policy defines no category (categories:)");
-    for (int k = 0; k < 5; k++) {
+    for (int k = 0; k < PI_NKINDS; k++) {
         for (size_t i = 0; i < pol->nitems[k]; i++) {
             pitem *it = &pol->items[k][i];
             resolve_refs(&b, it->when);

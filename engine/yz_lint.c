@@ -7,7 +7,7 @@
 
 #include "yz_date.h"
 #include "yz_diag.h"
-#include "yz_eval.h"
+#include "yz_rulevm.h"
 #include "yz_lualint.h"
 #include "yz_policy.h"
 #include "yz_testcase.h"
@@ -170,7 +170,7 @@ static void lint_ruleset(const yz_ruleset *rs, const char *dir, const char *toda
     expiry(rs, today, d);
     value_gaps(rs, d);
     lint_lua(rs, d);
-    eval_check_helpers(rs, d);
+    rvm_check_helpers(rs, d);
     diag_sort_from(d, first);
     testcase_check_folder(rs, dir, d);
 }

@@ -64,7 +64,8 @@ struct pcond {
     const char *neg_json;
 };
 
-typedef enum { PI_PREREQ, PI_DISQUAL, PI_CONDITION, PI_CATEGORY, PI_SUBSIDY } pikind;
+/* the kinds of item a policy defines (PI_NKINDS: how many) */
+typedef enum { PI_PREREQ, PI_DISQUAL, PI_CONDITION, PI_CATEGORY, PI_SUBSIDY, PI_NKINDS } pikind;
 
 typedef struct pitem {
     pikind kind;
@@ -113,8 +114,8 @@ typedef struct ppolicy {
     size_t nsources;
     pparam *params; /* sorted by id */
     size_t nparams;
-    pitem *items[5];
-    size_t nitems[5]; /* by pikind, in file order (parent first) */
+    pitem *items[PI_NKINDS];
+    size_t nitems[PI_NKINDS]; /* by pikind, in file order (parent first) */
     const char **lua_files; /* helper Lua files, in load order (parents first) */
     size_t nlua;
     int index;
