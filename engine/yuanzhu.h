@@ -69,6 +69,23 @@ char *yz_diag_format(const yz_diag *x);
 
 void yz_free(void *p);
 
+/* ---- text for people ---- */
+
+/* s made safe to print for a person to read: control characters (C0, DEL, C1), bidirectional-
+ * text controls and line or paragraph separators become escapes (\n, \t, \x1b, \u202e), and
+ * bytes that are not UTF-8 become \xNN, so that a value from a record, a rule, a file name or the
+ * command line cannot add a line, move the cursor, clear the screen or reorder what is shown.
+ * With keep_newlines, '\n' stays (for text whose lines are already safe, such as a replay diff,
+ * whose values are quoted JSON).  Every human-readable text the library makes (diagnostics,
+ * yz_determination_text, test reports) is already escaped this way.  Caller frees. */
+char *yz_text_escape(const char *s, bool keep_newlines);
+
+/* Checks an operator (caseworker) id before anything is recorded with it: 1 to 64 characters of
+ * UTF-8, none of them a control, bidirectional-text or invisible formatting character, and no
+ * space at either end.  yz_store_record, yz_store_append and yz_batch_run check it themselves.
+ * Returns YZ_OK, or YZ_EUSAGE with a diagnostic that says what is wrong. */
+int yz_operator_check(const char *operator_id, yz_diags *d);
+
 /* ---- running out of memory ----
  *
  * Where an allocation failure can be reported, the call returns YZ_ENOMEM: creating an evaluator

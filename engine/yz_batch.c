@@ -22,6 +22,7 @@
 #include "yz_hash.h"
 #include "yz_input.h"
 #include "yz_record.h"
+#include "yz_text.h"
 
 #define CHUNK 256
 #define COMMIT_EVERY 20000
@@ -71,6 +72,7 @@ typedef struct worker {
 
 struct batch {
     const yz_batch_options *o;
+    char *shown_input, *shown_rejects_path; /* file names as messages show them (escaped) */
     yz_batch_summary *sum;
     yz_diags *d;
     yz_ruleset *rs;
@@ -136,8 +138,12 @@ static void reject(batch *b, rres *r, const yz_diags *d, const char *fallback)
         JW_KEY(&w, "message");
         jw_str(&w, x->message);
         jw_obj_end(&w);
+        if (i == 0 && x->field) {
+            sb_add_shown(&m, x->field, strlen(x->field), false);
+            sb_adds(&m, ": ");
+        }
         if (i == 0)
-            sb_addf(&m, "%s%s%s", x->field ? x->field : "", x->field ? ": " : "", x->message);
+            sb_add_shown(&m, x->message, strlen(x->message), false);
     }
     if (!d->n) {
         jw_obj_begin(&w);
@@ -309,7 +315,7 @@ static void decide(worker *w, chunk *c, int i)
     }
     if (rc != YZ_OK) {
         r->status = RS_FAILED;
-        r->message = yz_strdup(d.n ? d.items[0].message : yz_rc_name(rc));
+        r->message = yz_text_escape(d.n ? d.items[0].message : yz_rc_name(rc), false);
         yz_diags_clear(&d);
         return;
     }
@@ -435,16 +441,16 @@ static int write_chunk(batch *b, chunk *c)
             if (b->rejects)
                 fprintf(b->rejects, "%s\n", r->reject);
             if (b->shown_rejects++ < 20)
-                fprintf(stderr, "%s:%ld: error: %s\n", b->o->input, r->line, r->message);
+                fprintf(stderr, "%s:%ld: error: %s\n", b->shown_input, r->line, r->message);
             else if (b->shown_rejects == 21)
-                fprintf(stderr, "%s: more rejected records: see %s\n", b->o->input,
-                        b->o->rejects ? b->o->rejects : "the rejects file");
+                fprintf(stderr, "%s: more rejected records: see %s\n", b->shown_input,
+                        b->shown_rejects_path ? b->shown_rejects_path : "the rejects file");
             continue;
         case RS_SKIPPED: s->skipped++; continue;
         case RS_FAILED:
             s->failed++;
             if (r->message) /* none for records left undecided once memory ran out: one message says so */
-                fprintf(stderr, "%s:%ld: error: %s\n", b->o->input, r->line, r->message);
+                fprintf(stderr, "%s:%ld: error: %s\n", b->shown_input, r->line, r->message);
             continue;
         default: break;
         }
@@ -800,16 +806,15 @@ int yz_batch_run(const yz_batch_options *o, yz_batch_summary *sum, yz_diags *d)
         sum->sub_names[k++] = it->name;
     }
     snprintf(sum->ruleset, sizeof sum->ruleset, "%s", yz_ruleset_id(b->rs));
+    b->shown_input = yz_text_escape(o->input, false);
+    b->shown_rejects_path = o->rejects ? yz_text_escape(o->rejects, false) : NULL;
     b->csv = is_csv(o);
     b->progress = o->progress;
     if ((rc = input_open(o->input, o->encoding, &b->in, d)) != YZ_OK)
         goto done;
     if (o->record) {
-        if (!o->operator_id || !*o->operator_id) {
-            diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "recording decisions needs an operator id (--operator or YUANZHU_OPERATOR)");
-            rc = YZ_EUSAGE;
+        if ((rc = yz_operator_check(o->operator_id, d)) != YZ_OK)
             goto done;
-        }
         if ((rc = yz_store_open(o->db, NULL, &b->st, d)) != YZ_OK)
             goto done;
     }
@@ -890,6 +895,8 @@ int yz_batch_run(const yz_batch_options *o, yz_batch_summary *sum, yz_diags *d)
     pthread_cond_destroy(&b->cv_room);
 done:
     sum->seconds = now_s() - b->t0;
+    yz_free(b->shown_input);
+    yz_free(b->shown_rejects_path);
     for (int i = 0; i < b->nworkers; i++) {
         yz_evaluator_free(b->workers[i].ev);
         yz_packer_free(b->workers[i].packer);

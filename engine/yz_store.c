@@ -1065,10 +1065,8 @@ static int append_locked(yz_store *st, const yz_packed *pk, const char *operator
 int yz_store_append(yz_store *st, const yz_packed *pk, const char *operator_id, bool *skipped, char id_out[17],
                     int64_t *seq_out, yz_diags *d)
 {
-    if (!operator_id || !*operator_id) {
-        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "recording a decision needs an operator id (--operator or YUANZHU_OPERATOR)");
+    if (yz_operator_check(operator_id, d) != YZ_OK)
         return YZ_EUSAGE;
-    }
     bool own;
     if (open_txn(st, &own, d) != YZ_OK)
         return YZ_ESTORE;
@@ -1079,10 +1077,8 @@ int yz_store_append(yz_store *st, const yz_packed *pk, const char *operator_id, 
 int yz_store_record(yz_store *st, const yz_ruleset *rs, const yz_record *rec, const yz_determination *det,
                     const char *operator_id, char id_out[17], int64_t *seq_out, yz_diags *d)
 {
-    if (!operator_id || !*operator_id) {
-        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "recording a decision needs an operator id (--operator or YUANZHU_OPERATOR)");
+    if (yz_operator_check(operator_id, d) != YZ_OK)
         return YZ_EUSAGE;
-    }
     bool own;
     if (open_txn(st, &own, d) != YZ_OK)
         return YZ_ESTORE;

@@ -45,7 +45,7 @@ int cmd_init(cli *c, int argc, char **argv)
     yz_diags_clear(&d);
     if (rc != YZ_OK)
         return rc == YZ_EUSAGE ? EXIT_USAGE : EXIT_STORE;
-    printf("created %s (audit chain: %s)\n", path, hash);
+    printf("created %s (audit chain: %s)\n", cli_shown(path), hash);
     return 0;
 }
 
@@ -109,7 +109,7 @@ int cmd_audit(cli *c, int argc, char **argv)
             printf("ok: %lld events, head %lld:%s (%s)\n", (long long)rep.events, (long long)rep.head_seq,
                    rep.head_hash, yz_store_hash_alg(st));
         else if (rc == YZ_EFAILED) {
-            printf("TAMPERED at seq %lld: %s\n", (long long)rep.bad_seq, rep.problem);
+            printf("TAMPERED at seq %lld: %s\n", (long long)rep.bad_seq, cli_shown(rep.problem));
             code = EXIT_FAIL;
         } else
             code = EXIT_STORE;
@@ -153,7 +153,10 @@ static int replay_one(const yz_stored *s, void *p)
         r->matched++;
     } else if (rc == YZ_EFAILED) {
         r->mismatched++;
-        printf("MISMATCH %s (seq %lld, %s, as of %s):\n%s", s->id, (long long)s->seq, s->id_number, s->as_of, diff);
+        char *shown = yz_text_escape(diff, true);
+        printf("MISMATCH %s (seq %lld, %s, as of %s):\n%s", s->id, (long long)s->seq, cli_shown(s->id_number),
+               cli_shown(s->as_of), shown);
+        yz_free(shown);
     } else if (rc == YZ_ENOMEM) {
         /* says nothing about the decision: stop, and say why */
         cli_print_diags(r->c, &d);
@@ -224,28 +227,31 @@ int cmd_replay(cli *c, int argc, char **argv)
             char *diff = NULL;
             rc = yz_replay(c->home, s, rules, &diff, &d);
             cli_print_diags(c, &d);
+            char *shown = yz_text_escape(diff, true);
+            const char *rules_shown = rules ? cli_shown(rules) : NULL;
             if (rc == YZ_OK) {
                 if (rules)
-                    printf("same: the rules in %s decide decision %s (as of %s) exactly as recorded\n", rules, s->id,
-                           s->as_of);
+                    printf("same: the rules in %s decide decision %s (as of %s) exactly as recorded\n", rules_shown,
+                           s->id, cli_shown(s->as_of));
                 else
                     printf("match: decision %s (seq %lld, as of %s, ruleset %.12s) replays byte for byte\n", s->id,
-                           (long long)s->seq, s->as_of, s->ruleset);
+                           (long long)s->seq, cli_shown(s->as_of), cli_shown(s->ruleset));
             } else if (rc == YZ_EFAILED) {
                 if (rules)
                     printf("different: the rules in %s would decide decision %s (as of %s) otherwise\n"
                            "  (recorded -> with these rules)\n%s",
-                           rules, s->id, s->as_of, diff);
+                           rules_shown, s->id, cli_shown(s->as_of), shown);
                 else
                     printf("MISMATCH: decision %s (seq %lld) does not replay to the recorded output\n"
                            "  (recorded -> replayed)\n%s",
-                           s->id, (long long)s->seq, diff);
+                           s->id, (long long)s->seq, shown);
                 code = EXIT_FAIL;
             } else {
                 code = rc == YZ_EPOLICY || rc == YZ_ENOTINFORCE ? EXIT_POLICY
                        : rc == YZ_ENOMEM                       ? EXIT_INTERNAL
                                                                : EXIT_STORE;
             }
+            yz_free(shown);
             yz_free(diff);
         }
         yz_stored_free(s);
@@ -297,8 +303,8 @@ static int history_one(const yz_stored *s, void *p)
         if (h->n == 0)
             printf("%-20s  %-10s  %-10s  %-16s  %-12s  %-12s  %s\n", "recorded (UTC)", "as of", "operator", "decision",
                    "ruleset", "target", "categories met / subsidies granted (fen per period)");
-        printf("%-20s  %-10s  %-10s  %-16s  %-12.12s  %-12s  %s\n", s->recorded_at, s->as_of, s->operator_id, s->id,
-               s->ruleset, s->target, brief);
+        printf("%-20s  %-10s  %-10s  %-16s  %-12.12s  %-12s  %s\n", cli_shown(s->recorded_at), cli_shown(s->as_of),
+               cli_shown(s->operator_id), s->id, cli_shown(s->ruleset), cli_shown(s->target), cli_shown(brief));
     }
     yz_free(brief);
     h->n++;
@@ -349,7 +355,7 @@ int cmd_history(cli *c, int argc, char **argv)
     if (rc != YZ_OK)
         code = EXIT_STORE;
     else if (!h.n && !json)
-        printf("no decisions recorded for %s\n", norm);
+        printf("no decisions recorded for %s\n", cli_shown(norm));
     yz_diags_clear(&d);
     yz_store_close(st);
     return code;
