@@ -226,6 +226,10 @@ typedef struct yz_store yz_store;
 /* Opens a store, creating it (schema and hash algorithm hash_alg: "sha256" or "sm3"; NULL =
  * sha256) when the file does not exist, and migrating an older schema forward.  A store that
  * exists keeps its own algorithm; asking for another one with create_only is an error.
+ * A new store is created whole or not at all (built in a temporary file beside it, mode 0600,
+ * then renamed into place), so a process killed while creating one leaves no file at path; an
+ * empty file found at path (left by an older engine, or made by hand) is refused with what to
+ * do, never made into a store with a hash nobody chose.
  * Returns YZ_OK or YZ_ESTORE with a diagnostic.
  *
  * Many processes may use one store: readers never wait, and a writer waits up to the busy
@@ -242,7 +246,8 @@ const char *yz_store_hash_alg(const yz_store *st);
 /* Records a determination as a decision: registers its ruleset (with every file) if new, stores
  * the input once under its hash, appends the decision and its audit event, all in one
  * transaction (or in the caller's, see yz_store_begin).  id_out gets the decision id (17
- * bytes). */
+ * bytes).  det must have been made from rec (the same person: YZ_EUSAGE otherwise), and
+ * operator_id must pass yz_operator_check (YZ_EUSAGE). */
 int yz_store_record(yz_store *st, const yz_ruleset *rs, const yz_record *rec, const yz_determination *det,
                     const char *operator_id, char id_out[17], int64_t *seq_out, yz_diags *d);
 /* Recording in bulk: the expensive part of a decision (canonical JSON, hashes, compression) is
@@ -285,9 +290,12 @@ typedef struct yz_verify_report {
     char problem[512];  /* what is wrong there */
 } yz_verify_report;
 
-/* Walks the chain and the rows it describes.  expect_head ("HASH" or "SEQ:HASH", may be NULL)
- * must appear in the chain (the way a truncated tail is found).  Returns YZ_OK, YZ_EFAILED
- * (report.bad_seq/problem say where) or YZ_ESTORE. */
+/* Walks the chain and the rows it describes, and checks that each decision holds the record and
+ * the determination of the person it names (its id_number).  expect_head ("HASH" or "SEQ:HASH",
+ * may be NULL; HASH may be abbreviated to its first 16 or more hex digits) must appear in the
+ * chain (the way a truncated tail is found).  Returns YZ_OK, YZ_EFAILED (report.bad_seq/problem
+ * say where), YZ_EUSAGE (expect_head is malformed or too short; nothing was checked) or
+ * YZ_ESTORE. */
 int yz_store_verify(yz_store *st, const char *expect_head, yz_verify_report *rep, yz_diags *d);
 int yz_store_head(yz_store *st, int64_t *seq, char hash[65], yz_diags *d);
 
@@ -307,8 +315,10 @@ int yz_store_load(yz_store *st, const char *id, bool with_files, yz_stored **out
 void yz_stored_free(yz_stored *s);
 
 /* Calls fn for decisions in sequence order: all (from/to NULL), those recorded on dates
- * from..to (inclusive, UTC, "YYYY-MM-DD"), or one person's (id_number).  Stops when fn returns
- * non-zero. */
+ * from..to (inclusive, UTC, "YYYY-MM-DD"), or one person's (id_number; a check digit x or X
+ * finds both).  Stops when fn returns non-zero.  A decision that cannot be read back (with_output:
+ * its stored input, output or ruleset files are damaged) is not passed to fn: it gets one error
+ * in d, the walk goes on, and the call returns YZ_EFAILED at the end. */
 typedef int (*yz_stored_fn)(const yz_stored *s, void *ctx);
 int yz_store_each(yz_store *st, const char *id_number, const char *from, const char *to, bool with_output,
                   yz_stored_fn fn, void *ctx, yz_diags *d);

@@ -78,6 +78,20 @@ void yz_diags_init(yz_diags *d)
     memset(d, 0, sizeof *d);
 }
 
+void diag_truncate(yz_diags *d, size_t n)
+{
+    while (d && d->n > n) {
+        yz_diag *x = &d->items[--d->n];
+        if (x->severity == YZ_SEV_ERROR)
+            d->n_errors--;
+        else if (x->severity == YZ_SEV_WARNING)
+            d->n_warnings--;
+        yz_free(x->file);
+        yz_free(x->message);
+        yz_free(x->field);
+    }
+}
+
 void yz_diags_clear(yz_diags *d)
 {
     if (!d)

@@ -119,27 +119,27 @@ int yz_operator_check(const char *id, yz_diags *d)
         p += k ? k : 1;
         n -= k ? k : 1;
     }
-    strbuf shown = STRBUF_INIT;
-    text_shown(&shown, id);
+    strbuf sb = STRBUF_INIT;
+    const char *shown = text_shown(&sb, id);
     if (why) {
         diag_add(d, YZ_SEV_ERROR, NULL, 0, 0,
                  "operator id '%s' %s (U+%04X, character %zu): an operator id is the caseworker's printable id, "
                  "such as gz-0042",
-                 shown.buf, why, (unsigned)bad, chars);
+                 shown, why, (unsigned)bad, chars);
     } else if (chars > YZ_OPERATOR_MAX) {
         why = "too long";
         size_t cut = 0;
         for (int i = 0; i < 20; i++) /* the first 20 characters */
-            while (++cut < shown.len && ((unsigned char)shown.buf[cut] & 0xC0) == 0x80)
+            while (++cut < sb.len && ((unsigned char)shown[cut] & 0xC0) == 0x80)
                 ;
         diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "operator id '%.*s...' is %zu characters long: at most %d", (int)cut,
-                 shown.buf, chars, YZ_OPERATOR_MAX);
+                 shown, chars, YZ_OPERATOR_MAX);
     } else if (id[0] == ' ' || id[strlen(id) - 1] == ' ' || yz_str_has_prefix(id, IDEOGRAPHIC_SPACE) ||
                yz_str_has_suffix(id, IDEOGRAPHIC_SPACE)) {
         why = "spaces";
         diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "operator id '%s' begins or ends with a space: give the id alone",
-                 shown.buf);
+                 shown);
     }
-    sb_free(&shown);
+    sb_free(&sb);
     return why ? YZ_EUSAGE : YZ_OK;
 }

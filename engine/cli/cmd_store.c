@@ -59,9 +59,12 @@ static const char audit_usage[] =
     "outputs, rulesets and their files) and prints 'ok: N events, head HASH', or the first sequence\n"
     "number that was altered, deleted, inserted or reordered.  A tail cut off the end leaves a\n"
     "valid, shorter chain: only a head kept outside the store shows it, so write down the output\n"
-    "of 'audit head' (or publish it) and pass it to --expect-head.\n"
+    "of 'audit head' (or publish it) and pass it to --expect-head: the whole SEQ:HASH, or the hash\n"
+    "abbreviated to its first 16 or more hex digits (fewer could be matched by a forged chain).\n"
+    "verify also checks that each decision names the person whose record it stores.\n"
     "\n"
-    "exit codes: 0 the chain is intact; 1 tampering found; 2 usage error; 5 the store cannot be read\n";
+    "exit codes: 0 the chain is intact; 1 tampering found; 2 usage error (a malformed --expect-head);\n"
+    "            5 the store cannot be read\n";
 
 int cmd_audit(cli *c, int argc, char **argv)
 {
@@ -112,7 +115,7 @@ int cmd_audit(cli *c, int argc, char **argv)
             printf("TAMPERED at seq %lld: %s\n", (long long)rep.bad_seq, cli_shown(rep.problem));
             code = EXIT_FAIL;
         } else
-            code = EXIT_STORE;
+            code = rc == YZ_EUSAGE ? EXIT_USAGE : EXIT_STORE;
     }
     cli_print_diags(c, &d);
     yz_diags_clear(&d);
@@ -260,13 +263,18 @@ int cmd_replay(cli *c, int argc, char **argv)
         int rc = yz_store_each(st, NULL, all ? NULL : from, all ? NULL : to, true, replay_one, &r, &d);
         yz_replayer_free(r.rp);
         cli_print_diags(c, &d);
+        /* damaged decisions were skipped, one error each, and the others replayed */
+        long long damaged = rc == YZ_EFAILED ? (long long)d.n_errors : 0;
         if (r.nomem)
             code = EXIT_INTERNAL;
-        else if (rc != YZ_OK)
+        else if (rc != YZ_OK && rc != YZ_EFAILED)
             code = EXIT_STORE;
-        printf("replayed %lld decisions: %lld match, %lld mismatch, %lld failed\n", r.matched + r.mismatched + r.failed,
+        printf("replayed %lld decisions: %lld match, %lld mismatch, %lld failed", r.matched + r.mismatched + r.failed,
                r.matched, r.mismatched, r.failed);
-        if (!code && (r.mismatched || r.failed))
+        if (damaged)
+            printf("; %lld damaged (cannot be read back: run yuanzhu audit verify)", damaged);
+        printf("\n");
+        if (!code && (r.mismatched || r.failed || damaged))
             code = EXIT_FAIL;
     }
     yz_diags_clear(&d);
