@@ -43,12 +43,17 @@ CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)
 SCHEMAS = schemas/applicant-record.v1.schema.json schemas/policy.v1.schema.json schemas/store.sql
 
-.PHONY: all deps deps-check demo test check fuzz valgrind bench install clean unit
+.PHONY: all deps deps-check deps-test demo test check fuzz valgrind bench install clean unit
 
 all: $(BIN) $(BUILD)/libyuanzhu.a
 
 deps:
 	@scripts/deps.sh
+
+# what make test needs besides the build: an independent JSON Schema validator (tests/schema)
+TEST_PKGS = python3-jsonschema python3-yaml
+deps-test: deps
+	@YZ_PACKAGES="$(TEST_PKGS)" scripts/deps.sh
 
 # the tools of make check, make fuzz and make valgrind (clang with its sanitizer and libFuzzer runtimes)
 CHECK_PKGS = clang libclang-rt-14-dev valgrind
@@ -84,14 +89,14 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	bin/yuanzhu check --province guangdong --as-of 2025-06-15 --operator demo schemas/examples/applicant.yaml
 
-test: deps
+test: deps-test
 	@$(MAKE) --no-print-directory all unit
 	@tests/run.sh
 
 # a sanitizer report ends the process with 99, an exit status no test expects (the default, 1, is
 # also "a test failed", so an expected failure could hide a report)
 CHECK_SAN = exitcode=99:detect_leaks=1
-check: deps-check
+check: deps-check deps-test
 	@$(MAKE) --no-print-directory BUILD=build-asan BIN=bin/yuanzhu-asan CC=clang \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	    LDFLAGS="-fsanitize=address,undefined" all unit

@@ -227,9 +227,10 @@ typedef struct yz_store yz_store;
  * sha256) when the file does not exist, and migrating an older schema forward.  A store that
  * exists keeps its own algorithm; asking for another one with create_only is an error.
  * A new store is created whole or not at all (built in a temporary file beside it, mode 0600,
- * then renamed into place), so a process killed while creating one leaves no file at path; an
- * empty file found at path (left by an older engine, or made by hand) is refused with what to
- * do, never made into a store with a hash nobody chose.
+ * then renamed into place), so a process killed while creating one leaves no file at path (at most
+ * a PATH.new-XXXXXX beside it).  An empty file at path (made by hand or by the sqlite3 shell, or
+ * left by an older engine's interrupted init) holds no store yet: the store is made in it, and
+ * yz_store_create does not count it as an existing store.
  * Returns YZ_OK or YZ_ESTORE with a diagnostic.
  *
  * Many processes may use one store: readers never wait, and a writer waits up to the busy
@@ -391,6 +392,11 @@ typedef struct yz_test_options {
     const char *filter;    /* run only cases whose name contains this, or NULL */
     int verbose;           /* print passing cases too */
     yz_limits limits;
+    /* when set: called with each case's applicant record as canonical JSON (after its set: and
+       unset:, before it is validated; the text is valid during the call), e.g. to check the
+       records with another tool or decide them with batch */
+    void (*on_record)(const char *case_name, const char *record_json, void *ctx);
+    void *ctx;
 } yz_test_options;
 
 typedef struct yz_test_summary {

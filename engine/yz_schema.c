@@ -237,12 +237,16 @@ static snode *compile(cctx *cx, const yj *js, const char *key, snode *parent)
 
     const yj *type = yj_get(js, "type");
     const char *tname = NULL;
+    n->nullable = !type;
     if (yj_typeof(type) == YJ_STRING) {
         tname = yj_str(type);
     } else if (yj_typeof(type) == YJ_ARRAY) {
-        for (const yj *t = yj_first(type); t; t = yj_next(t))
+        for (const yj *t = yj_first(type); t; t = yj_next(t)) {
             if (strcmp(yj_str(t), "null") != 0)
                 tname = yj_str(t);
+            else
+                n->nullable = true;
+        }
     }
     if (!tname)
         n->type = ST_ANY;
@@ -304,16 +308,26 @@ static snode *compile(cctx *cx, const yj *js, const char *key, snode *parent)
         n->max = yj_num(v);
     }
     const yj *en = yj_get(js, "enum");
-    if (!en && (v = yj_get(js, "x-enum-from"))) {
+    if ((v = yj_get(js, "x-enum-from"))) {
         n->enum_from = arena_strdup(&schema_mem, yj_str(v));
-        en = yj_get(cx->root, yj_str(v)); /* an object whose keys are the allowed values */
+        const yj *from = yj_get(cx->root, yj_str(v)); /* an object whose keys are the allowed values */
+        /* the schema spells the list out as an enum too, for validators that know no x-enum-from:
+           the two must name the same values */
+        if (en) {
+            bool same = yj_size(en) == yj_size(from);
+            for (const yj *e = yj_first(en); e && same; e = yj_next(e))
+                same = yj_typeof(e) == YJ_STRING && yj_get(from, yj_str(e)) != NULL;
+            if (!same)
+                fatal_schema("an enum differs from its x-enum-from");
+        }
+        en = from;
     }
     if (en) {
-        n->nenum = yj_size(en);
-        n->enums = arena_alloc(&schema_mem, (n->nenum ? n->nenum : 1) * sizeof *n->enums);
-        size_t i = 0;
+        /* null in an enum is the null that a nullable type allows: not one of the texts */
+        n->enums = arena_alloc(&schema_mem, (yj_size(en) ? yj_size(en) : 1) * sizeof *n->enums);
         for (const yj *e = yj_first(en); e; e = yj_next(e))
-            n->enums[i++] = arena_strdup(&schema_mem, yj_typeof(en) == YJ_OBJECT ? yj_key(e) : yj_str(e));
+            if (yj_typeof(en) == YJ_OBJECT || yj_typeof(e) == YJ_STRING)
+                n->enums[n->nenum++] = arena_strdup(&schema_mem, yj_typeof(en) == YJ_OBJECT ? yj_key(e) : yj_str(e));
     }
     if (n->type == ST_OBJECT) {
         const yj *props = yj_get(js, "properties");
@@ -604,6 +618,7 @@ static void short_value(strbuf *sb, const char *s)
 }
 
 static yval *validate_value(vctx *c, const snode *sn, const yj *js, yval *parent, int index);
+static const char *expect_name(const snode *sn);
 
 static bool check_string(vctx *c, const snode *sn, const yj *js)
 {
@@ -759,9 +774,11 @@ static yval *validate_object(vctx *c, const snode *sn, const yj *js, yval *paren
             } else {
                 seen[idx] = 1;
                 if (yj_typeof(m) == YJ_NULL && !child->null_is_none) {
-                    /* null means absent (unknown) here */
+                    /* null means absent (unknown) here, where the schema allows it */
                     if (child->required)
                         violation(c, "required, cannot be null");
+                    else if (!child->nullable)
+                        violation(c, "cannot be null: give %s or leave the field out", expect_name(child));
                 } else {
                     v->kids[idx] = validate_value(c, child, m, v, -1);
                 }
@@ -787,6 +804,8 @@ static yval *validate_value(vctx *c, const snode *sn, const yj *js, yval *parent
     if (t == YJ_NULL) {
         if (sn->null_is_none)
             return new_yval(c, sn, js, parent, index);
+        if (!sn->nullable) /* a list item: members are checked in validate_object */
+            violation(c, "cannot be null: the items of this list are %s", expect_name(sn));
         return NULL;
     }
     switch (sn->type) {

@@ -23,6 +23,7 @@ struct snode {
     const char *label;   /* Chinese label (x-label) */
     const char *evidence;/* document id to ask for (x-evidence), inherited from parents */
     bool null_is_none;   /* x-null: none: null is a known "none" */
+    bool nullable;       /* the type allows null (else a null is refused) */
     bool required;
     int const_int;       /* for "const" (schema version); INT32_MIN when none */
     const char **enums;

@@ -306,8 +306,7 @@ static int connect_store(yz_store *st, bool immutable)
 
 /* true for a file of 0 bytes with no write-ahead log holding its first transaction: what an init
    killed before its first commit left behind with engines before stores were created atomically,
-   or a file made by hand.  SQLite would take it for a new database and make a store of it with
-   whatever hash the next command asks for (check: SHA-256) */
+   or a file made by hand or by the sqlite3 shell */
 static bool empty_file(const char *path)
 {
     struct stat sb;
@@ -408,15 +407,12 @@ static int open_store(const char *path, const char *hash_alg, bool must_create, 
         diag_add(d, YZ_SEV_ERROR, path, 0, 0, "is a directory; --db names the store file (e.g. %s/yuanzhu.db)", path);
         return YZ_ESTORE;
     }
-    bool exists = yz_is_file(path);
-    if (exists && empty_file(path)) {
-        diag_add(d, YZ_SEV_ERROR, path, 0, 0,
-                 "is an empty file, not a store (left by an init that was stopped before it finished, or made by "
-                 "hand): nothing is in it; remove it, then run yuanzhu init (with --hash sm3 for an SM3 store) or "
-                 "check again");
-        return YZ_ESTORE;
-    }
-    if (must_create && exists) {
+    /* An empty file holds no store yet: the store is made in it, as at a path where there is
+       none, keeping the file its owner made (in one transaction: stopped part way, the file is
+       left empty, as it was).  No yuanzhu process leaves one (a new store appears whole, see
+       create_store_file), but the sqlite3 shell makes one by merely opening a path. */
+    bool exists = yz_is_file(path), empty = exists && empty_file(path);
+    if (must_create && exists && !empty) {
         diag_add(d, YZ_SEV_ERROR, path, 0, 0, "a store already exists here; choose another --db path");
         return YZ_ESTORE;
     }

@@ -425,6 +425,12 @@ static void run_case(trun *t, const ynode *file_records, const ynode *c, const c
     if (df.n)
         goto report;
 
+    if (t->opts && t->opts->on_record) {
+        strbuf js = STRBUF_INIT;
+        yj_write_canonical(&js, doc);
+        t->opts->on_record(name, sb_str(&js), t->opts->ctx);
+        sb_free(&js);
+    }
     const ynode *rejected = ynode_get(exp, "rejected");
     yval *root = record_index(&m, doc, "record", &rd);
     if (!root) {

@@ -44,6 +44,9 @@ libdoc() {
 step unit "$UNIT"
 step cli tests/cli/run.sh
 step store tests/store/run.sh
+step store-edges tests/store/edges.sh
+step records tests/records/run.sh
+step schema tests/schema/run.sh
 step batch tests/batch/run.sh
 step crash tests/crash/run.sh
 [ -x tests/hostile/run.sh ] && step hostile tests/hostile/run.sh

@@ -11,7 +11,9 @@ static const char init_usage[] =
     "\n"
     "Creates a decision store.  Its audit chain is hashed with SHA-256 (default) or SM3 (国密,\n"
     "GB/T 32905), chosen once for the life of the store.  'check' creates a SHA-256 store by\n"
-    "itself when none exists; use init for an SM3 store.\n"
+    "itself when none exists; use init for an SM3 store.  A new store is built beside PATH and\n"
+    "renamed into place when complete (mode 0600: decisions are personal data), so an init that\n"
+    "is stopped leaves no store behind; an empty file at PATH is made into the store.\n"
     "\n"
     "exit codes: 0 created; 2 usage error; 5 the store exists or cannot be created\n";
 
