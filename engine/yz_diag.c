@@ -92,7 +92,7 @@ void diag_truncate(yz_diags *d, size_t n)
     }
 }
 
-void yz_diags_clear(yz_diags *d)
+void yz_diags_free(yz_diags *d)
 {
     if (!d)
         return;

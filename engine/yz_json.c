@@ -11,18 +11,22 @@
 
 /* cJSON allocates through process-wide hooks.  Every cJSON call in this file runs with the
  * calling thread's arena installed, so nodes come from that arena and cJSON's own frees are
- * no-ops.  No cJSON node is ever created outside such a scope. */
+ * no-ops.  No cJSON node of ours is ever created outside such a scope.  Outside one (another
+ * thread, or code of the program that embeds the engine and uses cJSON itself) the hooks are
+ * plain malloc and free, so that code works as if they were not there: the engine's nodes
+ * never leave this file, and the program's are never arena memory. */
 static _Thread_local arena *tl_arena;
 static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
 
 static void *hook_malloc(size_t n)
 {
-    return tl_arena ? arena_alloc(tl_arena, n) : NULL;
+    return tl_arena ? arena_alloc(tl_arena, n) : malloc(n);
 }
 
 static void hook_free(void *p)
 {
-    (void)p;
+    if (!tl_arena)
+        free(p);
 }
 
 static void install_hooks(void)
@@ -350,6 +354,7 @@ const char *yj_type_name(const yj *v)
 
 const char *yj_key(const yj *v) { return v->string; }
 const char *yj_str(const yj *v) { return v->valuestring ? v->valuestring : ""; }
+char *yj_str_buf(yj *v) { return v && (v->type & 0xFF) == cJSON_String ? v->valuestring : NULL; }
 double yj_num(const yj *v) { return v->valuedouble; }
 bool yj_bool(const yj *v) { return (v->type & 0xFF) == cJSON_True; }
 yj *yj_first(const yj *c) { return c ? c->child : NULL; }

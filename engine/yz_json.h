@@ -1,7 +1,7 @@
 /* yz_json.h: JSON documents (the only user of cJSON) and the canonical JSON writer.
  *
  * Parsed documents live in an arena: yj_parse() allocates every node from the arena given, and
- * the nodes die with arena_reset()/arena_free().  Nothing here is freed node by node. */
+ * the nodes die with arena_clear()/arena_free().  Nothing here is freed node by node. */
 #ifndef YZ_JSON_H
 #define YZ_JSON_H
 
@@ -48,6 +48,8 @@ yj_type yj_typeof(const yj *v);
 const char *yj_type_name(const yj *v); /* "text", "number", "true/false", ... */
 const char *yj_key(const yj *v);       /* member name within an object */
 const char *yj_str(const yj *v);
+/* The text of a string node, to change in place (same length), or NULL. */
+char *yj_str_buf(yj *v);
 double yj_num(const yj *v);
 bool yj_bool(const yj *v);
 /* True when the number is integral and exactly representable (|v| <= 2^53). */

@@ -1,6 +1,5 @@
 /* yz_lint.c: `lint`: loads every policy folder under the paths given (cities included), checks
  * their test files, and warns about policies that expire soon. */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,25 +12,6 @@
 #include "yz_testcase.h"
 
 #define EXPIRY_WARNING_DAYS 90
-
-static bool has_policy_files(const char *dir)
-{
-    DIR *dh = yz_opendir(dir);
-    if (!dh)
-        return false;
-    struct dirent *de;
-    bool yes = false;
-    while ((de = readdir(dh)))
-        if (de->d_name[0] != '.' && (yz_str_has_suffix(de->d_name, ".yaml") || yz_str_has_suffix(de->d_name, ".yml")))
-            yes = true;
-    closedir(dh);
-    return yes;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
 
 static void expiry(const yz_ruleset *rs, const char *today, yz_diags *d)
 {
@@ -178,7 +158,7 @@ static void lint_ruleset(const yz_ruleset *rs, const char *dir, const char *toda
 static int lint_folder(const char *home, const char *dir, const char *today, yz_diags *d, int depth)
 {
     int folders = 0;
-    if (has_policy_files(dir)) {
+    if (policy_has_files(dir)) {
         yz_ruleset *rs = NULL;
         folders++;
         if (yz_ruleset_load(home, dir, &rs, d) == YZ_OK) {
@@ -188,31 +168,14 @@ static int lint_folder(const char *home, const char *dir, const char *today, yz_
     }
     if (depth > 4)
         return folders;
-    DIR *dh = yz_opendir(dir);
-    if (!dh)
-        return folders;
-    char **subs = NULL;
-    size_t n = 0;
-    struct dirent *de;
-    while ((de = readdir(dh))) {
-        if (de->d_name[0] == '.' || !strcmp(de->d_name, "tests"))
-            continue;
-        char *p = yz_path_join(dir, de->d_name);
-        if (yz_is_dir(p)) {
-            subs = yz_realloc(subs, (n + 1) * sizeof *subs);
-            subs[n++] = p;
-        } else {
-            yz_free(p);
-        }
-    }
-    closedir(dh);
-    if (n)
-        qsort(subs, n, sizeof *subs, cmp_str);
+    char **subs;
+    size_t n = policy_subfolders(dir, &subs);
     for (size_t i = 0; i < n; i++) {
-        folders += lint_folder(home, subs[i], today, d, depth + 1);
-        yz_free(subs[i]);
+        char *p = yz_path_join(dir, subs[i]);
+        folders += lint_folder(home, p, today, d, depth + 1);
+        yz_free(p);
     }
-    yz_free(subs);
+    yz_names_free(subs, n);
     return folders;
 }
 

@@ -87,10 +87,9 @@ rfile *ld_load_file(loader *L, const char *logical, const char *disk_path, const
                     int why_col);
 /* The names of the plain files in a level folder ending in suffix1 or suffix2 (may be NULL),
  * sorted; from memory files when loading from memory.  A folder entry that cannot be a policy
- * file (a folder, a FIFO, a broken link) is reported.  Free with ld_free_names. */
+ * file (a folder, a FIFO, a broken link) is reported.  Free with yz_names_free. */
 size_t ld_list_dir(loader *L, const char *logical_dir, const char *disk_dir, const char *suffix1,
                    const char *suffix2, char ***out);
-void ld_free_names(char **names, size_t n);
 /* An error at a YAML node (its file shown as the person named it). */
 void ld_err_at(loader *L, const ynode *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Loads the rule library (rules/lib, every .lua file) and checks that each compiles.  Returns 0, or -1 when it is missing. */

@@ -224,7 +224,7 @@ static int read_level(loader *L, level *lv)
         else
             diag_add(L->d, YZ_SEV_ERROR, ld_display_path(L, lv->disk_dir), 0, 0,
                      "no policy file (*.yaml) in this folder");
-        ld_free_names(names, n);
+        yz_names_free(names, n);
         return -1;
     }
     if (n > MAX_VERSIONS)
@@ -318,7 +318,7 @@ static int read_level(loader *L, level *lv)
             }
         }
     }
-    ld_free_names(names, n);
+    yz_names_free(names, n);
     /* overlapping periods between versions */
     for (size_t i = 0; i < lv->nversions; i++) {
         for (size_t j = i + 1; j < lv->nversions; j++) {

@@ -129,15 +129,16 @@ static bool yaml_raw_nul(const char *text, size_t len, const char *source, yz_di
     if (ydoc_parse(copy, len, source, &doc, &quiet) == YZ_OK)
         yaml_path_at(doc->root, line, col, &path);
     ydoc_free(doc);
-    yz_diags_clear(&quiet);
+    yz_diags_free(&quiet);
     yz_free(copy);
     nul_found(d, source, line, col, sb_str(&path), "a zero byte");
     sb_free(&path);
     return true;
 }
 
-yval *record_index(arena *mem, const yj *doc, const char *source, yz_diags *d)
+yval *record_index(arena *mem, yj *doc, const char *source, yz_diags *d)
 {
+    schema_canonicalise(schema_applicant(), doc);
     return schema_validate(schema_applicant(), mem, doc, source, d);
 }
 
@@ -218,7 +219,9 @@ static int record_parse(const char *text, size_t len, const char *source, bool c
         rec->doc = yj_from_yaml(&rec->mem, doc->root);
         ydoc_free(doc);
     }
-    rec->root = schema_validate_as(schema_applicant(), &rec->mem, rec->doc, source, canonical, d);
+    if (canonical)
+        schema_canonicalise(schema_applicant(), rec->doc);
+    rec->root = schema_validate(schema_applicant(), &rec->mem, rec->doc, source, d);
     if (!rec->root) {
         yz_record_free(rec);
         return YZ_EINPUT;

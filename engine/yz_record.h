@@ -14,8 +14,9 @@ struct yz_record {
 };
 
 /* Validates an already parsed document (e.g. a CSV row), taking ownership of nothing: the caller
- * keeps mem alive as long as the record. */
-yval *record_index(arena *mem, const yj *doc, const char *source, yz_diags *d);
+ * keeps mem alive as long as the record.  Puts doc in canonical form first (schema_canonicalise),
+ * as yz_record_parse does. */
+yval *record_index(arena *mem, yj *doc, const char *source, yz_diags *d);
 
 /* True (and a diagnostic with the field path, line and column) when a JSON record text holds a
  * NUL, as a zero byte or a \u0000 escape. */

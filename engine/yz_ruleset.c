@@ -1,6 +1,5 @@
 /* yz_ruleset.c: loading a ruleset (from a province folder on disk or from stored files), its id
  * (a hash over every file's canonical bytes) and the lookups evaluation uses. */
-#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,7 +91,7 @@ static int load_common(loader *L, yz_ruleset **out)
         if (ld_nerrors(L))
             rc = YZ_EPOLICY;
     }
-    sandbox_check_release();
+    sandbox_check_free();
     dedupe(L->d, first);
     diag_sort_from(L->d, first);
     if (rc == YZ_OK && ld_nerrors(L))
@@ -103,7 +102,7 @@ static int load_common(loader *L, yz_ruleset **out)
     } else {
         yz_ruleset_free(L->rs);
     }
-    yz_diags_clear(&local);
+    yz_diags_free(&local);
     return rc;
 }
 
@@ -114,41 +113,24 @@ static yz_ruleset *ruleset_new(void)
     return rs;
 }
 
-static void list_provinces(const char *dir, const char *prefix, strbuf *out, const char ***names, size_t *n, int depth)
+static void list_provinces(const char *dir, const char *prefix, strbuf *out, char ***names, size_t *n, int depth)
 {
-    DIR *dh = yz_opendir(dir);
-    if (!dh)
-        return;
-    char **sub = NULL;
-    size_t ns = 0;
-    struct dirent *de;
-    while ((de = readdir(dh))) {
-        if (de->d_name[0] == '.' || !strcmp(de->d_name, "tests"))
-            continue;
-        char *full = yz_path_join(dir, de->d_name);
-        if (yz_is_dir(full)) {
-            sub = yz_realloc(sub, (ns + 1) * sizeof *sub);
-            sub[ns++] = yz_strdup(de->d_name);
-        }
-        yz_free(full);
-    }
-    closedir(dh);
-    if (ns)
-        qsort(sub, ns, sizeof *sub, yz_strcmp_ptr);
+    char **sub;
+    size_t ns = policy_subfolders(dir, &sub);
     for (size_t i = 0; i < ns; i++) {
         char *name = *prefix ? yz_path_join(prefix, sub[i]) : yz_strdup(sub[i]);
-        char *full = yz_path_join(dir, sub[i]);
         if (out->len)
             sb_adds(out, ", ");
         sb_adds(out, name);
         *names = yz_realloc(*names, (*n + 1) * sizeof **names);
         (*names)[(*n)++] = name;
-        if (depth < 2)
+        if (depth < 2) {
+            char *full = yz_path_join(dir, sub[i]);
             list_provinces(full, name, out, names, n, depth + 1);
-        yz_free(full);
-        yz_free(sub[i]);
+            yz_free(full);
+        }
     }
-    yz_free(sub);
+    yz_names_free(sub, ns);
 }
 
 int yz_ruleset_load(const char *home, const char *province, yz_ruleset **out, yz_diags *d)
@@ -194,10 +176,10 @@ int yz_ruleset_load(const char *home, const char *province, yz_ruleset **out, yz
         }
     } else {
         strbuf known = STRBUF_INIT;
-        const char **names = NULL;
+        char **names = NULL;
         size_t n = 0;
         list_provinces(provdir, "", &known, &names, &n, 0);
-        const char *near = yz_suggest(province, names, n);
+        const char *near = yz_suggest(province, (const char *const *)names, n);
         if (near)
             diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "unknown province '%s' (did you mean '%s'?)", province, near);
         else if (n)
@@ -205,9 +187,7 @@ int yz_ruleset_load(const char *home, const char *province, yz_ruleset **out, yz
                      province, known.buf);
         else
             diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "unknown province '%s': no policy folder %s", province, named);
-        for (size_t i = 0; i < n; i++)
-            yz_free((void *)names[i]);
-        yz_free(names);
+        yz_names_free(names, n);
         sb_free(&known);
         yz_free(provdir);
         yz_free(named);
@@ -345,4 +325,9 @@ const pitem *policy_item(const ppolicy *pol, pikind kind, const char *id)
         if (!strcmp(pol->items[kind][i].id, id))
             return &pol->items[kind][i];
     return NULL;
+}
+
+bool item_in_force(const pitem *it, const char *as_of)
+{
+    return (!it->eff_from || strcmp(as_of, it->eff_from) >= 0) && (!it->eff_to || strcmp(as_of, it->eff_to) <= 0);
 }

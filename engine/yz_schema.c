@@ -340,7 +340,7 @@ static snode *compile(cctx *cx, const yj *js, const char *key, snode *parent)
         build_slots(n);
         const yj *req = yj_get(js, "required");
         for (const yj *r = yj_first(req); r; r = yj_next(r)) {
-            snode *c = (snode *)snode_child(n, yj_str(r), strlen(yj_str(r)));
+            const snode *c = snode_child(n, yj_str(r), strlen(yj_str(r)));
             if (!c)
                 fatal_schema("required names an unknown property");
             /* required is a property of the use, not of a shared $defs node */
@@ -380,11 +380,6 @@ static snode *compile(cctx *cx, const yj *js, const char *key, snode *parent)
     return n;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static void load_schema(yz_schema *s, const char *text, size_t len)
 {
     pthread_mutex_lock(&mem_lock);
@@ -408,7 +403,7 @@ static void load_schema(yz_schema *s, const char *text, size_t len)
     size_t i = 0;
     for (const yj *e = yj_first(docs); e; e = yj_next(e), i++)
         keys[i] = yj_key(e);
-    qsort(keys, s->ndocs, sizeof(char *), cmp_str);
+    qsort(keys, s->ndocs, sizeof(char *), yz_strcmp_ptr);
     for (i = 0; i < s->ndocs; i++) {
         s->doc_ids[i] = arena_strdup(&schema_mem, keys[i]);
         s->doc_names[i] = arena_strdup(&schema_mem, yj_str(yj_get(docs, keys[i])));
@@ -497,7 +492,7 @@ bool schema_match(const void *pat, const char *s)
 
 const char *schema_doc_name(const yz_schema *s, const char *id)
 {
-    const char **hit = bsearch(&id, s->doc_ids, s->ndocs, sizeof(char *), cmp_str);
+    const char **hit = bsearch(&id, s->doc_ids, s->ndocs, sizeof(char *), yz_strcmp_ptr);
     return hit ? s->doc_names[hit - s->doc_ids] : NULL;
 }
 
@@ -542,7 +537,6 @@ typedef struct vctx {
     int errors;
     vseg seg[YDOC_MAX_DEPTH + 8];
     int depth;
-    bool canonical; /* put values in their canonical form (an ID number's x as X) */
 } vctx;
 
 static void push_key(vctx *c, const char *key, size_t klen)
@@ -657,12 +651,7 @@ static bool check_string(vctx *c, const snode *sn, const yj *js)
     } else if (sn->format == SF_RESIDENT_ID) {
         yz_id_info info;
         switch (yz_id_parse(s, len, &info)) {
-        case YZ_ID_OK:
-            /* one person, one id: the check digit X is stored, compared and shown upper-case (the
-               node belongs to the record being validated, in its arena) */
-            if (c->canonical && s[17] == 'x')
-                ((char *)s)[17] = 'X';
-            break;
+        case YZ_ID_OK: break;
         case YZ_ID_LENGTH: violation(c, "a resident ID number has 18 characters, this one has %zu", yz_utf8_width(s, len)); return false;
         case YZ_ID_CHARS: violation(c, "a resident ID number is 17 digits and a digit or X"); return false;
         case YZ_ID_BIRTH: violation(c, "digits 7-14 (%.8s) are not a real birth date", s + 6); return false;
@@ -909,16 +898,34 @@ static void cross_checks(vctx *c, const yval *root)
     c->depth = 0;
 }
 
-yval *schema_validate(const yz_schema *s, arena *mem, const yj *doc, const char *source, yz_diags *d)
+/* one person, one id: a check digit x is X, whatever the shape of the rest */
+static void canonicalise(const snode *sn, yj *v)
 {
-    return schema_validate_as(s, mem, doc, source, true, d);
+    yj_type t = yj_typeof(v);
+    if (sn->type == ST_OBJECT && t == YJ_OBJECT) {
+        for (yj *m = yj_first(v); m; m = yj_next(m)) {
+            const snode *child = snode_child(sn, yj_key(m), strlen(yj_key(m)));
+            if (child)
+                canonicalise(child, m);
+        }
+    } else if (sn->type == ST_ARRAY && t == YJ_ARRAY) {
+        for (yj *it = yj_first(v); it; it = yj_next(it))
+            canonicalise(sn->items, it);
+    } else if (sn->format == SF_RESIDENT_ID && t == YJ_STRING) {
+        char *id = yj_str_buf(v);
+        if (strlen(id) == 18 && id[17] == 'x')
+            id[17] = 'X';
+    }
 }
 
-yval *schema_validate_as(const yz_schema *s, arena *mem, const yj *doc, const char *source, bool canonical,
-                         yz_diags *d)
+void schema_canonicalise(const yz_schema *s, yj *doc)
+{
+    canonicalise(s->root, doc);
+}
+
+yval *schema_validate(const yz_schema *s, arena *mem, const yj *doc, const char *source, yz_diags *d)
 {
     vctx c;
-    c.canonical = canonical;
     c.mem = mem;
     c.source = source;
     c.d = d;

@@ -93,14 +93,13 @@ struct yval {
 
 /* Validates a parsed document against the schema, building the yval tree in mem.  Every
  * violation goes to d (field path + message; file = source).  Returns the root or NULL when there
- * was a violation.  Valid values are put in their canonical form in place (a resident ID number
- * ending in x ends in X), so the record the rules see, its canonical JSON, its hash and the
- * id_number recorded with it are the same however the number was typed. */
+ * was a violation. */
 yval *schema_validate(const yz_schema *s, arena *mem, const yj *doc, const char *source, yz_diags *d);
-/* The same; canonical false leaves every value as it is (replaying a stored input, which is
- * already in the form the engine read it in when it was recorded). */
-yval *schema_validate_as(const yz_schema *s, arena *mem, const yj *doc, const char *source, bool canonical,
-                         yz_diags *d);
+/* Puts the values of a document in their canonical form, in place, before it is validated: a
+ * resident ID number ending in x ends in X, so the record the rules see, its canonical JSON, its
+ * hash and the id_number recorded with it are the same however the number was typed.  Touches
+ * nothing else (a malformed document stays for validation to describe). */
+void schema_canonicalise(const yz_schema *s, yj *doc);
 
 /* Writes a value's instance path ("household.members[1].employment_status"). */
 void yval_path(const yval *v, strbuf *sb);

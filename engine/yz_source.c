@@ -66,7 +66,7 @@ static rfile *add_file(loader *L, const char *logical, const char *display, cons
     L->rs->files = yz_realloc(L->rs->files, (L->rs->nfiles + 1) * sizeof *L->rs->files);
     f = &L->rs->files[L->rs->nfiles++];
     f->path = arena_strdup(ld_mem(L), logical);
-    f->display = display ? (char *)display : f->path;
+    f->display = display ? display : f->path;
     f->data = canonical_bytes(ld_mem(L), data, len, &f->len);
     return f;
 }
@@ -124,18 +124,10 @@ size_t ld_list_dir(loader *L, const char *logical_dir, const char *disk_dir, con
             names[n++] = yz_strdup(p + dl + 1);
         }
     } else {
-        DIR *dir = yz_opendir(disk_dir);
-        if (!dir) {
-            *out = NULL;
-            return 0;
-        }
-        struct dirent *de;
-        while ((de = readdir(dir))) {
-            if (de->d_name[0] == '.')
-                continue;
-            if (!yz_str_has_suffix(de->d_name, suffix1) && !(suffix2 && yz_str_has_suffix(de->d_name, suffix2)))
-                continue;
-            char *full = yz_path_join(disk_dir, de->d_name);
+        char **all;
+        size_t nall = yz_list_dir(disk_dir, false, suffix1, suffix2, &all);
+        for (size_t i = 0; i < nall; i++) {
+            char *full = yz_path_join(disk_dir, all[i]);
             struct stat st;
             bool file = false;
             if (stat(full, &st) != 0)
@@ -152,12 +144,16 @@ size_t ld_list_dir(loader *L, const char *logical_dir, const char *disk_dir, con
             else
                 file = true;
             yz_free(full);
-            if (!file)
-                continue;
-            names = yz_realloc(names, (n + 1) * sizeof *names);
-            names[n++] = yz_strdup(de->d_name);
+            if (file) {
+                names = yz_realloc(names, (n + 1) * sizeof *names);
+                names[n++] = all[i];
+            } else {
+                yz_free(all[i]);
+            }
         }
-        closedir(dir);
+        yz_free(all);
+        *out = names;
+        return n;
     }
     if (n)
         qsort(names, n, sizeof *names, yz_strcmp_ptr);
@@ -165,11 +161,32 @@ size_t ld_list_dir(loader *L, const char *logical_dir, const char *disk_dir, con
     return n;
 }
 
-void ld_free_names(char **names, size_t n)
+bool policy_has_files(const char *dir)
 {
-    for (size_t i = 0; i < n; i++)
-        yz_free(names[i]);
-    yz_free(names);
+    char **names;
+    size_t n = yz_list_dir(dir, false, ".yaml", ".yml", &names);
+    yz_names_free(names, n);
+    return n > 0;
+}
+
+size_t policy_subfolders(const char *dir, char ***out)
+{
+    size_t n = yz_list_dir(dir, true, NULL, NULL, out), k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp((*out)[i], "tests"))
+            yz_free((*out)[i]);
+        else
+            (*out)[k++] = (*out)[i];
+    }
+    return k;
+}
+
+size_t policy_test_files(const char *dir, char ***out)
+{
+    char *tdir = yz_path_join(dir, "tests");
+    size_t n = yz_list_dir(tdir, false, ".yaml", ".yml", out);
+    yz_free(tdir);
+    return n;
 }
 
 const char *ld_disp(loader *L, const char *logical)
@@ -195,7 +212,7 @@ int ld_load_lib(loader *L)
         diag_add(L->d, YZ_SEV_ERROR, dir ? ld_display_path(L, dir) : "rules/lib", 0, 0,
                  "the rule library (rules/lib/*.lua) is missing: set YUANZHU_HOME to the folder that holds rules/ and provinces/");
         yz_free(dir);
-        ld_free_names(names, n);
+        yz_names_free(names, n);
         return -1;
     }
     L->rs->lib_files = arena_alloc(ld_mem(L), n * sizeof(char *));
@@ -215,6 +232,6 @@ int ld_load_lib(loader *L)
         yz_free(dk);
     }
     yz_free(dir);
-    ld_free_names(names, n);
+    yz_names_free(names, n);
     return 0;
 }

@@ -1029,7 +1029,7 @@ int yz_pack(yz_packer *p, const yz_record *rec, const yz_determination *det, yz_
     yz_free(output);
     pk->id_number = yz_strdup(det->id_number);
     pk->as_of = yz_strdup(det->as_of);
-    pk->target = det->target == YZ_MET ? "met" : det->target == YZ_NOT_MET ? "not_met" : "undetermined";
+    pk->target = yz_status_name(det->target, false);
     if (rc != YZ_OK) {
         yz_packed_free(pk);
         return rc;
@@ -1242,8 +1242,8 @@ static int unzip_col(yz_store *st, sqlite3_stmt *s, int col, const zdict *zd, ch
 static void files_free(yz_stored *s)
 {
     for (size_t i = 0; i < s->nfiles; i++) {
-        yz_free((void *)s->files[i].path);
-        yz_free((void *)s->files[i].data);
+        yz_free_const(s->files[i].path);
+        yz_free_const(s->files[i].data);
     }
     yz_free(s->files);
     s->files = NULL;
@@ -1496,7 +1496,8 @@ static bool same_person(const char *input, const char *output, const char *id_nu
     const char *err;
     yj *in = yj_parse(&m, input, strlen(input), &off, &err);
     yj *out = yj_parse(&m, output, strlen(output), &off, &err);
-    const char *a = yj_str(yj_get(in, "id_number")), *b = yj_str(yj_get(out, "id_number"));
+    const yj *ia = in ? yj_get(in, "id_number") : NULL, *ib = out ? yj_get(out, "id_number") : NULL;
+    const char *a = yj_typeof(ia) == YJ_STRING ? yj_str(ia) : NULL, *b = yj_typeof(ib) == YJ_STRING ? yj_str(ib) : NULL;
     bool same = a && b && !strcmp(a, id_number) && !strcmp(b, id_number);
     if (!same) {
         strbuf x = STRBUF_INIT, y = STRBUF_INIT, z = STRBUF_INIT;
@@ -1655,8 +1656,8 @@ static int verify_ruleset(yz_store *st, int64_t seq, const char *prev, const cha
             rc = problem(rep, seq, "altered: the ruleset registration no longer matches the chain");
     }
     for (size_t i = 0; i < files.nfiles; i++) {
-        yz_free((void *)files.files[i].path);
-        yz_free((void *)files.files[i].data);
+        yz_free_const(files.files[i].path);
+        yz_free_const(files.files[i].data);
     }
     yz_free(files.files);
     yz_free(paths);

@@ -1,7 +1,6 @@
 /* yz_testcase.c: a province's YAML test cases: records, an as-of date and the expected outcome,
  * run against the province's ruleset, with a readable difference per failure and a report of the
  * categories and subsidies no test exercises both ways. */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,28 +232,6 @@ static void diff_line(diffs *df, const char *fmt, ...)
     df->n++;
 }
 
-static const char *status_name(yz_status s, bool sub)
-{
-    if (s == YZ_MET)
-        return sub ? "eligible" : "met";
-    if (s == YZ_NOT_MET)
-        return sub ? "not_eligible" : "not_met";
-    return "undetermined";
-}
-
-static int parse_status(const char *s, bool sub)
-{
-    if (!s)
-        return -1;
-    if (!strcmp(s, "met") || (sub && !strcmp(s, "eligible")))
-        return YZ_MET;
-    if (!strcmp(s, "not_met") || (sub && !strcmp(s, "not_eligible")))
-        return YZ_NOT_MET;
-    if (!strcmp(s, "undetermined"))
-        return YZ_UNDETERMINED;
-    return -1;
-}
-
 /* "provinces/x/policy.yaml:12" as the file a person opens (a draft folder has another path) */
 static void shown_rule(const yz_ruleset *rs, const char *rule, strbuf *out)
 {
@@ -317,7 +294,7 @@ static void compare_items(trun *t, diffs *df, const yz_determination *det, const
         const ynode *v = exp->vals[i];
         const ditem *di = find_item(det, k, id);
         const char *want_s = v->kind == YN_MAP ? sval(ynode_get(v, "status")) : sval(v);
-        int want = parse_status(want_s, sub);
+        int want = yz_status_parse(want_s, sub);
         if (!di) {
             const pitem *exists = policy_item(det->pol, k, id);
             diff_line(df, "%s.%s: expected %s, but %s", label, id, want_s ? want_s : "?",
@@ -327,7 +304,7 @@ static void compare_items(trun *t, diffs *df, const yz_determination *det, const
         if (want >= 0)
             cover(t, id, sub, want);
         if (want >= 0 && (int)di->status != want) {
-            diff_line(df, "%s.%s: expected %s, got %s — %s", label, id, want_s, status_name(di->status, sub),
+            diff_line(df, "%s.%s: expected %s, got %s — %s", label, id, want_s, yz_status_name(di->status, sub),
                       di->reason ? di->reason : "");
             explain_actual(t, df, di);
         }
@@ -474,11 +451,11 @@ static void run_case(trun *t, const ynode *file_records, const ynode *c, const c
         goto report;
     }
     const char *tw = sval(ynode_get(exp, "target"));
-    int tws = parse_status(tw, false);
+    int tws = yz_status_parse(tw, false);
     if (tw && tws < 0)
         diff_line(&df, "target: write met, not_met or undetermined, not '%s'", tw);
     else if (tw && tws != (int)det->target)
-        diff_line(&df, "target: expected %s, got %s — %s", tw, status_name(det->target, false),
+        diff_line(&df, "target: expected %s, got %s — %s", tw, yz_status_name(det->target, false),
                   det->target_reason ? det->target_reason : "");
     compare_items(t, &df, det, ynode_get(exp, "prerequisites"), PI_PREREQ, "prerequisites");
     compare_items(t, &df, det, ynode_get(exp, "disqualifications"), PI_DISQUAL, "disqualifications");
@@ -512,7 +489,7 @@ report:
     }
     sb_free(&df.sb);
     yz_determination_free(det);
-    yz_diags_clear(&rd);
+    yz_diags_free(&rd);
     arena_free(&m);
 }
 
@@ -573,7 +550,7 @@ static bool check_file(trun *t, const ydoc *doc)
                 const char *st = v->kind == YN_MAP ? sval(ynode_get(v, "status")) : sval(v);
                 if (v->kind == YN_MAP)
                     check_keys(t, v, subsidy_keys, "an expected subsidy");
-                if (st && parse_status(st, kinds[s] == PI_SUBSIDY) < 0) {
+                if (st && yz_status_parse(st, kinds[s] == PI_SUBSIDY) < 0) {
                     diag_add(t->d, YZ_SEV_ERROR, doc->file, v->line, v->col,
                              "expect.%s.%s: '%s' is not a status (%s)", sect[s], id, st,
                              kinds[s] == PI_SUBSIDY ? "eligible, not_eligible or undetermined"
@@ -584,11 +561,6 @@ static bool check_file(trun *t, const ydoc *doc)
         }
     }
     return true;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static void run_file(trun *t, const char *path)
@@ -675,24 +647,10 @@ static void report_coverage(trun *t, const char *folder)
     sb_free(&sb);
 }
 
-static bool has_policy(const char *dir)
-{
-    DIR *dh = yz_opendir(dir);
-    if (!dh)
-        return false;
-    struct dirent *de;
-    bool yes = false;
-    while ((de = readdir(dh)))
-        if (de->d_name[0] != '.' && (yz_str_has_suffix(de->d_name, ".yaml") || yz_str_has_suffix(de->d_name, ".yml")))
-            yes = true;
-    closedir(dh);
-    return yes;
-}
-
 /* runs the tests of one policy folder, then its city folders */
 static void run_folder(trun *t, const char *dir, const char *only_file)
 {
-    if (has_policy(dir)) {
+    if (policy_has_files(dir)) {
         yz_ruleset *rs = NULL;
         if (yz_ruleset_load(t->home, dir, &rs, t->d) != YZ_OK) {
             t->file_errors++;
@@ -705,29 +663,14 @@ static void run_folder(trun *t, const char *dir, const char *only_file)
                 run_file(t, only_file);
             } else {
                 char *tdir = yz_path_join(dir, "tests");
-                DIR *dh = yz_opendir(tdir);
-                char **names = NULL;
-                size_t n = 0;
-                if (dh) {
-                    struct dirent *de;
-                    while ((de = readdir(dh))) {
-                        if (de->d_name[0] == '.' ||
-                            !(yz_str_has_suffix(de->d_name, ".yaml") || yz_str_has_suffix(de->d_name, ".yml")))
-                            continue;
-                        names = yz_realloc(names, (n + 1) * sizeof *names);
-                        names[n++] = yz_strdup(de->d_name);
-                    }
-                    closedir(dh);
-                }
-                if (n)
-                    qsort(names, n, sizeof *names, cmp_str);
+                char **names;
+                size_t n = policy_test_files(dir, &names);
                 for (size_t i = 0; i < n; i++) {
                     char *p = yz_path_join(tdir, names[i]);
                     run_file(t, p);
                     yz_free(p);
-                    yz_free(names[i]);
                 }
-                yz_free(names);
+                yz_names_free(names, n);
                 if (!n)
                     sb_addf(t->out, "%s: no test cases (add YAML files under %s)\n", dir, tdir);
                 yz_free(tdir);
@@ -741,31 +684,14 @@ static void run_folder(trun *t, const char *dir, const char *only_file)
     }
     if (only_file)
         return;
-    DIR *dh = yz_opendir(dir);
-    if (!dh)
-        return;
-    char **subs = NULL;
-    size_t ns = 0;
-    struct dirent *de;
-    while ((de = readdir(dh))) {
-        if (de->d_name[0] == '.' || !strcmp(de->d_name, "tests"))
-            continue;
-        char *p = yz_path_join(dir, de->d_name);
-        if (yz_is_dir(p)) {
-            subs = yz_realloc(subs, (ns + 1) * sizeof *subs);
-            subs[ns++] = p;
-        } else {
-            yz_free(p);
-        }
-    }
-    closedir(dh);
-    if (ns)
-        qsort(subs, ns, sizeof *subs, cmp_str);
+    char **subs;
+    size_t ns = policy_subfolders(dir, &subs);
     for (size_t i = 0; i < ns; i++) {
-        run_folder(t, subs[i], NULL);
-        yz_free(subs[i]);
+        char *p = yz_path_join(dir, subs[i]);
+        run_folder(t, p, NULL);
+        yz_free(p);
     }
-    yz_free(subs);
+    yz_names_free(subs, ns);
 }
 
 int yz_test_run(const char *home, const char *path, const yz_test_options *opts, char **out, yz_test_summary *sum,
@@ -824,42 +750,28 @@ size_t testcase_check_folder(const yz_ruleset *rs, const char *dir, yz_diags *d)
     t.rs = rs;
     t.d = d;
     char *tdir = yz_path_join(dir, "tests");
-    DIR *dh = yz_opendir(tdir);
     size_t files = 0;
-    if (dh) {
-        char **names = NULL;
-        size_t n = 0;
-        struct dirent *de;
-        while ((de = readdir(dh))) {
-            if (de->d_name[0] == '.' || !(yz_str_has_suffix(de->d_name, ".yaml") || yz_str_has_suffix(de->d_name, ".yml")))
-                continue;
-            names = yz_realloc(names, (n + 1) * sizeof *names);
-            names[n++] = yz_strdup(de->d_name);
-        }
-        closedir(dh);
-        if (n)
-            qsort(names, n, sizeof *names, cmp_str);
-        for (size_t i = 0; i < n; i++) {
-            char *p = yz_path_join(tdir, names[i]);
-            char *data;
-            size_t len;
-            int e = yz_read_file(p, 8u << 20, &data, &len);
-            if (e) {
-                diag_add(d, YZ_SEV_ERROR, p, 0, 0, "cannot read: %s", strerror(e));
-            } else {
-                ydoc *doc;
-                if (ydoc_parse(data, len, p, &doc, d) == YZ_OK) {
-                    check_file(&t, doc);
-                    ydoc_free(doc);
-                }
-                yz_free(data);
-                files++;
+    char **names;
+    size_t n = policy_test_files(dir, &names);
+    for (size_t i = 0; i < n; i++) {
+        char *p = yz_path_join(tdir, names[i]);
+        char *data;
+        size_t len;
+        int e = yz_read_file(p, 8u << 20, &data, &len);
+        if (e) {
+            diag_add(d, YZ_SEV_ERROR, p, 0, 0, "cannot read: %s", strerror(e));
+        } else {
+            ydoc *doc;
+            if (ydoc_parse(data, len, p, &doc, d) == YZ_OK) {
+                check_file(&t, doc);
+                ydoc_free(doc);
             }
-            yz_free(p);
-            yz_free(names[i]);
+            yz_free(data);
+            files++;
         }
-        yz_free(names);
+        yz_free(p);
     }
+    yz_names_free(names, n);
     yz_free(tdir);
     return files;
 }

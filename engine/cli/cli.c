@@ -40,7 +40,7 @@ int cli_check_operator(const cli *c, const char *operator_id)
     yz_diags_init(&d);
     int rc = yz_operator_check(operator_id, &d);
     cli_print_diags(c, &d);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     return rc == YZ_OK ? 0 : EXIT_USAGE;
 }
 
@@ -218,7 +218,7 @@ int cli_open_existing(const cli *c, const char *path, yz_store **st)
     yz_diags_init(&d);
     int rc = yz_store_open(path, NULL, st, &d);
     cli_print_diags(c, &d);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     return rc == YZ_OK ? 0 : EXIT_STORE;
 }
 

@@ -26,7 +26,7 @@ static int operator_rc(const char *id)
         CHECK(d.n == 1);
         CHECK(d.n && !strpbrk(d.items[0].message, "\n\r\x1b"));
     }
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     return rc;
 }
 
@@ -166,7 +166,7 @@ static yz_record *record_with_id(const char *id, const char *sex, const char *bi
     yz_diags d;
     yz_diags_init(&d);
     CHECK_INT(yz_record_parse(text, strlen(text), "t.json", &rec, &d), YZ_OK);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     return rec;
 }
 
@@ -196,14 +196,14 @@ static void test_identity(void)
     CHECK_INT(yz_store_open(db, NULL, &st, &d), YZ_OK);
     char id[17];
     int64_t seq;
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     /* the library checks operator ids itself (a service calls it directly) */
     CHECK_INT(yz_store_record(st, rs, a, da, "gz-1\n已记录：决定编号 FAKE", id, &seq, &d), YZ_EUSAGE);
     CHECK(d.n_errors == 1);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     /* a determination recorded with another person's record: refused */
     CHECK_INT(yz_store_record(st, rs, b, da, "gz-0042", id, &seq, &d), YZ_EUSAGE);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     CHECK_INT(yz_store_record(st, rs, a, da, "gz-0042", id, &seq, &d), YZ_OK);
     yz_verify_report rep;
     CHECK_INT(yz_store_verify(st, NULL, &rep, &d), YZ_OK);
@@ -222,7 +222,7 @@ static void test_identity(void)
     CHECK_INT(yz_store_verify(st, "", &rep, &d), YZ_EUSAGE);
     CHECK_INT(yz_store_verify(st, "x:0123456789abcdef", &rep, &d), YZ_EUSAGE);
     CHECK_INT(yz_store_verify(st, "0:0123456789abcdef", &rep, &d), YZ_EUSAGE);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     yz_store_close(st);
     yz_determination_free(da);
     yz_determination_free(db_);
