@@ -412,9 +412,23 @@ static void load_schema(yz_schema *s, const char *text, size_t len)
     pthread_mutex_unlock(&mem_lock);
 }
 
+/* marks the nodes whose subtree holds a resident ID number (for schema_canonicalise); the
+   applicant schema has no recursive definitions */
+static bool mark_ids(snode *n)
+{
+    bool has = n->format == SF_RESIDENT_ID;
+    for (size_t k = 0; k < n->nprops; k++)
+        has |= mark_ids(n->props[k]);
+    if (n->items)
+        has |= mark_ids(n->items);
+    n->holds_id = has;
+    return has;
+}
+
 static void load_applicant(void)
 {
     load_schema(&applicant, yz_embed_applicant_schema, yz_embed_applicant_schema_len);
+    mark_ids(applicant.root);
 }
 
 static void load_policy(void)
@@ -901,6 +915,8 @@ static void cross_checks(vctx *c, const yval *root)
 /* one person, one id: a check digit x is X, whatever the shape of the rest */
 static void canonicalise(const snode *sn, yj *v)
 {
+    if (!sn->holds_id)
+        return; /* most of a record: nothing to do there */
     yj_type t = yj_typeof(v);
     if (sn->type == ST_OBJECT && t == YJ_OBJECT) {
         for (yj *m = yj_first(v); m; m = yj_next(m)) {
