@@ -216,6 +216,7 @@ static int record_parse(const char *text, size_t len, const char *source, bool c
             yz_record_free(rec);
             return YZ_EPARSE;
         }
+        sb_free(&path);
         rec->doc = yj_from_yaml(&rec->mem, doc->root);
         ydoc_free(doc);
     }
