@@ -603,6 +603,13 @@ static void on_csv_row(char **fields, size_t *lens, size_t n, long line, void *p
         return;
     if (!x->header_done) {
         x->header_done = true;
+        for (size_t k = 0; k < n; k++)
+            if (memchr(fields[k], '\0', lens[k])) { /* a name cut short there would name another column */
+                diag_add(b->d, YZ_SEV_ERROR, b->o->input, line, 0,
+                         "column %zu of the header holds a NUL character: remove it", k + 1);
+                x->rc = YZ_EINPUT;
+                return;
+            }
         strbuf err = STRBUF_INIT;
         b->header = csv_header_new(fields, n, &err);
         if (!b->header) {

@@ -71,6 +71,8 @@ printf 'schema,id_number,sex,birth_date,name\n1,440106198506150025,F,1985-06-15,
 expect "CSV: a zero byte in a cell" 4 "nul.csv:2: error: name: holds a NUL character" "$YZ" batch --province guangdong --as-of $D --no-record --quiet "$T/nul.csv"
 grep -q '"field":"name","message":"holds a NUL character' "$T/nul.csv.rejects.jsonl" && ok || bad "CSV: the rejects file lacks the field: $(cat "$T/nul.csv.rejects.jsonl")"
 expect "CSV: the other row is decided" 4 "decided 1, already decided (skipped) 0, rejected 1" "$YZ" batch --province guangdong --as-of $D --no-record "$T/nul.csv"
+printf 'schema,id_number,sex\0x,birth_date\n1,440106198506150025,F,1985-06-15\n' > "$T/nulh.csv"
+expect "CSV: a zero byte in the header" 4 "nulh.csv:1: error: column 3 of the header holds a NUL character" "$YZ" batch --province guangdong --as-of $D --no-record --quiet "$T/nulh.csv"
 tr -d '\n' < "$T/nul3.json" > "$T/nul.jsonl"; echo >> "$T/nul.jsonl"
 expect "JSON Lines: a zero byte" 4 "nul.jsonl:1: error: household.members[1].relation: holds a NUL" "$YZ" batch --province guangdong --as-of $D --no-record --quiet "$T/nul.jsonl"
 
