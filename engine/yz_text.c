@@ -98,7 +98,8 @@ char *yz_text_escape(const char *s, bool keep_newlines)
 int yz_operator_check(const char *id, yz_diags *d)
 {
     if (!id || !*id) {
-        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "recording a decision needs an operator id (--operator or YUANZHU_OPERATOR)");
+        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0,
+                 "recording a decision needs an operator id (--operator or YUANZHU_OPERATOR)");
         return YZ_EUSAGE;
     }
     const unsigned char *p = (const unsigned char *)id;

@@ -144,7 +144,8 @@ int cmd_check(cli *c, int argc, char **argv)
     if (rc != YZ_OK) {
         size_t n = cli_print_diags(c, &d);
         if (rc == YZ_EINPUT)
-            fprintf(stderr, "%s: %zu problem%s; the record was not evaluated\n", cli_shown(source), n, n == 1 ? "" : "s");
+            fprintf(stderr, "%s: %zu problem%s; the record was not evaluated\n", cli_shown(source), n,
+                    n == 1 ? "" : "s");
         code = EXIT_INPUT;
         goto out;
     }
