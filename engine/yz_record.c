@@ -28,10 +28,9 @@ static void offset_to_linecol(const char *text, size_t off, int *line, int *col)
 
 void nul_found(yz_diags *d, const char *source, int line, int col, const char *path, const char *how)
 {
-    diag_add_field(d, source, line, *path ? path : "(record)",
+    diag_add_field(d, source, line, col, *path ? path : "(record)",
                    "holds a NUL character (%s): remove it; a value cannot contain one (it would be cut short there)",
                    how);
-    d->items[d->n - 1].col = col;
 }
 
 bool record_json_nul(const char *text, size_t len, const char *source, yz_diags *d)
@@ -217,7 +216,13 @@ static int record_parse(const char *text, size_t len, const char *source, bool c
             return YZ_EPARSE;
         }
         sb_free(&path);
-        rec->doc = yj_from_yaml(&rec->mem, doc->root);
+        /* checked as YAML first, so that every problem has its line and column */
+        if (schema_check_yaml(schema_applicant(), doc->root, source, d)) {
+            ydoc_free(doc);
+            yz_record_free(rec);
+            return YZ_EINPUT;
+        }
+        rec->doc = schema_yaml_to_json(schema_applicant(), &rec->mem, doc->root);
         ydoc_free(doc);
     }
     if (canonical)
