@@ -166,7 +166,9 @@ typedef struct yz_record yz_record;
 
 /* Parses one applicant record (JSON, or YAML when the text does not start with '{') and validates
  * it against the applicant record schema (version 1).  Every violation goes to d with its field
- * path.  source names the input in messages ("applicant.yaml", "<stdin>", "batch.jsonl:17").
+ * path; so does a NUL character anywhere in it (a value is never cut short).  Resident ID numbers
+ * are put in canonical form (a check digit x is X) before anything else sees them, so one person
+ * has one id in the record, its canonical JSON, its hash and every output.  source names the input in messages ("applicant.yaml", "<stdin>", "batch.jsonl:17").
  * Returns YZ_OK, YZ_EPARSE (not JSON/YAML) or YZ_EINPUT (schema violations; *out is NULL). */
 YZ_API int yz_record_parse(const char *text, size_t len, const char *source, yz_record **out, yz_diags *d);
 YZ_API void yz_record_free(yz_record *rec);
