@@ -34,12 +34,16 @@ LIBS = -Wl,-Bstatic -llua5.4 -lyaml -lcrypto -lsqlite3 -lzstd -lcsv -Wl,-Bdynami
 else
 LIBS = $(PKG_LIBS) -lcsv -lpthread -lm
 endif
+SERVE_LIBS = $(shell pkg-config --libs libmicrohttpd jansson 2>/dev/null)
 
 ENGINE_SRC = $(sort $(wildcard engine/yz_*.c))
 CLI_SRC = $(sort $(wildcard engine/cli/*.c))
+# the HTTP service (yuanzhu serve) is part of the command, not of the library: only it needs libmicrohttpd
+SERVE_SRC = $(sort $(wildcard engine/serve/*.c))
+SERVE_OBJ = $(SERVE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/serve_embed.o
 UNIT_SRC = $(sort $(wildcard tests/unit/*.c))
 ENGINE_OBJ = $(ENGINE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/yz_embed.o
-CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o) $(SERVE_OBJ)
 UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)
 SCHEMAS = schemas/applicant-record.v1.schema.json schemas/policy.v1.schema.json schemas/store.sql
 
@@ -67,13 +71,20 @@ $(BUILD)/yz_embed.c: $(SCHEMAS) scripts/embed.sh
 $(BUILD)/yz_embed.o: $(BUILD)/yz_embed.c Makefile
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+$(BUILD)/serve_embed.c: engine/serve/openapi.json scripts/embed.sh
+	@mkdir -p $(BUILD)
+	scripts/embed.sh $@ yz_serve_openapi=engine/serve/openapi.json
+
+$(BUILD)/serve_embed.o: $(BUILD)/serve_embed.c Makefile
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
 $(BUILD)/libyuanzhu.a: $(ENGINE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
 $(BIN): $(CLI_OBJ) $(BUILD)/libyuanzhu.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libyuanzhu.a $(LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libyuanzhu.a $(LIBS) $(SERVE_LIBS)
 
 $(BUILD)/unit: $(UNIT_OBJ) $(BUILD)/libyuanzhu.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(BUILD)/libyuanzhu.a $(LIBS)
@@ -119,4 +130,4 @@ install: all
 clean:
 	rm -rf build build-asan bin
 
--include $(wildcard $(BUILD)/engine/*.d $(BUILD)/engine/cli/*.d $(BUILD)/tests/unit/*.d)
+-include $(wildcard $(BUILD)/engine/*.d $(BUILD)/engine/cli/*.d $(BUILD)/engine/serve/*.d $(BUILD)/tests/unit/*.d)
