@@ -14,7 +14,7 @@
 static const char serve_usage[] =
     "usage: yuanzhu serve [--listen 127.0.0.1:8080 | --listen unix:PATH] [--db PATH] [--tokens FILE]\n"
     "                     [--threads N] [--max-body BYTES] [--timeout SECONDS] [--request-timeout SECONDS]\n"
-    "                     [--max-connections N] [--web DIR]\n"
+    "                     [--max-connections N] [--cpu-seconds N] [--web DIR]\n"
     "\n"
     "Serves the engine over HTTP: JSON endpoints under /v1 (described by /v1/openapi.json) for the\n"
     "systems around a caseworker, and a caseworker's web page at /.  Every province's rules are\n"
@@ -36,6 +36,8 @@ static const char serve_usage[] =
     "  --request-timeout S  close a connection whose request has not fully arrived after S seconds\n"
     "                       (default 30; a client that trickles bytes cannot hold it longer)\n"
     "  --max-connections N  connections at once (default 512)\n"
+    "  --cpu-seconds N      stop a rule call after N s of CPU time (default 5): that request fails\n"
+    "                       with 500 and nothing is recorded\n"
     "  --web DIR            the web page's files (default: HOME/web, else HOME/engine/web)\n"
     "\n"
     "roles: caseworker  determine and record (for the token's province, if it names one), read\n"
@@ -104,6 +106,10 @@ int cmd_serve(cli *c, int argc, char **argv)
             if (number_opt(c, "--request-timeout", v, 1, 3600, &n))
                 return EXIT_USAGE;
             cfg.request_timeout = (unsigned)n;
+        } else if ((v = cli_opt(argc, argv, &i, "--cpu-seconds"))) {
+            if (number_opt(c, "--cpu-seconds", v, 1, 3600, &n))
+                return EXIT_USAGE;
+            cfg.limits.cpu_ms = (unsigned)n * 1000;
         } else if ((v = cli_opt(argc, argv, &i, "--max-connections"))) {
             if (number_opt(c, "--max-connections", v, 1, 100000, &n))
                 return EXIT_USAGE;

@@ -34,6 +34,7 @@ typedef struct serve_config {
     unsigned idle_timeout;   /* seconds a connection may stay silent */
     unsigned request_timeout;/* seconds a request may take to arrive, headers and body */
     unsigned max_connections;
+    yz_limits limits;        /* of the rule sandbox (only cpu_ms may differ from the defaults) */
 } serve_config;
 
 typedef struct serve serve;
@@ -145,7 +146,7 @@ typedef struct serve_gen {
 } serve_gen;
 
 typedef struct serve_rules serve_rules;
-serve_rules *serve_rules_new(const char *home);
+serve_rules *serve_rules_new(const char *home, const yz_limits *limits);
 /* Loads (or reloads) every province; returns the number of rulesets with errors. */
 size_t serve_rules_load(serve_rules *r);
 /* The current generation, referenced (release it). */

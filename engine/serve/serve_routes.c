@@ -1047,7 +1047,7 @@ int serve_start(const serve_config *cfg, serve **out, char *err, size_t errlen)
         code = 2;
         goto fail;
     }
-    s->rules = serve_rules_new(s->home);
+    s->rules = serve_rules_new(s->home, &cfg->limits);
     size_t nerr = serve_rules_load(s->rules);
     serve_gen *g = serve_rules_acquire(s->rules);
     size_t in = 0;

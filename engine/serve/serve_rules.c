@@ -34,6 +34,7 @@ typedef struct tcache {
 
 struct serve_rules {
     char *home;
+    yz_limits limits;
     pthread_mutex_t mu;
     serve_gen *gen;
     tcache *caches;
@@ -41,10 +42,12 @@ struct serve_rules {
 
 static _Thread_local tcache *this_thread;
 
-serve_rules *serve_rules_new(const char *home)
+serve_rules *serve_rules_new(const char *home, const yz_limits *limits)
 {
     serve_rules *r = sv_calloc(1, sizeof *r);
     r->home = sv_strdup(home);
+    if (limits)
+        r->limits = *limits;
     pthread_mutex_init(&r->mu, NULL);
     return r;
 }
@@ -239,7 +242,7 @@ yz_evaluator *serve_rules_evaluator(serve_rules *r, serve_gen *g, const serve_rs
         if (t->evs[i].rs == e->rs)
             return t->evs[i].ev;
     yz_evaluator *ev = NULL;
-    if (yz_evaluator_new(e->rs, NULL, &ev, d) != YZ_OK)
+    if (yz_evaluator_new(e->rs, &r->limits, &ev, d) != YZ_OK)
         return NULL;
     t->evs = sv_realloc(t->evs, (t->n + 1) * sizeof *t->evs);
     t->evs[t->n].rs = e->rs;
