@@ -754,6 +754,23 @@ static void h_verify(serve *s, const serve_req *q, const serve_principal *p, cha
     yz_diags_clear(&d);
 }
 
+static void h_whoami(serve *s, const serve_req *q, const serve_principal *p, char **params, serve_resp *r)
+{
+    (void)s, (void)q, (void)params;
+    json_t *o = json_object();
+    json_object_set_new(o, "operator", jstr(p->operator_id));
+    add_str_or_null(o, "province", *p->province ? p->province : NULL);
+    json_object_set_new(o, "role", jstr(p->role));
+    json_t *rights = obj_add(o, "rights", json_array());
+    static const struct { unsigned bit; const char *name; } names[] = {
+        {RIGHT_DETERMINE, "determine"}, {RIGHT_RECORD, "record"}, {RIGHT_READ, "read"},
+        {RIGHT_REPLAY, "replay"},       {RIGHT_VERIFY, "verify"}, {RIGHT_METRICS, "metrics"}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (p->rights & names[i].bit)
+            json_array_append_new(rights, jstr(names[i].name));
+    set_json(r, 200, o);
+}
+
 /* ---- health, metrics, documents, the page ---- */
 
 static void h_health(serve *s, const serve_req *q, const serve_principal *p, char **params, serve_resp *r)
@@ -878,6 +895,7 @@ static const route routes[] = {
     {"POST", "/v1/decisions/*/replay", RIGHT_REPLAY, h_replay},
     {"GET", "/v1/people/*/decisions", RIGHT_READ, h_people},
     {"GET", "/v1/provinces", RIGHT_ANY, h_provinces},
+    {"GET", "/v1/whoami", RIGHT_ANY, h_whoami},
     {"GET", "/v1/audit/head", RIGHT_VERIFY, h_head},
     {"POST", "/v1/audit/verify", RIGHT_VERIFY, h_verify},
     {"GET", "/health", 0, h_health},
@@ -889,7 +907,7 @@ static const route routes[] = {
 #define NROUTES (sizeof routes / sizeof routes[0])
 static const char *const route_names[NROUTES] = {
     "/v1/determinations", "/v1/decisions/{id}", "/v1/decisions/{id}/replay", "/v1/people/{id_number}/decisions",
-    "/v1/provinces",      "/v1/audit/head",     "/v1/audit/verify",          "/health",
+    "/v1/provinces",      "/v1/whoami",         "/v1/audit/head",     "/v1/audit/verify",          "/health",
     "/metrics",           "/v1/openapi.json",   "/v1/schemas/applicant-record.v1.json", "/ (web page)",
 };
 

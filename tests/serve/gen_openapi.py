@@ -94,6 +94,9 @@ S["Province"] = obj({"name": {"type": "string"}, "in_service": {"type": "boolean
                      "errors": {"type": "string", "description": "lint errors of the last load (the ruleset shown stays in service)"}},
                     required=["name", "in_service", "ruleset", "loaded_at", "policies"])
 S["Provinces"] = obj({"provinces": {"type": "array", "items": ref("Province")}})
+S["Whoami"] = obj({"operator": {"type": "string"}, "role": {"type": "string", "enum": ["caseworker", "auditor", "policy", "admin"]},
+                   "province": nullable("string"), "rights": {"type": "array", "items": {"type": "string",
+                   "enum": ["determine", "record", "read", "replay", "verify", "metrics"]}}})
 S["AuditHead"] = obj({"seq": {"type": "integer"}, "hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
                       "head": {"type": "string", "description": "SEQ:HASH, to keep outside the store"},
                       "alg": {"type": "string", "enum": ["sha256", "sm3"]}})
@@ -138,6 +141,8 @@ paths = {
    "responses": {"200": resp("the decisions", ref("PersonDecisions")), **common}}},
  "/v1/provinces": {"get": {"summary": "the rulesets in service, their ids and effective periods", "security": auth,
    "responses": {"200": resp("the provinces", ref("Provinces")), "400": common["400"], "401": common["401"]}}},
+ "/v1/whoami": {"get": {"summary": "the token's operator, role, province and rights", "security": auth,
+   "responses": {"200": resp("who the token is", ref("Whoami")), "400": common["400"], "401": common["401"]}}},
  "/v1/audit/head": {"get": {"summary": "the head of the audit chain (keep it outside the store)", "security": auth,
    "description": "roles: auditor, admin", "responses": {"200": resp("the head", ref("AuditHead")), **common}}},
  "/v1/audit/verify": {"post": {"summary": "walk the whole audit chain", "security": auth, "description": "roles: auditor, admin",

@@ -258,6 +258,13 @@ for role in tokens:
     st, hd, raw, js = call("GET", "/v1/provinces", token=tokens[role])
     check("provinces as " + role, st == 200 and any(p["name"] == "guangdong" and p["in_service"] for p in js["provinces"]), raw[:300])
 prov = {p["name"]: p for p in js["provinces"]}
+st, hd, raw, js = call("GET", "/v1/whoami", token=tokens["gd"])
+check("whoami", st == 200 and js == {"operator": "gz-0042", "role": "caseworker", "province": "guangdong",
+                                     "rights": ["determine", "record", "read"]}, raw)
+st, hd, raw, js = call("GET", "/v1/whoami", b"{}", token=tokens["gd"])
+check("whoami: 400 for a body", st == 400, raw)
+st, hd, raw, js = call("GET", "/v1/whoami")
+check("whoami: 401", st == 401, raw)
 check("provinces: ids and periods", prov["guangdong"]["ruleset"] == json.loads(canon)["ruleset"] and
       prov["shanghai"]["policies"][0]["to"] == "2026-12-31" and prov["guangdong"]["policies"][0]["from"] == "2023-08-01", prov.get("shanghai"))
 check("provinces: the broken one is listed with its lint errors", not prov["broken"]["in_service"] and
