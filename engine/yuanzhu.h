@@ -10,6 +10,10 @@
  *    location (file:line:col or field path);
  *  - an object returned through an out-parameter belongs to the caller, who frees it with the
  *    matching yz_*_free(); yz_*_free(NULL) is a no-op; a returned char * is freed with yz_free();
+ *  - names: x_init prepares a caller-owned struct, x_free gives back everything it holds (for a
+ *    struct the caller owns, such as yz_diags, it is empty and usable again afterwards),
+ *    x_clear empties it but keeps its storage for reuse, x_release hands its storage to the
+ *    caller;
  *  - a yz_ruleset is immutable once loaded and may be shared by threads; a yz_evaluator (one
  *    sandboxed Lua state) belongs to one thread at a time.
  */
@@ -26,6 +30,14 @@ extern "C" {
 
 #define YZ_VERSION "0.1.0"
 
+/* Every function of this header is the library's public API: the only symbols libyuanzhu.a and
+ * libyuanzhu.so export (the rest is internal and hidden). */
+#if defined(__GNUC__)
+#define YZ_API __attribute__((visibility("default")))
+#else
+#define YZ_API
+#endif
+
 typedef enum yz_rc {
     YZ_OK = 0,
     YZ_ENOMEM,      /* out of memory */
@@ -41,7 +53,7 @@ typedef enum yz_rc {
 } yz_rc;
 
 /* Short English name of a return code ("policy error"). */
-const char *yz_rc_name(int rc);
+YZ_API const char *yz_rc_name(int rc);
 
 /* ---- diagnostics ---- */
 
@@ -62,12 +74,13 @@ typedef struct yz_diags {
     size_t n_errors, n_warnings;
 } yz_diags;
 
-void yz_diags_init(yz_diags *d);
-void yz_diags_clear(yz_diags *d);
+YZ_API void yz_diags_init(yz_diags *d);
+/* Frees every diagnostic; the list is empty and can be used again. */
+YZ_API void yz_diags_free(yz_diags *d);
 /* "file:line:col: error: field: message" (caller frees). */
-char *yz_diag_format(const yz_diag *x);
+YZ_API char *yz_diag_format(const yz_diag *x);
 
-void yz_free(void *p);
+YZ_API void yz_free(void *p);
 
 /* ---- running out of memory ----
  *
@@ -87,7 +100,7 @@ void yz_free(void *p);
  * one that has not committed leaves no trace. */
 typedef void (*yz_oom_handler)(size_t bytes);
 /* Installs fn (NULL: the default) for the whole process; returns the previous handler. */
-yz_oom_handler yz_set_oom_handler(yz_oom_handler fn);
+YZ_API yz_oom_handler yz_set_oom_handler(yz_oom_handler fn);
 
 /* ---- engine home: where rules/ and provinces/ live ---- */
 
@@ -95,7 +108,7 @@ yz_oom_handler yz_set_oom_handler(yz_oom_handler fn);
  * directory above the running executable if it holds rules/ (a source tree), else share/yuanzhu
  * beside the executable's folder (an installation, also one moved or staged under DESTDIR), else
  * the data directory compiled in (make's DATADIR).  Caller frees. */
-char *yz_home_default(const char *argv0);
+YZ_API char *yz_home_default(const char *argv0);
 
 /* ---- rulesets ---- */
 
@@ -105,7 +118,7 @@ typedef struct yz_ruleset yz_ruleset;
  * "guangdong/guangzhou") or a path to a policy folder.  Every problem goes to d.  Returns
  * YZ_OK, YZ_EIO (no such province) or YZ_EPOLICY (errors: *out is NULL; a ruleset with errors
  * is never returned).  Warnings do not stop loading. */
-int yz_ruleset_load(const char *home, const char *province, yz_ruleset **out, yz_diags *d);
+YZ_API int yz_ruleset_load(const char *home, const char *province, yz_ruleset **out, yz_diags *d);
 
 /* One file of a ruleset, by its logical path ("rules/lib/date.lua",
  * "provinces/guangdong/policy.yaml"). */
@@ -117,19 +130,19 @@ typedef struct yz_file {
 
 /* Loads a ruleset from files held in memory (e.g. from the decision store): files are copied.
  * province is the ruleset's province name as recorded ("guangdong/guangzhou"). */
-int yz_ruleset_load_files(const yz_file *files, size_t n, const char *province, yz_ruleset **out,
+YZ_API int yz_ruleset_load_files(const yz_file *files, size_t n, const char *province, yz_ruleset **out,
                           yz_diags *d);
-void yz_ruleset_free(yz_ruleset *rs);
+YZ_API void yz_ruleset_free(yz_ruleset *rs);
 
 /* Hex SHA-256 over the canonical bytes of every file the ruleset uses (its id). */
-const char *yz_ruleset_id(const yz_ruleset *rs);
+YZ_API const char *yz_ruleset_id(const yz_ruleset *rs);
 /* Province name ("guangdong/guangzhou"). */
-const char *yz_ruleset_province(const yz_ruleset *rs);
+YZ_API const char *yz_ruleset_province(const yz_ruleset *rs);
 /* The files (logical path, canonical bytes), sorted by path. */
-size_t yz_ruleset_files(const yz_ruleset *rs, const yz_file **files);
+YZ_API size_t yz_ruleset_files(const yz_ruleset *rs, const yz_file **files);
 /* Checks that a policy of the ruleset is in force on as_of; otherwise YZ_ENOTINFORCE with a
  * diagnostic that names the periods that exist. */
-int yz_ruleset_in_force(const yz_ruleset *rs, const char *as_of, yz_diags *d);
+YZ_API int yz_ruleset_in_force(const yz_ruleset *rs, const char *as_of, yz_diags *d);
 
 /* One policy of a ruleset (successive policies each have their own period).  The strings belong
  * to the ruleset. */
@@ -139,13 +152,13 @@ typedef struct yz_policy_info {
     const char *from, *to;                 /* effective period, "YYYY-MM-DD"; to NULL = open-ended */
 } yz_policy_info;
 /* The number of policies of the ruleset, in date order. */
-size_t yz_ruleset_policy_count(const yz_ruleset *rs);
+YZ_API size_t yz_ruleset_policy_count(const yz_ruleset *rs);
 /* Fills info for policy i (0 <= i < yz_ruleset_policy_count). */
-void yz_ruleset_policy(const yz_ruleset *rs, size_t i, yz_policy_info *info);
+YZ_API void yz_ruleset_policy(const yz_ruleset *rs, size_t i, yz_policy_info *info);
 /* The names of the provinces and cities with policy files under HOME/provinces, sorted
  * ("guangdong", "guangdong/guangzhou", ...).  Returns the count; the caller frees each name and
  * the array with yz_free. */
-size_t yz_province_names(const char *home, char ***names);
+YZ_API size_t yz_province_names(const char *home, char ***names);
 
 /* ---- applicant records ---- */
 
@@ -155,15 +168,15 @@ typedef struct yz_record yz_record;
  * it against the applicant record schema (version 1).  Every violation goes to d with its field
  * path.  source names the input in messages ("applicant.yaml", "<stdin>", "batch.jsonl:17").
  * Returns YZ_OK, YZ_EPARSE (not JSON/YAML) or YZ_EINPUT (schema violations; *out is NULL). */
-int yz_record_parse(const char *text, size_t len, const char *source, yz_record **out, yz_diags *d);
-void yz_record_free(yz_record *rec);
-const char *yz_record_id_number(const yz_record *rec);
+YZ_API int yz_record_parse(const char *text, size_t len, const char *source, yz_record **out, yz_diags *d);
+YZ_API void yz_record_free(yz_record *rec);
+YZ_API const char *yz_record_id_number(const yz_record *rec);
 /* Canonical JSON of the record as parsed (sorted keys, no spaces): the bytes that are hashed and
  * stored.  Caller frees. */
-char *yz_record_canonical(const yz_record *rec);
+YZ_API char *yz_record_canonical(const yz_record *rec);
 /* The applicant record JSON Schema (version 1) the engine validates against, as published in
  * schemas/ (static text, NUL-terminated). */
-const char *yz_applicant_schema(void);
+YZ_API const char *yz_applicant_schema(void);
 
 /* ---- evaluation ---- */
 
@@ -178,8 +191,8 @@ typedef struct yz_limits {
 typedef struct yz_evaluator yz_evaluator;
 
 /* Creates a sandboxed Lua state for a ruleset (which must outlive it).  limits may be NULL. */
-int yz_evaluator_new(const yz_ruleset *rs, const yz_limits *limits, yz_evaluator **out, yz_diags *d);
-void yz_evaluator_free(yz_evaluator *ev);
+YZ_API int yz_evaluator_new(const yz_ruleset *rs, const yz_limits *limits, yz_evaluator **out, yz_diags *d);
+YZ_API void yz_evaluator_free(yz_evaluator *ev);
 
 typedef struct yz_determination yz_determination;
 
@@ -188,18 +201,18 @@ typedef struct yz_determination yz_determination;
  * is undetermined and carries the error.  The exceptions are limits that do not depend on the
  * rule and the record alone: the system refusing memory (YZ_ENOMEM) and the CPU-time backstop
  * (YZ_EPOLICY, the rule named in d) fail the evaluation and give no determination. */
-int yz_evaluate(yz_evaluator *ev, const yz_record *rec, const char *as_of, yz_determination **out,
+YZ_API int yz_evaluate(yz_evaluator *ev, const yz_record *rec, const char *as_of, yz_determination **out,
                 yz_diags *d);
 /* The same decision without explanations (statuses, amounts, periods): for bulk runs where only
  * the outcome is needed.  Its JSON has no reasons, conditions, fields or parameters. */
-int yz_evaluate_brief(yz_evaluator *ev, const yz_record *rec, const char *as_of, yz_determination **out,
+YZ_API int yz_evaluate_brief(yz_evaluator *ev, const yz_record *rec, const char *as_of, yz_determination **out,
                       yz_diags *d);
-void yz_determination_free(yz_determination *det);
+YZ_API void yz_determination_free(yz_determination *det);
 
 /* Canonical JSON (sorted keys, UTF-8, no insignificant space, '\n'-terminated).  Caller frees. */
-char *yz_determination_json(const yz_determination *det);
+YZ_API char *yz_determination_json(const yz_determination *det);
 /* A Chinese-friendly summary for a person at a desk.  Caller frees. */
-char *yz_determination_text(const yz_determination *det);
+YZ_API char *yz_determination_text(const yz_determination *det);
 
 typedef enum yz_status {
     YZ_NOT_MET = 0,      /* category not met / subsidy not eligible / not a target */
@@ -218,9 +231,15 @@ typedef struct yz_item_info {
     const char *period; /* "month", "once", "loan" */
 } yz_item_info;
 
-yz_status yz_determination_target(const yz_determination *det);
-size_t yz_determination_count(const yz_determination *det, yz_item_kind kind);
-void yz_determination_item(const yz_determination *det, yz_item_kind kind, size_t i, yz_item_info *info);
+/* The status as determinations write it: "met", "not_met", "undetermined"; for a subsidy
+ * (subsidy true) "eligible", "not_eligible", "undetermined".  Static text. */
+YZ_API const char *yz_status_name(yz_status s, bool subsidy);
+/* The status a name stands for (for a subsidy its own words or the category ones), or -1. */
+YZ_API int yz_status_parse(const char *name, bool subsidy);
+
+YZ_API yz_status yz_determination_target(const yz_determination *det);
+YZ_API size_t yz_determination_count(const yz_determination *det, yz_item_kind kind);
+YZ_API void yz_determination_item(const yz_determination *det, yz_item_kind kind, size_t i, yz_item_info *info);
 
 /* ---- the decision store (SQLite) and its audit chain ---- */
 
@@ -236,17 +255,17 @@ typedef struct yz_store yz_store;
  * writer's transaction to end before failing with YZ_ESTORE ("database is locked").  A store
  * whose folder cannot be written (read-only media) is opened read-only, and can be verified,
  * listed and replayed there.  A failed write leaves nothing of itself behind. */
-int yz_store_open(const char *path, const char *hash_alg, yz_store **out, yz_diags *d);
+YZ_API int yz_store_open(const char *path, const char *hash_alg, yz_store **out, yz_diags *d);
 /* Creates a new store and fails if the file exists. */
-int yz_store_create(const char *path, const char *hash_alg, yz_diags *d);
-void yz_store_close(yz_store *st);
-const char *yz_store_hash_alg(const yz_store *st);
+YZ_API int yz_store_create(const char *path, const char *hash_alg, yz_diags *d);
+YZ_API void yz_store_close(yz_store *st);
+YZ_API const char *yz_store_hash_alg(const yz_store *st);
 
 /* Records a determination as a decision: registers its ruleset (with every file) if new, stores
  * the input once under its hash, appends the decision and its audit event, all in one
  * transaction (or in the caller's, see yz_store_begin).  id_out gets the decision id (17
  * bytes). */
-int yz_store_record(yz_store *st, const yz_ruleset *rs, const yz_record *rec, const yz_determination *det,
+YZ_API int yz_store_record(yz_store *st, const yz_ruleset *rs, const yz_record *rec, const yz_determination *det,
                     const char *operator_id, char id_out[17], int64_t *seq_out, yz_diags *d);
 /* Recording in bulk: the expensive part of a decision (canonical JSON, hashes, compression) is
  * packed by worker threads, and one writer appends the packed decisions.
@@ -259,26 +278,26 @@ int yz_store_record(yz_store *st, const yz_ruleset *rs, const yz_record *rec, co
 typedef struct yz_store_dict yz_store_dict;
 typedef struct yz_packer yz_packer;
 typedef struct yz_packed yz_packed;
-int yz_store_dict_get(yz_store *st, const yz_ruleset *rs, const yz_record *rec, const yz_determination *det,
+YZ_API int yz_store_dict_get(yz_store *st, const yz_ruleset *rs, const yz_record *rec, const yz_determination *det,
                       yz_store_dict **out, yz_diags *d);
-void yz_store_dict_free(yz_store_dict *dict);
-yz_packer *yz_packer_new(const yz_store_dict *dict);
-void yz_packer_free(yz_packer *p);
-int yz_pack(yz_packer *p, const yz_record *rec, const yz_determination *det, yz_packed **out);
+YZ_API void yz_store_dict_free(yz_store_dict *dict);
+YZ_API yz_packer *yz_packer_new(const yz_store_dict *dict);
+YZ_API void yz_packer_free(yz_packer *p);
+YZ_API int yz_pack(yz_packer *p, const yz_record *rec, const yz_determination *det, yz_packed **out);
 /* The SHA-256 of the packed input's canonical JSON (64 hex digits). */
-const char *yz_packed_input_hash(const yz_packed *pk);
-void yz_packed_free(yz_packed *pk);
-int yz_store_append(yz_store *st, const yz_packed *pk, const char *operator_id, bool *skipped, char id_out[17],
+YZ_API const char *yz_packed_input_hash(const yz_packed *pk);
+YZ_API void yz_packed_free(yz_packed *pk);
+YZ_API int yz_store_append(yz_store *st, const yz_packed *pk, const char *operator_id, bool *skipped, char id_out[17],
                     int64_t *seq_out, yz_diags *d);
 /* True when some input was already decided with this ruleset on this as-of date. */
-bool yz_store_any_decided(yz_store *st, const char *ruleset_id, const char *as_of);
+YZ_API bool yz_store_any_decided(yz_store *st, const char *ruleset_id, const char *as_of);
 /* True when this input (by hash) was already decided with this ruleset on this as-of date. */
-bool yz_store_decided(yz_store *st, const char *ruleset_id, const char *input_hash, const char *as_of);
+YZ_API bool yz_store_decided(yz_store *st, const char *ruleset_id, const char *input_hash, const char *as_of);
 
 /* Groups many yz_store_record / yz_store_append calls into one transaction (batch writers). */
-int yz_store_begin(yz_store *st, yz_diags *d);
-int yz_store_commit(yz_store *st, yz_diags *d);
-int yz_store_rollback(yz_store *st);
+YZ_API int yz_store_begin(yz_store *st, yz_diags *d);
+YZ_API int yz_store_commit(yz_store *st, yz_diags *d);
+YZ_API int yz_store_rollback(yz_store *st);
 
 typedef struct yz_verify_report {
     int64_t events;     /* events checked */
@@ -291,8 +310,8 @@ typedef struct yz_verify_report {
 /* Walks the chain and the rows it describes.  expect_head ("HASH" or "SEQ:HASH", may be NULL)
  * must appear in the chain (the way a truncated tail is found).  Returns YZ_OK, YZ_EFAILED
  * (report.bad_seq/problem say where) or YZ_ESTORE. */
-int yz_store_verify(yz_store *st, const char *expect_head, yz_verify_report *rep, yz_diags *d);
-int yz_store_head(yz_store *st, int64_t *seq, char hash[65], yz_diags *d);
+YZ_API int yz_store_verify(yz_store *st, const char *expect_head, yz_verify_report *rep, yz_diags *d);
+YZ_API int yz_store_head(yz_store *st, int64_t *seq, char hash[65], yz_diags *d);
 
 /* A stored decision and everything needed to redo it. */
 typedef struct yz_stored {
@@ -306,28 +325,28 @@ typedef struct yz_stored {
 } yz_stored;
 
 /* Loads a decision by id (or a unique prefix of at least 6 characters). */
-int yz_store_load(yz_store *st, const char *id, bool with_files, yz_stored **out, yz_diags *d);
-void yz_stored_free(yz_stored *s);
+YZ_API int yz_store_load(yz_store *st, const char *id, bool with_files, yz_stored **out, yz_diags *d);
+YZ_API void yz_stored_free(yz_stored *s);
 
 /* Calls fn for decisions in sequence order: all (from/to NULL), those recorded on dates
  * from..to (inclusive, UTC, "YYYY-MM-DD"), or one person's (id_number).  Stops when fn returns
  * non-zero. */
 typedef int (*yz_stored_fn)(const yz_stored *s, void *ctx);
-int yz_store_each(yz_store *st, const char *id_number, const char *from, const char *to, bool with_output,
+YZ_API int yz_store_each(yz_store *st, const char *id_number, const char *from, const char *to, bool with_output,
                   yz_stored_fn fn, void *ctx, yz_diags *d);
 
 /* Replays a stored decision: re-evaluates it from its stored ruleset and input at its as-of
  * date (or, with rules_path, from that policy folder on disk) and compares the canonical JSON
  * byte for byte.  *diff gets a readable difference (caller frees) when they differ.  Returns
  * YZ_OK (identical), YZ_EFAILED (different) or an error. */
-int yz_replay(const char *home, const yz_stored *s, const char *rules_path, char **diff, yz_diags *d);
+YZ_API int yz_replay(const char *home, const yz_stored *s, const char *rules_path, char **diff, yz_diags *d);
 
 /* The same for many decisions: a replayer keeps the rulesets it has built (with their evaluators),
  * so each is compiled once, not once per decision (replay --all). */
 typedef struct yz_replayer yz_replayer;
-yz_replayer *yz_replayer_new(const char *home, const char *rules_path);
-int yz_replayer_run(yz_replayer *r, const yz_stored *s, char **diff, yz_diags *d);
-void yz_replayer_free(yz_replayer *r);
+YZ_API yz_replayer *yz_replayer_new(const char *home, const char *rules_path);
+YZ_API int yz_replayer_run(yz_replayer *r, const yz_stored *s, char **diff, yz_diags *d);
+YZ_API void yz_replayer_free(yz_replayer *r);
 
 /* ---- batch: a file of records on all cores ---- */
 
@@ -365,31 +384,31 @@ typedef struct yz_batch_summary {
  * work).  Rejected records go to stderr and the rejects file; the rest continue.  Returns YZ_OK,
  * YZ_EPOLICY when a rule could not decide some records (the CPU-time backstop; nothing recorded
  * for them), YZ_EINPUT when some records were rejected, or an error. */
-int yz_batch_run(const yz_batch_options *o, yz_batch_summary *sum, yz_diags *d);
-void yz_batch_summary_free(yz_batch_summary *s);
+YZ_API int yz_batch_run(const yz_batch_options *o, yz_batch_summary *sum, yz_diags *d);
+YZ_API void yz_batch_summary_free(yz_batch_summary *s);
 
 /* The outcome of a canonical determination in brief.  Text: "cat1, cat2 / sub1 175000, sub2 ..."
  * (met categories / eligible subsidies with the amount per period).  JSON: the members
  * "categories":[ids],"subsidies":{id:amount} (no braces around them).  Caller frees. */
-char *yz_outcome_brief(const char *determination_json, bool json);
+YZ_API char *yz_outcome_brief(const char *determination_json, bool json);
 
 /* ---- policy authoring ---- */
 
 /* Lints a policy folder (recursively with its city folders) or one file.  Problems go to d;
  * returns YZ_OK when there is no error (warnings allowed), else YZ_EPOLICY or YZ_EIO.
  * today ("YYYY-MM-DD", may be NULL) enables the "expires soon" warning. */
-int yz_lint(const char *home, const char *path, const char *today, yz_diags *d);
+YZ_API int yz_lint(const char *home, const char *path, const char *today, yz_diags *d);
 /* The checks lint makes on a ruleset beyond loading it (Lua that the sandbox would refuse, helper
  * files, parameters without a value at the start of their policy, and with today the "expires
  * soon" warning), on a ruleset already loaded, for the rules of every level it holds.  Returns
  * YZ_OK when there is no error, else YZ_EPOLICY.  Its test files are not read. */
-int yz_lint_ruleset(const yz_ruleset *rs, const char *today, yz_diags *d);
+YZ_API int yz_lint_ruleset(const yz_ruleset *rs, const char *today, yz_diags *d);
 
 /* ---- hashing ---- */
 
 /* Writes the hash of data as 64 lowercase hex digits and a NUL to hex; alg is "sha256" or "sm3".
  * Returns YZ_OK, or YZ_EUSAGE for another name or an algorithm this OpenSSL build lacks. */
-int yz_hash_hex(const char *alg, const void *data, size_t n, char hex[65]);
+YZ_API int yz_hash_hex(const char *alg, const void *data, size_t n, char hex[65]);
 
 typedef struct yz_test_options {
     const char *filter;    /* run only cases whose name contains this, or NULL */
@@ -406,7 +425,7 @@ typedef struct yz_test_summary {
  * ways, and last the line "N passed, M failed") goes to *out (caller frees with yz_free).
  * Returns YZ_OK when every case passed, YZ_EFAILED when some failed, or YZ_EPOLICY when a folder
  * or test file could not be used (see d). */
-int yz_test_run(const char *home, const char *path, const yz_test_options *opts, char **out,
+YZ_API int yz_test_run(const char *home, const char *path, const yz_test_options *opts, char **out,
                 yz_test_summary *sum, yz_diags *d);
 
 #ifdef __cplusplus

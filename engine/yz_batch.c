@@ -229,7 +229,7 @@ static void decide(worker *w, chunk *c, int i)
     rres *r = &c->res[i];
     memset(r, 0, sizeof *r);
     r->line = c->line[i];
-    arena_reset(&w->mem);
+    arena_clear(&w->mem);
     yz_diags d;
     yz_diags_init(&d);
     const char *where = b->o->input; /* violations carry the line in the rejects output */
@@ -265,7 +265,7 @@ static void decide(worker *w, chunk *c, int i)
     yval *root = record_index(&w->mem, doc, where, &d);
     if (!root) {
         reject(b, r, &d, "the record breaks the schema");
-        yz_diags_clear(&d);
+        yz_diags_free(&d);
         return;
     }
     yz_record rec;
@@ -289,13 +289,13 @@ static void decide(worker *w, chunk *c, int i)
                           : yz_evaluate_brief(w->ev, &rec, b->o->as_of, &det, &d);
     if (rc == YZ_ENOMEM) {
         out_of_memory(b, r);
-        yz_diags_clear(&d);
+        yz_diags_free(&d);
         return;
     }
     if (rc != YZ_OK) {
         r->status = RS_FAILED;
         r->message = yz_strdup(d.n ? d.items[0].message : yz_rc_name(rc));
-        yz_diags_clear(&d);
+        yz_diags_free(&d);
         return;
     }
     r->target = det->target;
@@ -325,7 +325,7 @@ static void decide(worker *w, chunk *c, int i)
         }
     }
     yz_determination_free(det);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
 }
 
 static void free_chunk(chunk *c)
@@ -709,13 +709,13 @@ void yz_batch_summary_free(yz_batch_summary *s)
     if (!s)
         return;
     for (size_t i = 0; i < s->ncat; i++) {
-        yz_free((void *)s->cat_ids[i]);
-        yz_free((void *)s->cat_names[i]);
+        yz_free_const(s->cat_ids[i]);
+        yz_free_const(s->cat_names[i]);
     }
     for (size_t i = 0; i < s->nsub; i++) {
-        yz_free((void *)s->sub_ids[i]);
-        yz_free((void *)s->sub_names[i]);
-        yz_free((void *)s->sub_per[i]);
+        yz_free_const(s->sub_ids[i]);
+        yz_free_const(s->sub_names[i]);
+        yz_free_const(s->sub_per[i]);
     }
     yz_free(s->cat_ids);
     yz_free(s->cat_names);
@@ -749,11 +749,9 @@ int yz_batch_run(const yz_batch_options *o, yz_batch_summary *sum, yz_diags *d)
     /* the items in force on the date, in policy order, as the determinations list them */
     const ppolicy *pol = b->pol;
     for (size_t i = 0; i < pol->nitems[PI_CATEGORY]; i++)
-        b->ncat += (!pol->items[PI_CATEGORY][i].eff_from || strcmp(o->as_of, pol->items[PI_CATEGORY][i].eff_from) >= 0) &&
-                   (!pol->items[PI_CATEGORY][i].eff_to || strcmp(o->as_of, pol->items[PI_CATEGORY][i].eff_to) <= 0);
+        b->ncat += item_in_force(&pol->items[PI_CATEGORY][i], o->as_of);
     for (size_t i = 0; i < pol->nitems[PI_SUBSIDY]; i++)
-        b->nsub += (!pol->items[PI_SUBSIDY][i].eff_from || strcmp(o->as_of, pol->items[PI_SUBSIDY][i].eff_from) >= 0) &&
-                   (!pol->items[PI_SUBSIDY][i].eff_to || strcmp(o->as_of, pol->items[PI_SUBSIDY][i].eff_to) <= 0);
+        b->nsub += item_in_force(&pol->items[PI_SUBSIDY][i], o->as_of);
     sum->ncat = b->ncat;
     sum->nsub = b->nsub;
     sum->cat_ids = yz_calloc(b->ncat + 1, sizeof(char *));
@@ -767,7 +765,7 @@ int yz_batch_run(const yz_batch_options *o, yz_batch_summary *sum, yz_diags *d)
     size_t k = 0;
     for (size_t i = 0; i < pol->nitems[PI_CATEGORY] && k < b->ncat; i++) {
         const pitem *it = &pol->items[PI_CATEGORY][i];
-        if ((it->eff_from && strcmp(o->as_of, it->eff_from) < 0) || (it->eff_to && strcmp(o->as_of, it->eff_to) > 0))
+        if (!item_in_force(it, o->as_of))
             continue;
         sum->cat_ids[k] = it->code ? it->code : it->id;
         sum->cat_names[k++] = it->name;
@@ -775,7 +773,7 @@ int yz_batch_run(const yz_batch_options *o, yz_batch_summary *sum, yz_diags *d)
     k = 0;
     for (size_t i = 0; i < pol->nitems[PI_SUBSIDY] && k < b->nsub; i++) {
         const pitem *it = &pol->items[PI_SUBSIDY][i];
-        if ((it->eff_from && strcmp(o->as_of, it->eff_from) < 0) || (it->eff_to && strcmp(o->as_of, it->eff_to) > 0))
+        if (!item_in_force(it, o->as_of))
             continue;
         sum->sub_ids[k] = it->code ? it->code : it->id;
         sum->sub_per[k] = it->per;

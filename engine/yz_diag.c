@@ -77,7 +77,7 @@ void yz_diags_init(yz_diags *d)
     memset(d, 0, sizeof *d);
 }
 
-void yz_diags_clear(yz_diags *d)
+void yz_diags_free(yz_diags *d)
 {
     if (!d)
         return;

@@ -87,11 +87,6 @@ static vstatus eval_int(yz_evaluator *ev, const pcond *c, int64_t max, const cha
     return rvm_int(ev->vm, c, max, what, &ev->det->mem, &ev->leafrec[c->leaf], out);
 }
 
-static bool in_force(const pitem *it, const char *as_of)
-{
-    return (!it->eff_from || strcmp(as_of, it->eff_from) >= 0) && (!it->eff_to || strcmp(as_of, it->eff_to) <= 0);
-}
-
 static int8_t eval_target(yz_evaluator *ev)
 {
     int8_t tv = TV_F;
@@ -160,7 +155,7 @@ int8_t eval_item(yz_evaluator *ev, pikind k, int idx)
     ev->item_tv[k][idx] = 3; /* in progress: a cycle reads unknown (lint refuses cycles) */
     const pitem *it = &ev->pol->items[k][idx];
     int8_t tv;
-    if (k != PI_CONDITION && !in_force(it, ev->as_of))
+    if (k != PI_CONDITION && !item_in_force(it, ev->as_of))
         tv = k == PI_PREREQ ? TV_T : TV_F; /* an item not in force asks and grants nothing */
     else
         tv = eval_cond(ev, it->full ? it->full : it->when);
@@ -324,10 +319,10 @@ static int evaluate(yz_evaluator *ev, const yz_record *rec, const char *as_of, b
         pikind k = order[o];
         size_t n = 0;
         for (size_t i = 0; i < pol->nitems[k]; i++)
-            n += in_force(&pol->items[k][i], as_of);
+            n += item_in_force(&pol->items[k][i], as_of);
         det->items[k] = arena_alloc(&det->mem, (n ? n : 1) * sizeof(ditem));
         for (size_t i = 0; i < pol->nitems[k]; i++) {
-            if (!in_force(&pol->items[k][i], as_of))
+            if (!item_in_force(&pol->items[k][i], as_of))
                 continue;
             det->items[k][det->nitems[k]++] = *eval_build_item(ev, k, (int)i);
         }

@@ -11,18 +11,22 @@
 
 /* cJSON allocates through process-wide hooks.  Every cJSON call in this file runs with the
  * calling thread's arena installed, so nodes come from that arena and cJSON's own frees are
- * no-ops.  No cJSON node is ever created outside such a scope. */
+ * no-ops.  No cJSON node of ours is ever created outside such a scope.  Outside one (another
+ * thread, or code of the program that embeds the engine and uses cJSON itself) the hooks are
+ * plain malloc and free, so that code works as if they were not there: the engine's nodes
+ * never leave this file, and the program's are never arena memory. */
 static _Thread_local arena *tl_arena;
 static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
 
 static void *hook_malloc(size_t n)
 {
-    return tl_arena ? arena_alloc(tl_arena, n) : NULL;
+    return tl_arena ? arena_alloc(tl_arena, n) : malloc(n);
 }
 
 static void hook_free(void *p)
 {
-    (void)p;
+    if (!tl_arena)
+        free(p);
 }
 
 static void install_hooks(void)

@@ -1,7 +1,7 @@
 /* yz_json.h: JSON documents (the only user of cJSON) and the canonical JSON writer.
  *
  * Parsed documents live in an arena: yj_parse() allocates every node from the arena given, and
- * the nodes die with arena_reset()/arena_free().  Nothing here is freed node by node. */
+ * the nodes die with arena_clear()/arena_free().  Nothing here is freed node by node. */
 #ifndef YZ_JSON_H
 #define YZ_JSON_H
 

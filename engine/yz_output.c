@@ -7,14 +7,31 @@
 #include "yz_json.h"
 #include "yz_schema.h"
 
-static const char *status_word(const ditem *di)
+const char *yz_status_name(yz_status s, bool subsidy)
 {
-    bool sub = di->it->kind == PI_SUBSIDY;
-    switch (di->status) {
-    case YZ_MET: return sub ? "eligible" : "met";
-    case YZ_NOT_MET: return sub ? "not_eligible" : "not_met";
+    switch (s) {
+    case YZ_MET: return subsidy ? "eligible" : "met";
+    case YZ_NOT_MET: return subsidy ? "not_eligible" : "not_met";
     default: return "undetermined";
     }
+}
+
+int yz_status_parse(const char *s, bool subsidy)
+{
+    if (!s)
+        return -1;
+    if (!strcmp(s, "met") || (subsidy && !strcmp(s, "eligible")))
+        return YZ_MET;
+    if (!strcmp(s, "not_met") || (subsidy && !strcmp(s, "not_eligible")))
+        return YZ_NOT_MET;
+    if (!strcmp(s, "undetermined"))
+        return YZ_UNDETERMINED;
+    return -1;
+}
+
+static const char *status_word(const ditem *di)
+{
+    return yz_status_name(di->status, di->it->kind == PI_SUBSIDY);
 }
 
 static void write_missing(jw *w, const dmissing *m, size_t n)
@@ -309,7 +326,7 @@ char *yz_determination_json(const yz_determination *det)
         jw_str(&w, det->target_reason);
     }
     JW_KEY(&w, "status");
-    jw_str(&w, det->target == YZ_MET ? "met" : det->target == YZ_NOT_MET ? "not_met" : "undetermined");
+    jw_str(&w, yz_status_name(det->target, false));
     jw_obj_end(&w);
     jw_obj_end(&w);
     sb_addc(&sb, '\n');

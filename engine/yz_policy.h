@@ -125,7 +125,7 @@ typedef struct ppolicy {
  * path shown to a person (relative to the working directory). */
 typedef struct rfile {
     char *path;
-    char *display;
+    const char *display;
     char *data; /* canonical bytes: no BOM, LF line ends */
     size_t len;
 } rfile;
@@ -158,6 +158,8 @@ const char *ruleset_display(const yz_ruleset *rs, const char *path);
 const yj *param_value_at(const pparam *p, const char *as_of);
 const pparam *policy_param(const ppolicy *pol, const char *id);
 const pitem *policy_item(const ppolicy *pol, pikind kind, const char *id);
+/* True when the item's own effective period (if it has one) includes as_of. */
+bool item_in_force(const pitem *it, const char *as_of);
 
 /* Folders of policies: whether dir holds a policy file (ending .yaml or .yml); its sub-folders that are
  * policy folders of their own (cities: every folder but tests/), by name; the names of its test

@@ -91,7 +91,7 @@ static int load_common(loader *L, yz_ruleset **out)
         if (ld_nerrors(L))
             rc = YZ_EPOLICY;
     }
-    sandbox_check_release();
+    sandbox_check_free();
     dedupe(L->d, first);
     diag_sort_from(L->d, first);
     if (rc == YZ_OK && ld_nerrors(L))
@@ -102,7 +102,7 @@ static int load_common(loader *L, yz_ruleset **out)
     } else {
         yz_ruleset_free(L->rs);
     }
-    yz_diags_clear(&local);
+    yz_diags_free(&local);
     return rc;
 }
 
@@ -113,7 +113,7 @@ static yz_ruleset *ruleset_new(void)
     return rs;
 }
 
-static void list_provinces(const char *dir, const char *prefix, strbuf *out, const char ***names, size_t *n, int depth)
+static void list_provinces(const char *dir, const char *prefix, strbuf *out, char ***names, size_t *n, int depth)
 {
     char **sub;
     size_t ns = policy_subfolders(dir, &sub);
@@ -176,10 +176,10 @@ int yz_ruleset_load(const char *home, const char *province, yz_ruleset **out, yz
         }
     } else {
         strbuf known = STRBUF_INIT;
-        const char **names = NULL;
+        char **names = NULL;
         size_t n = 0;
         list_provinces(provdir, "", &known, &names, &n, 0);
-        const char *near = yz_suggest(province, names, n);
+        const char *near = yz_suggest(province, (const char *const *)names, n);
         if (near)
             diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "unknown province '%s' (did you mean '%s'?)", province, near);
         else if (n)
@@ -187,9 +187,7 @@ int yz_ruleset_load(const char *home, const char *province, yz_ruleset **out, yz
                      province, known.buf);
         else
             diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "unknown province '%s': no policy folder %s", province, named);
-        for (size_t i = 0; i < n; i++)
-            yz_free((void *)names[i]);
-        yz_free(names);
+        yz_names_free(names, n);
         sb_free(&known);
         yz_free(provdir);
         yz_free(named);
@@ -273,7 +271,7 @@ void yz_ruleset_policy(const yz_ruleset *rs, size_t i, yz_policy_info *info)
 size_t yz_province_names(const char *home, char ***names)
 {
     strbuf all = STRBUF_INIT;
-    const char **list = NULL;
+    char **list = NULL;
     size_t n = 0;
     char *provdir = yz_path_join(home, "provinces");
     list_provinces(provdir, "", &all, &list, &n, 0);
@@ -285,13 +283,13 @@ size_t yz_province_names(const char *home, char ***names)
         if (policy_has_files(dir))
             list[k++] = list[i];
         else
-            yz_free((void *)list[i]);
+            yz_free(list[i]);
         yz_free(dir);
     }
     n = k;
     yz_free(provdir);
     qsort(list, n, sizeof *list, yz_strcmp_ptr);
-    *names = (char **)list;
+    *names = list;
     return n;
 }
 
@@ -367,4 +365,9 @@ const pitem *policy_item(const ppolicy *pol, pikind kind, const char *id)
         if (!strcmp(pol->items[kind][i].id, id))
             return &pol->items[kind][i];
     return NULL;
+}
+
+bool item_in_force(const pitem *it, const char *as_of)
+{
+    return (!it->eff_from || strcmp(as_of, it->eff_from) >= 0) && (!it->eff_to || strcmp(as_of, it->eff_to) <= 0);
 }

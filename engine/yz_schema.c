@@ -326,7 +326,7 @@ static snode *compile(cctx *cx, const yj *js, const char *key, snode *parent)
         build_slots(n);
         const yj *req = yj_get(js, "required");
         for (const yj *r = yj_first(req); r; r = yj_next(r)) {
-            snode *c = (snode *)snode_child(n, yj_str(r), strlen(yj_str(r)));
+            const snode *c = snode_child(n, yj_str(r), strlen(yj_str(r)));
             if (!c)
                 fatal_schema("required names an unknown property");
             /* required is a property of the use, not of a shared $defs node */

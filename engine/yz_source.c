@@ -66,7 +66,7 @@ static rfile *add_file(loader *L, const char *logical, const char *display, cons
     L->rs->files = yz_realloc(L->rs->files, (L->rs->nfiles + 1) * sizeof *L->rs->files);
     f = &L->rs->files[L->rs->nfiles++];
     f->path = arena_strdup(ld_mem(L), logical);
-    f->display = display ? (char *)display : f->path;
+    f->display = display ? display : f->path;
     f->data = canonical_bytes(ld_mem(L), data, len, &f->len);
     return f;
 }

@@ -917,7 +917,7 @@ int yz_pack(yz_packer *p, const yz_record *rec, const yz_determination *det, yz_
     yz_free(output);
     pk->id_number = yz_strdup(det->id_number);
     pk->as_of = yz_strdup(det->as_of);
-    pk->target = det->target == YZ_MET ? "met" : det->target == YZ_NOT_MET ? "not_met" : "undetermined";
+    pk->target = yz_status_name(det->target, false);
     if (rc != YZ_OK) {
         yz_packed_free(pk);
         return rc;
@@ -1130,8 +1130,8 @@ static int unzip_col(yz_store *st, sqlite3_stmt *s, int col, const zdict *zd, ch
 static void files_free(yz_stored *s)
 {
     for (size_t i = 0; i < s->nfiles; i++) {
-        yz_free((void *)s->files[i].path);
-        yz_free((void *)s->files[i].data);
+        yz_free_const(s->files[i].path);
+        yz_free_const(s->files[i].data);
     }
     yz_free(s->files);
     s->files = NULL;
@@ -1486,8 +1486,8 @@ static int verify_ruleset(yz_store *st, int64_t seq, const char *prev, const cha
             rc = problem(rep, seq, "altered: the ruleset registration no longer matches the chain");
     }
     for (size_t i = 0; i < files.nfiles; i++) {
-        yz_free((void *)files.files[i].path);
-        yz_free((void *)files.files[i].data);
+        yz_free_const(files.files[i].path);
+        yz_free_const(files.files[i].data);
     }
     yz_free(files.files);
     yz_free(paths);

@@ -212,28 +212,6 @@ static void diff_line(diffs *df, const char *fmt, ...)
     df->n++;
 }
 
-static const char *status_name(yz_status s, bool sub)
-{
-    if (s == YZ_MET)
-        return sub ? "eligible" : "met";
-    if (s == YZ_NOT_MET)
-        return sub ? "not_eligible" : "not_met";
-    return "undetermined";
-}
-
-static int parse_status(const char *s, bool sub)
-{
-    if (!s)
-        return -1;
-    if (!strcmp(s, "met") || (sub && !strcmp(s, "eligible")))
-        return YZ_MET;
-    if (!strcmp(s, "not_met") || (sub && !strcmp(s, "not_eligible")))
-        return YZ_NOT_MET;
-    if (!strcmp(s, "undetermined"))
-        return YZ_UNDETERMINED;
-    return -1;
-}
-
 /* "provinces/x/policy.yaml:12" as the file a person opens (a draft folder has another path) */
 static void shown_rule(const yz_ruleset *rs, const char *rule, strbuf *out)
 {
@@ -296,7 +274,7 @@ static void compare_items(trun *t, diffs *df, const yz_determination *det, const
         const ynode *v = exp->vals[i];
         const ditem *di = find_item(det, k, id);
         const char *want_s = v->kind == YN_MAP ? sval(ynode_get(v, "status")) : sval(v);
-        int want = parse_status(want_s, sub);
+        int want = yz_status_parse(want_s, sub);
         if (!di) {
             const pitem *exists = policy_item(det->pol, k, id);
             diff_line(df, "%s.%s: expected %s, but %s", label, id, want_s ? want_s : "?",
@@ -306,7 +284,7 @@ static void compare_items(trun *t, diffs *df, const yz_determination *det, const
         if (want >= 0)
             cover(t, id, sub, want);
         if (want >= 0 && (int)di->status != want) {
-            diff_line(df, "%s.%s: expected %s, got %s — %s", label, id, want_s, status_name(di->status, sub),
+            diff_line(df, "%s.%s: expected %s, got %s — %s", label, id, want_s, yz_status_name(di->status, sub),
                       di->reason ? di->reason : "");
             explain_actual(t, df, di);
         }
@@ -447,11 +425,11 @@ static void run_case(trun *t, const ynode *file_records, const ynode *c, const c
         goto report;
     }
     const char *tw = sval(ynode_get(exp, "target"));
-    int tws = parse_status(tw, false);
+    int tws = yz_status_parse(tw, false);
     if (tw && tws < 0)
         diff_line(&df, "target: write met, not_met or undetermined, not '%s'", tw);
     else if (tw && tws != (int)det->target)
-        diff_line(&df, "target: expected %s, got %s — %s", tw, status_name(det->target, false),
+        diff_line(&df, "target: expected %s, got %s — %s", tw, yz_status_name(det->target, false),
                   det->target_reason ? det->target_reason : "");
     compare_items(t, &df, det, ynode_get(exp, "prerequisites"), PI_PREREQ, "prerequisites");
     compare_items(t, &df, det, ynode_get(exp, "disqualifications"), PI_DISQUAL, "disqualifications");
@@ -485,7 +463,7 @@ report:
     }
     sb_free(&df.sb);
     yz_determination_free(det);
-    yz_diags_clear(&rd);
+    yz_diags_free(&rd);
     arena_free(&m);
 }
 
@@ -546,7 +524,7 @@ static bool check_file(trun *t, const ydoc *doc)
                 const char *st = v->kind == YN_MAP ? sval(ynode_get(v, "status")) : sval(v);
                 if (v->kind == YN_MAP)
                     check_keys(t, v, subsidy_keys, "an expected subsidy");
-                if (st && parse_status(st, kinds[s] == PI_SUBSIDY) < 0) {
+                if (st && yz_status_parse(st, kinds[s] == PI_SUBSIDY) < 0) {
                     diag_add(t->d, YZ_SEV_ERROR, doc->file, v->line, v->col,
                              "expect.%s.%s: '%s' is not a status (%s)", sect[s], id, st,
                              kinds[s] == PI_SUBSIDY ? "eligible, not_eligible or undetermined"

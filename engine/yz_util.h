@@ -19,6 +19,11 @@ void *yz_realloc(void *p, size_t n);
 char *yz_strdup(const char *s);
 char *yz_strndup(const char *s, size_t n);
 void yz_free(void *p);
+/* Frees what a struct owns but shows read-only (a const char * it allocated). */
+static inline void yz_free_const(const void *p)
+{
+    yz_free((void *)(uintptr_t)p);
+}
 /* Ends the process through the out-of-memory handler: for the places where a library we call
  * reports that it ran out of memory (libyaml, regcomp, zstd) and the caller cannot return
  * YZ_ENOMEM.  n is the size that failed, or 0 when unknown. */
@@ -49,7 +54,7 @@ void sb_free(strbuf *sb);
 char *sb_release(strbuf *sb);
 static inline const char *sb_str(const strbuf *sb) { return sb->buf ? sb->buf : ""; }
 
-/* Bump allocator: many small allocations freed at once.  arena_reset() keeps the first block
+/* Bump allocator: many small allocations freed at once.  arena_clear() keeps the first block
  * for reuse, arena_free() returns everything.  Returned memory is 16-byte aligned. */
 typedef struct arena_block arena_block;
 typedef struct arena {
@@ -62,7 +67,7 @@ void *arena_alloc(arena *a, size_t n);
 char *arena_strndup(arena *a, const char *s, size_t n);
 char *arena_strdup(arena *a, const char *s);
 char *arena_printf(arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void arena_reset(arena *a);
+void arena_clear(arena *a);
 void arena_free(arena *a);
 
 /* opendir and fopen, except that when the C library has no memory for the handle (ENOMEM) they

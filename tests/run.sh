@@ -42,6 +42,7 @@ libdoc() {
     return 1
 }
 step unit "$UNIT"
+step embed tests/embed/run.sh
 step cli tests/cli/run.sh
 step store tests/store/run.sh
 step batch tests/batch/run.sh

@@ -194,7 +194,7 @@ int cli_open_existing(const cli *c, const char *path, yz_store **st)
     yz_diags_init(&d);
     int rc = yz_store_open(path, NULL, st, &d);
     cli_print_diags(c, &d);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     return rc == YZ_OK ? 0 : EXIT_STORE;
 }
 

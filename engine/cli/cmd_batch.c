@@ -83,7 +83,7 @@ static void print_summary(const yz_batch_options *o, const yz_batch_summary *s)
     if (s->ncat) {
         printf("\n  ");
         cli_pad("category 认定类别", col);
-        printf(" %10s %13s\n", "met", "undetermined");
+        printf(" %10s %13s\n", yz_status_name(YZ_MET, false), yz_status_name(YZ_UNDETERMINED, false));
     }
     for (size_t i = 0; i < s->ncat; i++) {
         snprintf(label, sizeof label, "%s %s", s->cat_names[i] ? s->cat_names[i] : "", s->cat_ids[i]);
@@ -95,7 +95,8 @@ static void print_summary(const yz_batch_options *o, const yz_batch_summary *s)
     if (s->nsub) {
         printf("\n  ");
         cli_pad("subsidy 补贴", col);
-        printf(" %10s %13s %22s\n", "eligible", "undetermined", "granted in total (yuan)");
+        printf(" %10s %13s %22s\n", yz_status_name(YZ_MET, true), yz_status_name(YZ_UNDETERMINED, true),
+               "granted in total (yuan)");
     }
     for (size_t i = 0; i < s->nsub; i++) {
         char money[40];
@@ -214,7 +215,7 @@ int cmd_batch(cli *c, int argc, char **argv)
     yz_batch_summary s;
     int rc = yz_batch_run(&o, &s, &d);
     cli_print_diags(c, &d);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     if (!quiet && s.records + s.rejected > 0)
         print_summary(&o, &s);
     if (rejects && s.rejected == 0)

@@ -120,7 +120,7 @@ int cmd_check(cli *c, int argc, char **argv)
         }
         goto out;
     }
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     yz_diags_init(&d);
     if ((rc = yz_ruleset_in_force(rs, as_of, &d)) != YZ_OK) {
         cli_print_diags(c, &d);
@@ -179,6 +179,6 @@ out:
     yz_evaluator_free(ev);
     yz_record_free(rec);
     yz_ruleset_free(rs);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     return code;
 }

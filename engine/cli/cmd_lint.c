@@ -65,6 +65,6 @@ int cmd_lint(cli *c, int argc, char **argv)
     if (errors || warnings)
         fprintf(stderr, "%zu error%s, %zu warning%s\n", errors, errors == 1 ? "" : "s", warnings,
                 warnings == 1 ? "" : "s");
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     return errors ? EXIT_POLICY : 0;
 }

@@ -42,7 +42,7 @@ int cmd_init(cli *c, int argc, char **argv)
     yz_diags_init(&d);
     int rc = yz_store_create(path, hash, &d);
     cli_print_diags(c, &d);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     if (rc != YZ_OK)
         return rc == YZ_EUSAGE ? EXIT_USAGE : EXIT_STORE;
     printf("created %s (audit chain: %s)\n", path, hash);
@@ -115,7 +115,7 @@ int cmd_audit(cli *c, int argc, char **argv)
             code = EXIT_STORE;
     }
     cli_print_diags(c, &d);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     yz_store_close(st);
     return code;
 }
@@ -164,7 +164,7 @@ static int replay_one(const yz_stored *s, void *p)
         cli_print_diags(r->c, &d);
     }
     yz_free(diff);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     return r->nomem;
 }
 
@@ -263,7 +263,7 @@ int cmd_replay(cli *c, int argc, char **argv)
         if (!code && (r.mismatched || r.failed))
             code = EXIT_FAIL;
     }
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     yz_store_close(st);
     return code;
 }
@@ -350,7 +350,7 @@ int cmd_history(cli *c, int argc, char **argv)
         code = EXIT_STORE;
     else if (!h.n && !json)
         printf("no decisions recorded for %s\n", norm);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     yz_store_close(st);
     return code;
 }
@@ -409,7 +409,7 @@ int cmd_show(cli *c, int argc, char **argv)
         code = rc == YZ_EUSAGE ? EXIT_USAGE : EXIT_STORE;
     }
     yz_stored_free(s);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     yz_store_close(st);
     return code;
 }

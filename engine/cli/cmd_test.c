@@ -77,7 +77,7 @@ int cmd_test(cli *c, int argc, char **argv)
         int code = rc == YZ_OK ? 0 : rc == YZ_EFAILED ? EXIT_FAIL : EXIT_POLICY;
         if (code > worst)
             worst = code;
-        yz_diags_clear(&d);
+        yz_diags_free(&d);
     }
     printf("%zu passed, %zu failed\n", passed, failed);
     return worst;

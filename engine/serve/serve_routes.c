@@ -395,7 +395,7 @@ static void h_determine(serve *s, const serve_req *q, const serve_principal *p, 
         metrics_error("policy");
         goto out;
     }
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     yz_diags_init(&d);
     bool as_text = json_is_string(jrec);
     text = as_text ? sv_strdup(json_string_value(jrec)) : json_dumps(jrec, JSON_COMPACT);
@@ -463,7 +463,7 @@ out:
     free(text);
     yz_determination_free(det);
     yz_record_free(rec);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     serve_gen_release(g);
     json_decref(body);
 }
@@ -504,10 +504,10 @@ static yz_stored *load_decision(serve *s, const serve_req *q, const serve_princi
             metrics_error("store");
         }
         free(m);
-        yz_diags_clear(&d);
+        yz_diags_free(&d);
         return NULL;
     }
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     if (!serve_province_covers(p->province, st->province)) {
         serve_log("refused 403 %s %s from %s: operator %s (caseworker of %s) asked for a decision of %s", q->method,
                   q->path, q->remote, p->operator_id, p->province, st->province);
@@ -583,7 +583,7 @@ static void h_replay(serve *s, const serve_req *q, const serve_principal *p, cha
     }
     yz_free(diff);
     free(rules);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     yz_stored_free(st);
 }
 
@@ -642,7 +642,7 @@ static void h_people(serve *s, const serve_req *q, const serve_principal *p, cha
             json_object_set_new(o, "province", jstr(p->province));
         set_json(r, 200, o);
     }
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
 }
 
 /* ---- provinces, audit ---- */
@@ -703,7 +703,7 @@ static void h_head(serve *s, const serve_req *q, const serve_principal *p, char 
         json_object_set_new(o, "seq", json_integer(seq));
         set_json(r, 200, o);
     }
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
 }
 
 static void h_verify(serve *s, const serve_req *q, const serve_principal *p, char **params, serve_resp *r)
@@ -751,7 +751,7 @@ static void h_verify(serve *s, const serve_req *q, const serve_principal *p, cha
         fail(r, rc == YZ_EUSAGE ? 422 : 500, rc == YZ_EUSAGE ? "invalid_request" : "store_error", "%s", m);
         free(m);
     }
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
 }
 
 static void h_whoami(serve *s, const serve_req *q, const serve_principal *p, char **params, serve_resp *r)

@@ -141,7 +141,7 @@ static yz_ruleset *load_one(const char *home, const char *name, char **errors)
     *errors = rs ? NULL : errors_text(&d);
     if (!rs && !*errors)
         *errors = sv_printf("%s: cannot be loaded (%s)", name, yz_rc_name(rc));
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     return rs;
 }
 

@@ -98,12 +98,12 @@ static void *writer_main(void *p)
                 /* one failed (or the commit): nothing of the group was kept; each on its own */
                 yz_store_rollback(s->w);
                 for (job *j = list; j; j = j->next) {
-                    yz_diags_clear(&j->d);
+                    yz_diags_free(&j->d);
                     yz_diags_init(&j->d);
                     record_one(s, j);
                 }
             }
-            yz_diags_clear(&d);
+            yz_diags_free(&d);
         }
         finish(s, list);
     }
@@ -118,10 +118,10 @@ serve_store *serve_store_open(const char *path, char *err, size_t errlen)
         char *m = d.n ? yz_diag_format(&d.items[0]) : NULL;
         snprintf(err, errlen, "cannot open the store %s: %s", path, m ? m : "unknown error");
         yz_free(m);
-        yz_diags_clear(&d);
+        yz_diags_free(&d);
         return NULL;
     }
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     serve_store *s = sv_calloc(1, sizeof *s);
     s->path = sv_strdup(path);
     s->w = w;
@@ -165,7 +165,7 @@ int serve_store_record(serve_store *s, const yz_ruleset *rs, const yz_record *re
         snprintf(msg, msglen, "%s", m ? m : yz_rc_name(j.rc));
         yz_free(m);
     }
-    yz_diags_clear(&j.d);
+    yz_diags_free(&j.d);
     return j.rc;
 }
 

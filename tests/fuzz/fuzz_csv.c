@@ -26,7 +26,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static void check_row(run *x, char **fields, size_t *lens, size_t n, long line)
 {
-    arena_reset(&x->rows);
+    arena_clear(&x->rows);
     yj *doc = record_from_csv(&x->rows, x->header, fields, lens, n);
     FUZZ_ASSERT(doc, "no document for the row at line %ld", line);
     yz_diags d;
@@ -36,7 +36,7 @@ static void check_row(run *x, char **fields, size_t *lens, size_t n, long line)
     for (size_t i = 0; i < d.n; i++)
         yz_free(yz_diag_format(&d.items[i]));
     FUZZ_SHOW_DIAGS(&d);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     if (!root)
         return;
     /* the record as it would be stored must read back as the same record */

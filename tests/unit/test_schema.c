@@ -66,7 +66,7 @@ void test_schema(void)
     CHECK_STR(canon, "{\"birth_date\":\"1985-06-15\",\"id_number\":\"440106198506150025\",\"schema\":1,\"sex\":\"F\"}");
     yz_free(canon);
     yz_record_free(rec);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
 
     /* many problems at once, each with its path */
     const char *bad = "{\"schema\":1,\"id_number\":\"440106198506150026\",\"sex\":\"M\",\"birth_date\":\"1985-02-30\","
@@ -84,28 +84,28 @@ void test_schema(void)
     CHECK(has_violation(&d, "household.members[0].id_number", "should be '0'"));
     CHECK(has_violation(&d, "public_welfare_post.placements", "whole number"));
     CHECK(has_violation(&d, "retirement_group", "does not fit sex M"));
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
 
     /* sex and birth date must agree with a valid ID number */
     CHECK_INT(parse("{\"schema\":1,\"id_number\":\"440106198506150025\",\"sex\":\"M\",\"birth_date\":\"1985-06-16\"}", &rec, &d),
               YZ_EINPUT);
     CHECK(has_violation(&d, "sex", "disagrees with id_number"));
     CHECK(has_violation(&d, "birth_date", "gives 1985-06-15"));
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
 
     /* required fields, version, wrong top-level type */
     CHECK_INT(parse("{\"schema\":2,\"sex\":\"F\"}", &rec, &d), YZ_EINPUT);
     CHECK(has_violation(&d, "schema", "version 1"));
     CHECK(has_violation(&d, "id_number", "missing"));
     CHECK(has_violation(&d, "birth_date", "missing"));
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     CHECK_INT(parse("[1,2]", &rec, &d), YZ_EINPUT);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
 
     /* syntax errors report line and column */
     CHECK_INT(parse("{\"schema\":1,\n  \"sex\": F}", &rec, &d), YZ_EPARSE);
     CHECK(d.n == 1 && d.items[0].line == 2);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
 
     /* YAML records; a plain 'yes' is text (YAML 1.2), so it is refused for a boolean */
     const char *yaml = "schema: 1\nid_number: \"440106198506150025\"\nsex: F\nbirth_date: 1985-06-15\n"
@@ -118,19 +118,19 @@ void test_schema(void)
         CHECK(rec->root->kids[snode_child(rec->root->sn, "veteran", 7)->pos] == NULL);
     }
     yz_record_free(rec);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
 
     /* duplicate keys, bad UTF-8, empty input */
     CHECK_INT(parse("{\"schema\":1,\"schema\":1}", &rec, &d), YZ_EINPUT);
     CHECK(has_violation(&d, "schema", "twice"));
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     CHECK_INT(parse("{\"name\":\"\xff\"}", &rec, &d), YZ_EPARSE);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     CHECK_INT(parse("  \n", &rec, &d), YZ_EPARSE);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     CHECK_INT(parse("{\"schema\":1,\"name\":\"a\\u0000b\"}", &rec, &d), YZ_EPARSE);
     CHECK(d.n && strstr(d.items[0].message, "NUL character"));
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     /* a backslash followed by "u0000" is text, not a NUL: the record is valid and its canonical
        JSON reads back (fuzz_record: one written in YAML was decided, then refused on replay) */
     {
@@ -140,21 +140,21 @@ void test_schema(void)
         };
         for (size_t i = 0; i < 2; i++) {
             CHECK_INT(parse(texts[i], &rec, &d), YZ_OK);
-            yz_diags_clear(&d);
+            yz_diags_free(&d);
             if (!rec)
                 continue;
             char *c = yz_record_canonical(rec);
             CHECK(strstr(c, "\"name\":\"a\\\\u0000b\""));
             yz_record *again = NULL;
             CHECK_INT(parse(c, &again, &d), YZ_OK);
-            yz_diags_clear(&d);
+            yz_diags_free(&d);
             yz_record_free(again);
             yz_free(c);
             yz_record_free(rec);
         }
     }
     CHECK_INT(parse("{\"schema\":1,\"name\":\"a\\\\\\u0000b\"}", &rec, &d), YZ_EPARSE); /* \\ then \u0000 */
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
 
     /* a list item far away would make every row build the list up to it (fuzz_csv) */
     {
