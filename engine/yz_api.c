@@ -10,9 +10,7 @@
 #include "yz_hash.h"
 #include "yz_util.h"
 
-#ifndef YZ_DATADIR
-#define YZ_DATADIR "/usr/local/share/yuanzhu"
-#endif
+#include "yz_config.h" /* YZ_DATADIR, written by the Makefile */
 
 const char *yz_rc_name(int rc)
 {
