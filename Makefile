@@ -52,12 +52,18 @@ CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o) $(SERVE_OBJ)
 UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)
 SCHEMAS = schemas/applicant-record.v1.schema.json schemas/policy.v1.schema.json schemas/store.sql
 
-.PHONY: FORCE all deps deps-check demo test check fuzz valgrind bench install uninstall clean unit
+.PHONY: FORCE all deps deps-test deps-bench bench-serve deps-check demo test check fuzz valgrind bench install uninstall clean unit
 
 all: $(BIN) $(BUILD)/libyuanzhu.a $(BUILD)/libyuanzhu.so
 
 deps:
 	@scripts/deps.sh
+
+# what the tests of yuanzhu serve use: a real browser for its page, an independent JSON Schema
+# validator for its OpenAPI document, the Prometheus client's parser for /metrics, a CJK font
+TEST_PKGS = python3 python3-jsonschema python3-prometheus-client chromium chromium-driver fonts-wqy-microhei
+deps-test: deps
+	@YZ_PACKAGES="$(TEST_PKGS)" scripts/deps.sh
 
 # the tools of make check, make fuzz and make valgrind (clang with its sanitizer and libFuzzer runtimes)
 CHECK_PKGS = clang libclang-rt-14-dev valgrind
@@ -147,14 +153,14 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	bin/yuanzhu check --province guangdong --as-of 2025-06-15 --operator demo schemas/examples/applicant.yaml
 
-test: deps
+test: deps deps-test
 	@$(MAKE) --no-print-directory all unit
 	@tests/run.sh
 
 # a sanitizer report ends the process with 99, an exit status no test expects (the default, 1, is
 # also "a test failed", so an expected failure could hide a report)
 CHECK_SAN = exitcode=99:detect_leaks=1
-check: deps-check
+check: deps-check deps-test
 	@$(MAKE) --no-print-directory BUILD=build-asan BIN=bin/yuanzhu-asan CC=clang \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	    LDFLAGS="-fsanitize=address,undefined" SO_LDFLAGS= all unit
@@ -165,9 +171,19 @@ valgrind: deps-check
 	@$(MAKE) --no-print-directory all
 	@tests/valgrind/run.sh
 
-bench: deps
+BENCH_PKGS = wrk
+deps-bench: deps
+	@YZ_PACKAGES="$(BENCH_PKGS)" scripts/deps.sh
+
+bench: deps deps-bench
 	@$(MAKE) --no-print-directory all
 	@tests/bench/run.sh
+	@tests/bench/serve.sh
+
+# yuanzhu serve alone: determinations/s and latency over loopback
+bench-serve: deps deps-bench
+	@$(MAKE) --no-print-directory all
+	@tests/bench/serve.sh
 
 # make fuzz and the fuzz regression driver live with their harnesses
 -include tests/fuzz/fuzz.mk
