@@ -39,7 +39,7 @@ void diag_add(yz_diags *d, yz_severity sev, const char *file, int line, int col,
     va_end(ap);
 }
 
-void diag_add_field(yz_diags *d, const char *file, int line, const char *path, const char *fmt, ...)
+void diag_add_field(yz_diags *d, const char *file, int line, int col, const char *path, const char *fmt, ...)
 {
     if (!d)
         return;
@@ -48,8 +48,8 @@ void diag_add_field(yz_diags *d, const char *file, int line, const char *path, c
     strbuf sb = STRBUF_INIT;
     sb_vaddf(&sb, fmt, ap);
     va_end(ap);
-    diag_add(d, YZ_SEV_ERROR, file, line, 0, "%s", sb_str(&sb));
-    d->items[d->n - 1].field = yz_strdup(path);
+    diag_add(d, YZ_SEV_ERROR, file, line, col, "%s", sb_str(&sb));
+    d->items[d->n - 1].field = path ? yz_strdup(path) : NULL;
     sb_free(&sb);
 }
 

@@ -125,18 +125,21 @@ yj *yj_parse(arena *mem, const char *text, size_t len, size_t *err_off, const ch
     return v;
 }
 
-/* YAML 1.2 core schema resolution of a plain scalar */
-static yj *scalar_from_yaml(const ynode *n)
+yj_type yaml_scalar_type(const ynode *n, double *num, bool *boolean)
 {
     if (n->style != YS_PLAIN || (n->tag && strcmp(n->tag, "tag:yaml.org,2002:str") == 0))
-        return cJSON_CreateString(n->str);
+        return YJ_STRING;
     const char *s = n->str;
     if (ynode_is_null(n))
-        return cJSON_CreateNull();
-    if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))
-        return cJSON_CreateBool(1);
-    if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
-        return cJSON_CreateBool(0);
+        return YJ_NULL;
+    if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE")) {
+        *boolean = true;
+        return YJ_BOOL;
+    }
+    if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE")) {
+        *boolean = false;
+        return YJ_BOOL;
+    }
     /* integer: [-+]?[0-9]+ */
     const char *p = s;
     if (*p == '-' || *p == '+')
@@ -145,8 +148,10 @@ static yj *scalar_from_yaml(const ynode *n)
         const char *q = p;
         while (*q >= '0' && *q <= '9')
             q++;
-        if (!*q && q > p && q - p <= 16)
-            return cJSON_CreateNumber((double)strtoll(s, NULL, 10));
+        if (!*q && q > p && q - p <= 16) {
+            *num = (double)strtoll(s, NULL, 10);
+            return YJ_NUMBER;
+        }
         /* float: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? */
         q = p;
         int digits = 0;
@@ -173,11 +178,26 @@ static yj *scalar_from_yaml(const ynode *n)
         }
         if (digits && !*q) {
             double d = strtod(s, NULL);
-            if (isfinite(d))
-                return cJSON_CreateNumber(d);
+            if (isfinite(d)) {
+                *num = d;
+                return YJ_NUMBER;
+            }
         }
     }
-    return cJSON_CreateString(s);
+    return YJ_STRING;
+}
+
+/* YAML 1.2 core schema resolution of a scalar */
+static yj *scalar_from_yaml(const ynode *n)
+{
+    double num = 0;
+    bool b = false;
+    switch (yaml_scalar_type(n, &num, &b)) {
+    case YJ_NULL: return cJSON_CreateNull();
+    case YJ_BOOL: return cJSON_CreateBool(b);
+    case YJ_NUMBER: return cJSON_CreateNumber(num);
+    default: return cJSON_CreateString(n->str);
+    }
 }
 
 static yj *from_yaml(const ynode *n)

@@ -22,6 +22,9 @@ yj *yj_parse(arena *mem, const char *text, size_t len, size_t *err_off, const ch
 /* Converts a YAML node (a record written in YAML) to JSON nodes in mem, resolving plain scalars
  * with YAML 1.2's core schema (null, true/false, integers, floats; everything else text). */
 yj *yj_from_yaml(arena *mem, const ynode *n);
+/* The type a scalar has by that schema (YJ_NULL, YJ_BOOL with *boolean, YJ_NUMBER with *num, or
+ * YJ_STRING); allocates nothing. */
+yj_type yaml_scalar_type(const ynode *n, double *num, bool *boolean);
 
 /* Builders for documents made in C (CSV rows, test patches).  Nodes come from mem. */
 yj *yj_new_object(arena *mem);

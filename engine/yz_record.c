@@ -81,7 +81,13 @@ int yz_record_parse(const char *text, size_t len, const char *source, yz_record 
             yz_record_free(rec);
             return YZ_EPARSE;
         }
-        rec->doc = yj_from_yaml(&rec->mem, doc->root);
+        /* checked as YAML first, so that every problem has its line and column */
+        if (schema_check_yaml(schema_applicant(), doc->root, source, d)) {
+            ydoc_free(doc);
+            yz_record_free(rec);
+            return YZ_EINPUT;
+        }
+        rec->doc = schema_yaml_to_json(schema_applicant(), &rec->mem, doc->root);
         ydoc_free(doc);
     }
     rec->root = record_index(&rec->mem, rec->doc, source, d);
