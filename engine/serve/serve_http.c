@@ -409,6 +409,17 @@ static int listen_tcp(serve_http *h, const char *addr, char *err, size_t errlen)
     return fd;
 }
 
+/* the listening socket (a Unix socket's file too) and h itself */
+static void http_free(serve_http *h)
+{
+    close(h->listen_fd);
+    if (h->unix_path[0])
+        unlink(h->unix_path);
+    pthread_mutex_destroy(&h->mu);
+    pthread_cond_destroy(&h->stop_cv);
+    free(h);
+}
+
 serve_http *serve_http_start(const char *addr, const serve_http_options *o, serve_handler preflight,
                              serve_handler handle, void *ctx, char *err, size_t errlen)
 {
@@ -421,9 +432,8 @@ serve_http *serve_http_start(const char *addr, const serve_http_options *o, serv
     pthread_cond_init(&h->stop_cv, NULL);
     h->listen_fd = !strncmp(addr, "unix:", 5) ? listen_unix(h, addr + 5, err, errlen) : listen_tcp(h, addr, err, errlen);
     if (h->listen_fd < 0) {
-        pthread_mutex_destroy(&h->mu);
-        pthread_cond_destroy(&h->stop_cv);
-        free(h);
+        h->unix_path[0] = '\0';
+        http_free(h); /* close(-1) does nothing */
         return NULL;
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
@@ -439,12 +449,7 @@ serve_http *serve_http_start(const char *addr, const serve_http_options *o, serv
                             MHD_OPTION_END);
     if (!h->d) {
         snprintf(err, errlen, "cannot start the HTTP server on %s (libmicrohttpd refused; see the message above)", addr);
-        close(h->listen_fd);
-        if (h->unix_path[0])
-            unlink(h->unix_path);
-        pthread_mutex_destroy(&h->mu);
-        pthread_cond_destroy(&h->stop_cv);
-        free(h);
+        http_free(h);
         return NULL;
     }
     pthread_create(&h->watchdog, NULL, watchdog_main, h);
@@ -468,10 +473,5 @@ void serve_http_stop(serve_http *h)
     pthread_mutex_unlock(&h->mu);
     pthread_join(h->watchdog, NULL);
     MHD_stop_daemon(h->d);
-    close(h->listen_fd);
-    if (h->unix_path[0])
-        unlink(h->unix_path);
-    pthread_mutex_destroy(&h->mu);
-    pthread_cond_destroy(&h->stop_cv);
-    free(h);
+    http_free(h);
 }

@@ -35,15 +35,10 @@ response = function(status, headers, body)
 end
 LUA
 done
-: > "$W/serve.log"
-"$YZ" serve --listen 127.0.0.1:0 --db "$W/s.db" --tokens "$W/tokens" > "$W/serve.log" 2>&1 &
-spid=$!
-url=""
-for i in $(seq 200); do
-    url=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$W/serve.log")
-    [ -n "$url" ] && break
-    sleep 0.05
-done
+. tests/lib.sh
+serve_start "$W/serve.log" --listen 127.0.0.1:0 --db "$W/s.db" --tokens "$W/tokens" || true
+spid=$serve_pid
+url=$serve_url
 [ -n "$url" ] || { cat "$W/serve.log"; exit 1; }
 echo "yuanzhu serve on $url: $(nproc) CPUs, ${CONNS} connections, ${SECS} s each, wrk -t1"
 for dry in true false; do

@@ -45,15 +45,12 @@ grep -q "^ExecStart=/opt/yuanzhu/bin/yuanzhu serve" "$P/share/yuanzhu/examples/y
     "$P/bin/yuanzhu" check --province guangdong --as-of 2025-06-15 --no-record "$REC")
 (cd "$T/elsewhere" && expect "staged binary lints its installed provinces" 0 "" "$P/bin/yuanzhu" lint --today 2025-01-01 "$P/share/yuanzhu/provinces/guangdong")
 tok=$("$P/bin/yuanzhu" token add --tokens "$T/tokens" --operator ad --role admin 2>/dev/null)
-: > "$T/serve.log"
-"$P/bin/yuanzhu" serve --listen 127.0.0.1:0 --db "$T/s.db" --tokens "$T/tokens" > "$T/serve.log" 2>&1 &
-spid=$!
-url=""
-for i in $(seq 100); do
-    url=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$T/serve.log")
-    [ -n "$url" ] && break
-    sleep 0.1
-done
+YZ_SAVED=${YZ:-}
+YZ=$P/bin/yuanzhu
+serve_start "$T/serve.log" --listen 127.0.0.1:0 --db "$T/s.db" --tokens "$T/tokens" || true
+YZ=$YZ_SAVED
+spid=$serve_pid
+url=$serve_url
 page=$(/usr/bin/python3 -c "import urllib.request,sys; print(urllib.request.urlopen(sys.argv[1] + '/').read().decode())" "$url" 2>&1)
 case $page in *就业援助资格核定*) ok ;; *) bad "the staged server's page: $page $(cat "$T/serve.log")" ;; esac
 grep -q "web $P/share/yuanzhu/web" "$T/serve.log" && ok || bad "serve does not use the installed web folder: $(cat "$T/serve.log")"

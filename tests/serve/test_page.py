@@ -7,23 +7,11 @@
 # left in build/serve-page/ for a person to look at.  Ends with "N passed, M failed".
 import base64, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.request
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
-YZ = os.path.join(ROOT, os.environ.get("YZ_BIN", "bin/yuanzhu"))
+from common import ROOT, YZ, check, counts, start_serve
+
 OUT = os.path.join(ROOT, "build/serve-page")
 T = tempfile.mkdtemp(prefix="yz-page.")
 os.makedirs(OUT, exist_ok=True)
-passed = failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: %s%s" % (name, (": " + str(detail)[:800]) if detail else ""), flush=True)
-    return cond
-
 
 def free_port():
     s = socket.socket()
@@ -51,18 +39,10 @@ TOK = os.path.join(T, "tokens")
 token = subprocess.run([YZ, "token", "add", "--tokens", TOK, "--operator", "gz-0042", "--role", "caseworker",
                         "--province", "guangdong"], capture_output=True, text=True).stdout.strip()
 DB = os.path.join(T, "store.db")
-log = open(os.path.join(T, "serve.log"), "w")
-srv = subprocess.Popen([YZ, "serve", "--listen", "127.0.0.1:0", "--db", DB, "--tokens", TOK, "--web",
-                        os.path.join(ROOT, "engine/web")], stdout=log, stderr=subprocess.STDOUT)
+LOG = os.path.join(T, "serve.log")
+srv, URL = start_serve(["--listen", "127.0.0.1:0", "--db", DB, "--tokens", TOK, "--web", os.path.join(ROOT, "engine/web")], LOG)
 procs.append(srv)
-URL = None
-for _ in range(300):
-    m = re.search(r"listening on (\S+)", open(log.name).read())
-    if m:
-        URL = m.group(1)
-        break
-    time.sleep(0.05)
-if not check("server starts", URL, open(log.name).read()):
+if not check("server starts", URL, open(LOG).read()):
     cleanup()
     sys.exit(1)
 
@@ -306,9 +286,9 @@ finally:
         pass
     cleanup()
 
-if failed == 0:
+if counts["failed"] == 0:
     shutil.rmtree(T, ignore_errors=True)
 else:
     print("kept " + T)
-print("page: %d passed, %d failed (screenshots in build/serve-page/)" % (passed, failed))
-sys.exit(1 if failed else 0)
+print("page: %d passed, %d failed (screenshots in build/serve-page/)" % (counts["passed"], counts["failed"]))
+sys.exit(1 if counts["failed"] else 0)

@@ -10,20 +10,9 @@ import threading, time
 import jsonschema
 from prometheus_client.parser import text_string_to_metric_families
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
-YZ = os.path.join(ROOT, os.environ.get("YZ_BIN", "bin/yuanzhu"))
+from common import ROOT, YZ, check, counts, start_serve
+
 T = tempfile.mkdtemp(prefix="yz-serve.")
-passed = failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: %s%s" % (name, (": " + str(detail)[:600]) if detail else ""), flush=True)
-    return cond
 
 
 def run(*args, env=None, input=None):
@@ -98,18 +87,8 @@ check("token add: bad operator id", r.returncode == 2 and "operator id" in r.std
 class Server:
     def __init__(self, listen, db, extra=(), tokens_file=TOK):
         self.log = os.path.join(T, "serve-%d.log" % len(os.listdir(T)))
-        self.f = open(self.log, "w")
-        self.p = subprocess.Popen([YZ, "serve", "--listen", listen, "--db", db, "--tokens", tokens_file, *extra],
-                                  stdout=self.f, stderr=subprocess.STDOUT, env=dict(os.environ, **ENV))
-        self.url = None
-        for _ in range(300):
-            m = re.search(r"listening on (\S+)", self.text())
-            if m:
-                self.url = m.group(1)
-                break
-            if self.p.poll() is not None:
-                break
-            time.sleep(0.05)
+        self.p, self.url = start_serve(["--listen", listen, "--db", db, "--tokens", tokens_file, *extra], self.log,
+                                       env=dict(os.environ, **ENV))
 
     def text(self):
         with open(self.log, encoding="utf-8", errors="replace") as f:
@@ -131,7 +110,6 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.p.kill()
                 self.p.wait()
-        self.f.close()
         return self.p.returncode
 
 
@@ -634,9 +612,9 @@ allowed_unseen = {("POST", "/v1/decisions/{id}/replay", 409), ("POST", "/v1/dete
 check("every documented response was exercised", not [m for m in missing if m not in allowed_unseen], missing)
 
 check("SIGTERM: the main server stops cleanly", srv.stop() == 0, srv.text()[-300:])
-if failed == 0:
+if counts["failed"] == 0:
     shutil.rmtree(T, ignore_errors=True)
 else:
     print("logs kept in " + T)
-print("serve: %d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+print("serve: %d passed, %d failed" % (counts["passed"], counts["failed"]))
+sys.exit(1 if counts["failed"] else 0)
