@@ -122,8 +122,9 @@ YZ_API yz_oom_handler yz_set_oom_handler(yz_oom_handler fn);
 /* ---- engine home: where rules/ and provinces/ live ---- */
 
 /* Returns the directory holding rules/ and provinces/: $YUANZHU_HOME if set, else the
- * directory above the running executable if it holds rules/, else the compiled-in data
- * directory.  Caller frees. */
+ * directory above the running executable if it holds rules/ (a source tree), else share/yuanzhu
+ * beside the executable's folder (an installation, also one moved or staged under DESTDIR), else
+ * the data directory compiled in (make's DATADIR).  Caller frees. */
 YZ_API char *yz_home_default(const char *argv0);
 
 /* ---- rulesets ---- */
@@ -160,6 +161,22 @@ YZ_API size_t yz_ruleset_files(const yz_ruleset *rs, const yz_file **files);
  * diagnostic that names the periods that exist. */
 YZ_API int yz_ruleset_in_force(const yz_ruleset *rs, const char *as_of, yz_diags *d);
 
+/* One policy of a ruleset (successive policies each have their own period).  The strings belong
+ * to the ruleset. */
+typedef struct yz_policy_info {
+    const char *title;
+    const char *region_code, *region_name; /* GB/T 2260 code and name ("440000", "广东省") */
+    const char *from, *to;                 /* effective period, "YYYY-MM-DD"; to NULL = open-ended */
+} yz_policy_info;
+/* The number of policies of the ruleset, in date order. */
+YZ_API size_t yz_ruleset_policy_count(const yz_ruleset *rs);
+/* Fills info for policy i (0 <= i < yz_ruleset_policy_count). */
+YZ_API void yz_ruleset_policy(const yz_ruleset *rs, size_t i, yz_policy_info *info);
+/* The names of the provinces and cities with policy files under HOME/provinces, sorted
+ * ("guangdong", "guangdong/guangzhou", ...).  Returns the count; the caller frees each name and
+ * the array with yz_free. */
+YZ_API size_t yz_province_names(const char *home, char ***names);
+
 /* ---- applicant records ---- */
 
 typedef struct yz_record yz_record;
@@ -176,6 +193,9 @@ YZ_API const char *yz_record_id_number(const yz_record *rec);
 /* Canonical JSON of the record as parsed (sorted keys, no spaces): the bytes that are hashed and
  * stored.  Caller frees. */
 YZ_API char *yz_record_canonical(const yz_record *rec);
+/* The applicant record JSON Schema (version 1) the engine validates against, as published in
+ * schemas/ (static text, NUL-terminated). */
+YZ_API const char *yz_applicant_schema(void);
 
 /* ---- evaluation ---- */
 
@@ -408,6 +428,17 @@ YZ_API char *yz_outcome_brief(const char *determination_json, bool json);
  * returns YZ_OK when there is no error (warnings allowed), else YZ_EPOLICY or YZ_EIO.
  * today ("YYYY-MM-DD", may be NULL) enables the "expires soon" warning. */
 YZ_API int yz_lint(const char *home, const char *path, const char *today, yz_diags *d);
+/* The checks lint makes on a ruleset beyond loading it (Lua that the sandbox would refuse, helper
+ * files, parameters without a value at the start of their policy, and with today the "expires
+ * soon" warning), on a ruleset already loaded, for the rules of every level it holds.  Returns
+ * YZ_OK when there is no error, else YZ_EPOLICY.  Its test files are not read. */
+YZ_API int yz_lint_ruleset(const yz_ruleset *rs, const char *today, yz_diags *d);
+
+/* ---- hashing ---- */
+
+/* Writes the hash of data as 64 lowercase hex digits and a NUL to hex; alg is "sha256" or "sm3".
+ * Returns YZ_OK, or YZ_EUSAGE for another name or an algorithm this OpenSSL build lacks. */
+YZ_API int yz_hash_hex(const char *alg, const void *data, size_t n, char hex[65]);
 
 typedef struct yz_test_options {
     const char *filter;    /* run only cases whose name contains this, or NULL */

@@ -43,6 +43,8 @@ libdoc() {
 }
 step unit "$UNIT"
 step embed tests/embed/run.sh
+step serve tests/serve/run.sh
+step install tests/install/run.sh
 step cli tests/cli/run.sh
 step store tests/store/run.sh
 step store-edges tests/store/edges.sh
