@@ -1112,6 +1112,9 @@ int yz_due_run(yz_store *st, const yz_due_options *o, yz_due_report **out, yz_di
     }
     yz_scan q = {.province = o->province, .newest = true, .input = true, .output = true, .files = true};
     int rc = yz_store_scan(st, &q, due_one, &r, d);
+    bool damaged = rc == YZ_EFAILED; /* decisions that cannot be read back were left out, each with an error */
+    if (damaged)
+        rc = YZ_OK;
     pthread_mutex_lock(&r.mu);
     r.done = true;
     pthread_cond_broadcast(&r.cv_work);
@@ -1177,7 +1180,7 @@ int yz_due_run(yz_store *st, const yz_due_options *o, yz_due_report **out, yz_di
         qsort(rep->rows, rep->n, sizeof *rep->rows, cmp_row);
     rep->sum.rows = rep->n;
     *out = rep;
-    return YZ_OK;
+    return damaged ? YZ_EFAILED : YZ_OK;
 }
 
 size_t yz_due_rows(const yz_due_report *rep, const yz_due_row **rows)

@@ -311,6 +311,9 @@ int yz_export(yz_store *st, const yz_export_options *o, yz_export_summary *sum, 
     }
     if (rc == YZ_OK)
         rc = yz_store_scan(st, &q, export_one, &x, d);
+    bool damaged = rc == YZ_EFAILED; /* rows that cannot be read back were left out, each with an error */
+    if (damaged)
+        rc = YZ_OK;
     if (rc == YZ_OK)
         rc = x.rc;
     if (rc == YZ_OK && flush(&x, true) != 0)
@@ -323,6 +326,8 @@ int yz_export(yz_store *st, const yz_export_options *o, yz_export_summary *sum, 
                  "use --encoding gb18030, which holds every character",
                  (unsigned long long)sum->unconvertible, sum->unconvertible == 1 ? "" : "s", o->encoding,
                  sum->first_unconvertible);
+    if (rc == YZ_OK && damaged)
+        rc = YZ_EFAILED;
     sum->categories = x.cats.n;
     sum->subsidies = x.subs.n;
     encoder_free(x.enc);

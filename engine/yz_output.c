@@ -1,4 +1,4 @@
-/* yz_output.c: determinations as canonical JSON (for programs and the store; yz_text.c writes the
+/* yz_output.c: determinations as canonical JSON (for programs and the store; yz_answer.c writes the
  * text for people from it). */
 #include <stdio.h>
 #include <string.h>

@@ -32,7 +32,8 @@ static const char due_usage[] =
     "  --mask          ID numbers as 440106********0025, and no names\n"
     "  --jobs N        worker threads (default: one per CPU)\n"
     "\n"
-    "exit codes: 0 ok (also when nothing is due); 2 usage error; 5 the store cannot be read;\n"
+    "exit codes: 0 ok (also when nothing is due); 2 usage error; 4 the report cannot be written;\n"
+    "            5 the store cannot be read, or some decisions are damaged (left out, each named);\n"
     "            70 out of memory\n"
     "\n"
     "example: yuanzhu due --from 2026-06-01 --by 2026-12-31 --province guangdong --region 440106\n";
@@ -79,15 +80,15 @@ static void print_text(const yz_due_report *rep, const yz_due_options *o, bool m
         cli_pad(r->date, 12);
         cli_pad(r->action, 6);
         cli_pad(cause_zh(r->cause), 14);
-        cli_pad(mask ? masked : r->id_number, 20);
-        printf("%s\n", mask || !r->name ? "" : r->name);
-        printf("    %s\n", r->summary ? r->summary : "");
+        cli_pad(cli_shown(mask ? masked : r->id_number), 20);
+        printf("%s\n", mask || !r->name ? "" : cli_shown(r->name));
+        printf("    %s\n", cli_shown(r->summary));
         printf("    ");
         if (r->basis)
-            printf("依据：%s · ", r->basis);
+            printf("依据：%s · ", cli_shown(r->basis));
         if (r->rule)
-            printf("规则：%s · ", r->rule);
-        printf("决定 %s（核定日期 %s，%s）\n", r->decision, r->decision_as_of, r->province);
+            printf("规则：%s · ", cli_shown(r->rule));
+        printf("决定 %s（核定日期 %s，%s）\n", r->decision, cli_shown(r->decision_as_of), cli_shown(r->province));
     }
 }
 
@@ -143,13 +144,17 @@ int cmd_due(cli *c, int argc, char **argv)
     yz_diags_init(&d);
     yz_due_report *rep = NULL;
     int rc = yz_due_run(st, &o, &rep, &d);
-    if (rc == YZ_OK && format)
-        rc = yz_due_write(rep, format, mask, write_stdout, NULL, &d);
-    else if (rc == YZ_OK)
+    if (rep && format) {
+        int w = yz_due_write(rep, format, mask, write_stdout, NULL, &d);
+        if (w != YZ_OK)
+            rc = w;
+    } else if (rep) {
         print_text(rep, &o, mask);
+    }
     cli_print_diags(c, &d);
     yz_diags_free(&d);
     yz_due_report_free(rep);
     yz_store_close(st);
-    return rc == YZ_OK ? 0 : rc == YZ_EIO ? EXIT_INPUT : cli_exit_for(rc);
+    /* damaged decisions were left out (each named above): the store needs audit verify */
+    return rc == YZ_OK ? 0 : rc == YZ_EIO ? EXIT_INPUT : rc == YZ_EFAILED ? EXIT_STORE : cli_exit_for(rc);
 }

@@ -32,7 +32,8 @@ static const char export_usage[] =
     "\n"
     "The export reads one decision at a time: its memory does not grow with the store.\n"
     "\n"
-    "exit codes: 0 ok; 2 usage error; 4 the output cannot be written; 5 the store cannot be read\n"
+    "exit codes: 0 ok; 2 usage error; 4 the output cannot be written; 5 the store cannot be read, or\n"
+    "            some decisions are damaged (left out, each named; the others are written)\n"
     "\n"
     "example: yuanzhu export --province guangdong --from 2026-01-01 --to 2026-03-31 --mask \\\n"
     "             --encoding gbk --output q1.csv\n";
@@ -113,17 +114,19 @@ int cmd_export(cli *c, int argc, char **argv)
     yz_diags_free(&d);
     yz_store_close(st);
     if (part) {
-        bool written = fclose(f) == 0;
-        if (rc == YZ_OK && (!written || rename(part, output) != 0)) {
+        bool written = fclose(f) == 0, complete = rc == YZ_OK || rc == YZ_EFAILED; /* EFAILED: damaged rows left out */
+        if (complete && (!written || rename(part, output) != 0)) {
             cli_error(c, "cannot write %s: %s", output, strerror(errno));
             rc = YZ_EIO;
+            complete = false;
         }
-        if (rc != YZ_OK)
+        if (!complete)
             remove(part);
         else
             fprintf(stderr, "exported %llu decisions (%zu categories, %zu subsidies) to %s\n",
                     (unsigned long long)sum.decisions, sum.categories, sum.subsidies, output);
         free(part);
     }
-    return rc == YZ_OK ? 0 : rc == YZ_EIO ? EXIT_INPUT : cli_exit_for(rc);
+    /* damaged decisions were left out (each named above): the store needs audit verify */
+    return rc == YZ_OK ? 0 : rc == YZ_EIO ? EXIT_INPUT : rc == YZ_EFAILED ? EXIT_STORE : cli_exit_for(rc);
 }

@@ -87,8 +87,8 @@ int cmd_show(cli *c, int argc, char **argv)
         char *text = stored_text(c, s);
         if (text) {
             fputs(text, stdout);
-            printf("\n决定编号 %s（%s，序号 %lld，记录于 %s，经办人 %s，%s）\n", s->id, path, (long long)s->seq,
-                   s->recorded_at, s->operator_id, s->engine);
+            printf("\n决定编号 %s（%s，序号 %lld，记录于 %s，经办人 %s，%s）\n", s->id, cli_shown(path), (long long)s->seq,
+                   cli_shown(s->recorded_at), cli_shown(s->operator_id), cli_shown(s->engine));
         } else {
             code = EXIT_STORE;
         }

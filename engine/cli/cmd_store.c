@@ -11,7 +11,9 @@ static const char init_usage[] =
     "\n"
     "Creates a decision store.  Its audit chain is hashed with SHA-256 (default) or SM3 (国密,\n"
     "GB/T 32905), chosen once for the life of the store.  'check' creates a SHA-256 store by\n"
-    "itself when none exists; use init for an SM3 store.\n"
+    "itself when none exists; use init for an SM3 store.  A new store is built beside PATH and\n"
+    "renamed into place when complete (mode 0600: decisions are personal data), so an init that\n"
+    "is stopped leaves no store behind; an empty file at PATH is made into the store.\n"
     "\n"
     "exit codes: 0 created; 2 usage error; 5 the store exists or cannot be created\n";
 
@@ -45,7 +47,7 @@ int cmd_init(cli *c, int argc, char **argv)
     yz_diags_free(&d);
     if (rc != YZ_OK)
         return rc == YZ_EUSAGE ? EXIT_USAGE : EXIT_STORE;
-    printf("created %s (audit chain: %s)\n", path, hash);
+    printf("created %s (audit chain: %s)\n", cli_shown(path), hash);
     return 0;
 }
 
@@ -59,9 +61,12 @@ static const char audit_usage[] =
     "outputs, rulesets and their files) and prints 'ok: N events, head HASH', or the first sequence\n"
     "number that was altered, deleted, inserted or reordered.  A tail cut off the end leaves a\n"
     "valid, shorter chain: only a head kept outside the store shows it, so write down the output\n"
-    "of 'audit head' (or publish it) and pass it to --expect-head.\n"
+    "of 'audit head' (or publish it) and pass it to --expect-head: the whole SEQ:HASH, or the hash\n"
+    "abbreviated to its first 16 or more hex digits (fewer could be matched by a forged chain).\n"
+    "verify also checks that each decision names the person whose record it stores.\n"
     "\n"
-    "exit codes: 0 the chain is intact; 1 tampering found; 2 usage error; 5 the store cannot be read\n";
+    "exit codes: 0 the chain is intact; 1 tampering found; 2 usage error (a malformed --expect-head);\n"
+    "            5 the store cannot be read\n";
 
 int cmd_audit(cli *c, int argc, char **argv)
 {
@@ -109,10 +114,10 @@ int cmd_audit(cli *c, int argc, char **argv)
             printf("ok: %lld events, head %lld:%s (%s)\n", (long long)rep.events, (long long)rep.head_seq,
                    rep.head_hash, yz_store_hash_alg(st));
         else if (rc == YZ_EFAILED) {
-            printf("TAMPERED at seq %lld: %s\n", (long long)rep.bad_seq, rep.problem);
+            printf("TAMPERED at seq %lld: %s\n", (long long)rep.bad_seq, cli_shown(rep.problem));
             code = EXIT_FAIL;
         } else
-            code = EXIT_STORE;
+            code = rc == YZ_EUSAGE ? EXIT_USAGE : EXIT_STORE;
     }
     cli_print_diags(c, &d);
     yz_diags_free(&d);
@@ -153,7 +158,10 @@ static int replay_one(const yz_stored *s, void *p)
         r->matched++;
     } else if (rc == YZ_EFAILED) {
         r->mismatched++;
-        printf("MISMATCH %s (seq %lld, %s, as of %s):\n%s", s->id, (long long)s->seq, s->id_number, s->as_of, diff);
+        char *shown = yz_text_escape(diff, true);
+        printf("MISMATCH %s (seq %lld, %s, as of %s):\n%s", s->id, (long long)s->seq, cli_shown(s->id_number),
+               cli_shown(s->as_of), shown);
+        yz_free(shown);
     } else if (rc == YZ_ENOMEM) {
         /* says nothing about the decision: stop, and say why */
         cli_print_diags(r->c, &d);
@@ -224,28 +232,31 @@ int cmd_replay(cli *c, int argc, char **argv)
             char *diff = NULL;
             rc = yz_replay(c->home, s, rules, &diff, &d);
             cli_print_diags(c, &d);
+            char *shown = yz_text_escape(diff, true);
+            const char *rules_shown = rules ? cli_shown(rules) : NULL;
             if (rc == YZ_OK) {
                 if (rules)
-                    printf("same: the rules in %s decide decision %s (as of %s) exactly as recorded\n", rules, s->id,
-                           s->as_of);
+                    printf("same: the rules in %s decide decision %s (as of %s) exactly as recorded\n", rules_shown,
+                           s->id, cli_shown(s->as_of));
                 else
                     printf("match: decision %s (seq %lld, as of %s, ruleset %.12s) replays byte for byte\n", s->id,
-                           (long long)s->seq, s->as_of, s->ruleset);
+                           (long long)s->seq, cli_shown(s->as_of), cli_shown(s->ruleset));
             } else if (rc == YZ_EFAILED) {
                 if (rules)
                     printf("different: the rules in %s would decide decision %s (as of %s) otherwise\n"
                            "  (recorded -> with these rules)\n%s",
-                           rules, s->id, s->as_of, diff);
+                           rules_shown, s->id, cli_shown(s->as_of), shown);
                 else
                     printf("MISMATCH: decision %s (seq %lld) does not replay to the recorded output\n"
                            "  (recorded -> replayed)\n%s",
-                           s->id, (long long)s->seq, diff);
+                           s->id, (long long)s->seq, shown);
                 code = EXIT_FAIL;
             } else {
                 code = rc == YZ_EPOLICY || rc == YZ_ENOTINFORCE ? EXIT_POLICY
                        : rc == YZ_ENOMEM                       ? EXIT_INTERNAL
                                                                : EXIT_STORE;
             }
+            yz_free(shown);
             yz_free(diff);
         }
         yz_stored_free(s);
@@ -254,13 +265,18 @@ int cmd_replay(cli *c, int argc, char **argv)
         int rc = yz_store_each(st, NULL, all ? NULL : from, all ? NULL : to, true, replay_one, &r, &d);
         yz_replayer_free(r.rp);
         cli_print_diags(c, &d);
+        /* damaged decisions were skipped, one error each, and the others replayed */
+        long long damaged = rc == YZ_EFAILED ? (long long)d.n_errors : 0;
         if (r.nomem)
             code = EXIT_INTERNAL;
-        else if (rc != YZ_OK)
+        else if (rc != YZ_OK && rc != YZ_EFAILED)
             code = EXIT_STORE;
-        printf("replayed %lld decisions: %lld match, %lld mismatch, %lld failed\n", r.matched + r.mismatched + r.failed,
+        printf("replayed %lld decisions: %lld match, %lld mismatch, %lld failed", r.matched + r.mismatched + r.failed,
                r.matched, r.mismatched, r.failed);
-        if (!code && (r.mismatched || r.failed))
+        if (damaged)
+            printf("; %lld damaged (cannot be read back: run yuanzhu audit verify)", damaged);
+        printf("\n");
+        if (!code && (r.mismatched || r.failed || damaged))
             code = EXIT_FAIL;
     }
     yz_diags_free(&d);
@@ -301,11 +317,11 @@ static void print_grant(const yz_brief_item *it)
     char money[40];
     yz_format_fen(it->amount_fen, money);
     if (it->period && !strcmp(it->period, "month"))
-        printf("%s 每月 %s（%s 至 %s）", it->name, money, it->start ? it->start : "", it->end ? it->end : "");
+        printf("%s 每月 %s（%s 至 %s）", cli_shown(it->name), money, cli_shown(it->start), cli_shown(it->end));
     else if (it->period && !strcmp(it->period, "loan"))
-        printf("%s 额度最高 %s", it->name, money);
+        printf("%s 额度最高 %s", cli_shown(it->name), money);
     else
-        printf("%s 一次性 %s", it->name, money);
+        printf("%s 一次性 %s", cli_shown(it->name), money);
 }
 
 static int history_one(const yz_stored *s, void *p)
@@ -331,17 +347,18 @@ static int history_one(const yz_stored *s, void *p)
             printf("记录时间（UTC）\n");
         }
         char where[160];
-        snprintf(where, sizeof where, "%s（%s）", b->region_name ? b->region_name : s->province, s->province);
-        cli_pad(s->as_of, 12);
+        snprintf(where, sizeof where, "%s（%s）", cli_shown(b->region_name ? b->region_name : s->province),
+                 cli_shown(s->province));
+        cli_pad(cli_shown(s->as_of), 12);
         cli_pad(where, 30);
         cli_pad(conclusion(b->target), 6);
         cli_pad(s->id, 18);
-        cli_pad(s->operator_id, 12);
-        printf("%s\n", s->recorded_at);
+        cli_pad(cli_shown(s->operator_id), 12);
+        printf("%s\n", cli_shown(s->recorded_at));
         int k = 0;
         for (size_t i = 0; i < b->ncategories; i++)
             if (b->categories[i].status == YZ_MET)
-                printf("%s%s", k++ ? "、" : "            认定类别：", b->categories[i].name);
+                printf("%s%s", k++ ? "、" : "            认定类别：", cli_shown(b->categories[i].name));
         if (k)
             putchar('\n');
         k = 0;
@@ -353,8 +370,8 @@ static int history_one(const yz_stored *s, void *p)
             putchar('\n');
         }
         for (size_t i = 0; i < b->nlosses; i++)
-            printf("            身份丧失（%s）：%s —— %s\n", s->as_of, b->losses[i].name,
-                   b->losses[i].reason ? b->losses[i].reason : "");
+            printf("            身份丧失（%s）：%s —— %s\n", cli_shown(s->as_of), cli_shown(b->losses[i].name),
+                   cli_shown(b->losses[i].reason));
     }
     yz_decision_brief_free(b);
     h->n++;
@@ -405,7 +422,7 @@ int cmd_history(cli *c, int argc, char **argv)
     if (rc != YZ_OK)
         code = EXIT_STORE;
     else if (!h.n && !json)
-        printf("%s 没有决定记录（no decisions recorded）\n", norm);
+        printf("%s 没有决定记录（no decisions recorded）\n", cli_shown(norm));
     yz_diags_free(&d);
     yz_store_close(st);
     return code;

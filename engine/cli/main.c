@@ -47,6 +47,8 @@ static const struct command {
     {"replay", cmd_replay, "redo recorded decisions and show they come out byte for byte the same"},
     {"audit", cmd_audit, "verify the tamper-evident audit chain of the store, or print its head"},
     {"init", cmd_init, "create a decision store (SHA-256 or SM3 chain)"},
+    {"serve", cmd_serve, "serve decisions over HTTP (JSON API with roles, and a caseworker's web page)"},
+    {"token", cmd_token, "make a bearer token for serve (caseworker, auditor, policy, admin)"},
 };
 
 static void usage(FILE *f)

@@ -317,6 +317,27 @@ hj = [json.loads(x) for x in yz("history", "--db", DB, "--json", gd[4]["id_numbe
 ok([x["target"] for x in hj] == ["met", "not_met"] and hj[1]["status_loss"][0]["id"] == "out_of_contact" and
    hj[1]["status_loss"][0]["reason"], "history --json: the loss with its reason", hj)
 
+# a damaged decision is left out, named, and the rest still exported and followed (exit 5)
+bad_db = os.path.join(T, "damaged.db")
+subprocess.run(["cp", DB, bad_db])
+bad_seq = subprocess.run(["sqlite3", bad_db, "SELECT max(seq) FROM decisions"], capture_output=True, text=True).stdout.strip()
+subprocess.run(["sqlite3", bad_db, "DROP TRIGGER decisions_no_update; UPDATE decisions SET output = x'00' WHERE seq = %s" % bad_seq])
+whole = len(yz("export", "--db", DB).stdout.splitlines())
+r = yz("export", "--db", bad_db, check_rc=5)
+ok(len(r.stdout.splitlines()) == whole - 1 and "seq %s" % bad_seq in r.stderr and "damaged" in r.stderr,
+   "export of a store with a damaged decision: the others, the damaged one named, exit 5", r.stderr)
+r = yz("due", "--db", bad_db, "--by", latest, check_rc=5)
+ok("到期提醒" in r.stdout and "seq %s" % bad_seq in r.stderr, "due over a damaged decision: the report of the others, exit 5",
+   r.stderr)
+
+# text from a record cannot steer the terminal: an escape sequence in a name is shown escaped
+evil = fixtures.base("330106", "1971-09-16", "M", 12, name="赵\x1b[2J\u202e伪")
+record(evil, "zhejiang", "2025-06-15")
+for what, out in [("due", yz("due", "--db", DB, "--by", "2026-12-31").stdout),
+                  ("history", yz("history", "--db", DB, evil["id_number"]).stdout)]:
+    ok("\x1b" not in out and "\u202e" not in out, "%s shows a name's control characters escaped" % what)
+ok("赵" in yz("due", "--db", DB, "--by", "2026-12-31").stdout, "due still names the person")
+
 print("ledger: %d passed, %d failed" % (passed, failed))
 subprocess.run(["rm", "-rf", T])
 sys.exit(1 if failed else 0)
