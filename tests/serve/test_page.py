@@ -204,7 +204,7 @@ try:
     screenshot("result.png")
     m = re.match(r"([0-9a-f]{16})（序号 (\d+)）", decision)
     check("recorded: the decision id", m, decision)
-    show = subprocess.run([YZ, "show", "--db", DB, m.group(1) if m else "none"], capture_output=True, text=True)
+    show = subprocess.run([YZ, "show", "--json", "--db", DB, m.group(1) if m else "none"], capture_output=True, text=True)
     inp = subprocess.run([YZ, "show", "--input", "--db", DB, m.group(1) if m else "none"], capture_output=True, text=True)
     check("the decision is in the store, by the token's operator",
           show.returncode == 0 and subprocess.run(["sqlite3", DB, "SELECT operator FROM decisions WHERE id='%s'" % (m.group(1) if m else "")],

@@ -256,7 +256,7 @@ did = js["decision"]["id"] if js else ""
 check("the determination is byte for byte check --json's", raw.endswith(b',"determination":' + canon.rstrip("\n").encode() + b"}\n"), raw[-200:])
 check("Location names the decision", hd.get("location") == "/v1/decisions/" + did, hd)
 check("the operator is the token's", js["decision"]["operator"] == "gz-0042", js["decision"])
-show = run("show", "--db", DB, did)
+show = run("show", "--json", "--db", DB, did)
 check("recorded as determined", show.returncode == 0 and show.stdout == canon, show.stderr)
 con = sqlite3.connect("file:%s?mode=ro" % DB, uri=True)
 op = con.execute("SELECT operator FROM decisions WHERE id = ?", (did,)).fetchone()
