@@ -427,15 +427,19 @@ typedef struct yz_decision_brief {
     const char *target_reason;
     yz_brief_item *categories, *subsidies, *losses; /* losses: status-loss rules (身份丧失) met */
     size_t ncategories, nsubsidies, nlosses;
+    int review; /* 1 a review of a recognised person (复核), 0 a first recognition (认定), -1 unknown
+                   (the record does not say: recognition.recognised_on) */
     void *priv;
 } yz_decision_brief;
 
-/* Reads a determination JSON.  Returns YZ_OK or YZ_EPARSE (not a determination). */
-YZ_API int yz_decision_brief_new(const char *determination_json, yz_decision_brief **out);
+/* Reads a determination JSON and (may be NULL) the record it was made from.  Returns YZ_OK or
+ * YZ_EPARSE (not a determination). */
+YZ_API int yz_decision_brief_new(const char *determination_json, const char *input_json, yz_decision_brief **out);
 YZ_API void yz_decision_brief_free(yz_decision_brief *b);
 /* A recorded decision as one line of JSON (sorted keys, '\n'-terminated): as_of, categories (ids
- * met), decision, engine, id_number, operator, province, recorded_at, ruleset, seq,
- * status_loss ([{id, name, reason}]), subsidies ({id: amount_fen} granted), target.  Caller frees. */
+ * met), decision, engine, id_number, operator, province, recorded_at, review (true, false or
+ * null), ruleset, seq, status_loss ([{id, name, reason}]), subsidies ({id: amount_fen} granted),
+ * target.  Caller frees. */
 YZ_API char *yz_decision_brief_json(const yz_stored *s, const yz_decision_brief *b);
 
 /* Where an export or report goes: returns 0, or non-zero when the bytes could not be written

@@ -64,7 +64,7 @@ static void brief_items(arena *m, const yj *obj, bool subsidy, bool losses_only,
     }
 }
 
-int yz_decision_brief_new(const char *json, yz_decision_brief **out)
+int yz_decision_brief_new(const char *json, const char *input, yz_decision_brief **out)
 {
     *out = NULL;
     arena *m = yz_malloc(sizeof *m);
@@ -90,6 +90,14 @@ int yz_decision_brief_new(const char *json, yz_decision_brief **out)
     brief_items(m, cats, false, false, &b->categories, &b->ncategories);
     brief_items(m, subs, true, false, &b->subsidies, &b->nsubsidies);
     brief_items(m, yj_get(doc, "disqualifications"), false, true, &b->losses, &b->nlosses);
+    /* a review when the record says the person was recognised on or before the as-of date */
+    b->review = -1;
+    const yj *rec = input ? yj_parse(m, input, strlen(input), &off, &err) : NULL;
+    const yj *since = yj_get(yj_get(rec, "recognition"), "recognised_on");
+    if (yj_typeof(since) == YJ_STRING)
+        b->review = strcmp(yj_str(since), b->as_of) <= 0;
+    else if (yj_typeof(since) == YJ_NULL)
+        b->review = 0;
     *out = b;
     return YZ_OK;
 }
@@ -145,6 +153,7 @@ char *yz_decision_brief_json(const yz_stored *s, const yz_decision_brief *b)
         yj_append(&m, loss, NULL, l);
     }
     yj_append(&m, o, "categories", cats);
+    yj_append(&m, o, "review", b->review < 0 ? yj_new_null(&m) : yj_new_bool(&m, b->review == 1));
     yj_append(&m, o, "status_loss", loss);
     yj_append(&m, o, "subsidies", subs);
     yj_append(&m, o, "target", str_node(&m, yz_status_name(b->target, false)));

@@ -290,12 +290,14 @@ static const char history_usage[] =
     "usage: yuanzhu history [--db PATH] [--json] ID_NUMBER\n"
     "\n"
     "Lists a person's recorded decisions, oldest first: the as-of date, the province's rules, the\n"
-    "conclusion (是 a target, 否 not, 待定 undetermined), the categories met, the subsidies granted\n"
-    "with their amounts and end dates, a status loss (身份丧失) with its reason, the decision id,\n"
-    "the caseworker and when it was recorded.  'show DECISION_ID' prints one in full.\n"
+    "conclusion (是 a target, 否 not, 待定 undetermined), whether it was a first recognition (认定)\n"
+    "or a review of a recognised person (复核; where the record says), the categories met, the\n"
+    "subsidies granted with their amounts and end dates, a status loss (身份丧失) with its reason,\n"
+    "the decision id, the caseworker and when it was recorded.  'show DECISION_ID' prints one in\n"
+    "full.\n"
     "\n"
     "  --json    one JSON object per line (sorted keys): as_of, categories (ids met), decision,\n"
-    "            engine, id_number, operator, province, recorded_at, ruleset, seq, status_loss,\n"
+    "            engine, id_number, operator, province, recorded_at, review, ruleset, seq, status_loss,\n"
     "            subsidies (id: amount in fen per period), target\n"
     "\n"
     "exit codes: 0 ok (also when there is none); 2 usage error; 5 the store cannot be read\n";
@@ -328,7 +330,7 @@ static int history_one(const yz_stored *s, void *p)
 {
     hist_ctx *h = p;
     yz_decision_brief *b = NULL;
-    if (yz_decision_brief_new(s->output, &b) != YZ_OK) {
+    if (yz_decision_brief_new(s->output, s->input, &b) != YZ_OK) {
         cli_error(h->c, "decision %s holds no readable determination (the store is damaged: run audit verify)", s->id);
         h->n++;
         return 0;
@@ -342,6 +344,7 @@ static int history_one(const yz_stored *s, void *p)
             cli_pad("核定日期", 12);
             cli_pad("地区（规则）", 30);
             cli_pad("结论", 6);
+            cli_pad("类型", 6);
             cli_pad("决定编号", 18);
             cli_pad("经办人", 12);
             printf("记录时间（UTC）\n");
@@ -352,6 +355,7 @@ static int history_one(const yz_stored *s, void *p)
         cli_pad(cli_shown(s->as_of), 12);
         cli_pad(where, 30);
         cli_pad(conclusion(b->target), 6);
+        cli_pad(b->review == 1 ? "复核" : b->review == 0 ? "认定" : "", 6);
         cli_pad(s->id, 18);
         cli_pad(cli_shown(s->operator_id), 12);
         printf("%s\n", cli_shown(s->recorded_at));

@@ -308,12 +308,19 @@ ok(yz("show", "--db", DB, "--json", sid).stdout == json.dumps(stored[sid][0], en
    "show --json is the recorded JSON")
 # a later review finds the contact lapsed: history shows the loss, its reason and date
 lapse = gd[5][1][0]
-record(gd[4], "guangdong", lapse)
+review = json.loads(json.dumps(gd[4]))
+if fixtures.HAS_RECOGNITION:
+    review["recognition"] = {"recognised_on": gd[2]}  # recognised by the first decision: this one is a review
+record(review, "guangdong", lapse)
 h = yz("history", "--db", DB, gd[4]["id_number"]).stdout
 ok("核定日期" in h and "结论" in h and "经办人" in h, "history has Chinese headings", h[:200])
 ok("身份丧失（%s）：失去联系超过6个月" % lapse in h, "history shows the status loss with its date", h)
 ok(re.search(r"公益性岗位补贴 每月 [\d,]+\.\d\d 元", h), "history shows the amounts granted")
 hj = [json.loads(x) for x in yz("history", "--db", DB, "--json", gd[4]["id_number"]).stdout.splitlines()]
+if fixtures.HAS_RECOGNITION:
+    ok([x["review"] for x in hj] == [None, True] and "复核" in h, "history: the second decision is a review (复核)", hj)
+else:
+    ok([x["review"] for x in hj] == [None, None], "history: without recognition in the record, review is unknown", hj)
 ok([x["target"] for x in hj] == ["met", "not_met"] and hj[1]["status_loss"][0]["id"] == "out_of_contact" and
    hj[1]["status_loss"][0]["reason"], "history --json: the loss with its reason", hj)
 

@@ -10,7 +10,15 @@ on 2026-09-01) -- never from yuanzhu's output.
 """
 import datetime as dt
 import json
+import os
 import sys
+
+# Whether the record format tells a first recognition from a review (recognition.recognised_on):
+# where it does, a person found to be a target is recognised from that decision on, and the
+# recognition itself counts as a contact with the employment service.
+_SCHEMA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "schemas", "applicant-record.v1.schema.json")
+with open(_SCHEMA, encoding="utf-8") as _f:
+    HAS_RECOGNITION = "recognition" in json.load(_f)["properties"]
 
 WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 CHECK = "10X98765432"
@@ -121,10 +129,13 @@ def fixtures():
                 base("330106", "1995-02-10", "F", 4, name="李期满", social_assistance={"dibao": True}),
                 [(str(add_months(d(asof), 36)), "subsidy_ends", "停发", {"public_welfare_post", "social_insurance_employer"})]))
     # Zhejiang, a man of 60 in June 2026 whose reformed retirement date falls a month later: the
-    # working-age prerequisite ends on it.
+    # working-age prerequisite ends on it.  Every monthly subsidy was used up years ago, so no
+    # payment stops: a review.
     b = "1966-03-10"
+    used = [{"subsidy": sid, "first_approved_on": "2015-01-01", "from": "2015-01-01", "to": "2017-12-31", "months": 36}
+            for sid in ("public_welfare_post", "social_insurance_employer", "social_insurance_flexible")]
     out.append(("zj_retires", "zhejiang", "2026-06-15", "2026-12-31",
-                base("330106", b, "M", 5, name="周退休"),
+                base("330106", b, "M", 5, name="周退休", subsidy_history=used),
                 [(str(retirement_male(d(b))), "retirement", "复核", {"working_age"})]))
     # Sichuan, a man of 35 registered unemployed on 2025-03-20: 连续失业1年 on 2026-03-20.
     reg = "2025-03-20"
@@ -135,13 +146,17 @@ def fixtures():
     out.append(("sh_policy_ends", "shanghai", "2026-10-01", "2027-01-31",
                 base("310104", "1976-04-04", "M", 7, name="郑上海", unemployment_registration={"registered_on": "2025-01-02"}),
                 [("2027-01-01", "policy_ends", "复核", set())]))
-    # Guangdong, a woman of 40 seen on 2026-06-10: the minimum wage (so 公益性岗位补贴) rises on
-    # 2026-09-01; out of contact for more than 6 months from 2026-12-11.
-    out.append(("gd_wage_and_contact", "guangdong", "2026-06-15", "2026-12-31",
-                base("440106", "1985-06-15", "F", 8, name="冯广东", last_contact_on="2026-06-10",
+    # Guangdong, a woman of 40 seen on 2026-06-10 and found a target on 2026-06-15: the minimum
+    # wage (so 公益性岗位补贴) rises on 2026-09-01; out of contact for more than 6 months from the
+    # day after 6 months from her last contact (the recognition counts as one where the record
+    # format has it).
+    asof, seen = "2026-06-15", "2026-06-10"
+    last = max(seen, asof) if HAS_RECOGNITION else seen
+    out.append(("gd_wage_and_contact", "guangdong", asof, "2026-12-31",
+                base("440106", "1985-06-15", "F", 8, name="冯广东", last_contact_on=seen,
                      unemployment_registration={"registered_on": "2025-01-10"}),
                 [("2026-09-01", "amount_changes", "复核", {"public_welfare_post"}),
-                 (str(add_months(d("2026-06-10"), 6) + dt.timedelta(days=1)), "status_loss", "停发", {"out_of_contact"})]))
+                 (str(add_months(d(last), 6) + dt.timedelta(days=1)), "status_loss", "停发", {"out_of_contact"})]))
     # The test province of tests/ledger/policy: a review every 12 months, and a living allowance
     # approved 12 months at a time (renewed when the period ends).
     asof = "2025-06-15"
