@@ -36,6 +36,8 @@ static const char usage_text[] =
     "  --instructions N, --memory-mb N, --cpu-seconds N\n"
     "                    the rule limits, as for check (the first two only with --no-record)\n"
     "  --quiet           no progress line and no summary\n"
+    "  --ruleset-key F, --require-signed, --chain-key F\n"
+    "                    the ruleset's signature and a keyed store's secret, as for check\n"
     "\n"
     "exit codes: 0 every record decided; 2 usage error; 3 policy error, no policy in force, or a\n"
     "            rule could not decide some records (reported; nothing recorded for them);\n"
@@ -126,7 +128,9 @@ int cmd_batch(cli *c, int argc, char **argv)
     o.province = getenv("YUANZHU_PROVINCE");
     o.operator_id = getenv("YUANZHU_OPERATOR");
     o.record = true;
-    const char *db = NULL;
+    const char *db = NULL, *chain = NULL;
+    const char *key_paths[CLI_MAX_KEYS];
+    size_t nkey_paths = 0;
     bool quiet = false;
     char *rejects = NULL;
     for (int i = 1; i < argc; i++) {
@@ -167,6 +171,16 @@ int cmd_batch(cli *c, int argc, char **argv)
             o.lines = v;
         } else if (!strcmp(argv[i], "--no-record")) {
             o.record = false;
+        } else if ((v = cli_opt(argc, argv, &i, "--ruleset-key"))) {
+            if (nkey_paths == CLI_MAX_KEYS) {
+                cli_error(c, "at most %d --ruleset-key", CLI_MAX_KEYS);
+                return EXIT_USAGE;
+            }
+            key_paths[nkey_paths++] = v;
+        } else if (!strcmp(argv[i], "--require-signed")) {
+            o.require_signed = true;
+        } else if ((v = cli_opt(argc, argv, &i, "--chain-key"))) {
+            chain = v;
         } else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
             quiet = true;
         } else if ((l = cli_limit_opt(c, argc, argv, &i, &o.limits)) != 0) {
@@ -210,10 +224,29 @@ int cmd_batch(cli *c, int argc, char **argv)
         o.rejects = rejects;
     }
     o.progress = !quiet && isatty(2);
+    cli_keys keys = {{NULL}, 0}, chain_key = {{NULL}, 0};
+    int code = 0;
+    for (size_t i = 0; i < nkey_paths && !code; i++)
+        code = cli_key_add(c, &keys, key_paths[i]);
+    if (!code && !nkey_paths)
+        code = cli_key_env(c, &keys, "YUANZHU_RULESET_KEY");
+    if (!code && (chain || (o.record && (chain = getenv("YUANZHU_CHAIN_KEY")) && *chain)))
+        code = cli_key_add(c, &chain_key, chain);
+    if (code) {
+        cli_keys_free(&keys);
+        cli_keys_free(&chain_key);
+        free(rejects);
+        return code;
+    }
+    o.ruleset_keys = (const yz_key *const *)keys.k;
+    o.n_ruleset_keys = keys.n;
+    o.chain_key = chain_key.n ? chain_key.k[0] : NULL;
     yz_diags d;
     yz_diags_init(&d);
     yz_batch_summary s;
     int rc = yz_batch_run(&o, &s, &d);
+    cli_keys_free(&keys);
+    cli_keys_free(&chain_key);
     cli_print_diags(c, &d);
     yz_diags_free(&d);
     if (!quiet && s.records + s.rejected > 0)
