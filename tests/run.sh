@@ -45,6 +45,7 @@ step unit "$UNIT"
 step embed tests/embed/run.sh
 step cli tests/cli/run.sh
 step store tests/store/run.sh
+step sign tests/sign/run.sh
 step batch tests/batch/run.sh
 step crash tests/crash/run.sh
 [ -x tests/hostile/run.sh ] && step hostile tests/hostile/run.sh
