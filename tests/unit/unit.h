@@ -66,5 +66,6 @@ void test_yaml(void);
 void test_json(void);
 void test_merge(void);
 void test_store(void);
+void test_sign(void);
 
 #endif
