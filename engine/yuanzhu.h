@@ -82,6 +82,23 @@ YZ_API char *yz_diag_format(const yz_diag *x);
 
 YZ_API void yz_free(void *p);
 
+/* ---- text for people ---- */
+
+/* s made safe to print for a person to read: control characters (C0, DEL, C1), bidirectional-
+ * text controls and line or paragraph separators become escapes (\n, \t, \x1b, \u202e), and
+ * bytes that are not UTF-8 become \xNN, so that a value from a record, a rule, a file name or the
+ * command line cannot add a line, move the cursor, clear the screen or reorder what is shown.
+ * With keep_newlines, '\n' stays (for text whose lines are already safe, such as a replay diff,
+ * whose values are quoted JSON).  Every human-readable text the library makes (diagnostics,
+ * yz_determination_text, test reports) is already escaped this way.  Caller frees. */
+YZ_API char *yz_text_escape(const char *s, bool keep_newlines);
+
+/* Checks an operator (caseworker) id before anything is recorded with it: 1 to 64 characters of
+ * UTF-8, none of them a control, bidirectional-text or invisible formatting character, and no
+ * space at either end.  yz_store_record, yz_store_append and yz_batch_run check it themselves.
+ * Returns YZ_OK, or YZ_EUSAGE with a diagnostic that says what is wrong. */
+YZ_API int yz_operator_check(const char *operator_id, yz_diags *d);
+
 /* ---- running out of memory ----
  *
  * Where an allocation failure can be reported, the call returns YZ_ENOMEM: creating an evaluator
@@ -105,8 +122,9 @@ YZ_API yz_oom_handler yz_set_oom_handler(yz_oom_handler fn);
 /* ---- engine home: where rules/ and provinces/ live ---- */
 
 /* Returns the directory holding rules/ and provinces/: $YUANZHU_HOME if set, else the
- * directory above the running executable if it holds rules/, else the compiled-in data
- * directory.  Caller frees. */
+ * directory above the running executable if it holds rules/ (a source tree), else share/yuanzhu
+ * beside the executable's folder (an installation, also one moved or staged under DESTDIR), else
+ * the data directory compiled in (make's DATADIR).  Caller frees. */
 YZ_API char *yz_home_default(const char *argv0);
 
 /* ---- rulesets ---- */
@@ -204,6 +222,21 @@ YZ_API int yz_ruleset_verify(yz_ruleset *rs, const yz_key *const *keys, size_t n
 YZ_API bool yz_ruleset_has_signature(const yz_ruleset *rs);
 /* The name of the key whose signature yz_ruleset_verify accepted, or NULL. */
 YZ_API const char *yz_ruleset_signer(const yz_ruleset *rs);
+/* One policy of a ruleset (successive policies each have their own period).  The strings belong
+ * to the ruleset. */
+typedef struct yz_policy_info {
+    const char *title;
+    const char *region_code, *region_name; /* GB/T 2260 code and name ("440000", "广东省") */
+    const char *from, *to;                 /* effective period, "YYYY-MM-DD"; to NULL = open-ended */
+} yz_policy_info;
+/* The number of policies of the ruleset, in date order. */
+YZ_API size_t yz_ruleset_policy_count(const yz_ruleset *rs);
+/* Fills info for policy i (0 <= i < yz_ruleset_policy_count). */
+YZ_API void yz_ruleset_policy(const yz_ruleset *rs, size_t i, yz_policy_info *info);
+/* The names of the provinces and cities with policy files under HOME/provinces, sorted
+ * ("guangdong", "guangdong/guangzhou", ...).  Returns the count; the caller frees each name and
+ * the array with yz_free. */
+YZ_API size_t yz_province_names(const char *home, char ***names);
 
 /* ---- applicant records ---- */
 
@@ -211,7 +244,9 @@ typedef struct yz_record yz_record;
 
 /* Parses one applicant record (JSON, or YAML when the text does not start with '{') and validates
  * it against the applicant record schema (version 1).  Every violation goes to d with its field
- * path.  source names the input in messages ("applicant.yaml", "<stdin>", "batch.jsonl:17").
+ * path; so does a NUL character anywhere in it (a value is never cut short).  Resident ID numbers
+ * are put in canonical form (a check digit x is X) before anything else sees them, so one person
+ * has one id in the record, its canonical JSON, its hash and every output.  source names the input in messages ("applicant.yaml", "<stdin>", "batch.jsonl:17").
  * Returns YZ_OK, YZ_EPARSE (not JSON/YAML) or YZ_EINPUT (schema violations; *out is NULL). */
 YZ_API int yz_record_parse(const char *text, size_t len, const char *source, yz_record **out, yz_diags *d);
 YZ_API void yz_record_free(yz_record *rec);
@@ -219,6 +254,9 @@ YZ_API const char *yz_record_id_number(const yz_record *rec);
 /* Canonical JSON of the record as parsed (sorted keys, no spaces): the bytes that are hashed and
  * stored.  Caller frees. */
 YZ_API char *yz_record_canonical(const yz_record *rec);
+/* The applicant record JSON Schema (version 1) the engine validates against, as published in
+ * schemas/ (static text, NUL-terminated). */
+YZ_API const char *yz_applicant_schema(void);
 
 /* ---- evaluation ---- */
 
@@ -290,6 +328,11 @@ typedef struct yz_store yz_store;
 /* Opens a store, creating it (schema and hash algorithm hash_alg: "sha256" or "sm3"; NULL =
  * sha256) when the file does not exist, and migrating an older schema forward.  A store that
  * exists keeps its own algorithm; asking for another one with create_only is an error.
+ * A new store is created whole or not at all (built in a temporary file beside it, mode 0600,
+ * then renamed into place), so a process killed while creating one leaves no file at path (at most
+ * a PATH.new-XXXXXX beside it).  An empty file at path (made by hand or by the sqlite3 shell, or
+ * left by an older engine's interrupted init) holds no store yet: the store is made in it, and
+ * yz_store_create does not count it as an existing store.
  * Returns YZ_OK or YZ_ESTORE with a diagnostic.
  *
  * Many processes may use one store: readers never wait, and a writer waits up to the busy
@@ -306,7 +349,8 @@ YZ_API const char *yz_store_hash_alg(const yz_store *st);
 /* Records a determination as a decision: registers its ruleset (with every file) if new, stores
  * the input once under its hash, appends the decision and its audit event, all in one
  * transaction (or in the caller's, see yz_store_begin).  id_out gets the decision id (17
- * bytes). */
+ * bytes).  det must have been made from rec (the same person: YZ_EUSAGE otherwise), and
+ * operator_id must pass yz_operator_check (YZ_EUSAGE). */
 YZ_API int yz_store_record(yz_store *st, const yz_ruleset *rs, const yz_record *rec, const yz_determination *det,
                     const char *operator_id, char id_out[17], int64_t *seq_out, yz_diags *d);
 /* Recording in bulk: the expensive part of a decision (canonical JSON, hashes, compression) is
@@ -349,9 +393,12 @@ typedef struct yz_verify_report {
     char problem[512];  /* what is wrong there */
 } yz_verify_report;
 
-/* Walks the chain and the rows it describes.  expect_head ("HASH" or "SEQ:HASH", may be NULL)
- * must appear in the chain (the way a truncated tail is found).  Returns YZ_OK, YZ_EFAILED
- * (report.bad_seq/problem say where) or YZ_ESTORE. */
+/* Walks the chain and the rows it describes, and checks that each decision holds the record and
+ * the determination of the person it names (its id_number).  expect_head ("HASH" or "SEQ:HASH",
+ * may be NULL; HASH may be abbreviated to its first 16 or more hex digits) must appear in the
+ * chain (the way a truncated tail is found).  Returns YZ_OK, YZ_EFAILED (report.bad_seq/problem
+ * say where), YZ_EUSAGE (expect_head is malformed or too short; nothing was checked) or
+ * YZ_ESTORE. */
 YZ_API int yz_store_verify(yz_store *st, const char *expect_head, yz_verify_report *rep, yz_diags *d);
 YZ_API int yz_store_head(yz_store *st, int64_t *seq, char hash[65], yz_diags *d);
 
@@ -440,8 +487,10 @@ YZ_API int yz_store_load(yz_store *st, const char *id, bool with_files, yz_store
 YZ_API void yz_stored_free(yz_stored *s);
 
 /* Calls fn for decisions in sequence order: all (from/to NULL), those recorded on dates
- * from..to (inclusive, UTC, "YYYY-MM-DD"), or one person's (id_number).  Stops when fn returns
- * non-zero. */
+ * from..to (inclusive, UTC, "YYYY-MM-DD"), or one person's (id_number; a check digit x or X
+ * finds both).  Stops when fn returns non-zero.  A decision that cannot be read back (with_output:
+ * its stored input, output or ruleset files are damaged) is not passed to fn: it gets one error
+ * in d, the walk goes on, and the call returns YZ_EFAILED at the end. */
 typedef int (*yz_stored_fn)(const yz_stored *s, void *ctx);
 YZ_API int yz_store_each(yz_store *st, const char *id_number, const char *from, const char *to, bool with_output,
                   yz_stored_fn fn, void *ctx, yz_diags *d);
@@ -521,11 +570,27 @@ YZ_API int yz_lint(const char *home, const char *path, const char *today, yz_dia
  * warned about. */
 YZ_API int yz_lint_keys(const char *home, const char *path, const char *today, const yz_key *const *keys, size_t n,
                         yz_diags *d);
+/* The checks lint makes on a ruleset beyond loading it (Lua that the sandbox would refuse, helper
+ * files, parameters without a value at the start of their policy, and with today the "expires
+ * soon" warning), on a ruleset already loaded, for the rules of every level it holds.  Returns
+ * YZ_OK when there is no error, else YZ_EPOLICY.  Its test files are not read. */
+YZ_API int yz_lint_ruleset(const yz_ruleset *rs, const char *today, yz_diags *d);
+
+/* ---- hashing ---- */
+
+/* Writes the hash of data as 64 lowercase hex digits and a NUL to hex; alg is "sha256" or "sm3".
+ * Returns YZ_OK, or YZ_EUSAGE for another name or an algorithm this OpenSSL build lacks. */
+YZ_API int yz_hash_hex(const char *alg, const void *data, size_t n, char hex[65]);
 
 typedef struct yz_test_options {
     const char *filter;    /* run only cases whose name contains this, or NULL */
     int verbose;           /* print passing cases too */
     yz_limits limits;
+    /* when set: called with each case's applicant record as canonical JSON (after its set: and
+       unset:, before it is validated; the text is valid during the call), e.g. to check the
+       records with another tool or decide them with batch */
+    void (*on_record)(const char *case_name, const char *record_json, void *ctx);
+    void *ctx;
 } yz_test_options;
 
 typedef struct yz_test_summary {

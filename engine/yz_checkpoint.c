@@ -179,6 +179,14 @@ int checkpoint_ruleset_signature(yz_store *st, const yz_ruleset *rs, int64_t rs_
                  yz_ruleset_province(rs), signer ? "is signed by another key" : "was not checked or is not signed");
         return YZ_EPOLICY;
     }
+    if (!signer && yz_ruleset_has_signature(rs)) {
+        /* a signature nobody checked is not taken for "unsigned" */
+        diag_add(d, YZ_SEV_ERROR, rs->sig_file, 0, 0,
+                 "the %s ruleset is signed, but its signature was not checked: check it before deciding "
+                 "(yz_store_check_ruleset or yz_ruleset_verify, with the signer's public key)",
+                 yz_ruleset_province(rs));
+        return YZ_EPOLICY;
+    }
     if (!signer)
         return YZ_OK;
     yz_key *k = key_from_public_pem(ruleset_signer_pem(rs));

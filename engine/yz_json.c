@@ -75,31 +75,96 @@ static int nesting_at(const char *text, size_t off)
     return depth;
 }
 
-/* The first \u0000 escape (a NUL in a string), or NULL.  cJSON's strings end at a NUL, so it would
- * keep the string up to there and drop the rest unsaid.  "\\u0000" (an escaped backslash, then
- * u0000) is text, not a NUL: the backslashes before the match decide. */
-static const char *nul_escape(const char *text, size_t len)
+/* The first NUL of a JSON text: a zero byte anywhere (cJSON reads one between tokens as white space
+ * and ends a string at one), or a \u0000 escape.  cJSON's strings end at a NUL, so it would keep
+ * the string up to there and drop the rest unsaid.  "\\u0000" (an escaped backslash, then u0000)
+ * is text, not a NUL: the backslashes before the match decide. */
+const char *yj_find_nul(const char *text, size_t len, bool *escaped)
 {
-    const char *p = text, *end = text + len;
+    const char *raw = memchr(text, '\0', len);
+    const char *p = text, *end = raw ? raw : text + len;
+    *escaped = false;
     while ((p = memmem(p, (size_t)(end - p), "\\u0000", 6))) {
         size_t before = 0;
         for (const char *q = p; q > text && q[-1] == '\\'; q--)
             before++;
-        if (before % 2 == 0)
+        if (before % 2 == 0) {
+            *escaped = true;
             return p;
+        }
         p++;
     }
-    return NULL;
+    return raw;
+}
+
+void yj_path_at(const char *text, size_t len, size_t off, strbuf *path)
+{
+    enum { MAXD = 64 };
+    struct {
+        bool array, want_key;
+        size_t index;
+        const char *key;
+        size_t klen;
+    } st[MAXD];
+    int depth = 0; /* may exceed MAXD: frames past it are counted, not kept */
+    if (off > len)
+        off = len;
+    for (size_t i = 0; i < off; i++) {
+        char c = text[i];
+        if (c == '"') {
+            size_t j = i + 1;
+            while (j < len && text[j] != '"')
+                j += text[j] == '\\' ? 2 : 1;
+            bool key = depth > 0 && depth <= MAXD && !st[depth - 1].array && st[depth - 1].want_key;
+            if (key) {
+                st[depth - 1].key = text + i + 1;
+                st[depth - 1].klen = (j < off ? j : off) - i - 1;
+                st[depth - 1].want_key = false;
+            }
+            if (j >= off) /* off is inside this string (a member name: named up to off) */
+                break;
+            i = j;
+        } else if (c == '{' || c == '[') {
+            if (depth < MAXD) {
+                st[depth].array = c == '[';
+                st[depth].want_key = c == '{';
+                st[depth].index = 0;
+                st[depth].key = NULL;
+            }
+            depth++;
+        } else if ((c == '}' || c == ']') && depth > 0) {
+            depth--;
+        } else if (c == ',' && depth > 0 && depth <= MAXD) {
+            if (st[depth - 1].array) {
+                st[depth - 1].index++;
+            } else {
+                st[depth - 1].want_key = true;
+                st[depth - 1].key = NULL;
+            }
+        }
+    }
+    for (int k = 0; k < depth && k < MAXD; k++) {
+        if (st[k].array) {
+            sb_addf(path, "[%zu]", st[k].index);
+        } else if (st[k].key) {
+            if (path->len)
+                sb_addc(path, '.');
+            sb_add(path, st[k].key, st[k].klen);
+        } else {
+            break;
+        }
+    }
 }
 
 yj *yj_parse(arena *mem, const char *text, size_t len, size_t *err_off, const char **err)
 {
     *err = NULL;
     *err_off = 0;
-    const char *nul = nul_escape(text, len);
+    bool escaped;
+    const char *nul = yj_find_nul(text, len, &escaped);
     if (nul) {
         *err_off = (size_t)(nul - text);
-        *err = "a string holds a NUL character (\\u0000)";
+        *err = escaped ? "a string holds a NUL character (\\u0000)" : "the text holds a NUL byte (a zero byte)";
         return NULL;
     }
     arena *prev = enter(mem);
@@ -309,6 +374,7 @@ const char *yj_type_name(const yj *v)
 
 const char *yj_key(const yj *v) { return v->string; }
 const char *yj_str(const yj *v) { return v->valuestring ? v->valuestring : ""; }
+char *yj_str_buf(yj *v) { return v && (v->type & 0xFF) == cJSON_String ? v->valuestring : NULL; }
 double yj_num(const yj *v) { return v->valuedouble; }
 bool yj_bool(const yj *v) { return (v->type & 0xFF) == cJSON_True; }
 yj *yj_first(const yj *c) { return c ? c->child : NULL; }

@@ -17,8 +17,14 @@ typedef enum { YJ_INVALID, YJ_NULL, YJ_BOOL, YJ_NUMBER, YJ_STRING, YJ_ARRAY, YJ_
 
 /* Parses exactly one JSON value (surrounding whitespace allowed) into nodes from mem.  On a
  * syntax error returns NULL and sets *err_off to the byte offset of the problem and *err to a
- * short description.  A string holding a NUL (\u0000) is an error: strings here are C strings. */
+ * short description.  A NUL (a zero byte, or a string's \u0000) is an error: strings here are C
+ * strings. */
 yj *yj_parse(arena *mem, const char *text, size_t len, size_t *err_off, const char **err);
+/* The first NUL in a JSON text (a zero byte, or a \u0000 escape: *escaped says which), or NULL. */
+const char *yj_find_nul(const char *text, size_t len, bool *escaped);
+/* Appends the record-style path ("household.members[1].relation") of the value or member name at
+ * byte offset off of a JSON text, as far as the text before off says; nothing at the top level. */
+void yj_path_at(const char *text, size_t len, size_t off, strbuf *path);
 /* Converts a YAML node (a record written in YAML) to JSON nodes in mem, resolving plain scalars
  * with YAML 1.2's core schema (null, true/false, integers, floats; everything else text). */
 yj *yj_from_yaml(arena *mem, const ynode *n);
@@ -45,6 +51,8 @@ yj_type yj_typeof(const yj *v);
 const char *yj_type_name(const yj *v); /* "text", "number", "true/false", ... */
 const char *yj_key(const yj *v);       /* member name within an object */
 const char *yj_str(const yj *v);
+/* The text of a string node, to change in place (same length), or NULL. */
+char *yj_str_buf(yj *v);
 double yj_num(const yj *v);
 bool yj_bool(const yj *v);
 /* True when the number is integral and exactly representable (|v| <= 2^53). */

@@ -106,8 +106,17 @@ static void lua_report(void *ctx, int line, size_t byte, yz_severity sev, const 
     diag_add(c->d, sev, c->file, c->line + line, col, "%s", msg);
 }
 
-/* the rules and helpers of the folder itself (those of the policies it extends are theirs) */
-static void lint_lua(const yz_ruleset *rs, yz_diags *d)
+/* a file of the policy folder itself (those of the policies it extends are theirs), or with
+   all_levels of any level (not the shared library under rules/lib/) */
+static bool lint_owns(const char *path, const char *own_file, size_t dirlen, bool all_levels)
+{
+    if (all_levels)
+        return strncmp(path, "rules/lib/", 10) != 0;
+    return strncmp(path, own_file, dirlen) == 0 && !strchr(path + dirlen, '/');
+}
+
+/* the rules and helpers of the folder itself, or with all_levels of every level */
+static void lint_lua(const yz_ruleset *rs, bool all_levels, yz_diags *d)
 {
     if (!rs->npolicies)
         return;
@@ -127,7 +136,7 @@ static void lint_lua(const yz_ruleset *rs, yz_diags *d)
         }
     for (size_t i = 0; i < rs->nleaves; i++) {
         const pcond *c = rs->leaves[i];
-        if (!c->expr || !c->loc.file || strncmp(c->loc.file, own_file, dirlen) != 0 || strchr(c->loc.file + dirlen, '/'))
+        if (!c->expr || !c->loc.file || !lint_owns(c->loc.file, own_file, dirlen, all_levels))
             continue;
         luactx x = {rs, d, ruleset_display(rs, c->loc.file), c->expr, ruleset_file(rs, c->loc.file), c->loc.line,
                     c->loc.col};
@@ -136,8 +145,7 @@ static void lint_lua(const yz_ruleset *rs, yz_diags *d)
     yz_free(amount);
     for (size_t f = 0; f < rs->nfiles; f++) {
         const rfile *rf = &rs->files[f];
-        if (!yz_str_has_suffix(rf->path, ".lua") || strncmp(rf->path, own_file, dirlen) != 0 ||
-            strchr(rf->path + dirlen, '/'))
+        if (!yz_str_has_suffix(rf->path, ".lua") || !lint_owns(rf->path, own_file, dirlen, all_levels))
             continue;
         luactx x = {rs, d, rf->display, rf->data, NULL, 1, 1};
         lualint_text(rf->data, rf->len, false, lua_report, &x);
@@ -167,7 +175,7 @@ static void lint_ruleset(yz_ruleset *rs, const char *dir, const char *today, con
     size_t first = d->n;
     expiry(rs, today, d);
     value_gaps(rs, d);
-    lint_lua(rs, d);
+    lint_lua(rs, false, d);
     rvm_check_helpers(rs, d);
     diag_sort_from(d, first);
     testcase_check_folder(rs, dir, d);
@@ -243,4 +251,15 @@ int yz_lint_keys(const char *home, const char *path, const char *today, const yz
                  yz_diags *d)
 {
     return policy_lint(home, path, today, keys, n, d);
+}
+
+int yz_lint_ruleset(const yz_ruleset *rs, const char *today, yz_diags *d)
+{
+    size_t before = d->n_errors, first = d->n;
+    expiry(rs, today, d);
+    value_gaps(rs, d);
+    lint_lua(rs, true, d);
+    rvm_check_helpers(rs, d);
+    diag_sort_from(d, first);
+    return d->n_errors > before ? YZ_EPOLICY : YZ_OK;
 }

@@ -6,6 +6,7 @@
 #include "yz_eval.h"
 #include "yz_json.h"
 #include "yz_schema.h"
+#include "yz_text.h"
 
 const char *yz_status_name(yz_status s, bool subsidy)
 {
@@ -359,6 +360,25 @@ static const char *cond_mark(int8_t r)
     return r == 1 ? "✔" : r == 0 ? "✘" : "?";
 }
 
+/* Text from policies and rules, which may quote record values (a reason, a rule's error, a note),
+   is shown escaped: it cannot add a line to the answer (a forged "已记录" confirmation), move the
+   cursor or reorder the text around it. */
+static void add_shown(strbuf *sb, const char *s)
+{
+    if (s)
+        sb_add_shown(sb, s, strlen(s), false);
+}
+
+/* "  ✔ name —— reason" */
+static void item_line(strbuf *sb, const char *lead, const ditem *di)
+{
+    sb_addf(sb, "%s%s ", lead, mark(di->status));
+    add_shown(sb, di->it->name);
+    sb_adds(sb, " —— ");
+    add_shown(sb, di->reason);
+    sb_addc(sb, '\n');
+}
+
 static void text_basis(strbuf *sb, const pitem *it, const char *indent)
 {
     if (!it->nbasis)
@@ -368,9 +388,11 @@ static void text_basis(strbuf *sb, const pitem *it, const char *indent)
         const pbasis *b = &it->basis[i];
         if (i)
             sb_adds(sb, "；");
-        sb_adds(sb, b->src && b->src->number ? b->src->number : b->source_id);
-        if (b->article)
-            sb_addf(sb, " %s", b->article);
+        add_shown(sb, b->src && b->src->number ? b->src->number : b->source_id);
+        if (b->article) {
+            sb_addc(sb, ' ');
+            add_shown(sb, b->article);
+        }
         if (b->src && !b->src->verified)
             sb_adds(sb, "（待核实）");
     }
@@ -391,8 +413,10 @@ static void text_unverified(strbuf *sb, const ditem *di)
         const char *u = di->unverified[i];
         if (!strcmp(u, "item"))
             sb_addf(sb, "%s本项规定", k++ ? "、" : "");
-        else if (!strncmp(u, "parameter:", 10))
-            sb_addf(sb, "%s参数 %s", k++ ? "、" : "", u + 10);
+        else if (!strncmp(u, "parameter:", 10)) {
+            sb_addf(sb, "%s参数 ", k++ ? "、" : "");
+            add_shown(sb, u + 10);
+        }
     }
     sb_addc(sb, '\n');
 }
@@ -406,21 +430,34 @@ static void text_conditions(strbuf *sb, const ditem *di, bool all)
         sb_adds(sb, "      ");
         for (int d = 0; d < c->depth; d++)
             sb_adds(sb, "  ");
-        sb_addf(sb, "%s %s", cond_mark(c->result), c->text);
-        if (c->note)
-            sb_addf(sb, "（%s）", c->note);
+        sb_addf(sb, "%s ", cond_mark(c->result));
+        add_shown(sb, c->text);
+        if (c->note) {
+            sb_adds(sb, "（");
+            add_shown(sb, c->note);
+            sb_adds(sb, "）");
+        }
         sb_addc(sb, '\n');
-        if (c->error)
-            sb_addf(sb, "        规则错误：%s\n", c->error);
+        if (c->error) {
+            sb_adds(sb, "        规则错误：");
+            add_shown(sb, c->error);
+            sb_addc(sb, '\n');
+        }
     }
 }
 
 static void text_missing(strbuf *sb, const dmissing *m, size_t n, const char *indent)
 {
     for (size_t i = 0; i < n; i++) {
-        sb_addf(sb, "%s- %s（%s）", indent, m[i].label ? m[i].label : m[i].field, m[i].field);
-        if (m[i].doc_name)
-            sb_addf(sb, "：请提供%s", m[i].doc_name);
+        sb_addf(sb, "%s- ", indent);
+        add_shown(sb, m[i].label ? m[i].label : m[i].field);
+        sb_adds(sb, "（");
+        add_shown(sb, m[i].field);
+        sb_adds(sb, "）");
+        if (m[i].doc_name) {
+            sb_adds(sb, "：请提供");
+            add_shown(sb, m[i].doc_name);
+        }
         sb_addc(sb, '\n');
     }
 }
@@ -429,11 +466,14 @@ char *yz_determination_text(const yz_determination *det)
 {
     strbuf sb = STRBUF_INIT;
     const ppolicy *pol = det->pol;
-    sb_addf(&sb, "%s 就业援助资格核定\n", pol->region_name ? pol->region_name : det->province);
+    add_shown(&sb, pol->region_name ? pol->region_name : det->province);
+    sb_adds(&sb, " 就业援助资格核定\n");
     sb_addf(&sb, "核定日期 %s · 身份号码 %s · 规则集 %.12s\n", det->as_of, det->id_number, det->ruleset);
     sb_addc(&sb, '\n');
     const char *verdict = det->target == YZ_MET ? "是" : det->target == YZ_NOT_MET ? "否" : "待定";
-    sb_addf(&sb, "结论：%s —— %s\n", verdict, det->target_reason ? det->target_reason : "");
+    sb_addf(&sb, "结论：%s —— ", verdict);
+    add_shown(&sb, det->target_reason);
+    sb_addc(&sb, '\n');
 
     const ditem *pre = det->items[PI_PREREQ];
     bool any_pre_failed = false;
@@ -443,7 +483,7 @@ char *yz_determination_text(const yz_determination *det)
         sb_adds(&sb, "\n前提条件：\n");
         for (size_t i = 0; i < det->nitems[PI_PREREQ]; i++) {
             const ditem *di = &pre[i];
-            sb_addf(&sb, "  %s %s —— %s\n", mark(di->status), di->it->name, di->reason ? di->reason : "");
+            item_line(&sb, "  ", di);
             if (di->status != YZ_MET)
                 text_conditions(&sb, di, false);
         }
@@ -452,13 +492,13 @@ char *yz_determination_text(const yz_determination *det)
         const ditem *di = &det->items[PI_DISQUAL][i];
         if (di->status == YZ_NOT_MET)
             continue;
-        sb_addf(&sb, "\n身份丧失情形：%s %s —— %s\n", mark(di->status), di->it->name, di->reason ? di->reason : "");
+        item_line(&sb, "\n身份丧失情形：", di);
     }
 
     sb_adds(&sb, "\n认定类别：\n");
     for (size_t i = 0; i < det->nitems[PI_CATEGORY]; i++) {
         const ditem *di = &det->items[PI_CATEGORY][i];
-        sb_addf(&sb, "  %s %s —— %s\n", mark(di->status), di->it->name, di->reason ? di->reason : "");
+        item_line(&sb, "  ", di);
         if (di->status == YZ_MET) {
             text_basis(&sb, di->it, "      ");
             text_unverified(&sb, di);
@@ -473,7 +513,8 @@ char *yz_determination_text(const yz_determination *det)
     for (size_t i = 0; i < det->nitems[PI_SUBSIDY]; i++) {
         const ditem *di = &det->items[PI_SUBSIDY][i];
         const pitem *it = di->it;
-        sb_addf(&sb, "  %s %s", mark(di->status), it->name);
+        sb_addf(&sb, "  %s ", mark(di->status));
+        add_shown(&sb, it->name);
         if (di->status == YZ_MET) {
             sb_adds(&sb, "：");
             if (it->per && !strcmp(it->per, "month")) {
@@ -493,16 +534,24 @@ char *yz_determination_text(const yz_determination *det)
             sb_addc(&sb, '\n');
             if (di->nexclusive) {
                 sb_adds(&sb, "      注意：与");
-                for (size_t k = 0; k < di->nexclusive; k++)
-                    sb_addf(&sb, "%s%s", k ? "、" : "", di->exclusive_with[k]);
+                for (size_t k = 0; k < di->nexclusive; k++) {
+                    if (k)
+                        sb_adds(&sb, "、");
+                    add_shown(&sb, di->exclusive_with[k]);
+                }
                 sb_adds(&sb, "不得重复享受，请择一申领\n");
             }
-            if (di->terms)
-                sb_addf(&sb, "      %s\n", di->terms);
+            if (di->terms) {
+                sb_adds(&sb, "      ");
+                add_shown(&sb, di->terms);
+                sb_addc(&sb, '\n');
+            }
             text_basis(&sb, it, "      ");
             text_unverified(&sb, di);
         } else {
-            sb_addf(&sb, " —— %s\n", di->reason ? di->reason : "");
+            sb_adds(&sb, " —— ");
+            add_shown(&sb, di->reason);
+            sb_addc(&sb, '\n');
             if (di->status == YZ_UNDETERMINED)
                 text_conditions(&sb, di, false);
         }
@@ -526,7 +575,11 @@ char *yz_determination_text(const yz_determination *det)
                     header = true;
                 }
                 const char *name = schema_doc_name(as, di->pending[j]);
-                sb_addf(&sb, "  - %s（%s）\n", name ? name : di->pending[j], di->it->name);
+                sb_adds(&sb, "  - ");
+                add_shown(&sb, name ? name : di->pending[j]);
+                sb_adds(&sb, "（");
+                add_shown(&sb, di->it->name);
+                sb_adds(&sb, "）\n");
             }
         }
     }

@@ -101,7 +101,7 @@ int yz_replayer_run(yz_replayer *r, const yz_stored *s, char **diff, yz_diags *d
     int rc;
     if ((rc = evaluator_for(r, s, &ev, d)) != YZ_OK)
         goto done;
-    if ((rc = yz_record_parse(s->input, strlen(s->input), "stored input", &rec, d)) != YZ_OK)
+    if ((rc = record_parse_stored(s->input, strlen(s->input), "stored input", &rec, d)) != YZ_OK)
         goto done;
     if ((rc = yz_evaluate(ev, rec, s->as_of, &det, d)) != YZ_OK)
         goto done;

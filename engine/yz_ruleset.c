@@ -264,6 +264,46 @@ size_t yz_ruleset_files(const yz_ruleset *rs, const yz_file **files)
     return rs->nfiles;
 }
 
+size_t yz_ruleset_policy_count(const yz_ruleset *rs)
+{
+    return rs->npolicies;
+}
+
+void yz_ruleset_policy(const yz_ruleset *rs, size_t i, yz_policy_info *info)
+{
+    const ppolicy *p = rs->policies[i];
+    info->title = p->title;
+    info->region_code = p->region_code;
+    info->region_name = p->region_name;
+    info->from = p->eff_from;
+    info->to = p->eff_to;
+}
+
+size_t yz_province_names(const char *home, char ***names)
+{
+    strbuf all = STRBUF_INIT;
+    char **list = NULL;
+    size_t n = 0;
+    char *provdir = yz_path_join(home, "provinces");
+    list_provinces(provdir, "", &all, &list, &n, 0);
+    sb_free(&all);
+    /* only folders that hold a policy (shandong/ may only hold qingdao/) */
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        char *dir = yz_path_join(provdir, list[i]);
+        if (policy_has_files(dir))
+            list[k++] = list[i];
+        else
+            yz_free(list[i]);
+        yz_free(dir);
+    }
+    n = k;
+    yz_free(provdir);
+    qsort(list, n, sizeof *list, yz_strcmp_ptr);
+    *names = list;
+    return n;
+}
+
 const ppolicy *ruleset_policy_at(const yz_ruleset *rs, const char *as_of)
 {
     for (size_t i = 0; i < rs->npolicies; i++) {

@@ -239,12 +239,16 @@ static snode *compile(cctx *cx, const yj *js, const char *key, snode *parent)
 
     const yj *type = yj_get(js, "type");
     const char *tname = NULL;
+    n->nullable = !type;
     if (yj_typeof(type) == YJ_STRING) {
         tname = yj_str(type);
     } else if (yj_typeof(type) == YJ_ARRAY) {
-        for (const yj *t = yj_first(type); t; t = yj_next(t))
+        for (const yj *t = yj_first(type); t; t = yj_next(t)) {
             if (strcmp(yj_str(t), "null") != 0)
                 tname = yj_str(t);
+            else
+                n->nullable = true;
+        }
     }
     if (!tname)
         n->type = ST_ANY;
@@ -308,16 +312,26 @@ static snode *compile(cctx *cx, const yj *js, const char *key, snode *parent)
         n->max = yj_num(v);
     }
     const yj *en = yj_get(js, "enum");
-    if (!en && (v = yj_get(js, "x-enum-from"))) {
+    if ((v = yj_get(js, "x-enum-from"))) {
         n->enum_from = arena_strdup(&schema_mem, yj_str(v));
-        en = yj_get(cx->root, yj_str(v)); /* an object whose keys are the allowed values */
+        const yj *from = yj_get(cx->root, yj_str(v)); /* an object whose keys are the allowed values */
+        /* the schema spells the list out as an enum too, for validators that know no x-enum-from:
+           the two must name the same values */
+        if (en) {
+            bool same = yj_size(en) == yj_size(from);
+            for (const yj *e = yj_first(en); e && same; e = yj_next(e))
+                same = yj_typeof(e) == YJ_STRING && yj_get(from, yj_str(e)) != NULL;
+            if (!same)
+                fatal_schema("an enum differs from its x-enum-from");
+        }
+        en = from;
     }
     if (en) {
-        n->nenum = yj_size(en);
-        n->enums = arena_alloc(&schema_mem, (n->nenum ? n->nenum : 1) * sizeof *n->enums);
-        size_t i = 0;
+        /* null in an enum is the null that a nullable type allows: not one of the texts */
+        n->enums = arena_alloc(&schema_mem, (yj_size(en) ? yj_size(en) : 1) * sizeof *n->enums);
         for (const yj *e = yj_first(en); e; e = yj_next(e))
-            n->enums[i++] = arena_strdup(&schema_mem, yj_typeof(en) == YJ_OBJECT ? yj_key(e) : yj_str(e));
+            if (yj_typeof(en) == YJ_OBJECT || yj_typeof(e) == YJ_STRING)
+                n->enums[n->nenum++] = arena_strdup(&schema_mem, yj_typeof(en) == YJ_OBJECT ? yj_key(e) : yj_str(e));
     }
     if (n->type == ST_OBJECT) {
         const yj *props = yj_get(js, "properties");
@@ -417,9 +431,23 @@ static void load_schema(yz_schema *s, const char *text, size_t len)
     pthread_mutex_unlock(&mem_lock);
 }
 
+/* marks the nodes whose subtree holds a resident ID number (for schema_canonicalise); the
+   applicant schema has no recursive definitions */
+static bool mark_ids(snode *n)
+{
+    bool has = n->format == SF_RESIDENT_ID;
+    for (size_t k = 0; k < n->nprops; k++)
+        has |= mark_ids(n->props[k]);
+    if (n->items)
+        has |= mark_ids(n->items);
+    n->holds_id = has;
+    return has;
+}
+
 static void load_applicant(void)
 {
     load_schema(&applicant, yz_embed_applicant_schema, yz_embed_applicant_schema_len);
+    mark_ids(applicant.root);
     applicant.file = "schemas/applicant-record.v1.schema.json";
     applicant.doc_word = "a record";
     applicant.root_path = "(record)";
@@ -913,10 +941,14 @@ static bool check_object(vctx *c, const snode *sn, vnode v, yval *parent, int in
                 seen[idx] = 1;
                 yval *kid = NULL;
                 if (vn_type(val, child, &num, &b) == YJ_NULL && !child->null_is_none) {
-                    /* null means absent (unknown) in records; in policy files a value is missing */
+                    /* null means absent (unknown) in records, where the schema allows it; in policy
+                       files a value is missing */
                     if (child->required || !c->s->null_absent)
                         violation(c, val.y ? val : kn, "a value is missing here (expected %s)",
                                   expect_name(child, val.y != NULL));
+                    else if (!child->nullable)
+                        violation(c, val.y ? val : kn, "cannot be null: give %s or leave the %s out",
+                                  expect_name(child, val.y != NULL), noun);
                 } else {
                     check_value(c, child, val, o, -1, &kid);
                 }
@@ -983,7 +1015,9 @@ static bool check_value(vctx *c, const snode *sn, vnode v, yval *parent, int ind
             *out = new_yval(c, sn, v.j, parent, index);
         else if (!c->s->null_absent)
             violation(c, v, "a value is missing here (expected %s)", expect_name(sn, yaml));
-        return sn->null_is_none || c->s->null_absent;
+        else if (!sn->nullable) /* a list item (members are checked in check_object) */
+            violation(c, v, "cannot be null: the items of this list are %s", expect_name(sn, yaml));
+        return sn->null_is_none || (c->s->null_absent && sn->nullable);
     }
     switch (sn->type) {
     case ST_OBJECT:
@@ -1106,6 +1140,33 @@ static void cross_checks(vctx *c, const yval *root)
         }
     }
     c->depth = 0;
+}
+
+/* one person, one id: a check digit x is X, whatever the shape of the rest */
+static void canonicalise(const snode *sn, yj *v)
+{
+    if (!sn->holds_id)
+        return; /* most of a record: nothing to do there */
+    yj_type t = yj_typeof(v);
+    if (sn->type == ST_OBJECT && t == YJ_OBJECT) {
+        for (yj *m = yj_first(v); m; m = yj_next(m)) {
+            const snode *child = snode_child(sn, yj_key(m), strlen(yj_key(m)));
+            if (child)
+                canonicalise(child, m);
+        }
+    } else if (sn->type == ST_ARRAY && t == YJ_ARRAY) {
+        for (yj *it = yj_first(v); it; it = yj_next(it))
+            canonicalise(sn->items, it);
+    } else if (sn->format == SF_RESIDENT_ID && t == YJ_STRING) {
+        char *id = yj_str_buf(v);
+        if (strlen(id) == 18 && id[17] == 'x')
+            id[17] = 'X';
+    }
+}
+
+void schema_canonicalise(const yz_schema *s, yj *doc)
+{
+    canonicalise(s->root, doc);
 }
 
 static void vctx_init(vctx *c, const yz_schema *s, arena *mem, const char *source, yz_diags *d)

@@ -23,6 +23,8 @@ struct snode {
     const char *label;   /* Chinese label (x-label) */
     const char *evidence;/* document id to ask for (x-evidence), inherited from parents */
     bool null_is_none;   /* x-null: none: null is a known "none" */
+    bool nullable;       /* the type allows null (else a null is refused) */
+    bool holds_id;       /* applicant schema: a resident ID number is at or below this node */
     bool required;
     int const_int;       /* for "const" (schema version); INT32_MIN when none */
     const char **enums;
@@ -114,6 +116,11 @@ struct yval {
 yval *schema_validate(const yz_schema *s, arena *mem, const yj *doc, const char *source, yz_diags *d);
 int schema_check_yaml(const yz_schema *s, const ynode *root, const char *file, yz_diags *d);
 yj *schema_yaml_to_json(const yz_schema *s, arena *mem, const ynode *root);
+/* Puts the values of a document in their canonical form, in place, before it is validated: a
+ * resident ID number ending in x ends in X, so the record the rules see, its canonical JSON, its
+ * hash and the id_number recorded with it are the same however the number was typed.  Touches
+ * nothing else (a malformed document stays for validation to describe). */
+void schema_canonicalise(const yz_schema *s, yj *doc); /* the applicant schema only */
 
 /* Writes a value's instance path ("household.members[1].employment_status"). */
 void yval_path(const yval *v, strbuf *sb);

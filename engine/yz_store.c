@@ -1,6 +1,7 @@
 /* yz_store.c: the decision store in SQLite (with yz_checkpoint.c, the only user of sqlite3.h):
  * rulesets with their files, inputs by hash, decisions, and the hash-chained audit trail. */
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "yz_record.h"
 #include "yz_sign.h"
 #include "yz_store.h"
+#include "yz_text.h"
 #include "yz_zip.h"
 
 #define STORE_VERSION 2
@@ -328,6 +330,98 @@ static int connect_store(yz_store *st, bool immutable)
     return SQLITE_OK;
 }
 
+/* true for a file of 0 bytes with no write-ahead log holding its first transaction: what an init
+   killed before its first commit left behind with engines before stores were created atomically,
+   or a file made by hand or by the sqlite3 shell */
+static bool empty_file(const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size != 0)
+        return false;
+    char *wal = yz_malloc(strlen(path) + 5);
+    sprintf(wal, "%s-wal", path);
+    bool pending = stat(wal, &sb) == 0 && sb.st_size > 0;
+    yz_free(wal);
+    return !pending;
+}
+
+/* Creates a complete new store at path, atomically: the schema is built in a temporary file in the
+   same folder (mode 0600: decisions are personal data) and only then renamed to path, without
+   replacing a file that appeared there meanwhile.  A process killed part way leaves path as it was
+   (at most a PATH.new-XXXXXX file, never a half-made store).  Returns YZ_OK, YZ_EFAILED when path
+   exists (another process made it first), or YZ_ESTORE with a diagnostic. */
+static int create_store_file(const char *path, const char *hash_alg, const char *chain_key, yz_diags *d)
+{
+    size_t n = strlen(path);
+    char *tmp = yz_malloc(n + 12);
+    snprintf(tmp, n + 12, "%s.new-XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        int e = errno;
+        if (e == ENOMEM)
+            yz_out_of_memory(0);
+        yz_free(tmp);
+        diag_add(d, YZ_SEV_ERROR, path, 0, 0, "cannot create the store: %s%s", strerror(e),
+                 e == ENOENT ? " (check that its folder exists)"
+                 : e == EACCES || e == EROFS ? " (the folder cannot be written: choose a --db path you can write)"
+                                             : "");
+        return YZ_ESTORE;
+    }
+    close(fd);
+    yz_store t;
+    memset(&t, 0, sizeof t);
+    t.path = tmp;
+    int rc = connect_store(&t, false) == SQLITE_OK ? YZ_OK : store_err(&t, d, "cannot create the store");
+    if (rc == YZ_OK) {
+        const char *mp = getenv("YUANZHU_TEST_MAX_PAGES"); /* see open_store */
+        if (mp && *mp) {
+            char sql[64];
+            snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld", atoll(mp));
+            exec(&t, sql, NULL, "");
+        }
+        rc = migrate(&t, hash_alg, chain_key, d);
+    }
+    /* closing the last connection checkpoints the log into the file and removes it */
+    if (sqlite3_close(t.db) != SQLITE_OK && rc == YZ_OK)
+        rc = store_err(&t, d, "cannot finish the new store");
+    if (rc == YZ_OK) {
+        /* the folder entry appears whole; RENAME_NOREPLACE keeps a store another process made */
+        int r = renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE);
+        if (r != 0 && (errno == EINVAL || errno == ENOSYS) && (r = link(tmp, path)) == 0)
+            unlink(tmp); /* a file system without renameat2: a hard link does not replace either */
+        if (r != 0) {
+            int e = errno;
+            rc = e == EEXIST ? YZ_EFAILED : YZ_ESTORE;
+            if (rc == YZ_ESTORE)
+                diag_add(d, YZ_SEV_ERROR, path, 0, 0, "cannot create the store: %s", strerror(e));
+        } else {
+            /* make the new name durable with the file */
+            char *dir = yz_strdup(path);
+            char *slash = strrchr(dir, '/');
+            if (slash)
+                slash[slash == dir ? 1 : 0] = '\0';
+            int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY);
+            if (dfd >= 0) {
+                fsync(dfd);
+                close(dfd);
+            }
+            yz_free(dir);
+        }
+    }
+    if (rc != YZ_OK) {
+        unlink(tmp);
+        strbuf side = STRBUF_INIT;
+        sb_addf(&side, "%s-wal", tmp);
+        unlink(side.buf);
+        sb_clear(&side);
+        sb_addf(&side, "%s-shm", tmp);
+        unlink(side.buf);
+        sb_free(&side);
+    }
+    yz_free(tmp);
+    return rc;
+}
+
 static int open_store(const char *path, const char *hash_alg, bool must_create, const yz_key *chain_key,
                       yz_store **out, yz_diags *d)
 {
@@ -336,14 +430,29 @@ static int open_store(const char *path, const char *hash_alg, bool must_create, 
         diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "unknown hash '%s': use sha256 or sm3", hash_alg);
         return YZ_EUSAGE;
     }
-    bool exists = yz_is_file(path);
-    if (must_create && exists) {
-        diag_add(d, YZ_SEV_ERROR, path, 0, 0, "a store already exists here; choose another --db path");
-        return YZ_ESTORE;
-    }
     if (yz_is_dir(path)) {
         diag_add(d, YZ_SEV_ERROR, path, 0, 0, "is a directory; --db names the store file (e.g. %s/yuanzhu.db)", path);
         return YZ_ESTORE;
+    }
+    /* An empty file holds no store yet: the store is made in it, as at a path where there is
+       none, keeping the file its owner made (in one transaction: stopped part way, the file is
+       left empty, as it was).  No yuanzhu process leaves one (a new store appears whole, see
+       create_store_file), but the sqlite3 shell makes one by merely opening a path. */
+    bool exists = yz_is_file(path), empty = exists && empty_file(path);
+    if (must_create && exists && !empty) {
+        diag_add(d, YZ_SEV_ERROR, path, 0, 0, "a store already exists here; choose another --db path");
+        return YZ_ESTORE;
+    }
+    if (!exists) {
+        int rc = create_store_file(path, hash_alg ? hash_alg : "sha256", chain_key ? yz_key_name(chain_key) : NULL, d);
+        if (rc == YZ_EFAILED && must_create) {
+            diag_add(d, YZ_SEV_ERROR, path, 0, 0, "a store already exists here; choose another --db path");
+            return YZ_ESTORE;
+        }
+        if (rc == YZ_ESTORE)
+            return rc;
+        /* made now, or by another process at the same moment: open it like any other */
+        exists = true;
     }
     yz_store *st = yz_calloc(1, sizeof *st);
     st->path = yz_strdup(path);
@@ -1040,7 +1149,10 @@ static int pack_blob(yz_packer *p, const char *src, size_t n, strbuf *out)
 int yz_pack(yz_packer *p, const yz_record *rec, const yz_determination *det, yz_packed **out)
 {
     *out = NULL;
-    if (!det->explained || strcmp(det->ruleset, p->dict->ruleset) != 0)
+    /* a determination is recorded with the record it was made from: the same person (else the
+       decision would name one person and hold another's record) */
+    if (!det->explained || strcmp(det->ruleset, p->dict->ruleset) != 0 || !rec->id_number ||
+        strcmp(det->id_number, rec->id_number) != 0)
         return YZ_EUSAGE;
     yz_packed *pk = yz_calloc(1, sizeof *pk);
     pk->dict = p->dict;
@@ -1206,10 +1318,8 @@ static int append_locked(yz_store *st, const yz_packed *pk, const char *operator
 int yz_store_append(yz_store *st, const yz_packed *pk, const char *operator_id, bool *skipped, char id_out[17],
                     int64_t *seq_out, yz_diags *d)
 {
-    if (!operator_id || !*operator_id) {
-        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "recording a decision needs an operator id (--operator or YUANZHU_OPERATOR)");
+    if (yz_operator_check(operator_id, d) != YZ_OK)
         return YZ_EUSAGE;
-    }
     bool own;
     int orc = open_txn(st, &own, d);
     if (orc != YZ_OK)
@@ -1221,10 +1331,8 @@ int yz_store_append(yz_store *st, const yz_packed *pk, const char *operator_id, 
 int yz_store_record(yz_store *st, const yz_ruleset *rs, const yz_record *rec, const yz_determination *det,
                     const char *operator_id, char id_out[17], int64_t *seq_out, yz_diags *d)
 {
-    if (!operator_id || !*operator_id) {
-        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "recording a decision needs an operator id (--operator or YUANZHU_OPERATOR)");
+    if (yz_operator_check(operator_id, d) != YZ_OK)
         return YZ_EUSAGE;
-    }
     bool own;
     int orc = open_txn(st, &own, d);
     if (orc != YZ_OK)
@@ -1238,6 +1346,10 @@ int yz_store_record(yz_store *st, const yz_ruleset *rs, const yz_record *rec, co
     if (rc == YZ_OK) {
         pp = yz_packer_new(dict);
         rc = yz_pack(pp, rec, det, &pk);
+        if (rc == YZ_EUSAGE)
+            diag_add(d, YZ_SEV_ERROR, NULL, 0, 0,
+                     "the determination was not made from this record with this ruleset (or without explanations): "
+                     "record a determination with the record it was made from");
     }
     bool skipped = false;
     if (rc == YZ_OK)
@@ -1359,7 +1471,7 @@ static int fill_stored(yz_store *st, sqlite3_stmt *s, bool with_output, yz_store
         if (r1 != YZ_OK || r2 != YZ_OK || unzip_col(st, s, 12, id, &o->input) != 0 ||
             unzip_col(st, s, 14, rd, &o->output) != 0) {
             diag_add(d, YZ_SEV_ERROR, st->path, 0, 0, "decision %s cannot be read back (damaged)", o->id);
-            return YZ_ESTORE;
+            return YZ_EFAILED;
         }
     }
     return YZ_OK;
@@ -1415,8 +1527,19 @@ int yz_store_each(yz_store *st, const char *id_number, const char *from, const c
     strbuf sql = STRBUF_INIT;
     sb_adds(&sql, "SELECT " DECISION_COLUMNS " FROM decisions d JOIN rulesets r ON r.id = d.ruleset "
                   "JOIN inputs i ON i.id = d.input WHERE 1");
-    if (id_number)
-        sb_adds(&sql, " AND d.id_number = ?1");
+    /* one person, one id: the query in canonical form (X), and stores written before ID numbers
+       were canonical may also hold the same person with an x */
+    char id_upper[32] = "", id_lower[32] = "";
+    if (id_number) {
+        snprintf(id_upper, sizeof id_upper, "%s", id_number);
+        size_t n = strlen(id_upper);
+        if (n && (id_upper[n - 1] == 'x' || id_upper[n - 1] == 'X'))
+            id_upper[n - 1] = 'X';
+        memcpy(id_lower, id_upper, sizeof id_lower);
+        if (n && id_lower[n - 1] == 'X')
+            id_lower[n - 1] = 'x';
+        sb_adds(&sql, " AND d.id_number IN (?1, ?4)");
+    }
     if (from)
         sb_adds(&sql, " AND d.recorded_at >= ?2");
     if (to)
@@ -1430,8 +1553,10 @@ int yz_store_each(yz_store *st, const char *id_number, const char *from, const c
     char to_next[32] = "";
     if (to)
         snprintf(to_next, sizeof to_next, "%sT99", to); /* every time on that day sorts before it */
-    if (id_number)
-        sqlite3_bind_text(s, 1, id_number, -1, SQLITE_STATIC);
+    if (id_number) {
+        sqlite3_bind_text(s, 1, id_upper, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, id_lower, -1, SQLITE_STATIC);
+    }
     if (from)
         sqlite3_bind_text(s, 2, from, -1, SQLITE_STATIC);
     if (to)
@@ -1441,17 +1566,28 @@ int yz_store_each(yz_store *st, const char *id_number, const char *from, const c
        replay --all of a large store spend most of its time there) */
     yz_stored files = {0};
     int64_t files_row = -1;
+    size_t damaged = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         yz_stored *o = yz_calloc(1, sizeof *o);
+        size_t mark = d ? d->n : 0;
         int r = fill_stored(st, s, with_output, o, d);
         int64_t row = sqlite3_column_int64(s, 10);
         if (r == YZ_OK && with_output && row != files_row) {
             files_free(&files);
             files_row = -1;
-            if ((r = load_files(st, row, &files, d)) == YZ_EFAILED)
-                r = YZ_ESTORE;
-            else if (r == YZ_OK)
+            if ((r = load_files(st, row, &files, d)) == YZ_OK)
                 files_row = row;
+        }
+        if (r == YZ_EFAILED) {
+            /* a damaged row is reported, and the walk goes on to the others */
+            diag_truncate(d, mark);
+            diag_add(d, YZ_SEV_ERROR, st->path, 0, 0,
+                     "decision %s (seq %lld) cannot be read back: its stored input, output or ruleset files are "
+                     "damaged (yuanzhu audit verify says where); skipped",
+                     o->id, (long long)o->seq);
+            damaged++;
+            yz_stored_free(o);
+            continue;
         }
         if (r == YZ_OK && with_output) {
             o->files = files.files;
@@ -1472,7 +1608,9 @@ int yz_store_each(yz_store *st, const char *id_number, const char *from, const c
     files_free(&files);
     int ok = rc == SQLITE_DONE || rc == SQLITE_ROW;
     sqlite3_finalize(s);
-    return ok ? YZ_OK : store_err(st, d, "cannot read decisions");
+    if (!ok)
+        return store_err(st, d, "cannot read decisions");
+    return damaged ? YZ_EFAILED : YZ_OK;
 }
 
 /* ---- verification ---- */
@@ -1491,6 +1629,33 @@ int store_problem(yz_verify_report *rep, int64_t seq, const char *fmt, ...)
     vsnprintf(rep->problem, sizeof rep->problem, fmt, ap);
     va_end(ap);
     return YZ_EFAILED;
+}
+
+/* identity bound to content: the id_number recorded with a decision must be the one inside its
+   stored input and inside its output.  Otherwise writes what is wrong into why and returns false. */
+static bool same_person(const char *input, const char *output, const char *id_number, char *why, size_t n)
+{
+    arena m;
+    arena_init(&m, 16 * 1024);
+    size_t off;
+    const char *err;
+    yj *in = yj_parse(&m, input, strlen(input), &off, &err);
+    yj *out = yj_parse(&m, output, strlen(output), &off, &err);
+    const yj *ia = in ? yj_get(in, "id_number") : NULL, *ib = out ? yj_get(out, "id_number") : NULL;
+    const char *a = yj_typeof(ia) == YJ_STRING ? yj_str(ia) : NULL, *b = yj_typeof(ib) == YJ_STRING ? yj_str(ib) : NULL;
+    bool same = a && b && !strcmp(a, id_number) && !strcmp(b, id_number);
+    if (!same) {
+        strbuf x = STRBUF_INIT, y = STRBUF_INIT, z = STRBUF_INIT;
+        snprintf(why, n,
+                 "the decision is recorded for id_number %s, but its stored input is the record of %s and its output "
+                 "the determination for %s: a decision must hold the record of the person it names (altered)",
+                 text_shown(&x, id_number), text_shown(&y, a ? a : "(none)"), text_shown(&z, b ? b : "(none)"));
+        sb_free(&x);
+        sb_free(&y);
+        sb_free(&z);
+    }
+    arena_free(&m);
+    return same;
 }
 
 static const char SQL_VERIFY_DECISION[] =
@@ -1552,6 +1717,11 @@ static int verify_decision(yz_store *st, int64_t seq, const char *prev, const ch
         rc = problem(rep, seq, "the decision's input was altered (its hash no longer matches)");
     } else if (!odict || unzip_col(st, s, 12, odict, &output) != 0) {
         rc = problem(rep, seq, "the decision's output cannot be read back (altered)");
+    } else if (!same_person(input, output, col_text(s, 6), rep->problem, sizeof rep->problem)) {
+        /* checked before the chain: a chain recomputed by someone who rewrote the store is valid,
+           but it cannot make one person's decision hold another person's record */
+        rep->bad_seq = seq;
+        rc = YZ_EFAILED;
     } else if (sqlite3_column_type(s, 14) != SQLITE_NULL &&
                (rc = signer_of(st, sqlite3_column_int64(s, 14), sqlite3_column_int64(s, 15), seq, signer, rep, d)) !=
                    YZ_OK) {
@@ -1668,11 +1838,63 @@ static int verify_ruleset(yz_store *st, int64_t seq, const char *prev, const cha
     return rc;
 }
 
+/* Reads an anchored head "[SEQ:]HASH": HASH is the hash audit head prints, or its first 16 or more
+   hex digits (upper or lower case; a trailing "…" or "..." of an abbreviation is allowed).  Fewer
+   digits are refused: with 8 (32 bits) a forger who rewrites the chain could make a head that
+   matches within minutes.  Returns YZ_OK or YZ_EUSAGE with a diagnostic. */
+static int parse_head(const char *s, int64_t *seq, char hex[65], yz_diags *d)
+{
+    *seq = 0;
+    const char *h = s, *colon = strchr(s, ':');
+    bool ok = true;
+    if (colon) {
+        size_t nd = (size_t)(colon - s);
+        ok = nd >= 1 && nd <= 18 && strspn(s, "0123456789") == nd;
+        *seq = ok ? strtoll(s, NULL, 10) : 0;
+        ok = ok && *seq > 0;
+        h = colon + 1;
+    }
+    size_t n = strlen(h);
+    if (yz_str_has_suffix(h, "\xE2\x80\xA6")) /* … */
+        n -= 3;
+    else if (yz_str_has_suffix(h, "..."))
+        n -= 3;
+    size_t x = 0;
+    while (x < n && strchr("0123456789abcdefABCDEF", h[x]))
+        x++;
+    ok = ok && x == n && n >= 16 && n <= 64;
+    if (!ok) {
+        strbuf sb = STRBUF_INIT;
+        const char *shown = text_shown(&sb, s);
+        if (x == n && n > 0 && n < 16)
+            diag_add(d, YZ_SEV_ERROR, NULL, 0, 0,
+                     "--expect-head '%s': %zu hex digits are too few to anchor the chain (a forged chain could be "
+                     "made to match them); give the whole SEQ:HASH that audit head prints, or at least its first 16 "
+                     "hex digits",
+                     shown, n);
+        else
+            diag_add(d, YZ_SEV_ERROR, NULL, 0, 0,
+                     "--expect-head takes SEQ:HASH as audit head prints it (e.g. 2:7a6bee8b...: the sequence number, a "
+                     "colon, and the 64 hex digits of the hash, or at least their first 16), not '%s'",
+                     shown);
+        sb_free(&sb);
+        return YZ_EUSAGE;
+    }
+    for (size_t i = 0; i < n; i++)
+        hex[i] = (char)(h[i] >= 'A' && h[i] <= 'F' ? h[i] - 'A' + 'a' : h[i]);
+    hex[n] = '\0';
+    return YZ_OK;
+}
+
 /* the walk from event from+1 (from_hash: the hash of event from, which must be in the chain) */
 static int verify(yz_store *st, int64_t from, const char *from_hash, const char *expect_head, yz_verify_report *rep,
                   yz_diags *d)
 {
     memset(rep, 0, sizeof *rep);
+    int64_t want_seq = 0;
+    char want[65] = "";
+    if (expect_head && parse_head(expect_head, &want_seq, want, d) != YZ_OK)
+        return YZ_EUSAGE;
     if (need_chain_key(st, d) != YZ_OK)
         return YZ_EUSAGE;
     st->nsig_ok = 0;
@@ -1757,25 +1979,33 @@ static int verify(yz_store *st, int64_t from, const char *from_hash, const char 
         if (rc == YZ_OK)
             rc = checkpoint_check_stored(st, rep->head_seq, rep, d);
     }
-    if (rc == YZ_OK && expect_head && *expect_head) {
-        const char *h = strchr(expect_head, ':') ? strchr(expect_head, ':') + 1 : expect_head;
-        long long want_seq = strchr(expect_head, ':') ? atoll(expect_head) : 0;
-        if (prepare(st, "SELECT seq FROM audit WHERE hash = ?", &s, d) != YZ_OK) {
+    if (rc == YZ_OK && expect_head) {
+        /* the anchored head, or the abbreviation of it, must be an event of the chain (at its
+           sequence number when one is given); hex digits sort below 'g', so [want, want+"g")
+           are the hashes that begin with want */
+        char upper[66];
+        snprintf(upper, sizeof upper, "%sg", want);
+        if (prepare(st,
+                    want_seq ? "SELECT seq FROM audit WHERE seq = ?3 AND hash >= ?1 AND hash < ?2"
+                             : "SELECT seq FROM audit WHERE hash >= ?1 AND hash < ?2 ORDER BY seq LIMIT 1",
+                    &s, d) != YZ_OK) {
             if (own)
                 exec(st, "COMMIT", NULL, "");
             return YZ_ESTORE;
         }
-        sqlite3_bind_text(s, 1, h, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 1, want, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, upper, -1, SQLITE_STATIC);
+        if (want_seq)
+            sqlite3_bind_int64(s, 3, want_seq);
         step = sqlite3_step(s);
         bool found = step == SQLITE_ROW;
-        long long at = found ? sqlite3_column_int64(s, 0) : 0;
         sqlite3_finalize(s);
         if (step != SQLITE_ROW && step != SQLITE_DONE)
             rc = store_err(st, d, "cannot read the audit chain");
-        else if (!found || (want_seq && at != want_seq))
+        else if (!found)
             rc = problem(rep, want_seq ? want_seq : rep->head_seq + 1,
                          "the anchored head %.16s... is not in the chain: events up to it were removed or rewritten",
-                         h);
+                         want);
     }
     if (own)
         exec(st, "COMMIT", NULL, "");

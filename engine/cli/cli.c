@@ -12,12 +12,36 @@
 
 void cli_error(const cli *c, const char *fmt, ...)
 {
+    /* the message quotes arguments, file names and values: shown escaped, on one line */
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "yuanzhu%s%s: error: ", c->cmd ? " " : "", c->cmd ? c->cmd : "");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    char *msg = NULL;
+    if (vasprintf(&msg, fmt, ap) < 0)
+        cli_out_of_memory(0);
     va_end(ap);
+    fprintf(stderr, "yuanzhu%s%s: error: %s\n", c->cmd ? " " : "", c->cmd ? c->cmd : "", cli_shown(msg));
+    free(msg);
+}
+
+const char *cli_shown(const char *s)
+{
+    /* a few at a time in one printf: each lives until eight later calls */
+    static char *ring[8];
+    static unsigned next;
+    unsigned k = next++ % 8;
+    yz_free(ring[k]);
+    ring[k] = yz_text_escape(s, false);
+    return ring[k];
+}
+
+int cli_check_operator(const cli *c, const char *operator_id)
+{
+    yz_diags d;
+    yz_diags_init(&d);
+    int rc = yz_operator_check(operator_id, &d);
+    cli_print_diags(c, &d);
+    yz_diags_free(&d);
+    return rc == YZ_OK ? 0 : EXIT_USAGE;
 }
 
 size_t cli_print_diags(const cli *c, const yz_diags *d)

@@ -26,6 +26,10 @@ typedef struct cli {
 
 /* "yuanzhu check: error: ..." to stderr */
 void cli_error(const cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* s as yz_text_escape(s, false) shows it, for a printf: the text lives until eight more calls. */
+const char *cli_shown(const char *s);
+/* 0, or EXIT_USAGE after saying why operator_id cannot be recorded (yz_operator_check). */
+int cli_check_operator(const cli *c, const char *operator_id);
 /* Prints every diagnostic to stderr; returns the number of errors. */
 size_t cli_print_diags(const cli *c, const yz_diags *d);
 /* Exit code for a library return code. */
@@ -87,5 +91,7 @@ int cmd_lint(cli *c, int argc, char **argv);
 int cmd_test(cli *c, int argc, char **argv);
 int cmd_key(cli *c, int argc, char **argv);
 int cmd_sign(cli *c, int argc, char **argv);
+int cmd_serve(cli *c, int argc, char **argv);
+int cmd_token(cli *c, int argc, char **argv);
 
 #endif

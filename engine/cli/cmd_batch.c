@@ -65,7 +65,7 @@ static void yuan(char *buf, size_t n, int64_t fen)
 static void print_summary(const yz_batch_options *o, const yz_batch_summary *s)
 {
     printf("batch: %llu record%s from %s, %s as of %s (ruleset %.12s)\n", (unsigned long long)s->records,
-           s->records == 1 ? "" : "s", o->input, o->province, o->as_of, s->ruleset);
+           s->records == 1 ? "" : "s", cli_shown(o->input), cli_shown(o->province), o->as_of, s->ruleset);
     printf("  decided %llu, already decided (skipped) %llu, rejected %llu", (unsigned long long)s->decided,
            (unsigned long long)s->skipped, (unsigned long long)s->rejected);
     if (s->failed)
@@ -78,7 +78,7 @@ static void print_summary(const yz_batch_options *o, const yz_batch_summary *s)
         bool cat = i < s->ncat;
         const char *id = cat ? s->cat_ids[i] : s->sub_ids[i - s->ncat];
         const char *name = cat ? s->cat_names[i] : s->sub_names[i - s->ncat];
-        snprintf(label, sizeof label, "%s %s", name ? name : "", id);
+        snprintf(label, sizeof label, "%s %s", cli_shown(name ? name : ""), cli_shown(id));
         size_t w = cli_width(label);
         col = w > col ? w : col;
     }
@@ -88,7 +88,8 @@ static void print_summary(const yz_batch_options *o, const yz_batch_summary *s)
         printf(" %10s %13s\n", yz_status_name(YZ_MET, false), yz_status_name(YZ_UNDETERMINED, false));
     }
     for (size_t i = 0; i < s->ncat; i++) {
-        snprintf(label, sizeof label, "%s %s", s->cat_names[i] ? s->cat_names[i] : "", s->cat_ids[i]);
+        snprintf(label, sizeof label, "%s %s", cli_shown(s->cat_names[i] ? s->cat_names[i] : ""),
+                 cli_shown(s->cat_ids[i]));
         printf("  ");
         cli_pad(label, col);
         printf(" %10llu %13llu\n", (unsigned long long)s->cat_counts[i][YZ_MET],
@@ -102,7 +103,8 @@ static void print_summary(const yz_batch_options *o, const yz_batch_summary *s)
     }
     for (size_t i = 0; i < s->nsub; i++) {
         char money[40];
-        snprintf(label, sizeof label, "%s %s", s->sub_names[i] ? s->sub_names[i] : "", s->sub_ids[i]);
+        snprintf(label, sizeof label, "%s %s", cli_shown(s->sub_names[i] ? s->sub_names[i] : ""),
+                 cli_shown(s->sub_ids[i]));
         yuan(money, sizeof money, s->sub_totals[i]);
         printf("  ");
         cli_pad(label, col);
@@ -114,9 +116,10 @@ static void print_summary(const yz_batch_options *o, const yz_batch_summary *s)
     yuan(once, sizeof once, s->once_fen);
     printf("\n  monthly subsidy cost: %s yuan per month; one-off payments: %s yuan\n", m, once);
     if (o->record && s->first_seq)
-        printf("  recorded in %s as decisions seq %lld to %lld\n", o->db, (long long)s->first_seq, (long long)s->last_seq);
+        printf("  recorded in %s as decisions seq %lld to %lld\n", cli_shown(o->db), (long long)s->first_seq,
+               (long long)s->last_seq);
     else if (o->record)
-        printf("  nothing new recorded in %s\n", o->db);
+        printf("  nothing new recorded in %s\n", cli_shown(o->db));
     printf("  %.2f s, %.0f records/s\n", s->seconds, s->seconds > 0 ? (double)s->records / s->seconds : 0.0);
 }
 
@@ -214,6 +217,8 @@ int cmd_batch(cli *c, int argc, char **argv)
                      "or --no-record");
         return EXIT_USAGE;
     }
+    if (o.record && cli_check_operator(c, o.operator_id))
+        return EXIT_USAGE;
     o.db = cli_db_path(db);
     if (!o.rejects && strcmp(o.input, "-")) {
         size_t n = strlen(o.input) + 16;
@@ -254,7 +259,7 @@ int cmd_batch(cli *c, int argc, char **argv)
     if (rejects && s.rejected == 0)
         unlink(rejects); /* no rejects, no file */
     else if (rejects && !quiet)
-        printf("  rejected records: %s\n", rejects);
+        printf("  rejected records: %s\n", cli_shown(rejects));
     free(rejects);
     yz_batch_summary_free(&s);
     switch (rc) {

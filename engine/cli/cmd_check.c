@@ -115,6 +115,8 @@ int cmd_check(cli *c, int argc, char **argv)
                      "or --no-record to decide without recording");
         return EXIT_USAGE;
     }
+    if (record && cli_check_operator(c, operator_id))
+        return EXIT_USAGE;
     char today[11];
     if (!as_of || !*as_of) {
         cli_today(today);
@@ -188,7 +190,8 @@ int cmd_check(cli *c, int argc, char **argv)
     if (rc != YZ_OK) {
         size_t n = cli_print_diags(c, &d);
         if (rc == YZ_EINPUT)
-            fprintf(stderr, "%s: %zu problem%s; the record was not evaluated\n", source, n, n == 1 ? "" : "s");
+            fprintf(stderr, "%s: %zu problem%s; the record was not evaluated\n", cli_shown(source), n,
+                    n == 1 ? "" : "s");
         code = EXIT_INPUT;
         goto out;
     }
@@ -213,9 +216,10 @@ int cmd_check(cli *c, int argc, char **argv)
     if (code == EXIT_STORE)
         cli_error(c, "the decision was NOT recorded in %s", path);
     else if (record && json)
-        fprintf(stderr, "recorded decision %s (seq %lld) in %s\n", decision, (long long)seq, path);
+        fprintf(stderr, "recorded decision %s (seq %lld) in %s\n", decision, (long long)seq, cli_shown(path));
     else if (record)
-        printf("\n已记录：决定编号 %s（%s，序号 %lld，经办人 %s）\n", decision, path, (long long)seq, operator_id);
+        printf("\n已记录：决定编号 %s（%s，序号 %lld，经办人 %s）\n", decision, cli_shown(path), (long long)seq,
+               cli_shown(operator_id));
 out:
     yz_diags_free(&store_diags);
     yz_store_close(st);

@@ -11,7 +11,9 @@ static const char init_usage[] =
     "\n"
     "Creates a decision store.  Its audit chain is hashed with SHA-256 (default) or SM3 (国密,\n"
     "GB/T 32905), chosen once for the life of the store.  'check' creates a SHA-256 store by\n"
-    "itself when none exists; use init for an SM3 store.\n"
+    "itself when none exists; use init for an SM3 store.  A new store is built beside PATH and\n"
+    "renamed into place when complete (mode 0600: decisions are personal data), so an init that\n"
+    "is stopped leaves no store behind; an empty file at PATH is made into the store.\n"
     "\n"
     "With --chain-key (a secret made by yuanzhu key new --alg hmac, kept outside the store) the\n"
     "chain is an HMAC keyed by it: nobody without the secret can append or rewrite an event that\n"
@@ -55,9 +57,9 @@ int cmd_init(cli *c, int argc, char **argv)
     cli_print_diags(c, &d);
     yz_diags_free(&d);
     if (rc == YZ_OK && chain)
-        printf("created %s (audit chain: hmac-%s keyed by %s)\n", path, hash, yz_key_name(ks.k[0]));
+        printf("created %s (audit chain: hmac-%s keyed by %s)\n", cli_shown(path), hash, yz_key_name(ks.k[0]));
     else if (rc == YZ_OK)
-        printf("created %s (audit chain: %s)\n", path, hash);
+        printf("created %s (audit chain: %s)\n", cli_shown(path), hash);
     cli_keys_free(&ks);
     if (rc != YZ_OK)
         return rc == YZ_EUSAGE ? EXIT_USAGE : EXIT_STORE;
@@ -74,7 +76,9 @@ static const char audit_usage[] =
     "\n"
     "verify walks the whole audit chain and every row it describes (decisions, their inputs and\n"
     "outputs, rulesets and their files and signatures) and prints 'ok: N events, head HASH', or the\n"
-    "first sequence number that was altered, deleted, inserted or reordered.  The chain alone cannot\n"
+    "first sequence number that was altered, deleted, inserted or reordered; it also checks that each\n"
+    "decision names the person whose record it stores.  --expect-head takes what 'audit head'\n"
+    "printed: the whole SEQ:HASH, or the hash's first 16 or more hex digits.  The chain alone cannot\n"
     "show what someone who can write the store did with care: a tail cut off, a rewrite with the\n"
     "hashes recomputed.  A checkpoint kept outside the store does:\n"
     "\n"
@@ -243,7 +247,7 @@ int cmd_audit(cli *c, int argc, char **argv)
             printf("ok: %lld events, head %lld:%s (%s)\n", (long long)rep.events, (long long)rep.head_seq,
                    rep.head_hash, yz_store_chain(st));
         else if (rc == YZ_EFAILED) {
-            printf("TAMPERED at seq %lld: %s\n", (long long)rep.bad_seq, rep.problem);
+            printf("TAMPERED at seq %lld: %s\n", (long long)rep.bad_seq, cli_shown(rep.problem));
             code = EXIT_FAIL;
         } else
             code = rc == YZ_EUSAGE ? EXIT_USAGE : EXIT_STORE;
@@ -290,7 +294,10 @@ static int replay_one(const yz_stored *s, void *p)
         r->matched++;
     } else if (rc == YZ_EFAILED) {
         r->mismatched++;
-        printf("MISMATCH %s (seq %lld, %s, as of %s):\n%s", s->id, (long long)s->seq, s->id_number, s->as_of, diff);
+        char *shown = yz_text_escape(diff, true);
+        printf("MISMATCH %s (seq %lld, %s, as of %s):\n%s", s->id, (long long)s->seq, cli_shown(s->id_number),
+               cli_shown(s->as_of), shown);
+        yz_free(shown);
     } else if (rc == YZ_ENOMEM) {
         /* says nothing about the decision: stop, and say why */
         cli_print_diags(r->c, &d);
@@ -361,28 +368,31 @@ int cmd_replay(cli *c, int argc, char **argv)
             char *diff = NULL;
             rc = yz_replay(c->home, s, rules, &diff, &d);
             cli_print_diags(c, &d);
+            char *shown = yz_text_escape(diff, true);
+            const char *rules_shown = rules ? cli_shown(rules) : NULL;
             if (rc == YZ_OK) {
                 if (rules)
-                    printf("same: the rules in %s decide decision %s (as of %s) exactly as recorded\n", rules, s->id,
-                           s->as_of);
+                    printf("same: the rules in %s decide decision %s (as of %s) exactly as recorded\n", rules_shown,
+                           s->id, cli_shown(s->as_of));
                 else
                     printf("match: decision %s (seq %lld, as of %s, ruleset %.12s) replays byte for byte\n", s->id,
-                           (long long)s->seq, s->as_of, s->ruleset);
+                           (long long)s->seq, cli_shown(s->as_of), cli_shown(s->ruleset));
             } else if (rc == YZ_EFAILED) {
                 if (rules)
                     printf("different: the rules in %s would decide decision %s (as of %s) otherwise\n"
                            "  (recorded -> with these rules)\n%s",
-                           rules, s->id, s->as_of, diff);
+                           rules_shown, s->id, cli_shown(s->as_of), shown);
                 else
                     printf("MISMATCH: decision %s (seq %lld) does not replay to the recorded output\n"
                            "  (recorded -> replayed)\n%s",
-                           s->id, (long long)s->seq, diff);
+                           s->id, (long long)s->seq, shown);
                 code = EXIT_FAIL;
             } else {
                 code = rc == YZ_EPOLICY || rc == YZ_ENOTINFORCE ? EXIT_POLICY
                        : rc == YZ_ENOMEM                       ? EXIT_INTERNAL
                                                                : EXIT_STORE;
             }
+            yz_free(shown);
             yz_free(diff);
         }
         yz_stored_free(s);
@@ -391,13 +401,18 @@ int cmd_replay(cli *c, int argc, char **argv)
         int rc = yz_store_each(st, NULL, all ? NULL : from, all ? NULL : to, true, replay_one, &r, &d);
         yz_replayer_free(r.rp);
         cli_print_diags(c, &d);
+        /* damaged decisions were skipped, one error each, and the others replayed */
+        long long damaged = rc == YZ_EFAILED ? (long long)d.n_errors : 0;
         if (r.nomem)
             code = EXIT_INTERNAL;
-        else if (rc != YZ_OK)
+        else if (rc != YZ_OK && rc != YZ_EFAILED)
             code = EXIT_STORE;
-        printf("replayed %lld decisions: %lld match, %lld mismatch, %lld failed\n", r.matched + r.mismatched + r.failed,
+        printf("replayed %lld decisions: %lld match, %lld mismatch, %lld failed", r.matched + r.mismatched + r.failed,
                r.matched, r.mismatched, r.failed);
-        if (!code && (r.mismatched || r.failed))
+        if (damaged)
+            printf("; %lld damaged (cannot be read back: run yuanzhu audit verify)", damaged);
+        printf("\n");
+        if (!code && (r.mismatched || r.failed || damaged))
             code = EXIT_FAIL;
     }
     yz_diags_free(&d);
@@ -435,8 +450,8 @@ static int history_one(const yz_stored *s, void *p)
         if (h->n == 0)
             printf("%-20s  %-10s  %-10s  %-16s  %-12s  %-12s  %s\n", "recorded (UTC)", "as of", "operator", "decision",
                    "ruleset", "target", "categories met / subsidies granted (fen per period)");
-        printf("%-20s  %-10s  %-10s  %-16s  %-12.12s  %-12s  %s\n", s->recorded_at, s->as_of, s->operator_id, s->id,
-               s->ruleset, s->target, brief);
+        printf("%-20s  %-10s  %-10s  %-16s  %-12.12s  %-12s  %s\n", cli_shown(s->recorded_at), cli_shown(s->as_of),
+               cli_shown(s->operator_id), s->id, cli_shown(s->ruleset), cli_shown(s->target), cli_shown(brief));
     }
     yz_free(brief);
     h->n++;
@@ -487,7 +502,7 @@ int cmd_history(cli *c, int argc, char **argv)
     if (rc != YZ_OK)
         code = EXIT_STORE;
     else if (!h.n && !json)
-        printf("no decisions recorded for %s\n", norm);
+        printf("no decisions recorded for %s\n", cli_shown(norm));
     yz_diags_free(&d);
     yz_store_close(st);
     return code;

@@ -47,6 +47,8 @@ static const struct command {
     {"init", cmd_init, "create a decision store (SHA-256 or SM3 chain, optionally keyed)"},
     {"key", cmd_key, "make a signing key (SM2, Ed25519) or chain secret; show one; trust one in a store"},
     {"sign", cmd_sign, "sign a policy folder's ruleset (the manifest of its files)"},
+    {"serve", cmd_serve, "serve decisions over HTTP (JSON API with roles, and a caseworker's web page)"},
+    {"token", cmd_token, "make a bearer token for serve (caseworker, auditor, policy, admin)"},
 };
 
 static void usage(FILE *f)

@@ -67,5 +67,6 @@ void test_json(void);
 void test_merge(void);
 void test_store(void);
 void test_sign(void);
+void test_records(void);
 
 #endif
