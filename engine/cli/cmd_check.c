@@ -166,7 +166,7 @@ int cmd_check(cli *c, int argc, char **argv)
     if (rc != YZ_OK) {
         cli_print_diags(c, &d);
         if (rc == YZ_EPOLICY)
-            cli_error(c, "the %s ruleset was refused for its signature: nothing was decided", province);
+            cli_error(c, "the %s ruleset was refused for its signature: nothing was decided", cli_shown(province));
         code = rc == YZ_EPOLICY ? EXIT_POLICY : rc == YZ_EUSAGE ? EXIT_USAGE : EXIT_STORE;
         goto out;
     }

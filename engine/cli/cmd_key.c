@@ -56,7 +56,8 @@ static int key_new(cli *c, const char *alg, const char *out)
     bool hmac = !strcmp(alg, "hmac");
     int code = 0;
     if (access(priv, F_OK) == 0 || (!hmac && access(pub, F_OK) == 0)) {
-        cli_error(c, "%s exists: a key is never overwritten; choose another --out NAME", access(priv, F_OK) == 0 ? priv : pub);
+        cli_error(c, "%s exists: a key is never overwritten; choose another --out NAME",
+                  cli_shown(access(priv, F_OK) == 0 ? priv : pub));
         code = EXIT_USAGE;
     }
     yz_key *k = NULL;
@@ -72,7 +73,7 @@ static int key_new(cli *c, const char *alg, const char *out)
         memset(text, 0, strlen(text));
         yz_free(text);
         if (e) {
-            cli_error(c, "cannot write %s: %s", priv, strerror(e));
+            cli_error(c, "cannot write %s: %s", cli_shown(priv), strerror(e));
             code = EXIT_INPUT;
         }
     }
@@ -81,16 +82,16 @@ static int key_new(cli *c, const char *alg, const char *out)
         int e = write_new(pub, text, 0644);
         yz_free(text);
         if (e) {
-            cli_error(c, "cannot write %s: %s", pub, strerror(e));
+            cli_error(c, "cannot write %s: %s", cli_shown(pub), strerror(e));
             unlink(priv);
             code = EXIT_INPUT;
         }
     }
     if (!code && hmac)
-        printf("made %s: the chain secret %s (keep it away from the store; yuanzhu init --chain-key %s)\n", priv,
-               yz_key_name(k), priv);
+        printf("made %s: the chain secret %s (keep it away from the store; yuanzhu init --chain-key %s)\n", cli_shown(priv),
+               yz_key_name(k), cli_shown(priv));
     else if (!code)
-        printf("made %s (private, mode 0600) and %s (public): key %s\n", priv, pub, yz_key_name(k));
+        printf("made %s (private, mode 0600) and %s (public): key %s\n", cli_shown(priv), cli_shown(pub), yz_key_name(k));
     yz_key_free(k);
     free(priv);
     free(pub);
@@ -137,7 +138,7 @@ static int key_trust(cli *c, const char *db, const char *path)
     yz_diags_free(&d);
     if (rc == YZ_OK)
         printf("%s now records only decisions whose ruleset is signed by a key it trusts: %s and any trusted before\n",
-               dbp, yz_key_name(ks.k[0]));
+               cli_shown(dbp), yz_key_name(ks.k[0]));
     yz_store_close(st);
     cli_keys_free(&ks);
     return rc == YZ_OK ? 0 : rc == YZ_EUSAGE ? EXIT_USAGE : EXIT_STORE;
@@ -162,7 +163,7 @@ int cmd_key(cli *c, int argc, char **argv)
         } else if (sub && strcmp(sub, "new") && argv[i][0] != '-' && !file) {
             file = argv[i];
         } else {
-            cli_error(c, "unexpected '%s'", argv[i]);
+            cli_error(c, "unexpected '%s'", cli_shown(argv[i]));
             fputs(usage_text, stderr);
             return EXIT_USAGE;
         }

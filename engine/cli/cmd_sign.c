@@ -71,7 +71,7 @@ static int sign_one(cli *c, const yz_key *key, const char *name)
     yz_diags_free(&d);
     if (rc != YZ_OK) {
         if (rc != YZ_EIO)
-            cli_error(c, "the %s rules have errors: nothing was signed (run yuanzhu lint on the folder)", name);
+            cli_error(c, "the %s rules have errors: nothing was signed (run yuanzhu lint on the folder)", cli_shown(name));
         return rc == YZ_EIO ? EXIT_USAGE : EXIT_POLICY;
     }
     char *dir = folder_of(c, name);
@@ -90,14 +90,14 @@ static int sign_one(cli *c, const yz_key *key, const char *name)
     free(old);
     int code = rc == YZ_OK ? 0 : rc == YZ_EUSAGE ? EXIT_USAGE : rc == YZ_EPOLICY ? EXIT_POLICY : EXIT_INTERNAL;
     if (!code && (e = write_replace(path, text)) != 0) {
-        cli_error(c, "cannot write %s: %s", path, strerror(e));
+        cli_error(c, "cannot write %s: %s", cli_shown(path), strerror(e));
         code = EXIT_INPUT;
     }
     if (!code) {
         const yz_file *files;
         size_t nf = yz_ruleset_files(rs, &files);
-        printf("signed %s (ruleset %.12s, %zu files) with %s: %s\n", yz_ruleset_province(rs), yz_ruleset_id(rs), nf,
-               yz_key_name(key), path);
+        printf("signed %s (ruleset %.12s, %zu files) with %s: %s\n", cli_shown(yz_ruleset_province(rs)), yz_ruleset_id(rs), nf,
+               yz_key_name(key), cli_shown(path));
     }
     yz_free(text);
     free(path);
@@ -123,7 +123,7 @@ int cmd_sign(cli *c, int argc, char **argv)
             } else
                 code = cli_key_add(c, &ks, v);
         } else if (argv[i][0] == '-') {
-            cli_error(c, "unknown option '%s'", argv[i]);
+            cli_error(c, "unknown option '%s'", cli_shown(argv[i]));
             fputs(usage_text, stderr);
             code = EXIT_USAGE;
         } else {

@@ -114,7 +114,8 @@ static int audit_checkpoint(cli *c, yz_store *st, cli_keys *keys, const char *to
     if (rc == YZ_OK) {
         fputs(text, stdout);
         if (to)
-            fprintf(stderr, "checkpoint of %lld events appended to %s and kept in the store\n", (long long)size, to);
+            fprintf(stderr, "checkpoint of %lld events appended to %s and kept in the store\n", (long long)size,
+                    cli_shown(to));
         else
             fprintf(stderr, "checkpoint of %lld events kept in the store: keep a copy elsewhere too (--to FILE)\n",
                     (long long)size);
@@ -133,7 +134,7 @@ static int audit_verify_checkpoints(cli *c, yz_store *st, const char *file, cli_
     size_t len;
     int e = cli_read(file, &text, &len);
     if (e) {
-        cli_error(c, "cannot read %s: %s", file, strerror(e));
+        cli_error(c, "cannot read %s: %s", cli_shown(file), strerror(e));
         return EXIT_INPUT;
     }
     yz_verify_report rep;
