@@ -265,6 +265,24 @@ void cli_keys_free(cli_keys *ks)
     ks->n = 0;
 }
 
+int cli_key_path(const cli *c, cli_key_paths *kp, const char *path)
+{
+    if (kp->n == CLI_MAX_KEYS) {
+        cli_error(c, "at most %d keys at a time", CLI_MAX_KEYS);
+        return EXIT_USAGE;
+    }
+    kp->p[kp->n++] = path;
+    return 0;
+}
+
+int cli_keys_read(const cli *c, const cli_key_paths *kp, const char *env, cli_keys *ks)
+{
+    int code = 0;
+    for (size_t i = 0; i < kp->n && !code; i++)
+        code = cli_key_add(c, ks, kp->p[i]);
+    return code || kp->n ? code : cli_key_env(c, ks, env);
+}
+
 int cli_chain_key(const cli *c, yz_store *st, const char *path, yz_key **key)
 {
     *key = NULL;

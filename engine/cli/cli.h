@@ -71,6 +71,16 @@ int cli_key_add(const cli *c, cli_keys *ks, const char *path);
 /* Reads the keys named by the environment variable var (paths separated by ':'), if set. */
 int cli_key_env(const cli *c, cli_keys *ks, const char *var);
 void cli_keys_free(cli_keys *ks);
+/* The key files named by repeated options (--ruleset-key), read once the command line is checked. */
+typedef struct cli_key_paths {
+    const char *p[CLI_MAX_KEYS];
+    size_t n;
+} cli_key_paths;
+/* Keeps path: 0, or EXIT_USAGE after saying there are too many. */
+int cli_key_path(const cli *c, cli_key_paths *kp, const char *path);
+/* Reads the keys kp names, or when it names none those of the environment variable env (see
+ * cli_key_env), into ks: 0 or an exit code. */
+int cli_keys_read(const cli *c, const cli_key_paths *kp, const char *env, cli_keys *ks);
 /* The chain secret of a keyed store: from path (--chain-key), else $YUANZHU_CHAIN_KEY, given to st.
  * *key (free it after closing st) stays NULL when neither is set.  0 or an exit code. */
 int cli_chain_key(const cli *c, yz_store *st, const char *path, yz_key **key);

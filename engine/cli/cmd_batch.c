@@ -132,8 +132,7 @@ int cmd_batch(cli *c, int argc, char **argv)
     o.operator_id = getenv("YUANZHU_OPERATOR");
     o.record = true;
     const char *db = NULL, *chain = NULL;
-    const char *key_paths[CLI_MAX_KEYS];
-    size_t nkey_paths = 0;
+    cli_key_paths key_paths = {{NULL}, 0};
     bool quiet = false;
     char *rejects = NULL;
     for (int i = 1; i < argc; i++) {
@@ -175,11 +174,8 @@ int cmd_batch(cli *c, int argc, char **argv)
         } else if (!strcmp(argv[i], "--no-record")) {
             o.record = false;
         } else if ((v = cli_opt(argc, argv, &i, "--ruleset-key"))) {
-            if (nkey_paths == CLI_MAX_KEYS) {
-                cli_error(c, "at most %d --ruleset-key", CLI_MAX_KEYS);
+            if (cli_key_path(c, &key_paths, v) != 0)
                 return EXIT_USAGE;
-            }
-            key_paths[nkey_paths++] = v;
         } else if (!strcmp(argv[i], "--require-signed")) {
             o.require_signed = true;
         } else if ((v = cli_opt(argc, argv, &i, "--chain-key"))) {
@@ -230,11 +226,7 @@ int cmd_batch(cli *c, int argc, char **argv)
     }
     o.progress = !quiet && isatty(2);
     cli_keys keys = {{NULL}, 0}, chain_key = {{NULL}, 0};
-    int code = 0;
-    for (size_t i = 0; i < nkey_paths && !code; i++)
-        code = cli_key_add(c, &keys, key_paths[i]);
-    if (!code && !nkey_paths)
-        code = cli_key_env(c, &keys, "YUANZHU_RULESET_KEY");
+    int code = cli_keys_read(c, &key_paths, "YUANZHU_RULESET_KEY", &keys);
     if (!code && (chain || (o.record && (chain = getenv("YUANZHU_CHAIN_KEY")) && *chain)))
         code = cli_key_add(c, &chain_key, chain);
     if (code) {

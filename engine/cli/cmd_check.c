@@ -51,8 +51,7 @@ int cmd_check(cli *c, int argc, char **argv)
     const char *chain = NULL;
     bool json = false, record = true, require = false;
     yz_limits lim = {0, 0, 0};
-    const char *key_paths[CLI_MAX_KEYS + 1];
-    size_t nkey_paths = 0;
+    cli_key_paths key_paths = {{NULL}, 0};
     for (int i = 1; i < argc; i++) {
         const char *v;
         int l;
@@ -60,11 +59,8 @@ int cmd_check(cli *c, int argc, char **argv)
             fputs(usage_text, stdout);
             return 0;
         } else if ((v = cli_opt(argc, argv, &i, "--ruleset-key"))) {
-            if (nkey_paths == CLI_MAX_KEYS) {
-                cli_error(c, "at most %d --ruleset-key", CLI_MAX_KEYS);
+            if (cli_key_path(c, &key_paths, v) != 0)
                 return EXIT_USAGE;
-            }
-            key_paths[nkey_paths++] = v;
         } else if (!strcmp(argv[i], "--require-signed")) {
             require = true;
         } else if ((v = cli_opt(argc, argv, &i, "--chain-key"))) {
@@ -134,11 +130,7 @@ int cmd_check(cli *c, int argc, char **argv)
     cli_keys keys = {{NULL}, 0};
     yz_diags store_diags;
     yz_diags_init(&store_diags);
-    int code = 0;
-    for (size_t i = 0; i < nkey_paths && !code; i++)
-        code = cli_key_add(c, &keys, key_paths[i]);
-    if (!code && !nkey_paths)
-        code = cli_key_env(c, &keys, "YUANZHU_RULESET_KEY");
+    int code = cli_keys_read(c, &key_paths, "YUANZHU_RULESET_KEY", &keys);
     if (code)
         goto out;
 

@@ -29,8 +29,7 @@ int cmd_lint(cli *c, int argc, char **argv)
     const char *today = NULL;
     char todaybuf[11];
     int npaths = 0;
-    const char *key_paths[CLI_MAX_KEYS];
-    size_t nkey_paths = 0;
+    cli_key_paths key_paths = {{NULL}, 0};
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -39,11 +38,8 @@ int cmd_lint(cli *c, int argc, char **argv)
         } else if ((v = cli_opt(argc, argv, &i, "--today"))) {
             today = v;
         } else if ((v = cli_opt(argc, argv, &i, "--ruleset-key"))) {
-            if (nkey_paths == CLI_MAX_KEYS) {
-                cli_error(c, "at most %d --ruleset-key", CLI_MAX_KEYS);
+            if (cli_key_path(c, &key_paths, v) != 0)
                 return EXIT_USAGE;
-            }
-            key_paths[nkey_paths++] = v;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             cli_error(c, "unknown option '%s'", argv[i]);
             fputs(usage_text, stderr);
@@ -61,11 +57,7 @@ int cmd_lint(cli *c, int argc, char **argv)
         today = todaybuf;
     }
     cli_keys keys = {{NULL}, 0};
-    int code = 0;
-    for (size_t i = 0; i < nkey_paths && !code; i++)
-        code = cli_key_add(c, &keys, key_paths[i]);
-    if (!code && !nkey_paths)
-        code = cli_key_env(c, &keys, "YUANZHU_RULESET_KEY");
+    int code = cli_keys_read(c, &key_paths, "YUANZHU_RULESET_KEY", &keys);
     if (code) {
         cli_keys_free(&keys);
         return code;
