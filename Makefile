@@ -50,7 +50,8 @@ UNIT_SRC = $(sort $(wildcard tests/unit/*.c))
 ENGINE_OBJ = $(ENGINE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/yz_embed.o
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o) $(SERVE_OBJ)
 UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)
-SCHEMAS = schemas/applicant-record.v1.schema.json schemas/policy.v1.schema.json schemas/store.sql
+SCHEMAS = schemas/applicant-record.v1.schema.json schemas/policy.v1.schema.json schemas/store.sql \
+          schemas/store-sign.sql
 
 .PHONY: FORCE all deps deps-test deps-bench bench-serve deps-check demo test check fuzz valgrind bench install uninstall clean unit
 
@@ -98,7 +99,8 @@ $(BUILD)/yuanzhu.pc: engine/yuanzhu.pc.in engine/yuanzhu.h Makefile FORCE
 $(BUILD)/yz_embed.c: $(SCHEMAS) scripts/embed.sh
 	@mkdir -p $(BUILD)
 	scripts/embed.sh $@ yz_embed_applicant_schema=schemas/applicant-record.v1.schema.json \
-	    yz_embed_policy_schema=schemas/policy.v1.schema.json yz_embed_store_v1=schemas/store.sql
+	    yz_embed_policy_schema=schemas/policy.v1.schema.json yz_embed_store_v1=schemas/store.sql \
+	    yz_embed_store_sign=schemas/store-sign.sql
 
 $(BUILD)/yz_embed.o: $(BUILD)/yz_embed.c Makefile
 	$(CC) $(ALL_CFLAGS) -c $< -o $@

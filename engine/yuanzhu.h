@@ -161,6 +161,67 @@ YZ_API size_t yz_ruleset_files(const yz_ruleset *rs, const yz_file **files);
  * diagnostic that names the periods that exist. */
 YZ_API int yz_ruleset_in_force(const yz_ruleset *rs, const char *as_of, yz_diags *d);
 
+/* ---- keys and signatures ----
+ *
+ * A yz_key is a signing key (SM2 with SM3, or Ed25519; private, or public only) or the secret of
+ * a keyed audit chain (HMAC).  Its name is the algorithm and the first 16 hex digits of its
+ * fingerprint, "sm2:9c1f3b7a2e4d6f80": the SHA-256 of the public key's DER (SubjectPublicKeyInfo),
+ * or for a secret a SHA-256 keyed apart from it (naming a secret does not reveal it).
+ *
+ * SM2 signatures are made and checked with SM3 and the distinguishing ID YZ_SM2_ID, always set
+ * explicitly (GB/T 32918's default ID; OpenSSL 3.0 would otherwise use an empty one, which other
+ * SM2 implementations do not): `openssl pkeyutl -verify -rawin -digest sm3 -pkeyopt
+ * distid:1234567812345678` checks them.  Ed25519 signatures are RFC 8032's (pure Ed25519). */
+#define YZ_SM2_ID "1234567812345678"
+
+typedef struct yz_key yz_key;
+
+/* Makes a new key: alg "sm2", "ed25519" or "hmac" (a 256-bit random secret).  YZ_EUSAGE for
+ * another alg. */
+YZ_API int yz_key_generate(const char *alg, yz_key **out, yz_diags *d);
+/* Reads a key: a PEM private key (PKCS#8 or SEC1, unencrypted), a PEM public key, or a chain
+ * secret written as hex digits (at least 32).  source names the text in messages. */
+YZ_API int yz_key_parse(const char *text, size_t len, const char *source, yz_key **out, yz_diags *d);
+YZ_API int yz_key_read(const char *path, yz_key **out, yz_diags *d);
+YZ_API void yz_key_free(yz_key *k);
+YZ_API const char *yz_key_name(const yz_key *k);
+/* "sm2", "ed25519" or "hmac". */
+YZ_API const char *yz_key_alg(const yz_key *k);
+/* True for a private key or a secret (it can sign, or key a chain). */
+YZ_API bool yz_key_is_private(const yz_key *k);
+/* The private key as PEM (PKCS#8), or a secret as hex and a newline; NULL for a public key.
+ * Caller frees (the text is a secret: keep it in a file only its owner can read). */
+YZ_API char *yz_key_private_text(const yz_key *k);
+/* The public key as PEM; NULL for a secret.  Caller frees. */
+YZ_API char *yz_key_public_pem(const yz_key *k);
+
+/* ---- signed rulesets ----
+ *
+ * A policy folder may carry a signature of its ruleset in the file YZ_RULESET_SIGNATURE: a signed
+ * note whose text is the ruleset's manifest (yz_ruleset_manifest) and whose lines below it are the
+ * signatures (see docs/audit.md).  yz_ruleset_load reads it with the folder.  Checking it:
+ *  - a folder without one is accepted unless signatures are required (then YZ_EPOLICY);
+ *  - a folder with one needs a key to check it against: with no key it is an error, never
+ *    ignored (YZ_EPOLICY);
+ *  - it must be signed by one of the keys, and the files must be exactly those signed: a file
+ *    changed, added or removed since is named (YZ_EPOLICY).
+ * After a successful check yz_ruleset_signer names the key, and a decision recorded with the
+ * ruleset records it.  Verify before sharing the ruleset between threads. */
+#define YZ_RULESET_SIGNATURE "ruleset.sig"
+
+/* "yuanzhu ruleset PROVINCE\n" and one line per file, "SHA256  LOGICAL_PATH\n" (the SHA-256 of
+ * its canonical bytes, as sha256sum writes it), sorted by path.  Caller frees. */
+YZ_API char *yz_ruleset_manifest(const yz_ruleset *rs);
+/* The text of a signature file for the ruleset signed with key (caller frees).  existing (the
+ * folder's current signature file, or NULL): when it signs the same manifest, the signature lines
+ * of its other keys are kept, so a second person countersigns. */
+YZ_API int yz_ruleset_sign(const yz_ruleset *rs, const yz_key *key, const char *existing, char **text, yz_diags *d);
+/* Checks the ruleset's signature against keys (public or private; n may be 0), as above. */
+YZ_API int yz_ruleset_verify(yz_ruleset *rs, const yz_key *const *keys, size_t n, bool required, yz_diags *d);
+/* True when the ruleset's folder carried a signature file. */
+YZ_API bool yz_ruleset_has_signature(const yz_ruleset *rs);
+/* The name of the key whose signature yz_ruleset_verify accepted, or NULL. */
+YZ_API const char *yz_ruleset_signer(const yz_ruleset *rs);
 /* One policy of a ruleset (successive policies each have their own period).  The strings belong
  * to the ruleset. */
 typedef struct yz_policy_info {
@@ -346,6 +407,74 @@ typedef struct yz_verify_report {
 YZ_API int yz_store_verify(yz_store *st, const char *expect_head, yz_verify_report *rep, yz_diags *d);
 YZ_API int yz_store_head(yz_store *st, int64_t *seq, char hash[65], yz_diags *d);
 
+/* ---- what a store can prove against someone who can write it (docs/audit.md) ----
+ *
+ * Keyed chain.  A store made with yz_store_create_keyed chains its events with HMAC (under its
+ * hash algorithm) keyed by a secret kept outside the store, instead of a plain hash: appending,
+ * changing or rewriting an event so that the chain still verifies needs the secret.  Writing to
+ * such a store and verifying it need yz_store_set_chain_key first (else YZ_EUSAGE says so);
+ * reading, showing and replaying do not. */
+YZ_API int yz_store_create_keyed(const char *path, const char *hash_alg, const yz_key *chain_key, yz_diags *d);
+/* Gives an open store its chain secret (kept by the caller while the store is open).  YZ_EUSAGE
+ * when the store is not keyed, or keyed by another secret. */
+YZ_API int yz_store_set_chain_key(yz_store *st, const yz_key *key, yz_diags *d);
+/* The store's name in checkpoints: "yuanzhu/" and the 32 hex digits drawn when it was made. */
+YZ_API const char *yz_store_origin(const yz_store *st);
+/* How the chain is made, as a checkpoint states it: "sha256", "sm3", or "hmac-sha256 hmac:..."
+ * (the keyed HMAC and the name of its secret). */
+YZ_API const char *yz_store_chain(const yz_store *st);
+
+/* Trusted ruleset keys.  Once a store trusts a key (yz_store_trust_key; a store never forgets
+ * one), every decision recorded in it must come from a ruleset signed by a key it trusts.
+ * yz_store_check_ruleset checks a loaded ruleset's signature for recording here (before it
+ * decides anything): against the store's trusted keys and keys (n may be 0); required when
+ * required is true or the store trusts a key, and then the signer must be one the store trusts.
+ * Returns YZ_OK or YZ_EPOLICY (see d); yz_store_record refuses what it would refuse.  Also
+ * YZ_EUSAGE when the store's chain is keyed and its secret was not given: nothing could be
+ * recorded. */
+YZ_API int yz_store_trust_key(yz_store *st, const yz_key *key, yz_diags *d);
+YZ_API int yz_store_check_ruleset(yz_store *st, yz_ruleset *rs, const yz_key *const *keys, size_t n, bool required,
+                                  yz_diags *d);
+
+/* Signed checkpoints.  yz_store_checkpoint verifies the chain (from the last checkpoint of the
+ * store that one of keys signed and that still holds, else from the start), then signs the head it
+ * verified with every key (private SM2 or Ed25519 keys, n >= 1), appends the checkpoint to the
+ * store and, when append_to is not NULL, to that file (created if needed, flushed to disk before
+ * the store commits).  *text gets the checkpoint (caller frees; may be NULL), *size the events it
+ * covers.  The format, one field per line and then the signature lines:
+ *     yuanzhu/<store id>            origin: which store
+ *     <size>                        the number of events covered, 1..size
+ *     <hash>                        the chain hash of event <size> (audit head's)
+ *     chain <yz_store_chain>
+ *     time <UTC>
+ *     (an empty line)
+ *     — <key name> <base64 of key id and signature>
+ * Returns YZ_OK, YZ_EFAILED (the chain does not verify: rep-like problem in d, nothing signed),
+ * YZ_EUSAGE (a key that cannot sign), YZ_EIO (the file) or YZ_ESTORE. */
+YZ_API int yz_store_checkpoint(yz_store *st, const yz_key *const *keys, size_t n, const char *append_to, char **text,
+                               int64_t *size, yz_diags *d);
+
+typedef struct yz_checkpoint_report {
+    size_t checkpoints;        /* checkpoints read and found to hold */
+    int64_t size;              /* the latest of them (the most events) */
+    char hash[65], time[21];
+    char signer[48];           /* the key whose signature was accepted */
+    int64_t appended;          /* events appended since it */
+    int64_t appended_decisions, appended_rulesets;
+    char first_after[21], last_after[21]; /* their recording times (UTC), "" when none */
+} yz_checkpoint_report;
+
+/* Verifies the chain as yz_store_verify does, then every checkpoint in text (one or more, as
+ * yz_store_checkpoint writes them; source names it in messages): each must be of this store,
+ * state its chain, carry a signature by one of keys (public keys will do; one of another key is
+ * refused), and the store must still hold exactly the events it covers (a rewritten, cut or
+ * re-chained store fails at the checkpoint's size); an event after the latest checkpoint must not
+ * be recorded before it (back-dated).  Returns YZ_OK (cp says what was appended since),
+ * YZ_EFAILED (rep says where), YZ_EPARSE/YZ_EUSAGE (the text or the keys; see d) or YZ_ESTORE. */
+YZ_API int yz_store_verify_checkpoints(yz_store *st, const char *text, size_t len, const char *source,
+                                       const yz_key *const *keys, size_t n, yz_verify_report *rep,
+                                       yz_checkpoint_report *cp, yz_diags *d);
+
 /* A stored decision and everything needed to redo it. */
 typedef struct yz_stored {
     int64_t seq;
@@ -355,6 +484,7 @@ typedef struct yz_stored {
     char *output; /* canonical determination JSON as recorded */
     yz_file *files;
     size_t nfiles;
+    char *ruleset_signer; /* the key whose signature of the ruleset was accepted, or NULL (unsigned) */
 } yz_stored;
 
 /* Loads a decision by id (or a unique prefix of at least 6 characters). */
@@ -557,6 +687,12 @@ typedef struct yz_batch_options {
     const char *rejects;  /* write rejected records here (JSON Lines: line, errors) */
     bool progress;        /* draw a progress line on stderr */
     yz_limits limits;
+    /* the ruleset's signature, checked before any record is decided (see yz_store_check_ruleset,
+       or without recording yz_ruleset_verify) */
+    const yz_key *const *ruleset_keys;
+    size_t n_ruleset_keys;
+    bool require_signed;
+    const yz_key *chain_key; /* the secret of a keyed store's chain, or NULL */
 } yz_batch_options;
 
 typedef struct yz_batch_summary {
@@ -592,6 +728,12 @@ YZ_API char *yz_outcome_brief(const char *determination_json, bool json);
  * returns YZ_OK when there is no error (warnings allowed), else YZ_EPOLICY or YZ_EIO.
  * today ("YYYY-MM-DD", may be NULL) enables the "expires soon" warning. */
 YZ_API int yz_lint(const char *home, const char *path, const char *today, yz_diags *d);
+/* The same, checking each folder's ruleset signature (YZ_RULESET_SIGNATURE) against keys: a
+ * folder that carries one is checked as yz_ruleset_verify does (yz_lint, with no keys, reports a
+ * signed folder as an error: its signature cannot be checked); with keys, an unsigned folder is
+ * warned about. */
+YZ_API int yz_lint_keys(const char *home, const char *path, const char *today, const yz_key *const *keys, size_t n,
+                        yz_diags *d);
 /* The checks lint makes on a ruleset beyond loading it (Lua that the sandbox would refuse, helper
  * files, parameters without a value at the start of their policy, and with today the "expires
  * soon" warning), on a ruleset already loaded, for the rules of every level it holds.  Returns

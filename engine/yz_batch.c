@@ -822,7 +822,14 @@ int yz_batch_run(const yz_batch_options *o, yz_batch_summary *sum, yz_diags *d)
             goto done;
         if ((rc = yz_store_open(o->db, NULL, &b->st, d)) != YZ_OK)
             goto done;
+        if (o->chain_key && (rc = yz_store_set_chain_key(b->st, o->chain_key, d)) != YZ_OK)
+            goto done;
     }
+    /* the ruleset's signature, before any record is decided */
+    rc = b->st ? yz_store_check_ruleset(b->st, b->rs, o->ruleset_keys, o->n_ruleset_keys, o->require_signed, d)
+               : yz_ruleset_verify(b->rs, o->ruleset_keys, o->n_ruleset_keys, o->require_signed, d);
+    if (rc != YZ_OK)
+        goto done;
     if (o->lines) {
         b->lines = strcmp(o->lines, "-") ? yz_fopen(o->lines, "w") : stdout;
         if (!b->lines) {

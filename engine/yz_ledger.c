@@ -124,6 +124,8 @@ yj *ledger_meta(arena *m, const yz_stored *s, bool mask)
               {"province", s->province}, {"recorded_at", s->recorded_at}, {"ruleset", s->ruleset}};
     for (size_t i = 0; i < YZ_ARRAY_LEN(kv); i++)
         yj_append(m, o, kv[i].key, yj_new_string(m, kv[i].value ? kv[i].value : "", kv[i].value ? strlen(kv[i].value) : 0));
+    if (s->ruleset_signer)
+        yj_append(m, o, "ruleset_signer", yj_new_string(m, s->ruleset_signer, strlen(s->ruleset_signer)));
     yj_append(m, o, "seq", yj_new_int(m, s->seq));
     return o;
 }

@@ -152,8 +152,26 @@ static void lint_lua(const yz_ruleset *rs, bool all_levels, yz_diags *d)
     }
 }
 
-static void lint_ruleset(const yz_ruleset *rs, const char *dir, const char *today, yz_diags *d)
+typedef struct lint_keys {
+    const yz_key *const *k;
+    size_t n;
+} lint_keys;
+
+/* a folder's signature, when it has one, is checked (a signature nobody checks proves nothing);
+   with keys given, an unsigned folder is pointed out */
+static void lint_signature(yz_ruleset *rs, const lint_keys *keys, yz_diags *d)
 {
+    if (yz_ruleset_has_signature(rs))
+        ruleset_check_signature(rs, keys->k, keys->n, NULL, d);
+    else if (keys->n)
+        diag_add(d, YZ_SEV_WARNING, NULL, 0, 0,
+                 "the %s ruleset is not signed (no %s): yuanzhu sign --key KEY signs it", rs->province,
+                 rs->sig_file ? rs->sig_file : YZ_RULESET_SIGNATURE);
+}
+
+static void lint_ruleset(yz_ruleset *rs, const char *dir, const char *today, const lint_keys *keys, yz_diags *d)
+{
+    lint_signature(rs, keys, d);
     size_t first = d->n;
     expiry(rs, today, d);
     value_gaps(rs, d);
@@ -163,14 +181,15 @@ static void lint_ruleset(const yz_ruleset *rs, const char *dir, const char *toda
     testcase_check_folder(rs, dir, d);
 }
 
-static int lint_folder(const char *home, const char *dir, const char *today, yz_diags *d, int depth)
+static int lint_folder(const char *home, const char *dir, const char *today, const lint_keys *keys, yz_diags *d,
+                       int depth)
 {
     int folders = 0;
     if (policy_has_files(dir)) {
         yz_ruleset *rs = NULL;
         folders++;
         if (yz_ruleset_load(home, dir, &rs, d) == YZ_OK) {
-            lint_ruleset(rs, dir, today, d);
+            lint_ruleset(rs, dir, today, keys, d);
             yz_ruleset_free(rs);
         }
     }
@@ -180,18 +199,20 @@ static int lint_folder(const char *home, const char *dir, const char *today, yz_
     size_t n = policy_subfolders(dir, &subs);
     for (size_t i = 0; i < n; i++) {
         char *p = yz_path_join(dir, subs[i]);
-        folders += lint_folder(home, p, today, d, depth + 1);
+        folders += lint_folder(home, p, today, keys, d, depth + 1);
         yz_free(p);
     }
     yz_names_free(subs, n);
     return folders;
 }
 
-int policy_lint(const char *home, const char *path, const char *today, yz_diags *d)
+int policy_lint(const char *home, const char *path, const char *today, const yz_key *const *keys, size_t n,
+                yz_diags *d)
 {
+    lint_keys lk = {keys, n};
     size_t before = d->n_errors;
     if (yz_is_dir(path)) {
-        if (!lint_folder(home, path, today, d, 0))
+        if (!lint_folder(home, path, today, &lk, d, 0))
             diag_add(d, YZ_SEV_ERROR, path, 0, 0, "no policy files (*.yaml) in this folder or below it");
     } else if (yz_is_file(path)) {
         /* a policy file or a test file: lint the folder it belongs to (not its cities) */
@@ -211,7 +232,7 @@ int policy_lint(const char *home, const char *path, const char *today, yz_diags 
         }
         yz_ruleset *rs = NULL;
         if (yz_ruleset_load(home, dir, &rs, d) == YZ_OK) {
-            lint_ruleset(rs, dir, today, d);
+            lint_ruleset(rs, dir, today, &lk, d);
             yz_ruleset_free(rs);
         }
         yz_free(copy);
@@ -223,7 +244,13 @@ int policy_lint(const char *home, const char *path, const char *today, yz_diags 
 
 int yz_lint(const char *home, const char *path, const char *today, yz_diags *d)
 {
-    return policy_lint(home, path, today, d);
+    return policy_lint(home, path, today, NULL, 0, d);
+}
+
+int yz_lint_keys(const char *home, const char *path, const char *today, const yz_key *const *keys, size_t n,
+                 yz_diags *d)
+{
+    return policy_lint(home, path, today, keys, n, d);
 }
 
 int yz_lint_ruleset(const yz_ruleset *rs, const char *today, yz_diags *d)

@@ -197,7 +197,13 @@ int yz_ruleset_load(const char *home, const char *province, yz_ruleset **out, yz
     yz_free(provdir);
     yz_free(named);
     L.rs->province = yz_strdup(top->name);
-    return load_common(&L, out);
+    int rc = load_common(&L, out);
+    if (rc == YZ_OK && top->disk_dir) {
+        char *sig = yz_path_join(top->disk_dir, YZ_RULESET_SIGNATURE);
+        ruleset_read_signature(*out, sig, ld_display_path(&L, sig));
+        yz_free(sig);
+    }
+    return rc;
 }
 
 int yz_ruleset_load_files(const yz_file *files, size_t n, const char *province, yz_ruleset **out, yz_diags *d)
@@ -233,6 +239,11 @@ void yz_ruleset_free(yz_ruleset *rs)
     yz_free(rs->policies);
     yz_free(rs->leaves);
     yz_free(rs->province);
+    yz_free(rs->sig_text);
+    yz_free(rs->sig_file);
+    yz_free(rs->signer);
+    yz_free(rs->signer_pem);
+    yz_free(rs->sig_note);
     arena_free(&rs->mem);
     yz_free(rs);
 }

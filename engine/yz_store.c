@@ -1,5 +1,5 @@
-/* yz_store.c: the decision store in SQLite (the only user of sqlite3.h): rulesets with their
- * files, inputs by hash, decisions, and the hash-chained audit trail. */
+/* yz_store.c: the decision store in SQLite (with yz_checkpoint.c, the only user of sqlite3.h):
+ * rulesets with their files, inputs by hash, decisions, and the hash-chained audit trail. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -17,10 +17,17 @@
 #include "yz_json.h"
 #include "yz_policy.h"
 #include "yz_record.h"
+#include "yz_sign.h"
+#include "yz_store.h"
 #include "yz_text.h"
 #include "yz_zip.h"
 
-#define STORE_VERSION 1
+#define STORE_VERSION 2
+
+/* the migrations, in order: migration N takes a store from version N-1 to N */
+static const char *const migrations[STORE_VERSION] = {yz_embed_store_v1, yz_embed_store_sign};
+
+#define need_chain_key store_need_chain_key
 #define MAX_BLOB (64u << 20)
 
 typedef struct rcache {
@@ -54,9 +61,18 @@ struct yz_store {
     int nrc;
     dcache dc[16];
     int ndc;
+    char origin[48];         /* "yuanzhu/" + meta.store_id */
+    char chain_name[48];     /* meta.chain_key: the name of the chain's secret; "" for a plain chain */
+    char chain[80];          /* as a checkpoint states it */
+    const yz_key *chain_key; /* the secret, once given (yz_store_set_chain_key) */
+    struct {                 /* signature rows a verification found sound, for the decisions that follow */
+        int64_t sig_row, rs_row;
+        char name[48];
+    } sig_ok[4];
+    int nsig_ok;
 };
 
-static int store_err(yz_store *st, yz_diags *d, const char *what)
+int store_err(yz_store *st, yz_diags *d, const char *what)
 {
     /* without a connection, sqlite3_open_v2 could not allocate one */
     const char *msg = st && st->db ? sqlite3_errmsg(st->db) : "out of memory";
@@ -184,8 +200,9 @@ static int read_meta(yz_store *st, const char *key, char *out, size_t cap)
     return r;
 }
 
-/* creates the schema (migration 1) or moves an older store forward, in one transaction */
-static int migrate(yz_store *st, const char *hash_alg, yz_diags *d)
+/* creates the schema (every migration, and the settings: hash_alg, chain_key the name of a keyed
+   chain's secret or NULL) or moves an older store forward, in one transaction */
+static int migrate(yz_store *st, const char *hash_alg, const char *chain_key, yz_diags *d)
 {
     if (exec(st, "BEGIN IMMEDIATE", d, "cannot lock the store") != YZ_OK)
         return YZ_ESTORE;
@@ -219,23 +236,32 @@ static int migrate(yz_store *st, const char *hash_alg, yz_diags *d)
             diag_add(d, YZ_SEV_ERROR, st->path, 0, 0, "this SQLite file is not a yuanzhu store (it has other tables)");
             return YZ_ESTORE;
         }
-        if (exec(st, yz_embed_store_v1, d, "cannot create the store's tables") != YZ_OK) {
+    }
+    for (int m = v; m < STORE_VERSION; m++) {
+        if (exec(st, migrations[m], d, m ? "cannot migrate the store to this engine's schema"
+                                         : "cannot create the store's tables") != YZ_OK) {
             exec(st, "ROLLBACK", NULL, "");
             return YZ_ESTORE;
         }
+    }
+    char sql[512];
+    if (v == 0) {
         char when[21];
         now_utc(when);
-        char sql[512];
         snprintf(sql, sizeof sql,
-                 "INSERT INTO meta VALUES ('hash', '%s'), ('created_at', '%s'), ('created_by', 'yuanzhu %s');"
-                 "PRAGMA user_version = %d;",
-                 hash_alg, when, YZ_VERSION, STORE_VERSION);
+                 "INSERT INTO meta VALUES ('hash', '%s'), ('created_at', '%s'), ('created_by', 'yuanzhu %s')%s%s%s;",
+                 hash_alg, when, YZ_VERSION, chain_key ? ", ('chain_key', '" : "", chain_key ? chain_key : "",
+                 chain_key ? "')" : "");
         if (exec(st, sql, d, "cannot initialise the store") != YZ_OK) {
             exec(st, "ROLLBACK", NULL, "");
             return YZ_ESTORE;
         }
     }
-    /* later versions: apply store-v2.sql, ... here, in order */
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d;", STORE_VERSION);
+    if (exec(st, sql, d, "cannot initialise the store") != YZ_OK) {
+        exec(st, "ROLLBACK", NULL, "");
+        return YZ_ESTORE;
+    }
     return exec(st, "COMMIT", d, "cannot commit the store's schema");
 }
 
@@ -324,7 +350,7 @@ static bool empty_file(const char *path)
    replacing a file that appeared there meanwhile.  A process killed part way leaves path as it was
    (at most a PATH.new-XXXXXX file, never a half-made store).  Returns YZ_OK, YZ_EFAILED when path
    exists (another process made it first), or YZ_ESTORE with a diagnostic. */
-static int create_store_file(const char *path, const char *hash_alg, yz_diags *d)
+static int create_store_file(const char *path, const char *hash_alg, const char *chain_key, yz_diags *d)
 {
     size_t n = strlen(path);
     char *tmp = yz_malloc(n + 12);
@@ -353,7 +379,7 @@ static int create_store_file(const char *path, const char *hash_alg, yz_diags *d
             snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld", atoll(mp));
             exec(&t, sql, NULL, "");
         }
-        rc = migrate(&t, hash_alg, d);
+        rc = migrate(&t, hash_alg, chain_key, d);
     }
     /* closing the last connection checkpoints the log into the file and removes it */
     if (sqlite3_close(t.db) != SQLITE_OK && rc == YZ_OK)
@@ -396,7 +422,8 @@ static int create_store_file(const char *path, const char *hash_alg, yz_diags *d
     return rc;
 }
 
-static int open_store(const char *path, const char *hash_alg, bool must_create, yz_store **out, yz_diags *d)
+static int open_store(const char *path, const char *hash_alg, bool must_create, const yz_key *chain_key,
+                      yz_store **out, yz_diags *d)
 {
     *out = NULL;
     if (hash_alg && !valid_alg(hash_alg)) {
@@ -417,7 +444,7 @@ static int open_store(const char *path, const char *hash_alg, bool must_create, 
         return YZ_ESTORE;
     }
     if (!exists) {
-        int rc = create_store_file(path, hash_alg ? hash_alg : "sha256", d);
+        int rc = create_store_file(path, hash_alg ? hash_alg : "sha256", chain_key ? yz_key_name(chain_key) : NULL, d);
         if (rc == YZ_EFAILED && must_create) {
             diag_add(d, YZ_SEV_ERROR, path, 0, 0, "a store already exists here; choose another --db path");
             return YZ_ESTORE;
@@ -459,7 +486,8 @@ static int open_store(const char *path, const char *hash_alg, bool must_create, 
         yz_store_close(st);
         return rc;
     }
-    if (v != STORE_VERSION && migrate(st, hash_alg ? hash_alg : "sha256", d) != YZ_OK) {
+    if (v != STORE_VERSION &&
+        migrate(st, hash_alg ? hash_alg : "sha256", chain_key ? yz_key_name(chain_key) : NULL, d) != YZ_OK) {
         yz_store_close(st);
         return YZ_ESTORE;
     }
@@ -481,6 +509,21 @@ static int open_store(const char *path, const char *hash_alg, bool must_create, 
         return YZ_ESTORE;
     }
     st->alg = !strcmp(alg, "sm3") ? YZ_HASH_SM3 : YZ_HASH_SHA256;
+    char id[40];
+    int mi = read_meta(st, "store_id", id, sizeof id);
+    int mk = mi < 0 ? mi : read_meta(st, "chain_key", st->chain_name, sizeof st->chain_name);
+    if (mi < 0 || mk < 0) {
+        int rc = store_err(st, d, "cannot read the store's settings");
+        yz_store_close(st);
+        return rc;
+    }
+    snprintf(st->origin, sizeof st->origin, "yuanzhu/%s", mi == 0 ? id : "unnamed");
+    if (mk != 0)
+        st->chain_name[0] = '\0';
+    if (*st->chain_name)
+        snprintf(st->chain, sizeof st->chain, "hmac-%s %s", alg, st->chain_name);
+    else
+        snprintf(st->chain, sizeof st->chain, "%s", alg);
     if (!hash_alg_available(st->alg)) {
         diag_add(d, YZ_SEV_ERROR, path, 0, 0, "this OpenSSL has no SM3; the store cannot be used here");
         yz_store_close(st);
@@ -493,15 +536,90 @@ static int open_store(const char *path, const char *hash_alg, bool must_create, 
 
 int yz_store_open(const char *path, const char *hash_alg, yz_store **out, yz_diags *d)
 {
-    return open_store(path, hash_alg, false, out, d);
+    return open_store(path, hash_alg, false, NULL, out, d);
 }
 
 int yz_store_create(const char *path, const char *hash_alg, yz_diags *d)
 {
     yz_store *st;
-    int rc = open_store(path, hash_alg, true, &st, d);
+    int rc = open_store(path, hash_alg, true, NULL, &st, d);
     yz_store_close(st);
     return rc;
+}
+
+int yz_store_create_keyed(const char *path, const char *hash_alg, const yz_key *chain_key, yz_diags *d)
+{
+    if (!chain_key || key_kind_of(chain_key) != KEY_HMAC) {
+        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "a chain key is a secret (yuanzhu key new --alg hmac), not %s key",
+                 chain_key ? yz_key_alg(chain_key) : "no");
+        return YZ_EUSAGE;
+    }
+    yz_store *st;
+    int rc = open_store(path, hash_alg, true, chain_key, &st, d);
+    yz_store_close(st);
+    return rc;
+}
+
+int yz_store_set_chain_key(yz_store *st, const yz_key *key, yz_diags *d)
+{
+    if (!*st->chain_name) {
+        diag_add(d, YZ_SEV_ERROR, st->path, 0, 0,
+                 "this store's chain is not keyed (it was made without --chain-key): verify it without one");
+        return YZ_EUSAGE;
+    }
+    if (key_kind_of(key) != KEY_HMAC || strcmp(yz_key_name(key), st->chain_name) != 0) {
+        diag_add(d, YZ_SEV_ERROR, st->path, 0, 0, "the store's chain is keyed by %s, not by %s: give its own chain key",
+                 st->chain_name, yz_key_name(key));
+        return YZ_EUSAGE;
+    }
+    st->chain_key = key;
+    return YZ_OK;
+}
+
+const char *yz_store_origin(const yz_store *st)
+{
+    return st->origin;
+}
+
+const char *yz_store_chain(const yz_store *st)
+{
+    return st->chain;
+}
+
+int store_need_chain_key(yz_store *st, yz_diags *d)
+{
+    if (!*st->chain_name || st->chain_key)
+        return YZ_OK;
+    diag_add(d, YZ_SEV_ERROR, st->path, 0, 0,
+             "this store's chain is keyed by %s: writing to it and verifying it need that secret "
+             "(--chain-key FILE or YUANZHU_CHAIN_KEY)",
+             st->chain_name);
+    return YZ_EUSAGE;
+}
+
+sqlite3 *store_db(yz_store *st)
+{
+    return st->db;
+}
+
+const char *store_path(const yz_store *st)
+{
+    return st->path;
+}
+
+int store_exec(yz_store *st, const char *sql, yz_diags *d, const char *what)
+{
+    return exec(st, sql, d, what);
+}
+
+const char *store_col_text(sqlite3_stmt *s, int i)
+{
+    return col_text(s, i);
+}
+
+void store_now(char out[21])
+{
+    now_utc(out);
 }
 
 void yz_store_close(yz_store *st)
@@ -532,7 +650,9 @@ static void sha256_hex(const void *data, size_t n, char hex[65])
 
 static void chain_hash(yz_store *st, const char *prev, const char *event, size_t n, char hex[65])
 {
-    yz_hasher *h = hasher_new(st->alg);
+    size_t nk = 0;
+    const unsigned char *k = st->chain_key ? key_secret(st->chain_key, &nk) : NULL;
+    yz_hasher *h = k ? hasher_new_hmac(st->alg, k, nk) : hasher_new(st->alg);
     hasher_update(h, prev, 64);
     hasher_update(h, event, n);
     hasher_final(h, hex);
@@ -580,8 +700,8 @@ static const char SQL_AUDIT[] = "INSERT INTO audit (seq, kind, hash) VALUES (?, 
 static const char SQL_INPUT_FIND[] = "SELECT id FROM inputs WHERE hash = ?";
 static const char SQL_INPUT_ADD[] = "INSERT INTO inputs (hash, dict, data) VALUES (?, ?, ?)";
 static const char SQL_DECISION_ADD[] =
-    "INSERT INTO decisions (seq, id, ruleset, input, id_number, as_of, operator, recorded_at, engine, target, output) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "INSERT INTO decisions (seq, id, ruleset, input, id_number, as_of, operator, recorded_at, engine, target, output, "
+    "signed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 static const char SQL_DECIDED[] = "SELECT 1 FROM inputs i JOIN decisions d ON d.input = i.id "
                                   "WHERE i.hash = ? AND d.ruleset = ? AND d.as_of = ? LIMIT 1";
 
@@ -677,6 +797,7 @@ typedef struct dec_event {
     const char *as_of, *engine, *id_number, *input_hash, *operator_id, *output_hash, *province, *recorded_at,
         *ruleset, *target;
     int64_t seq;
+    const char *signer; /* the key that signed the ruleset, or NULL (then the event has no such key) */
 } dec_event;
 
 static void decision_event(const dec_event *e, strbuf *sb)
@@ -704,6 +825,10 @@ static void decision_event(const dec_event *e, strbuf *sb)
     jw_str(&w, e->recorded_at);
     JW_KEY(&w, "ruleset");
     jw_str(&w, e->ruleset);
+    if (e->signer) {
+        JW_KEY(&w, "ruleset_signer");
+        jw_str(&w, e->signer);
+    }
     JW_KEY(&w, "seq");
     jw_int(&w, e->seq);
     JW_KEY(&w, "target");
@@ -718,6 +843,8 @@ struct yz_store_dict {
     char *province;
     int64_t rs_row, dict_id;
     zdict *z;
+    int64_t sig_row;  /* the ruleset's accepted signature, or 0 */
+    char *signer;     /* its key's name, or NULL */
 };
 
 struct yz_packer {
@@ -862,6 +989,8 @@ static int ruleset_row(yz_store *st, const yz_ruleset *rs, const char *input, co
 int yz_store_begin(yz_store *st, yz_diags *d)
 {
     st->head_valid = false;
+    if (need_chain_key(st, d) != YZ_OK)
+        return YZ_EUSAGE;
     if (exec(st, "BEGIN IMMEDIATE", d, "cannot lock the store for writing") != YZ_OK)
         return YZ_ESTORE;
     st->batch = true;
@@ -890,6 +1019,9 @@ int yz_store_rollback(yz_store *st)
 
 static int open_txn(yz_store *st, bool *own, yz_diags *d)
 {
+    *own = false;
+    if (need_chain_key(st, d) != YZ_OK)
+        return YZ_EUSAGE;
     *own = !st->batch;
     if (*own && exec(st, "BEGIN IMMEDIATE", d, "cannot lock the store for writing") != YZ_OK)
         return YZ_ESTORE;
@@ -929,14 +1061,18 @@ int yz_store_dict_get(yz_store *st, const yz_ruleset *rs, const yz_record *rec, 
         return YZ_EUSAGE;
     }
     bool own;
-    if (open_txn(st, &own, d) != YZ_OK)
-        return YZ_ESTORE;
+    int orc = open_txn(st, &own, d);
+    if (orc != YZ_OK)
+        return orc;
     char *input = rec ? yz_record_canonical(rec) : NULL;
     char *output = det ? yz_determination_json(det) : NULL;
     int64_t row = 0, dict = 0;
     int rc = ruleset_row(st, rs, input ? input : "", output ? output : "", &row, &dict, d);
     yz_free(input);
     yz_free(output);
+    int64_t sig_row = 0;
+    if (rc == YZ_OK)
+        rc = checkpoint_ruleset_signature(st, rs, row, &sig_row, d);
     zdict *z = NULL;
     if (rc == YZ_OK) {
         sqlite3_stmt *s;
@@ -963,6 +1099,8 @@ int yz_store_dict_get(yz_store *st, const yz_ruleset *rs, const yz_record *rec, 
     sd->rs_row = row;
     sd->dict_id = dict;
     sd->z = z;
+    sd->sig_row = sig_row;
+    sd->signer = sig_row && yz_ruleset_signer(rs) ? yz_strdup(yz_ruleset_signer(rs)) : NULL;
     *out = sd;
     return YZ_OK;
 }
@@ -973,6 +1111,7 @@ void yz_store_dict_free(yz_store_dict *sd)
         return;
     zdict_free(sd->z);
     yz_free(sd->province);
+    yz_free(sd->signer);
     yz_free(sd);
 }
 
@@ -1143,7 +1282,7 @@ static int append_locked(yz_store *st, const yz_packed *pk, const char *operator
     seq++;
     now_utc(when);
     dec_event e = {pk->as_of, "yuanzhu " YZ_VERSION, pk->id_number, pk->input_hash, operator_id, pk->output_hash,
-                   pk->dict->province, when, pk->dict->ruleset, pk->target, seq};
+                   pk->dict->province, when, pk->dict->ruleset, pk->target, seq, pk->dict->signer};
     strbuf ev = STRBUF_INIT;
     decision_event(&e, &ev);
     chain_hash(st, prev, ev.buf, ev.len, hash);
@@ -1161,6 +1300,8 @@ static int append_locked(yz_store *st, const yz_packed *pk, const char *operator
     sqlite3_bind_text(s, 9, "yuanzhu " YZ_VERSION, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 10, pk->target, -1, SQLITE_STATIC);
     sqlite3_bind_blob(s, 11, pk->output_z.buf, (int)pk->output_z.len, SQLITE_STATIC);
+    if (pk->dict->sig_row)
+        sqlite3_bind_int64(s, 12, pk->dict->sig_row);
     int r = sqlite3_step(s);
     sqlite3_reset(s);
     if (r != SQLITE_DONE)
@@ -1180,8 +1321,9 @@ int yz_store_append(yz_store *st, const yz_packed *pk, const char *operator_id, 
     if (yz_operator_check(operator_id, d) != YZ_OK)
         return YZ_EUSAGE;
     bool own;
-    if (open_txn(st, &own, d) != YZ_OK)
-        return YZ_ESTORE;
+    int orc = open_txn(st, &own, d);
+    if (orc != YZ_OK)
+        return orc;
     int rc = append_locked(st, pk, operator_id, true, skipped, id_out, seq_out, d);
     return close_txn(st, own, rc, d);
 }
@@ -1192,8 +1334,9 @@ int yz_store_record(yz_store *st, const yz_ruleset *rs, const yz_record *rec, co
     if (yz_operator_check(operator_id, d) != YZ_OK)
         return YZ_EUSAGE;
     bool own;
-    if (open_txn(st, &own, d) != YZ_OK)
-        return YZ_ESTORE;
+    int orc = open_txn(st, &own, d);
+    if (orc != YZ_OK)
+        return orc;
     bool was = st->batch;
     st->batch = true; /* the steps below join this transaction */
     yz_store_dict *dict = NULL;
@@ -1262,6 +1405,7 @@ void yz_stored_free(yz_stored *s)
     yz_free(s->recorded_at);
     yz_free(s->engine);
     yz_free(s->target);
+    yz_free(s->ruleset_signer);
     yz_free(s->input);
     yz_free(s->output);
     files_free(s);
@@ -1303,7 +1447,7 @@ static int load_files(yz_store *st, int64_t rs_row, yz_stored *out, yz_diags *d)
 
 #define DECISION_COLUMNS                                                                                           \
     "d.seq, d.id, r.province, r.ruleset, d.id_number, d.as_of, d.operator, d.recorded_at, d.engine, d.target, " \
-    "d.ruleset, r.dict, i.data, i.dict, d.output"
+    "d.ruleset, r.dict, i.data, i.dict, d.output, (SELECT g.signer FROM ruleset_signatures g WHERE g.id = d.signed_by)"
 
 /* the record and the determination of a row, as asked (each with its ruleset's dictionary) */
 static int unpack_row(yz_store *st, sqlite3_stmt *s, bool input, bool output, yz_stored *o, yz_diags *d)
@@ -1336,6 +1480,7 @@ static int fill_stored(yz_store *st, sqlite3_stmt *s, bool with_output, yz_store
     o->recorded_at = col_dup(s, 7);
     o->engine = col_dup(s, 8);
     o->target = col_dup(s, 9);
+    o->ruleset_signer = sqlite3_column_type(s, 15) == SQLITE_NULL ? NULL : col_dup(s, 15);
     return with_output ? unpack_row(st, s, true, true, o, d) : YZ_OK;
 }
 
@@ -1536,8 +1681,8 @@ int yz_store_head(yz_store *st, int64_t *seq, char hash[65], yz_diags *d)
     return last_event(st, seq, hash, d);
 }
 
-static int problem(yz_verify_report *rep, int64_t seq, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int problem(yz_verify_report *rep, int64_t seq, const char *fmt, ...)
+#define problem(...) store_problem(__VA_ARGS__)
+int store_problem(yz_verify_report *rep, int64_t seq, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -1576,8 +1721,27 @@ static bool same_person(const char *input, const char *output, const char *id_nu
 
 static const char SQL_VERIFY_DECISION[] =
     "SELECT d.id, r.ruleset, r.province, i.hash, i.data, i.dict, d.id_number, d.as_of, d.operator, "
-    "d.recorded_at, d.engine, d.target, d.output, r.dict FROM decisions d "
+    "d.recorded_at, d.engine, d.target, d.output, r.dict, d.signed_by, d.ruleset FROM decisions d "
     "LEFT JOIN rulesets r ON r.id = d.ruleset LEFT JOIN inputs i ON i.id = d.input WHERE d.seq = ?";
+
+/* the signer of a ruleset signature row, checked once per walk (decisions come in runs of one) */
+static int signer_of(yz_store *st, int64_t sig_row, int64_t rs_row, int64_t seq, char name[48], yz_verify_report *rep,
+                     yz_diags *d)
+{
+    for (int i = 0; i < st->nsig_ok; i++)
+        if (st->sig_ok[i].sig_row == sig_row && st->sig_ok[i].rs_row == rs_row) {
+            memcpy(name, st->sig_ok[i].name, 48);
+            return YZ_OK;
+        }
+    int rc = checkpoint_check_signature(st, sig_row, rs_row, seq, name, rep, d);
+    if (rc == YZ_OK) {
+        int k = st->nsig_ok < 4 ? st->nsig_ok++ : (int)(sig_row % 4);
+        st->sig_ok[k].sig_row = sig_row;
+        st->sig_ok[k].rs_row = rs_row;
+        memcpy(st->sig_ok[k].name, name, 48);
+    }
+    return rc;
+}
 
 static int verify_decision(yz_store *st, int64_t seq, const char *prev, const char *stored, yz_verify_report *rep,
                            yz_diags *d)
@@ -1607,7 +1771,7 @@ static int verify_decision(yz_store *st, int64_t seq, const char *prev, const ch
         return YZ_ESTORE;
     }
     char *input = NULL, *output = NULL;
-    char ihash[65], ohash[65], hash[65];
+    char ihash[65], ohash[65], hash[65], signer[48];
     if (!idict || unzip_col(st, s, 4, idict, &input) != 0) {
         rc = problem(rep, seq, "the decision's input cannot be read back (altered)");
     } else if (sha256_hex(input, strlen(input), ihash), strcmp(ihash, col_text(s, 3)) != 0) {
@@ -1619,6 +1783,10 @@ static int verify_decision(yz_store *st, int64_t seq, const char *prev, const ch
            but it cannot make one person's decision hold another person's record */
         rep->bad_seq = seq;
         rc = YZ_EFAILED;
+    } else if (sqlite3_column_type(s, 14) != SQLITE_NULL &&
+               (rc = signer_of(st, sqlite3_column_int64(s, 14), sqlite3_column_int64(s, 15), seq, signer, rep, d)) !=
+                   YZ_OK) {
+        /* the signature its ruleset was accepted with is gone or no longer signs the ruleset */
     } else {
         sha256_hex(output, strlen(output), ohash);
         dec_event e = {col_text(s, 7),  col_text(s, 10),
@@ -1626,7 +1794,7 @@ static int verify_decision(yz_store *st, int64_t seq, const char *prev, const ch
                        col_text(s, 8),  ohash,
                        col_text(s, 2),  col_text(s, 9),
                        col_text(s, 1),  col_text(s, 11),
-                       seq};
+                       seq,             sqlite3_column_type(s, 14) != SQLITE_NULL ? signer : NULL};
         strbuf ev = STRBUF_INIT;
         decision_event(&e, &ev);
         chain_hash(st, prev, ev.buf, ev.len, hash);
@@ -1779,25 +1947,46 @@ static int parse_head(const char *s, int64_t *seq, char hex[65], yz_diags *d)
     return YZ_OK;
 }
 
-int yz_store_verify(yz_store *st, const char *expect_head, yz_verify_report *rep, yz_diags *d)
+/* the walk from event from+1 (from_hash: the hash of event from, which must be in the chain) */
+static int verify(yz_store *st, int64_t from, const char *from_hash, const char *expect_head, yz_verify_report *rep,
+                  yz_diags *d)
 {
     memset(rep, 0, sizeof *rep);
     int64_t want_seq = 0;
     char want[65] = "";
     if (expect_head && parse_head(expect_head, &want_seq, want, d) != YZ_OK)
         return YZ_EUSAGE;
+    if (need_chain_key(st, d) != YZ_OK)
+        return YZ_EUSAGE;
+    st->nsig_ok = 0;
     char prev[65];
     memset(prev, '0', 64);
     prev[64] = '\0';
+    if (from > 0)
+        snprintf(prev, sizeof prev, "%s", from_hash);
+    rep->head_seq = from;
     sqlite3_stmt *s;
-    if (exec(st, "BEGIN", d, "cannot read the store") != YZ_OK)
+    /* one snapshot of the store (or the caller's transaction: a checkpoint holds the write lock) */
+    bool own = sqlite3_get_autocommit(st->db) != 0;
+    if (own && exec(st, "BEGIN", d, "cannot read the store") != YZ_OK)
         return YZ_ESTORE;
-    if (prepare(st, "SELECT seq, kind, hash FROM audit ORDER BY seq", &s, d) != YZ_OK) {
-        exec(st, "ROLLBACK", NULL, "");
+    if (prepare(st, "SELECT seq, kind, hash FROM audit WHERE seq >= ? ORDER BY seq", &s, d) != YZ_OK) {
+        if (own)
+            exec(st, "ROLLBACK", NULL, "");
         return YZ_ESTORE;
     }
-    int64_t expected = 1;
+    sqlite3_bind_int64(s, 1, from);
+    int64_t expected = from + 1;
     int rc = YZ_OK;
+    if (from > 0) {
+        /* the event the walk starts after, as the caller knows it */
+        int first = sqlite3_step(s);
+        if (first != SQLITE_ROW || sqlite3_column_int64(s, 0) != from || strcmp(col_text(s, 2), from_hash) != 0)
+            rc = first == SQLITE_ROW || first == SQLITE_DONE
+                     ? problem(rep, from, "event %lld is no longer the one checked before (rewritten or removed)",
+                               (long long)from)
+                     : store_err(st, d, "cannot read the audit chain");
+    }
     int step = SQLITE_DONE;
     while (rc == YZ_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
         int64_t seq = sqlite3_column_int64(s, 0);
@@ -1825,8 +2014,11 @@ int yz_store_verify(yz_store *st, const char *expect_head, yz_verify_report *rep
     if (rc == YZ_OK && step != SQLITE_DONE)
         rc = store_err(st, d, "cannot read the audit chain");
     sqlite3_finalize(s);
-    if (rc == YZ_OK) {
+    if (rc == YZ_OK)
         snprintf(rep->head_hash, sizeof rep->head_hash, "%s", prev);
+    /* store-wide checks (in the caller's transaction, the checkpoint's second pass over the few
+       events since its first, they were just made) */
+    if (rc == YZ_OK && own) {
         /* rows the chain does not describe were inserted around it */
         static const char *const orphans[] = {
             "SELECT min(seq) FROM decisions WHERE seq NOT IN (SELECT seq FROM audit WHERE kind = 'decision')",
@@ -1844,6 +2036,9 @@ int yz_store_verify(yz_store *st, const char *expect_head, yz_verify_report *rep
                              i == 0 ? "decision" : "ruleset");
             sqlite3_finalize(s);
         }
+        /* the checkpoints the store keeps must still hold (the ones kept elsewhere prove more) */
+        if (rc == YZ_OK)
+            rc = checkpoint_check_stored(st, rep->head_seq, rep, d);
     }
     if (rc == YZ_OK && expect_head) {
         /* the anchored head, or the abbreviation of it, must be an event of the chain (at its
@@ -1855,7 +2050,8 @@ int yz_store_verify(yz_store *st, const char *expect_head, yz_verify_report *rep
                     want_seq ? "SELECT seq FROM audit WHERE seq = ?3 AND hash >= ?1 AND hash < ?2"
                              : "SELECT seq FROM audit WHERE hash >= ?1 AND hash < ?2 ORDER BY seq LIMIT 1",
                     &s, d) != YZ_OK) {
-            exec(st, "COMMIT", NULL, "");
+            if (own)
+                exec(st, "COMMIT", NULL, "");
             return YZ_ESTORE;
         }
         sqlite3_bind_text(s, 1, want, -1, SQLITE_STATIC);
@@ -1872,6 +2068,17 @@ int yz_store_verify(yz_store *st, const char *expect_head, yz_verify_report *rep
                          "the anchored head %.16s... is not in the chain: events up to it were removed or rewritten",
                          want);
     }
-    exec(st, "COMMIT", NULL, "");
+    if (own)
+        exec(st, "COMMIT", NULL, "");
     return rc;
+}
+
+int yz_store_verify(yz_store *st, const char *expect_head, yz_verify_report *rep, yz_diags *d)
+{
+    return verify(st, 0, NULL, expect_head, rep, d);
+}
+
+int store_verify_from(yz_store *st, int64_t from, const char *from_hash, yz_verify_report *rep, yz_diags *d)
+{
+    return verify(st, from, from_hash, NULL, rep, d);
 }

@@ -47,6 +47,7 @@ step serve tests/serve/run.sh
 step install tests/install/run.sh
 step cli tests/cli/run.sh
 step store tests/store/run.sh
+step sign tests/sign/run.sh
 step store-edges tests/store/edges.sh
 step records tests/records/run.sh
 step schema tests/schema/run.sh

@@ -36,6 +36,8 @@ static const char usage_text[] =
     "  --instructions N, --memory-mb N, --cpu-seconds N\n"
     "                    the rule limits, as for check (the first two only with --no-record)\n"
     "  --quiet           no progress line and no summary\n"
+    "  --ruleset-key F, --require-signed, --chain-key F\n"
+    "                    the ruleset's signature and a keyed store's secret, as for check\n"
     "\n"
     "exit codes: 0 every record decided; 2 usage error; 3 policy error, no policy in force, or a\n"
     "            rule could not decide some records (reported; nothing recorded for them);\n"
@@ -129,7 +131,8 @@ int cmd_batch(cli *c, int argc, char **argv)
     o.province = getenv("YUANZHU_PROVINCE");
     o.operator_id = getenv("YUANZHU_OPERATOR");
     o.record = true;
-    const char *db = NULL;
+    const char *db = NULL, *chain = NULL;
+    cli_key_paths key_paths = {{NULL}, 0};
     bool quiet = false;
     char *rejects = NULL;
     for (int i = 1; i < argc; i++) {
@@ -170,6 +173,13 @@ int cmd_batch(cli *c, int argc, char **argv)
             o.lines = v;
         } else if (!strcmp(argv[i], "--no-record")) {
             o.record = false;
+        } else if ((v = cli_opt(argc, argv, &i, "--ruleset-key"))) {
+            if (cli_key_path(c, &key_paths, v) != 0)
+                return EXIT_USAGE;
+        } else if (!strcmp(argv[i], "--require-signed")) {
+            o.require_signed = true;
+        } else if ((v = cli_opt(argc, argv, &i, "--chain-key"))) {
+            chain = v;
         } else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
             quiet = true;
         } else if ((l = cli_limit_opt(c, argc, argv, &i, &o.limits)) != 0) {
@@ -215,10 +225,25 @@ int cmd_batch(cli *c, int argc, char **argv)
         o.rejects = rejects;
     }
     o.progress = !quiet && isatty(2);
+    cli_keys keys = {{NULL}, 0}, chain_key = {{NULL}, 0};
+    int code = cli_keys_read(c, &key_paths, "YUANZHU_RULESET_KEY", &keys);
+    if (!code && (chain || (o.record && (chain = getenv("YUANZHU_CHAIN_KEY")) && *chain)))
+        code = cli_key_add(c, &chain_key, chain);
+    if (code) {
+        cli_keys_free(&keys);
+        cli_keys_free(&chain_key);
+        free(rejects);
+        return code;
+    }
+    o.ruleset_keys = (const yz_key *const *)keys.k;
+    o.n_ruleset_keys = keys.n;
+    o.chain_key = chain_key.n ? chain_key.k[0] : NULL;
     yz_diags d;
     yz_diags_init(&d);
     yz_batch_summary s;
     int rc = yz_batch_run(&o, &s, &d);
+    cli_keys_free(&keys);
+    cli_keys_free(&chain_key);
     cli_print_diags(c, &d);
     yz_diags_free(&d);
     if (!quiet && s.records + s.rejected > 0)

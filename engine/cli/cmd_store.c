@@ -7,7 +7,7 @@
 /* ---- init ---- */
 
 static const char init_usage[] =
-    "usage: yuanzhu init [--db PATH] [--hash sha256|sm3]\n"
+    "usage: yuanzhu init [--db PATH] [--hash sha256|sm3] [--chain-key SECRET]\n"
     "\n"
     "Creates a decision store.  Its audit chain is hashed with SHA-256 (default) or SM3 (国密,\n"
     "GB/T 32905), chosen once for the life of the store.  'check' creates a SHA-256 store by\n"
@@ -15,11 +15,16 @@ static const char init_usage[] =
     "renamed into place when complete (mode 0600: decisions are personal data), so an init that\n"
     "is stopped leaves no store behind; an empty file at PATH is made into the store.\n"
     "\n"
+    "With --chain-key (a secret made by yuanzhu key new --alg hmac, kept outside the store) the\n"
+    "chain is an HMAC keyed by it: nobody without the secret can append or rewrite an event that\n"
+    "verifies.  Every command that records or verifies then needs the secret (--chain-key or\n"
+    "YUANZHU_CHAIN_KEY).\n"
+    "\n"
     "exit codes: 0 created; 2 usage error; 5 the store exists or cannot be created\n";
 
 int cmd_init(cli *c, int argc, char **argv)
 {
-    const char *db = NULL, *hash = "sha256";
+    const char *db = NULL, *hash = "sha256", *chain = NULL;
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -27,6 +32,8 @@ int cmd_init(cli *c, int argc, char **argv)
             return 0;
         } else if ((v = cli_opt(argc, argv, &i, "--db"))) {
             db = v;
+        } else if ((v = cli_opt(argc, argv, &i, "--chain-key"))) {
+            chain = v;
         } else if ((v = cli_opt(argc, argv, &i, "--hash"))) {
             hash = v;
         } else {
@@ -40,67 +47,194 @@ int cmd_init(cli *c, int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *path = cli_db_path(db);
+    cli_keys ks = {{NULL}, 0};
+    int code = chain ? cli_key_add(c, &ks, chain) : 0;
+    if (code)
+        return code;
     yz_diags d;
     yz_diags_init(&d);
-    int rc = yz_store_create(path, hash, &d);
+    int rc = chain ? yz_store_create_keyed(path, hash, ks.k[0], &d) : yz_store_create(path, hash, &d);
     cli_print_diags(c, &d);
     yz_diags_free(&d);
+    if (rc == YZ_OK && chain)
+        printf("created %s (audit chain: hmac-%s keyed by %s)\n", cli_shown(path), hash, yz_key_name(ks.k[0]));
+    else if (rc == YZ_OK)
+        printf("created %s (audit chain: %s)\n", cli_shown(path), hash);
+    cli_keys_free(&ks);
     if (rc != YZ_OK)
         return rc == YZ_EUSAGE ? EXIT_USAGE : EXIT_STORE;
-    printf("created %s (audit chain: %s)\n", cli_shown(path), hash);
     return 0;
 }
 
 /* ---- audit ---- */
 
 static const char audit_usage[] =
-    "usage: yuanzhu audit verify [--db PATH] [--expect-head [SEQ:]HASH]\n"
+    "usage: yuanzhu audit verify [--db PATH] [--expect-head [SEQ:]HASH] [--chain-key SECRET]\n"
+    "                            [--checkpoint FILE --pubkey PUBLIC_KEY...]\n"
+    "       yuanzhu audit checkpoint [--db PATH] --key PRIVATE_KEY... [--to FILE] [--chain-key SECRET]\n"
     "       yuanzhu audit head [--db PATH]\n"
     "\n"
     "verify walks the whole audit chain and every row it describes (decisions, their inputs and\n"
-    "outputs, rulesets and their files) and prints 'ok: N events, head HASH', or the first sequence\n"
-    "number that was altered, deleted, inserted or reordered.  A tail cut off the end leaves a\n"
-    "valid, shorter chain: only a head kept outside the store shows it, so write down the output\n"
-    "of 'audit head' (or publish it) and pass it to --expect-head: the whole SEQ:HASH, or the hash\n"
-    "abbreviated to its first 16 or more hex digits (fewer could be matched by a forged chain).\n"
-    "verify also checks that each decision names the person whose record it stores.\n"
+    "outputs, rulesets and their files and signatures) and prints 'ok: N events, head HASH', or the\n"
+    "first sequence number that was altered, deleted, inserted or reordered; it also checks that each\n"
+    "decision names the person whose record it stores.  --expect-head takes what 'audit head'\n"
+    "printed: the whole SEQ:HASH, or the hash's first 16 or more hex digits.  The chain alone cannot\n"
+    "show what someone who can write the store did with care: a tail cut off, a rewrite with the\n"
+    "hashes recomputed.  A checkpoint kept outside the store does:\n"
     "\n"
-    "exit codes: 0 the chain is intact; 1 tampering found; 2 usage error (a malformed --expect-head);\n"
-    "            5 the store cannot be read\n";
+    "checkpoint verifies the chain, signs its head (origin, size, hash, chain, time) with the key(s),\n"
+    "keeps the checkpoint in the store and appends it to FILE (--to; keep that file elsewhere:\n"
+    "another machine, a write-once medium, an e-mail to the auditor).  The key is --key or\n"
+    "YUANZHU_CHECKPOINT_KEY.\n"
+    "verify --checkpoint FILE --pubkey KEY.pub checks every checkpoint in FILE: signed by that key,\n"
+    "of this store, and the store still holds exactly the events each covers; then it reports what\n"
+    "was appended since the latest (an event recorded before it but appended after is back-dated).\n"
+    "A store made with --chain-key needs its secret to be verified (--chain-key or YUANZHU_CHAIN_KEY).\n"
+    "\n"
+    "exit codes: 0 the chain (and the checkpoints) hold; 1 tampering found, or a checkpoint refused;\n"
+    "            2 usage error; 4 a file cannot be read; 5 the store cannot be read\n";
+
+static int audit_checkpoint(cli *c, yz_store *st, cli_keys *keys, const char *to)
+{
+    int code = keys->n ? 0 : cli_key_env(c, keys, "YUANZHU_CHECKPOINT_KEY");
+    if (code)
+        return code;
+    if (!keys->n) {
+        cli_error(c, "sign the checkpoint with which key? add --key PRIVATE_KEY (or set YUANZHU_CHECKPOINT_KEY; "
+                     "yuanzhu key new --alg sm2 makes one)");
+        return EXIT_USAGE;
+    }
+    yz_diags d;
+    yz_diags_init(&d);
+    char *text = NULL;
+    int64_t size = 0;
+    int rc = yz_store_checkpoint(st, (const yz_key *const *)keys->k, keys->n, to, &text, &size, &d);
+    cli_print_diags(c, &d);
+    yz_diags_free(&d);
+    if (rc == YZ_OK) {
+        fputs(text, stdout);
+        if (to)
+            fprintf(stderr, "checkpoint of %lld events appended to %s and kept in the store\n", (long long)size,
+                    cli_shown(to));
+        else
+            fprintf(stderr, "checkpoint of %lld events kept in the store: keep a copy elsewhere too (--to FILE)\n",
+                    (long long)size);
+    }
+    yz_free(text);
+    return rc == YZ_OK         ? 0
+           : rc == YZ_EFAILED ? EXIT_FAIL
+           : rc == YZ_EUSAGE  ? EXIT_USAGE
+           : rc == YZ_EIO     ? EXIT_INPUT
+                              : EXIT_STORE;
+}
+
+static int audit_verify_checkpoints(cli *c, yz_store *st, const char *file, cli_keys *keys, yz_diags *d)
+{
+    char *text;
+    size_t len;
+    int e = cli_read(file, &text, &len);
+    if (e) {
+        cli_error(c, "cannot read %s: %s", cli_shown(file), strerror(e));
+        return EXIT_INPUT;
+    }
+    yz_verify_report rep;
+    yz_checkpoint_report cp;
+    int rc = yz_store_verify_checkpoints(st, text, len, file, (const yz_key *const *)keys->k, keys->n, &rep, &cp, d);
+    free(text);
+    if (rc == YZ_OK) {
+        printf("ok: %lld events, head %lld:%s (%s)\n", (long long)rep.events, (long long)rep.head_seq, rep.head_hash,
+               yz_store_chain(st));
+        printf("checkpoint: %zu checked; the latest, of %s signed by %s, covers %lld events, and the store still "
+               "holds exactly those\n",
+               cp.checkpoints, cp.time, cp.signer, (long long)cp.size);
+        if (cp.appended)
+            printf("appended since: %lld event%s (seq %lld to %lld: %lld decision%s, %lld ruleset%s), recorded %s to %s\n",
+                   (long long)cp.appended, cp.appended == 1 ? "" : "s", (long long)cp.size + 1,
+                   (long long)(cp.size + cp.appended), (long long)cp.appended_decisions,
+                   cp.appended_decisions == 1 ? "" : "s", (long long)cp.appended_rulesets,
+                   cp.appended_rulesets == 1 ? "" : "s", cp.first_after, cp.last_after);
+        else
+            printf("appended since: nothing\n");
+        return 0;
+    }
+    if (rc == YZ_EFAILED) {
+        printf("TAMPERED at seq %lld: %s\n", (long long)rep.bad_seq, rep.problem);
+        return EXIT_FAIL;
+    }
+    return rc == YZ_EPARSE ? EXIT_INPUT : rc == YZ_EUSAGE ? EXIT_USAGE : EXIT_STORE;
+}
 
 int cmd_audit(cli *c, int argc, char **argv)
 {
-    const char *db = NULL, *expect = NULL, *sub = NULL;
-    for (int i = 1; i < argc; i++) {
+    const char *db = NULL, *expect = NULL, *sub = NULL, *checkpoint = NULL, *to = NULL, *chain = NULL;
+    cli_keys keys = {{NULL}, 0}, pubkeys = {{NULL}, 0};
+    int code = 0;
+    for (int i = 1; i < argc && !code; i++) {
         const char *v;
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(audit_usage, stdout);
+            cli_keys_free(&keys);
+            cli_keys_free(&pubkeys);
             return 0;
         } else if ((v = cli_opt(argc, argv, &i, "--db"))) {
             db = v;
         } else if ((v = cli_opt(argc, argv, &i, "--expect-head"))) {
             expect = v;
-        } else if (!sub && (!strcmp(argv[i], "verify") || !strcmp(argv[i], "head"))) {
+        } else if ((v = cli_opt(argc, argv, &i, "--checkpoint"))) {
+            checkpoint = v;
+        } else if ((v = cli_opt(argc, argv, &i, "--to"))) {
+            to = v;
+        } else if ((v = cli_opt(argc, argv, &i, "--chain-key"))) {
+            chain = v;
+        } else if ((v = cli_opt(argc, argv, &i, "--key"))) {
+            code = cli_key_add(c, &keys, v);
+        } else if ((v = cli_opt(argc, argv, &i, "--pubkey"))) {
+            code = cli_key_add(c, &pubkeys, v);
+        } else if (!sub && (!strcmp(argv[i], "verify") || !strcmp(argv[i], "head") || !strcmp(argv[i], "checkpoint"))) {
             sub = argv[i];
         } else {
             cli_error(c, "unexpected '%s'", argv[i]);
             fputs(audit_usage, stderr);
-            return EXIT_USAGE;
+            code = EXIT_USAGE;
         }
     }
-    if (!sub) {
-        cli_error(c, "say what to do: audit verify, or audit head");
+    if (!code && !sub) {
+        cli_error(c, "say what to do: audit verify, audit checkpoint, or audit head");
         fputs(audit_usage, stderr);
-        return EXIT_USAGE;
+        code = EXIT_USAGE;
     }
-    yz_store *st;
     const char *path = cli_db_path(db);
-    int code = cli_open_existing(c, path, &st);
-    if (code)
+    if (!code && checkpoint && (strcmp(sub, "verify") || !pubkeys.n)) {
+        cli_error(c, "%s", strcmp(sub, "verify") ? "--checkpoint goes with audit verify"
+                                                 : "--checkpoint needs --pubkey FILE: the public key of the checkpoint's "
+                                                   "signer (a checkpoint whose signature is not checked proves nothing)");
+        code = EXIT_USAGE;
+    }
+    if (!code && ((pubkeys.n && !checkpoint) || (keys.n && strcmp(sub, "checkpoint")) || (to && strcmp(sub, "checkpoint")))) {
+        cli_error(c, "%s", pubkeys.n && !checkpoint ? "--pubkey goes with --checkpoint FILE"
+                                                    : "--key and --to go with audit checkpoint");
+        code = EXIT_USAGE;
+    }
+    yz_store *st = NULL;
+    yz_key *chain_key = NULL;
+    if (!code)
+        code = cli_open_existing(c, path, &st);
+    if (!code && strcmp(sub, "head"))
+        code = cli_chain_key(c, st, chain, &chain_key);
+    if (code) {
+        yz_store_close(st);
+        yz_key_free(chain_key);
+        cli_keys_free(&keys);
+        cli_keys_free(&pubkeys);
         return code;
+    }
     yz_diags d;
     yz_diags_init(&d);
-    if (!strcmp(sub, "head")) {
+    if (!strcmp(sub, "checkpoint")) {
+        code = audit_checkpoint(c, st, &keys, to);
+    } else if (checkpoint) {
+        code = audit_verify_checkpoints(c, st, checkpoint, &pubkeys, &d);
+    } else if (!strcmp(sub, "head")) {
         int64_t seq;
         char hash[65];
         if (yz_store_head(st, &seq, hash, &d) != YZ_OK)
@@ -112,7 +246,7 @@ int cmd_audit(cli *c, int argc, char **argv)
         int rc = yz_store_verify(st, expect, &rep, &d);
         if (rc == YZ_OK)
             printf("ok: %lld events, head %lld:%s (%s)\n", (long long)rep.events, (long long)rep.head_seq,
-                   rep.head_hash, yz_store_hash_alg(st));
+                   rep.head_hash, yz_store_chain(st));
         else if (rc == YZ_EFAILED) {
             printf("TAMPERED at seq %lld: %s\n", (long long)rep.bad_seq, cli_shown(rep.problem));
             code = EXIT_FAIL;
@@ -122,6 +256,9 @@ int cmd_audit(cli *c, int argc, char **argv)
     cli_print_diags(c, &d);
     yz_diags_free(&d);
     yz_store_close(st);
+    yz_key_free(chain_key);
+    cli_keys_free(&keys);
+    cli_keys_free(&pubkeys);
     return code;
 }
 

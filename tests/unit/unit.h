@@ -67,6 +67,7 @@ void test_json(void);
 void test_merge(void);
 void test_store(void);
 void test_ledger(void);
+void test_sign(void);
 void test_records(void);
 
 #endif
