@@ -15,6 +15,8 @@ static const char serve_usage[] =
     "usage: yuanzhu serve [--listen 127.0.0.1:8080 | --listen unix:PATH] [--db PATH] [--tokens FILE]\n"
     "                     [--threads N] [--max-body BYTES] [--timeout SECONDS] [--request-timeout SECONDS]\n"
     "                     [--max-connections N] [--cpu-seconds N] [--web DIR]\n"
+    "                     [--ruleset-key FILE]... [--require-signed] [--chain-key FILE]\n"
+    "                     [--checkpoint-every SECONDS --checkpoint-key FILE... [--checkpoint-file FILE]]\n"
     "\n"
     "Serves the engine over HTTP: JSON endpoints under /v1 (described by /v1/openapi.json) for the\n"
     "systems around a caseworker, and a caseworker's web page at /.  Every province's rules are\n"
@@ -39,6 +41,18 @@ static const char serve_usage[] =
     "  --cpu-seconds N      stop a rule call after N s of CPU time (default 5): that request fails\n"
     "                       with 500 and nothing is recorded\n"
     "  --web DIR            the web page's files (default: HOME/web, else HOME/engine/web)\n"
+    "  --ruleset-key FILE   a public key that may have signed a province's rules (repeat for more; or\n"
+    "                       YUANZHU_RULESET_KEY): a folder with a signature (" YZ_RULESET_SIGNATURE ") is used only\n"
+    "                       when it holds, at start and on every reload, as batch checks it\n"
+    "  --require-signed     use only signed rulesets (always so when the store trusts a key)\n"
+    "  --chain-key FILE     the secret of a keyed chain (init --chain-key; or YUANZHU_CHAIN_KEY)\n"
+    "  --checkpoint-every S sign a checkpoint of the audit chain's head at start, every S seconds when\n"
+    "                       decisions were recorded since the last one, and when stopping (the\n"
+    "                       timer in place of running 'yuanzhu audit checkpoint' by hand)\n"
+    "  --checkpoint-key FILE the private key that signs them (repeat to sign with several)\n"
+    "  --checkpoint-file FILE also append each checkpoint to FILE: keep it away from the store\n"
+    "                       (another disk, a log shipper); audit verify --checkpoint FILE --pubkey KEY\n"
+    "                       then proves the store still holds what each covered\n"
     "\n"
     "roles: caseworker  determine and record (for the token's province, if it names one), read\n"
     "                   that province's decisions\n"
@@ -47,7 +61,7 @@ static const char serve_usage[] =
     "       admin       everything\n"
     "The operator recorded with a decision is the token's, never a field of the request.\n"
     "\n"
-    "exit codes: 0 stopped by a signal; 2 usage error (also: bad tokens file, cannot listen);\n"
+    "exit codes: 0 stopped by a signal; 2 usage error (also: bad tokens file, a key, cannot listen);\n"
     "            3 no province's rules can be used; 5 the store cannot be opened\n"
     "\n"
     "example: yuanzhu token add --operator gz-0042 --role caseworker --province guangdong\n"
@@ -76,6 +90,8 @@ int cmd_serve(cli *c, int argc, char **argv)
     cfg.idle_timeout = 15;
     cfg.request_timeout = 30;
     cfg.max_connections = 512;
+    cli_key_paths ruleset_key_paths = {{NULL}, 0}, cp_key_paths = {{NULL}, 0};
+    const char *chain = NULL;
     for (int i = 1; i < argc; i++) {
         const char *v;
         unsigned long long n;
@@ -114,6 +130,22 @@ int cmd_serve(cli *c, int argc, char **argv)
             if (number_opt(c, "--max-connections", v, 1, 100000, &n))
                 return EXIT_USAGE;
             cfg.max_connections = (unsigned)n;
+        } else if ((v = cli_opt(argc, argv, &i, "--ruleset-key"))) {
+            if (cli_key_path(c, &ruleset_key_paths, v))
+                return EXIT_USAGE;
+        } else if (!strcmp(argv[i], "--require-signed")) {
+            cfg.require_signed = true;
+        } else if ((v = cli_opt(argc, argv, &i, "--chain-key"))) {
+            chain = v;
+        } else if ((v = cli_opt(argc, argv, &i, "--checkpoint-every"))) {
+            if (number_opt(c, "--checkpoint-every", v, 1, 7 * 86400, &n))
+                return EXIT_USAGE;
+            cfg.checkpoint_every = (unsigned)n;
+        } else if ((v = cli_opt(argc, argv, &i, "--checkpoint-key"))) {
+            if (cli_key_path(c, &cp_key_paths, v))
+                return EXIT_USAGE;
+        } else if ((v = cli_opt(argc, argv, &i, "--checkpoint-file"))) {
+            cfg.checkpoint_file = v;
         } else {
             cli_error(c, "unexpected '%s'", argv[i]);
             fputs(serve_usage, stderr);
@@ -124,6 +156,42 @@ int cmd_serve(cli *c, int argc, char **argv)
         cli_error(c, "--listen needs an address: 127.0.0.1:8080 or unix:PATH");
         return EXIT_USAGE;
     }
+    if (cfg.checkpoint_every && !cp_key_paths.n) {
+        cli_error(c, "--checkpoint-every needs --checkpoint-key FILE: the private key that signs the checkpoints "
+                     "(yuanzhu key new)");
+        return EXIT_USAGE;
+    }
+    if (!cfg.checkpoint_every && (cp_key_paths.n || cfg.checkpoint_file)) {
+        cli_error(c, "--checkpoint-key and --checkpoint-file go with --checkpoint-every SECONDS");
+        return EXIT_USAGE;
+    }
+    if (cfg.checkpoint_file && !*cfg.checkpoint_file) {
+        cli_error(c, "--checkpoint-file needs a file name");
+        return EXIT_USAGE;
+    }
+    cli_keys ruleset_keys = {{NULL}, 0}, cp_keys = {{NULL}, 0}, chain_key = {{NULL}, 0};
+    int kc = cli_keys_read(c, &ruleset_key_paths, "YUANZHU_RULESET_KEY", &ruleset_keys);
+    for (size_t k = 0; !kc && k < cp_key_paths.n; k++)
+        kc = cli_key_add(c, &cp_keys, cp_key_paths.p[k]);
+    if (!kc && (chain || ((chain = getenv("YUANZHU_CHAIN_KEY")) && *chain)))
+        kc = cli_key_add(c, &chain_key, chain);
+    for (size_t k = 0; !kc && k < cp_keys.n; k++)
+        if (!yz_key_is_private(cp_keys.k[k])) {
+            cli_error(c, "--checkpoint-key %s is a public key: checkpoints are signed with the private one",
+                      cli_shown(cp_key_paths.p[k]));
+            kc = EXIT_USAGE;
+        }
+    if (kc) {
+        cli_keys_free(&ruleset_keys);
+        cli_keys_free(&cp_keys);
+        cli_keys_free(&chain_key);
+        return kc;
+    }
+    cfg.ruleset_keys = (const yz_key *const *)ruleset_keys.k;
+    cfg.n_ruleset_keys = ruleset_keys.n;
+    cfg.checkpoint_keys = (const yz_key *const *)cp_keys.k;
+    cfg.n_checkpoint_keys = cp_keys.n;
+    cfg.chain_key = chain_key.n ? chain_key.k[0] : NULL;
     char *webdir = NULL;
     if (web)
         webdir = strdup(web);
@@ -157,6 +225,9 @@ int cmd_serve(cli *c, int argc, char **argv)
     if (code) {
         cli_error(c, "%s", err);
         free(webdir);
+        cli_keys_free(&ruleset_keys);
+        cli_keys_free(&cp_keys);
+        cli_keys_free(&chain_key);
         return code;
     }
     const char *host = listen_addr;
@@ -181,6 +252,9 @@ int cmd_serve(cli *c, int argc, char **argv)
     serve_stop(s);
     serve_log("stopped");
     free(webdir);
+    cli_keys_free(&ruleset_keys);
+    cli_keys_free(&cp_keys);
+    cli_keys_free(&chain_key);
     return 0;
 }
 

@@ -35,6 +35,18 @@ typedef struct serve_config {
     unsigned request_timeout;/* seconds a request may take to arrive, headers and body */
     unsigned max_connections;
     yz_limits limits;        /* of the rule sandbox (only cpu_ms may differ from the defaults) */
+    /* ruleset signatures: checked with these public keys and the store's trusted ones, required
+       when require_signed or the store trusts a key (as batch does) */
+    const yz_key *const *ruleset_keys;
+    size_t n_ruleset_keys;
+    bool require_signed;
+    const yz_key *chain_key; /* the secret of a keyed chain, or NULL */
+    /* signed checkpoints every checkpoint_every seconds (0: none) with these private keys,
+       appended to checkpoint_file too when it is not NULL */
+    const yz_key *const *checkpoint_keys;
+    size_t n_checkpoint_keys;
+    unsigned checkpoint_every;
+    const char *checkpoint_file;
 } serve_config;
 
 typedef struct serve serve;
@@ -146,7 +158,10 @@ typedef struct serve_gen {
 } serve_gen;
 
 typedef struct serve_rules serve_rules;
-serve_rules *serve_rules_new(const char *home, const yz_limits *limits);
+/* check (may be NULL) is asked about each ruleset once it is linted: its signature, before the
+ * ruleset is used (YZ_OK, or its problems in d). */
+typedef int (*serve_rules_check)(void *ctx, yz_ruleset *rs, yz_diags *d);
+serve_rules *serve_rules_new(const char *home, const yz_limits *limits, serve_rules_check check, void *check_ctx);
 /* Loads (or reloads) every province; returns the number of rulesets with errors. */
 size_t serve_rules_load(serve_rules *r);
 /* The current generation, referenced (release it). */
@@ -164,7 +179,24 @@ void serve_rules_free(serve_rules *r);
 
 typedef struct serve_store serve_store;
 /* Opens (or creates) the store and starts its writer thread.  NULL with err. */
-serve_store *serve_store_open(const char *path, char *err, size_t errlen);
+serve_store *serve_store_open(const char *path, const yz_key *chain_key, char *err, size_t errlen);
+/* Runs fn on the writer's connection, between transactions, and waits: fn's result (its
+ * problems in d). */
+typedef int (*serve_store_fn)(yz_store *w, void *arg, yz_diags *d);
+int serve_store_call(serve_store *s, serve_store_fn fn, void *arg, yz_diags *d);
+/* Signs a checkpoint of the chain's head (yz_store_checkpoint, with keys: private keys that
+ * outlive s) at start, then every `every` seconds when events were appended since the last one,
+ * and once more when the store closes; each goes into the store and, when file is not NULL, is
+ * appended to that file.  A failure is logged and kept for /health; the next tick tries again. */
+typedef struct serve_checkpoint_status {
+    unsigned every;        /* seconds between checkpoints; 0: none are made */
+    int64_t size;          /* the events the last checkpoint covers (0: none yet) */
+    char hash[65], time[21];
+    unsigned long made, failed;
+    char error[320];       /* why the last attempt failed, or "" */
+} serve_checkpoint_status;
+void serve_store_checkpoints(serve_store *s, const yz_key *const *keys, size_t n, unsigned every, const char *file);
+void serve_store_checkpoint_status(serve_store *s, serve_checkpoint_status *out);
 /* Records a determination through the writer and waits for its commit: YZ_OK, or an error with
  * the store's message in msg. */
 int serve_store_record(serve_store *s, const yz_ruleset *rs, const yz_record *rec, const yz_determination *det,

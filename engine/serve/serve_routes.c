@@ -797,6 +797,23 @@ static void h_health(serve *s, const serve_req *q, const serve_principal *p, cha
         json_array_append_new(problems, jstr(s->tokens_error));
     size_t ntok = serve_tokens_count(s->tokens);
     pthread_rwlock_unlock(&s->tokens_lock);
+    serve_checkpoint_status cs;
+    serve_store_checkpoint_status(s->store, &cs);
+    if (cs.error[0]) {
+        char *m = sv_printf("the last signed checkpoint failed: %s", cs.error);
+        json_array_append_new(problems, jstr(m));
+        free(m);
+    }
+    if (cs.every) {
+        json_t *cp = obj_add(o, "checkpoints", json_object());
+        json_object_set_new(cp, "every_seconds", json_integer(cs.every));
+        json_object_set_new(cp, "failed", json_integer((json_int_t)cs.failed));
+        json_object_set_new(cp, "last_error", cs.error[0] ? jstr(cs.error) : json_null());
+        json_object_set_new(cp, "last_hash", cs.size ? jstr(cs.hash) : json_null());
+        json_object_set_new(cp, "last_size", json_integer(cs.size));
+        json_object_set_new(cp, "last_time", cs.size ? jstr(cs.time) : json_null());
+        json_object_set_new(cp, "made", json_integer((json_int_t)cs.made));
+    }
     json_object_set_new(o, "problems", problems);
     json_t *rl = obj_add(o, "reload", json_object());
     json_object_set_new(rl, "at", jstr(g ? g->reloaded_at : ""));
@@ -805,7 +822,7 @@ static void h_health(serve *s, const serve_req *q, const serve_principal *p, cha
     json_object_set_new(rs, "in_service", json_integer(in));
     json_object_set_new(rs, "with_errors", json_integer(bad));
     json_object_set_new(o, "started_at", jstr(s->started_at));
-    json_object_set_new(o, "status", jstr(bad || s->tokens_error[0] ? "degraded" : "ok"));
+    json_object_set_new(o, "status", jstr(bad || s->tokens_error[0] || cs.error[0] ? "degraded" : "ok"));
     json_object_set_new(o, "tokens", json_integer(ntok));
     json_object_set_new(o, "version", jstr("yuanzhu " YZ_VERSION));
     serve_gen_release(g);
@@ -1046,6 +1063,25 @@ static int handle(void *ctx, const serve_req *q, serve_resp *r)
 
 /* ---- the service ---- */
 
+typedef struct sig_check {
+    serve *s;
+    yz_ruleset *rs;
+} sig_check;
+
+static int check_on_writer(yz_store *w, void *arg, yz_diags *d)
+{
+    sig_check *k = arg;
+    const serve_config *cfg = &k->s->cfg;
+    return yz_store_check_ruleset(w, k->rs, cfg->ruleset_keys, cfg->n_ruleset_keys, cfg->require_signed, d);
+}
+
+/* a ruleset is used only once its signature holds, as batch would record it */
+static int check_signature(void *ctx, yz_ruleset *rs, yz_diags *d)
+{
+    sig_check k = {ctx, rs};
+    return serve_store_call(((serve *)ctx)->store, check_on_writer, &k, d);
+}
+
 int serve_start(const serve_config *cfg, serve **out, char *err, size_t errlen)
 {
     serve *s = sv_calloc(1, sizeof *s);
@@ -1065,7 +1101,13 @@ int serve_start(const serve_config *cfg, serve **out, char *err, size_t errlen)
         code = 2;
         goto fail;
     }
-    s->rules = serve_rules_new(s->home, &cfg->limits);
+    /* the store first: a ruleset's signature is checked against the keys it trusts */
+    s->store = serve_store_open(s->db, cfg->chain_key, err, errlen);
+    if (!s->store) {
+        code = 5;
+        goto fail;
+    }
+    s->rules = serve_rules_new(s->home, &cfg->limits, check_signature, s);
     size_t nerr = serve_rules_load(s->rules);
     serve_gen *g = serve_rules_acquire(s->rules);
     size_t in = 0;
@@ -1073,7 +1115,9 @@ int serve_start(const serve_config *cfg, serve **out, char *err, size_t errlen)
         const serve_rs *e = g->items[i];
         if (e->rs) {
             in++;
-            serve_log("rules %s: ruleset %.12s", e->name, yz_ruleset_id(e->rs));
+            const char *signer = yz_ruleset_signer(e->rs);
+            serve_log("rules %s: ruleset %.12s%s%s", e->name, yz_ruleset_id(e->rs), signer ? ", signed by " : "",
+                      signer ? signer : "");
         } else {
             serve_log("rules %s have errors and are not used:\n%s", e->name, e->errors);
         }
@@ -1084,11 +1128,9 @@ int serve_start(const serve_config *cfg, serve **out, char *err, size_t errlen)
         code = 3;
         goto fail;
     }
-    s->store = serve_store_open(s->db, err, errlen);
-    if (!s->store) {
-        code = 5;
-        goto fail;
-    }
+    if (cfg->checkpoint_every)
+        serve_store_checkpoints(s->store, cfg->checkpoint_keys, cfg->n_checkpoint_keys, cfg->checkpoint_every,
+                                cfg->checkpoint_file);
     serve_http_options o = {cfg->threads, cfg->idle_timeout, cfg->request_timeout, cfg->max_connections, cfg->max_body};
     s->http = serve_http_start(cfg->listen, &o, preflight, handle, s, err, errlen);
     if (!s->http) {

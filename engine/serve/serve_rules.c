@@ -35,6 +35,8 @@ typedef struct tcache {
 struct serve_rules {
     char *home;
     yz_limits limits;
+    serve_rules_check check;
+    void *check_ctx;
     pthread_mutex_t mu;
     serve_gen *gen;
     tcache *caches;
@@ -42,10 +44,12 @@ struct serve_rules {
 
 static _Thread_local tcache *this_thread;
 
-serve_rules *serve_rules_new(const char *home, const yz_limits *limits)
+serve_rules *serve_rules_new(const char *home, const yz_limits *limits, serve_rules_check check, void *check_ctx)
 {
     serve_rules *r = sv_calloc(1, sizeof *r);
     r->home = sv_strdup(home);
+    r->check = check;
+    r->check_ctx = check_ctx;
     if (limits)
         r->limits = *limits;
     pthread_mutex_init(&r->mu, NULL);
@@ -127,14 +131,14 @@ static char *errors_text(const yz_diags *d)
     return buf;
 }
 
-/* the ruleset of one province, loaded and linted: NULL with its errors */
-static yz_ruleset *load_one(const char *home, const char *name, char **errors)
+/* the ruleset of one province, loaded, linted and its signature checked: NULL with its errors */
+static yz_ruleset *load_one(const serve_rules *r, const char *name, char **errors)
 {
     yz_diags d;
     yz_diags_init(&d);
     yz_ruleset *rs = NULL;
-    int rc = yz_ruleset_load(home, name, &rs, &d);
-    if (rc == YZ_OK && yz_lint_ruleset(rs, NULL, &d) != YZ_OK) {
+    int rc = yz_ruleset_load(r->home, name, &rs, &d);
+    if (rc == YZ_OK && (yz_lint_ruleset(rs, NULL, &d) != YZ_OK || (r->check && r->check(r->check_ctx, rs, &d) != YZ_OK))) {
         yz_ruleset_free(rs);
         rs = NULL;
     }
@@ -161,7 +165,7 @@ size_t serve_rules_load(serve_rules *r)
         serve_rs *e = sv_calloc(1, sizeof *e);
         e->name = names[i];
         g->items[i] = e;
-        yz_ruleset *rs = load_one(r->home, names[i], &e->errors);
+        yz_ruleset *rs = load_one(r, names[i], &e->errors);
         /* a city builds on its province: it is no better than the province's rules */
         for (size_t k = 0; rs && k < i; k++)
             if (!gen_holds(g)[k] && g->items[k]->errors && serve_province_covers(g->items[k]->name, names[i]) &&

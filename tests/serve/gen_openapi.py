@@ -108,7 +108,13 @@ S["Health"] = obj({"status": {"type": "string", "enum": ["ok", "degraded"]}, "ve
                    "started_at": {"type": "string"}, "tokens": {"type": "integer"},
                    "rulesets": obj({"in_service": {"type": "integer"}, "with_errors": {"type": "integer"}}),
                    "reload": obj({"at": {"type": "string"}, "ok": {"type": "boolean"}}),
-                   "problems": {"type": "array", "items": {"type": "string"}}})
+                   "problems": {"type": "array", "items": {"type": "string"}},
+                   "checkpoints": obj({"every_seconds": {"type": "integer"}, "made": {"type": "integer"},
+                                       "failed": {"type": "integer"}, "last_size": {"type": "integer"},
+                                       "last_hash": {"type": ["string", "null"]}, "last_time": {"type": ["string", "null"]},
+                                       "last_error": {"type": ["string", "null"]}},
+                                      description="signed checkpoints (serve --checkpoint-every), when made")},
+                  required=["status", "version", "started_at", "tokens", "rulesets", "reload", "problems"])
 
 auth = [{"bearer": []}]
 common = {"400": err("a body where none is taken, or one that is not JSON"), "401": err("no token, or an unknown one"),
