@@ -433,6 +433,82 @@ bool yj_is_int(const yj *v, int64_t *out)
     return true;
 }
 
+/* ---- a member found without parsing ---- */
+
+/* the end of the string whose opening quote is at p (at its closing quote), or NULL; *esc says
+   whether it holds an escape */
+static const char *string_end(const char *p, bool *esc)
+{
+    *esc = false;
+    for (p++; *p && *p != '"'; p++)
+        if (*p == '\\') {
+            *esc = true;
+            if (!*++p)
+                return NULL;
+        }
+    return *p ? p : NULL;
+}
+
+static const char *skip_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    return p;
+}
+
+bool json_top_string(const char *s, const char *key, const char **v, size_t *n)
+{
+    size_t kn = strlen(key);
+    const char *p = skip_ws(s);
+    if (*p != '{')
+        return false;
+    int depth = 0;
+    bool want_key = false;
+    for (; *p; p++) {
+        switch (*p) {
+        case '"': {
+            bool esc;
+            const char *end = string_end(p, &esc);
+            if (!end)
+                return false;
+            if (depth == 1 && want_key) {
+                const char *q = skip_ws(end + 1);
+                if (*q != ':')
+                    return false;
+                if (!esc && (size_t)(end - p - 1) == kn && !memcmp(p + 1, key, kn)) {
+                    q = skip_ws(q + 1);
+                    const char *vend = *q == '"' ? string_end(q, &esc) : NULL;
+                    if (!vend || esc)
+                        return false;
+                    *v = q + 1;
+                    *n = (size_t)(vend - q - 1);
+                    return true;
+                }
+                want_key = false;
+                end = q;
+            }
+            p = end;
+            break;
+        }
+        case '{':
+        case '[':
+            want_key = ++depth == 1;
+            break;
+        case '}':
+        case ']':
+            if (--depth == 0)
+                return false;
+            break;
+        case ',':
+            want_key = depth == 1;
+            break;
+        default:
+            break;
+        }
+    }
+    return false;
+}
+
 /* ---- canonical writing ---- */
 
 void json_quote(strbuf *sb, const char *s, size_t n)

@@ -22,8 +22,41 @@ static const char *canon(arena *m, const char *text)
     return buf;
 }
 
+/* json_top_string's answer as text: the value, or "(parse)" when the caller must parse */
+static const char *top(const char *text, const char *key)
+{
+    static char buf[128];
+    const char *v;
+    size_t n;
+    if (!json_top_string(text, key, &v, &n))
+        return "(parse)";
+    snprintf(buf, sizeof buf, "%.*s", (int)n, v);
+    return buf;
+}
+
+static void test_top_string(void)
+{
+    /* the top-level member, not a nested one met first (household members have ID numbers too) */
+    CHECK_STR(top("{\"household\":{\"members\":[{\"id_number\":\"A\"}]},\"id_number\":\"B\"}", "id_number"), "B");
+    CHECK_STR(top("{\"a\":[{\"id_number\":\"A\"},[\"id_number\",\"x\"]],\"id_number\":\"B\"}", "id_number"), "B");
+    /* a string value that looks like the key, and keys holding quotes and brackets */
+    CHECK_STR(top("{\"k\":\"id_number\",\"x\\\"}{\":1,\"id_number\" : \"44X\"}", "id_number"), "44X");
+    CHECK_STR(top(" {\n \"id_number\" :\t\"C\" }", "id_number"), "C");
+    /* what it leaves to the parser: no such member at the top, another kind of value, an escape,
+       not an object, text cut short */
+    CHECK_STR(top("{\"a\":{\"id_number\":\"A\"}}", "id_number"), "(parse)");
+    CHECK_STR(top("{\"id_number\":12}", "id_number"), "(parse)");
+    CHECK_STR(top("{\"id_number\":\"4\\u0034\"}", "id_number"), "(parse)");
+    CHECK_STR(top("[{\"id_number\":\"A\"}]", "id_number"), "(parse)");
+    CHECK_STR(top("{\"id_number\":\"A", "id_number"), "(parse)");
+    CHECK_STR(top("{\"x\":\"\\", "id_number"), "(parse)");
+    CHECK_STR(top("{\"id\":\"A\",\"id_numbers\":\"B\"}", "id_number"), "(parse)");
+    CHECK_STR(top("", "id_number"), "(parse)");
+}
+
 void test_json(void)
 {
+    test_top_string();
     arena m;
     arena_init(&m, 4096);
     /* keys sorted by their bytes at every depth, no insignificant space */
