@@ -280,7 +280,7 @@ int cli_keys_read(const cli *c, const cli_key_paths *kp, const char *env, cli_ke
     int code = 0;
     for (size_t i = 0; i < kp->n && !code; i++)
         code = cli_key_add(c, ks, kp->p[i]);
-    return code || kp->n ? code : cli_key_env(c, ks, env);
+    return code || kp->n || !env ? code : cli_key_env(c, ks, env);
 }
 
 int cli_chain_key(const cli *c, yz_store *st, const char *path, yz_key **key)

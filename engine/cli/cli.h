@@ -78,7 +78,7 @@ typedef struct cli_key_paths {
 } cli_key_paths;
 /* Keeps path: 0, or EXIT_USAGE after saying there are too many. */
 int cli_key_path(const cli *c, cli_key_paths *kp, const char *path);
-/* Reads the keys kp names, or when it names none those of the environment variable env (see
+/* Reads the keys kp names, or when it names none those of the environment variable env (NULL: none; see
  * cli_key_env), into ks: 0 or an exit code. */
 int cli_keys_read(const cli *c, const cli_key_paths *kp, const char *env, cli_keys *ks);
 /* The chain secret of a keyed store: from path (--chain-key), else $YUANZHU_CHAIN_KEY, given to st.

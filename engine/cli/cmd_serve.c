@@ -171,8 +171,8 @@ int cmd_serve(cli *c, int argc, char **argv)
     }
     cli_keys ruleset_keys = {{NULL}, 0}, cp_keys = {{NULL}, 0}, chain_key = {{NULL}, 0};
     int kc = cli_keys_read(c, &ruleset_key_paths, "YUANZHU_RULESET_KEY", &ruleset_keys);
-    for (size_t k = 0; !kc && k < cp_key_paths.n; k++)
-        kc = cli_key_add(c, &cp_keys, cp_key_paths.p[k]);
+    if (!kc)
+        kc = cli_keys_read(c, &cp_key_paths, NULL, &cp_keys);
     if (!kc && (chain || ((chain = getenv("YUANZHU_CHAIN_KEY")) && *chain)))
         kc = cli_key_add(c, &chain_key, chain);
     for (size_t k = 0; !kc && k < cp_keys.n; k++)
