@@ -91,7 +91,7 @@ static int load_common(loader *L, yz_ruleset **out)
         if (ld_nerrors(L))
             rc = YZ_EPOLICY;
     }
-    sandbox_check_release();
+    sandbox_check_free();
     dedupe(L->d, first);
     diag_sort_from(L->d, first);
     if (rc == YZ_OK && ld_nerrors(L))
@@ -102,7 +102,7 @@ static int load_common(loader *L, yz_ruleset **out)
     } else {
         yz_ruleset_free(L->rs);
     }
-    yz_diags_clear(&local);
+    yz_diags_free(&local);
     return rc;
 }
 
@@ -197,7 +197,13 @@ int yz_ruleset_load(const char *home, const char *province, yz_ruleset **out, yz
     yz_free(provdir);
     yz_free(named);
     L.rs->province = yz_strdup(top->name);
-    return load_common(&L, out);
+    int rc = load_common(&L, out);
+    if (rc == YZ_OK && top->disk_dir) {
+        char *sig = yz_path_join(top->disk_dir, YZ_RULESET_SIGNATURE);
+        ruleset_read_signature(*out, sig, ld_display_path(&L, sig));
+        yz_free(sig);
+    }
+    return rc;
 }
 
 int yz_ruleset_load_files(const yz_file *files, size_t n, const char *province, yz_ruleset **out, yz_diags *d)
@@ -233,6 +239,11 @@ void yz_ruleset_free(yz_ruleset *rs)
     yz_free(rs->policies);
     yz_free(rs->leaves);
     yz_free(rs->province);
+    yz_free(rs->sig_text);
+    yz_free(rs->sig_file);
+    yz_free(rs->signer);
+    yz_free(rs->signer_pem);
+    yz_free(rs->sig_note);
     arena_free(&rs->mem);
     yz_free(rs);
 }
@@ -251,6 +262,46 @@ size_t yz_ruleset_files(const yz_ruleset *rs, const yz_file **files)
 {
     *files = rs->pub_files;
     return rs->nfiles;
+}
+
+size_t yz_ruleset_policy_count(const yz_ruleset *rs)
+{
+    return rs->npolicies;
+}
+
+void yz_ruleset_policy(const yz_ruleset *rs, size_t i, yz_policy_info *info)
+{
+    const ppolicy *p = rs->policies[i];
+    info->title = p->title;
+    info->region_code = p->region_code;
+    info->region_name = p->region_name;
+    info->from = p->eff_from;
+    info->to = p->eff_to;
+}
+
+size_t yz_province_names(const char *home, char ***names)
+{
+    strbuf all = STRBUF_INIT;
+    char **list = NULL;
+    size_t n = 0;
+    char *provdir = yz_path_join(home, "provinces");
+    list_provinces(provdir, "", &all, &list, &n, 0);
+    sb_free(&all);
+    /* only folders that hold a policy (shandong/ may only hold qingdao/) */
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        char *dir = yz_path_join(provdir, list[i]);
+        if (policy_has_files(dir))
+            list[k++] = list[i];
+        else
+            yz_free(list[i]);
+        yz_free(dir);
+    }
+    n = k;
+    yz_free(provdir);
+    qsort(list, n, sizeof *list, yz_strcmp_ptr);
+    *names = list;
+    return n;
 }
 
 const ppolicy *ruleset_policy_at(const yz_ruleset *rs, const char *as_of)

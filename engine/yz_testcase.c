@@ -11,6 +11,7 @@
 #include "yz_eval.h"
 #include "yz_record.h"
 #include "yz_testcase.h"
+#include "yz_text.h"
 
 typedef struct coverage {
     const char *id;
@@ -200,14 +201,33 @@ typedef struct diffs {
     int n;
 } diffs;
 
+/* one line of the report: what it quotes (case names, rule texts and errors, record values) is
+   shown escaped, so that nothing in a test file or a rule can add lines to the report */
+static void report_vline(strbuf *out, const char *fmt, va_list ap)
+{
+    strbuf line = STRBUF_INIT;
+    sb_vaddf(&line, fmt, ap);
+    sb_add_shown(out, line.buf, line.len, false);
+    sb_addc(out, '\n');
+    sb_free(&line);
+}
+
+static void report_line(strbuf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void report_line(strbuf *out, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    report_vline(out, fmt, ap);
+    va_end(ap);
+}
+
 static void diff_line(diffs *df, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void diff_line(diffs *df, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     sb_adds(&df->sb, "    ");
-    sb_vaddf(&df->sb, fmt, ap);
-    sb_addc(&df->sb, '\n');
+    report_vline(&df->sb, fmt, ap);
     va_end(ap);
     df->n++;
 }
@@ -232,11 +252,11 @@ static void explain_actual(const trun *t, diffs *df, const ditem *di)
         strbuf where = STRBUF_INIT;
         if (c->rule)
             shown_rule(t->rs, c->rule, &where);
-        sb_addf(&df->sb, "        %s %s%s%s%s\n", c->result == 1 ? "✔" : c->result == 0 ? "✘" : "?", c->text,
+        report_line(&df->sb, "        %s %s%s%s%s", c->result == 1 ? "✔" : c->result == 0 ? "✘" : "?", c->text,
                 c->rule ? " (" : "", c->rule ? where.buf : "", c->rule ? ")" : "");
         sb_free(&where);
         if (c->error)
-            sb_addf(&df->sb, "          error: %s\n", c->error);
+            report_line(&df->sb, "          error: %s", c->error);
     }
     for (size_t i = 0; i < di->nmissing; i++)
         sb_addf(&df->sb, "        missing: %s\n", di->missing[i].field);
@@ -382,6 +402,12 @@ static void run_case(trun *t, const ynode *file_records, const ynode *c, const c
     if (df.n)
         goto report;
 
+    if (t->opts && t->opts->on_record) {
+        strbuf js = STRBUF_INIT;
+        yj_write_canonical(&js, doc);
+        t->opts->on_record(name, sb_str(&js), t->opts->ctx);
+        sb_free(&js);
+    }
     const ynode *rejected = ynode_get(exp, "rejected");
     yval *root = record_index(&m, doc, "record", &rd);
     if (!root) {
@@ -397,7 +423,7 @@ static void run_case(trun *t, const ynode *file_records, const ynode *c, const c
         } else {
             diff_line(&df, "the record was rejected:");
             for (size_t k = 0; k < rd.n; k++)
-                sb_addf(&df.sb, "        %s: %s\n", rd.items[k].field ? rd.items[k].field : "", rd.items[k].message);
+                report_line(&df.sb, "        %s: %s", rd.items[k].field ? rd.items[k].field : "", rd.items[k].message);
         }
         goto report;
     }
@@ -452,18 +478,18 @@ static void run_case(trun *t, const ynode *file_records, const ynode *c, const c
 report:
     if (df.n) {
         sum->failed++;
-        sb_addf(t->out, "FAIL %s:%d: %s\n", display, c->line, name);
-        sb_addf(t->out, "    as of %s%s%s\n", as_of ? as_of : "?", recn && recn->kind == YN_SCALAR ? ", record " : "",
+        report_line(t->out, "FAIL %s:%d: %s", display, c->line, name);
+        report_line(t->out, "    as of %s%s%s", as_of ? as_of : "?", recn && recn->kind == YN_SCALAR ? ", record " : "",
                 recn && recn->kind == YN_SCALAR ? recn->str : "");
         sb_adds(t->out, df.sb.buf);
     } else {
         sum->passed++;
         if (t->opts && t->opts->verbose)
-            sb_addf(t->out, "ok   %s:%d: %s\n", display, c->line, name);
+            report_line(t->out, "ok   %s:%d: %s", display, c->line, name);
     }
     sb_free(&df.sb);
     yz_determination_free(det);
-    yz_diags_clear(&rd);
+    yz_diags_free(&rd);
     arena_free(&m);
 }
 

@@ -210,7 +210,7 @@ char *arena_printf(arena *a, const char *fmt, ...)
     return p;
 }
 
-void arena_reset(arena *a)
+void arena_clear(arena *a)
 {
     /* keep one regular-sized block: the oldest one, at the tail */
     arena_block *b = a->head, *keep = NULL;

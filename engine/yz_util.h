@@ -54,7 +54,7 @@ void sb_free(strbuf *sb);
 char *sb_release(strbuf *sb);
 static inline const char *sb_str(const strbuf *sb) { return sb->buf ? sb->buf : ""; }
 
-/* Bump allocator: many small allocations freed at once.  arena_reset() keeps the first block
+/* Bump allocator: many small allocations freed at once.  arena_clear() keeps the first block
  * for reuse, arena_free() returns everything.  Returned memory is 16-byte aligned. */
 typedef struct arena_block arena_block;
 typedef struct arena {
@@ -67,7 +67,7 @@ void *arena_alloc(arena *a, size_t n);
 char *arena_strndup(arena *a, const char *s, size_t n);
 char *arena_strdup(arena *a, const char *s);
 char *arena_printf(arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void arena_reset(arena *a);
+void arena_clear(arena *a);
 void arena_free(arena *a);
 
 /* opendir and fopen, except that when the C library has no memory for the handle (ENOMEM) they
