@@ -161,6 +161,27 @@ static const char *item_name(const yj *item)
     return name ? name : yj_key(item);
 }
 
+/* the stretches of a monthly subsidy paid at different amounts */
+static void text_schedule(strbuf *sb, const yj *di)
+{
+    for (const yj *p = yj_first(yj_get(di, "schedule")); p; p = yj_next(p)) {
+        sb_addf(sb, "      %s 至 %s：每月 ", or_empty(ledger_str(p, "from")), or_empty(ledger_str(p, "to")));
+        money(sb, ledger_int(p, "amount_fen", 0));
+        sb_addf(sb, " × %lld 个月\n", (long long)ledger_int(p, "months", 0));
+    }
+}
+
+/* the region whose standard a regional parameter gave */
+static void text_regions(strbuf *sb, const yj *di)
+{
+    for (const yj *r = yj_first(yj_get(di, "regions")); r; r = yj_next(r)) {
+        const char *field = ledger_str(r, "field");
+        const snode *sn = field ? schema_lookup(schema_applicant(), field) : NULL;
+        sb_addf(sb, "      按%s标准（%s %s）\n", or_empty(ledger_str(r, "name")), sn && sn->label ? sn->label : or_empty(field),
+                or_empty(ledger_str(r, "code")));
+    }
+}
+
 static void text_subsidy(strbuf *sb, const yj *di, const yj *subsidies)
 {
     sb_addf(sb, "  %s %s", mark(ledger_status(di)), item_name(di));
@@ -179,6 +200,8 @@ static void text_subsidy(strbuf *sb, const yj *di, const yj *subsidies)
         sb_addf(sb, " × %lld 个月（%s 至 %s），合计 ", (long long)months, or_empty(ledger_str(di, "start")),
                 or_empty(ledger_str(di, "end")));
         money(sb, ledger_int(di, "total_fen", 0));
+        if (yj_get(di, "total_estimate"))
+            sb_adds(sb, "（按当前标准估算，期限内标准调整的以调整后为准）");
     } else if (!strcmp(per, "loan")) {
         sb_adds(sb, "贷款额度最高 ");
         money(sb, amount);
@@ -189,6 +212,11 @@ static void text_subsidy(strbuf *sb, const yj *di, const yj *subsidies)
         money(sb, amount);
     }
     sb_addc(sb, '\n');
+    text_schedule(sb, di);
+    text_regions(sb, di);
+    const char *mnote = ledger_str(di, "months_note");
+    if (mnote)
+        sb_addf(sb, "      期限：%s\n", mnote);
     const yj *excl = yj_get(di, "exclusive_with");
     if (yj_size(excl)) {
         sb_adds(sb, "      注意：与");

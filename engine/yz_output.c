@@ -75,7 +75,48 @@ static void write_tv(jw *w, int8_t tv)
         jw_bool(w, tv == 1);
 }
 
-static void write_item(jw *w, const ditem *di, bool explained)
+/* regions: the region group each regional parameter's value was chosen for */
+static void write_regions(jw *w, const ditem *di)
+{
+    jw_obj_begin(w);
+    for (size_t i = 0; i < di->nregions; i++) {
+        const dregion *r = &di->regions[i];
+        jw_key(w, r->param->id);
+        jw_obj_begin(w);
+        JW_KEY(w, "code");
+        jw_str(w, r->code);
+        JW_KEY(w, "field");
+        jw_str(w, r->param->region_field);
+        JW_KEY(w, "group");
+        jw_str(w, r->group->id);
+        JW_KEY(w, "name");
+        jw_str(w, r->group->name);
+        jw_obj_end(w);
+    }
+    jw_obj_end(w);
+}
+
+/* schedule: the stretches of a monthly subsidy at one amount */
+static void write_schedule(jw *w, const ditem *di)
+{
+    jw_arr_begin(w);
+    for (size_t i = 0; i < di->nschedule; i++) {
+        const dperiod *p = &di->schedule[i];
+        jw_obj_begin(w);
+        JW_KEY(w, "amount_fen");
+        jw_int(w, p->amount_fen);
+        JW_KEY(w, "from");
+        jw_str(w, p->from);
+        JW_KEY(w, "months");
+        jw_int(w, p->months);
+        JW_KEY(w, "to");
+        jw_str(w, p->to);
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+}
+
+static void write_item(jw *w, const ditem *di, bool explained, int edition)
 {
     const pitem *it = di->it;
     bool sub = it->kind == PI_SUBSIDY;
@@ -162,6 +203,10 @@ static void write_item(jw *w, const ditem *di, bool explained)
         else
             jw_null(w);
     }
+    if (sub && met && explained && edition >= 2 && di->months_note) {
+        JW_KEY(w, "months_note");
+        jw_str(w, di->months_note);
+    }
     JW_KEY(w, "name");
     jw_raw(w, it->name_json, strlen(it->name_json));
     if (explained) {
@@ -176,6 +221,14 @@ static void write_item(jw *w, const ditem *di, bool explained)
         JW_KEY(w, "reason");
         jw_str(w, di->reason ? di->reason : "");
     }
+    if (explained && di->nregions) {
+        JW_KEY(w, "regions");
+        write_regions(w, di);
+    }
+    if (sub && met && di->nschedule) {
+        JW_KEY(w, "schedule");
+        write_schedule(w, di);
+    }
     if (sub && met) {
         JW_KEY(w, "start");
         jw_str(w, di->start);
@@ -185,6 +238,10 @@ static void write_item(jw *w, const ditem *di, bool explained)
     if (explained && sub && di->terms) {
         JW_KEY(w, "terms");
         jw_str(w, di->terms);
+    }
+    if (sub && met && edition >= 2 && di->rate_changes && !di->nschedule && di->total_fen >= 0) {
+        JW_KEY(w, "total_estimate");
+        jw_bool(w, true);
     }
     if (sub && met) {
         JW_KEY(w, "total_fen");
@@ -222,7 +279,7 @@ static void write_items(jw *w, const yz_determination *det, pikind k)
     jw_obj_begin(w);
     for (size_t i = 0; i < n; i++) {
         jw_key(w, sorted[i]->it->id);
-        write_item(w, sorted[i], det->explained);
+        write_item(w, sorted[i], det->explained, det->pol->edition);
     }
     jw_obj_end(w);
     yz_free(sorted);

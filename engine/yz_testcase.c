@@ -37,7 +37,7 @@ static const char *const case_keys[] = {"name", "as_of", "record", "set", "unset
 static const char *const expect_keys[] = {"target", "categories", "subsidies", "missing", "rejected", "error",
                                           "prerequisites", "disqualifications", NULL};
 static const char *const subsidy_keys[] = {"status", "amount_fen", "months", "start", "end", "total_fen", "period",
-                                           NULL};
+                                           "region", "schedule", "total_estimate", NULL};
 
 static size_t count_keys(const char *const *k)
 {
@@ -283,6 +283,48 @@ static const ditem *find_item(const yz_determination *det, pikind k, const char 
     return NULL;
 }
 
+/* region: the group (id or name) a regional parameter's value was chosen for */
+static void compare_region(diffs *df, const char *label, const char *id, const ditem *di, const ynode *want)
+{
+    const char *w = sval(want);
+    if (!w)
+        return;
+    strbuf got = STRBUF_INIT;
+    for (size_t i = 0; i < di->nregions; i++) {
+        const pregion *g = di->regions[i].group;
+        if (!strcmp(g->id, w) || (g->name && !strcmp(g->name, w))) {
+            sb_free(&got);
+            return;
+        }
+        sb_addf(&got, "%s%s", got.len ? ", " : "", g->id);
+    }
+    diff_line(df, "%s.%s.region: expected %s, got %s", label, id, w, got.len ? got.buf : "(no regional parameter)");
+    sb_free(&got);
+}
+
+/* schedule: [{from, to, months, amount_fen}, ...], each key optional; [] = no schedule */
+static void compare_schedule(diffs *df, const char *label, const char *id, const ditem *di, const ynode *want)
+{
+    if (!want)
+        return;
+    size_t n = want->kind == YN_SEQ ? want->n : 0;
+    if (n != di->nschedule) {
+        diff_line(df, "%s.%s.schedule: expected %zu periods, got %zu", label, id, n, di->nschedule);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const ynode *e = want->vals[i];
+        const dperiod *p = &di->schedule[i];
+        const char *from = sval(ynode_get(e, "from")), *to = sval(ynode_get(e, "to"));
+        const char *months = sval(ynode_get(e, "months")), *amount = sval(ynode_get(e, "amount_fen"));
+        if ((from && strcmp(from, p->from)) || (to && strcmp(to, p->to)) ||
+            (months && strtoll(months, NULL, 10) != p->months) || (amount && strtoll(amount, NULL, 10) != p->amount_fen))
+            diff_line(df, "%s.%s.schedule[%zu]: expected %s..%s %s x %s, got %s..%s %lld x %lld", label, id, i,
+                      from ? from : "*", to ? to : "*", months ? months : "*", amount ? amount : "*", p->from, p->to,
+                      (long long)p->months, (long long)p->amount_fen);
+    }
+}
+
 static void compare_items(trun *t, diffs *df, const yz_determination *det, const ynode *exp, pikind k,
                           const char *label)
 {
@@ -320,6 +362,12 @@ static void compare_items(trun *t, diffs *df, const yz_determination *det, const
                 if (got < 0 || strtoll(w, NULL, 10) != got)
                     diff_line(df, "%s.%s.%s: expected %s, got %lld", label, id, nums[j], w, (long long)got);
             }
+            compare_region(df, label, id, di, ynode_get(v, "region"));
+            compare_schedule(df, label, id, di, ynode_get(v, "schedule"));
+            const char *est = sval(ynode_get(v, "total_estimate"));
+            bool got_est = di->status == YZ_MET && di->rate_changes && !di->nschedule;
+            if (est && (!strcmp(est, "true")) != got_est)
+                diff_line(df, "%s.%s.total_estimate: expected %s, got %s", label, id, est, got_est ? "true" : "false");
             static const char *const strs[] = {"start", "end", "period"};
             for (size_t j = 0; j < 3; j++) {
                 const char *w = sval(ynode_get(v, strs[j]));
