@@ -56,8 +56,11 @@ static const char *cond_mark(const yj *result)
 static void text_basis(strbuf *sb, const yj *item, const char *indent)
 {
     const yj *basis = yj_get(item, "basis");
-    if (!yj_size(basis))
+    if (!yj_size(basis)) {
+        if (basis) /* every text it cites took effect after the as-of date (edition 2) */
+            sb_addf(sb, "%s依据：核定日施行的文件未列入规则（所列文件均在核定日之后施行），请核实\n", indent);
         return;
+    }
     sb_addf(sb, "%s依据：", indent);
     int i = 0;
     for (const yj *b = yj_first(basis); b; b = yj_next(b), i++) {

@@ -1000,6 +1000,7 @@ static void precompute_texts(loader *L, ppolicy *pol)
             jw_arr_begin(&w);
             for (size_t b = 0; b < it->nbasis; b++) {
                 const pbasis *pb = &it->basis[b];
+                size_t start = sb.len;
                 jw_obj_begin(&w);
                 if (pb->article) {
                     JW_KEY(&w, "article");
@@ -1024,6 +1025,9 @@ static void precompute_texts(loader *L, ppolicy *pol)
                     jw_bool(&w, false);
                 }
                 jw_obj_end(&w);
+                if (sb.buf[start] == ',') /* the separator jw wrote before this element */
+                    start++;
+                it->basis[b].json = arena_strndup(ld_mem(L), sb.buf + start, sb.len - start);
             }
             jw_arr_end(&w);
             it->basis_json = arena_strndup(ld_mem(L), sb.buf, sb.len);

@@ -116,8 +116,24 @@ static void write_schedule(jw *w, const ditem *di)
     jw_arr_end(w);
 }
 
-static void write_item(jw *w, const ditem *di, bool explained, int edition)
+/* the legal basis of an item: from edition 2 only the texts in force on the as-of date */
+static void write_basis(jw *w, const ditem *di, const ppolicy *pol, const char *as_of)
 {
+    const pitem *it = di->it;
+    if (pol->edition < 2) {
+        jw_raw(w, it->basis_json, strlen(it->basis_json));
+        return;
+    }
+    jw_arr_begin(w);
+    for (size_t i = 0; i < it->nbasis; i++)
+        if (basis_cited(pol, &it->basis[i], as_of))
+            jw_raw(w, it->basis[i].json, strlen(it->basis[i].json));
+    jw_arr_end(w);
+}
+
+static void write_item(jw *w, const ditem *di, bool explained, const ppolicy *pol, const char *as_of)
+{
+    int edition = pol->edition;
     const pitem *it = di->it;
     bool sub = it->kind == PI_SUBSIDY;
     bool met = di->status == YZ_MET;
@@ -135,7 +151,7 @@ static void write_item(jw *w, const ditem *di, bool explained, int edition)
     }
     if (explained) {
         JW_KEY(w, "basis");
-        jw_raw(w, it->basis_json, strlen(it->basis_json));
+        write_basis(w, di, pol, as_of);
         JW_KEY(w, "conditions");
         jw_arr_begin(w);
         for (size_t i = 0; i < di->nconds; i++) {
@@ -279,7 +295,7 @@ static void write_items(jw *w, const yz_determination *det, pikind k)
     jw_obj_begin(w);
     for (size_t i = 0; i < n; i++) {
         jw_key(w, sorted[i]->it->id);
-        write_item(w, sorted[i], det->explained, det->pol->edition);
+        write_item(w, sorted[i], det->explained, det->pol, det->as_of);
     }
     jw_obj_end(w);
     yz_free(sorted);

@@ -26,6 +26,7 @@ typedef struct pbasis {
     const char *source_id, *article, *note;
     const psource *src;
     const char *unverified; /* "source:<id>" */
+    const char *json;       /* this basis as canonical JSON (an element of the item's basis_json) */
 } pbasis;
 
 typedef struct pvalue {
