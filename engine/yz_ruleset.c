@@ -194,6 +194,25 @@ int yz_ruleset_load(const char *home, const char *province, yz_ruleset **out, yz
         yz_ruleset_free(L.rs);
         return YZ_EIO;
     }
+    if (top->disk_dir && !policy_has_files(top->disk_dir)) {
+        /* a province folder that holds only city policies (shandong/qingdao): name the cities */
+        strbuf cities = STRBUF_INIT;
+        char **names = NULL;
+        size_t n = 0;
+        list_provinces(top->disk_dir, province, &cities, &names, &n, 1);
+        if (n) {
+            diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "'%s' has no policy of its own, only city policies: choose a city: %s",
+                     province, cities.buf);
+            yz_names_free(names, n);
+            sb_free(&cities);
+            yz_free(provdir);
+            yz_free(named);
+            yz_ruleset_free(L.rs);
+            return YZ_EIO;
+        }
+        yz_names_free(names, n);
+        sb_free(&cities);
+    }
     yz_free(provdir);
     yz_free(named);
     L.rs->province = yz_strdup(top->name);
