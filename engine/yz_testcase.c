@@ -37,7 +37,7 @@ static const char *const case_keys[] = {"name", "as_of", "record", "set", "unset
 static const char *const expect_keys[] = {"target", "categories", "subsidies", "missing", "rejected", "error",
                                           "prerequisites", "disqualifications", NULL};
 static const char *const subsidy_keys[] = {"status", "amount_fen", "months", "start", "end", "total_fen", "period",
-                                           "region", "schedule", "total_estimate", NULL};
+                                           "region", "schedule", "total_estimate", "reason", NULL};
 
 static size_t count_keys(const char *const *k)
 {
@@ -350,6 +350,10 @@ static void compare_items(trun *t, diffs *df, const yz_determination *det, const
                       di->reason ? di->reason : "");
             explain_actual(t, df, di);
         }
+        const char *want_reason = v->kind == YN_MAP ? sval(ynode_get(v, "reason")) : NULL;
+        if (want_reason && !(di->reason && strstr(di->reason, want_reason)))
+            diff_line(df, "%s.%s.reason: expected it to contain %s, got %s", label, id, want_reason,
+                      di->reason ? di->reason : "(none)");
         if (v->kind == YN_MAP && sub) {
             static const char *const nums[] = {"amount_fen", "months", "total_fen"};
             for (size_t j = 0; j < 3; j++) {
