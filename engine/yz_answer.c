@@ -237,6 +237,46 @@ static void text_subsidy(strbuf *sb, const yj *di, const yj *subsidies)
     text_unverified(sb, di);
 }
 
+/* 办理前需查验的材料: every pending document once, with the items that need it, in the order of
+ * the lists given */
+static void text_evidence(strbuf *sb, const yj **pre, size_t npre, const yj **cats, size_t ncat, const yj **subs,
+                          size_t nsub)
+{
+    const yj **const lists[3] = {pre, cats, subs};
+    const size_t counts[3] = {npre, ncat, nsub};
+    const char **docs = NULL;
+    size_t ndocs = 0, cap = 0;
+    for (int l = 0; l < 3; l++)
+        for (size_t i = 0; i < counts[l]; i++)
+            for (const yj *p = yj_first(yj_get(lists[l][i], "evidence_pending")); p; p = yj_next(p)) {
+                size_t k = 0;
+                while (k < ndocs && strcmp(docs[k], yj_str(p)))
+                    k++;
+                if (k < ndocs)
+                    continue;
+                if (ndocs == cap) {
+                    cap = cap ? cap * 2 : 8;
+                    docs = yz_realloc(docs, cap * sizeof *docs);
+                }
+                docs[ndocs++] = yj_str(p);
+            }
+    if (ndocs)
+        sb_adds(sb, "\n办理前需查验的材料：\n");
+    const yz_schema *as = schema_applicant();
+    for (size_t k = 0; k < ndocs; k++) {
+        const char *name = schema_doc_name(as, docs[k]);
+        sb_addf(sb, "  - %s（", name ? name : docs[k]);
+        int used = 0;
+        for (int l = 0; l < 3; l++)
+            for (size_t i = 0; i < counts[l]; i++)
+                for (const yj *p = yj_first(yj_get(lists[l][i], "evidence_pending")); p; p = yj_next(p))
+                    if (!strcmp(yj_str(p), docs[k]))
+                        sb_addf(sb, "%s%s", used++ ? "、" : "", item_name(lists[l][i]));
+        sb_adds(sb, "）\n");
+    }
+    yz_free(docs);
+}
+
 static void shown(strbuf *out, const char *s, void *ctx)
 {
     (void)ctx;
@@ -256,7 +296,7 @@ static char *text_of_determination(const yj *doc, const ppolicy *pol)
     sb_addf(&sb, "结论：%s —— %s\n", ts == YZ_MET ? "是" : ts == YZ_NOT_MET ? "否" : "待定",
             or_empty(ledger_str(target, "reason")));
 
-    size_t n;
+    size_t n, npre;
     const yj **pre = ordered(yj_get(doc, "prerequisites"), pol, PI_PREREQ, &n);
     bool any_pre_failed = false;
     for (size_t i = 0; i < n; i++)
@@ -303,23 +343,11 @@ static char *text_of_determination(const yj *doc, const ppolicy *pol)
         sb_adds(&sb, "\n需补充的信息或材料：\n");
         text_missing(&sb, missing, "  ");
     }
-    /* documents still to see for what was granted */
-    bool header = false;
-    const yz_schema *as = schema_applicant();
-    for (int pass = 0; pass < 2; pass++) {
-        const yj **list = pass == 0 ? cats : subs;
-        size_t m = pass == 0 ? n : nsub;
-        for (size_t i = 0; i < m; i++) {
-            for (const yj *p = yj_first(yj_get(list[i], "evidence_pending")); p; p = yj_next(p)) {
-                if (!header) {
-                    sb_adds(&sb, "\n办理前需查验的材料：\n");
-                    header = true;
-                }
-                const char *name = schema_doc_name(as, yj_str(p));
-                sb_addf(&sb, "  - %s（%s）\n", name ? name : yj_str(p), item_name(list[i]));
-            }
-        }
-    }
+    /* documents still to see for what was granted, each once, in the order a caseworker works:
+       the recognition (prerequisites, then categories), then the subsidies */
+    const yj **pres = ordered(yj_get(doc, "prerequisites"), pol, PI_PREREQ, &npre);
+    text_evidence(&sb, pres, npre, cats, n, subs, nsub);
+    yz_free(pres);
     yz_free(cats);
     yz_free(subs);
     return sb_release(&sb);
