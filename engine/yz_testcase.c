@@ -37,7 +37,7 @@ static const char *const case_keys[] = {"name", "as_of", "record", "set", "unset
 static const char *const expect_keys[] = {"target", "categories", "subsidies", "missing", "rejected", "error",
                                           "prerequisites", "disqualifications", NULL};
 static const char *const subsidy_keys[] = {"status", "amount_fen", "months", "start", "end", "total_fen", "period",
-                                           "region", "schedule", "total_estimate", "reason", NULL};
+                                           "region", "schedule", "total_estimate", "reason", "unverified", NULL};
 
 static size_t count_keys(const char *const *k)
 {
@@ -325,6 +325,30 @@ static void compare_schedule(diffs *df, const char *label, const char *id, const
     }
 }
 
+/* unverified: what the outcome rests on that is 待核实 ("parameter:min_wage_fen", "source:<id>",
+   "item"), as a set; [] = nothing */
+static void compare_unverified(diffs *df, const char *label, const char *id, const ditem *di, const ynode *want)
+{
+    if (!want)
+        return;
+    size_t n = want->kind == YN_SEQ ? want->n : 0;
+    bool same = n == di->nunverified;
+    for (size_t i = 0; same && i < n; i++) {
+        const char *w = sval(want->vals[i]);
+        bool found = false;
+        for (size_t j = 0; w && j < di->nunverified; j++)
+            found |= !strcmp(di->unverified[j], w);
+        same = found;
+    }
+    if (same)
+        return;
+    strbuf got = STRBUF_INIT;
+    for (size_t j = 0; j < di->nunverified; j++)
+        sb_addf(&got, "%s%s", j ? ", " : "", di->unverified[j]);
+    diff_line(df, "%s.%s.unverified: expected %zu entries as listed, got [%s]", label, id, n, got.len ? got.buf : "");
+    sb_free(&got);
+}
+
 static void compare_items(trun *t, diffs *df, const yz_determination *det, const ynode *exp, pikind k,
                           const char *label)
 {
@@ -350,6 +374,8 @@ static void compare_items(trun *t, diffs *df, const yz_determination *det, const
                       di->reason ? di->reason : "");
             explain_actual(t, df, di);
         }
+        if (v->kind == YN_MAP)
+            compare_unverified(df, label, id, di, ynode_get(v, "unverified"));
         const char *want_reason = v->kind == YN_MAP ? sval(ynode_get(v, "reason")) : NULL;
         if (want_reason && !(di->reason && strstr(di->reason, want_reason)))
             diff_line(df, "%s.%s.reason: expected it to contain %s, got %s", label, id, want_reason,
