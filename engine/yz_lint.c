@@ -216,6 +216,16 @@ static int lint_folder(const char *home, const char *dir, const char *today, yz_
     return folders;
 }
 
+int yz_ruleset_lint(const yz_ruleset *rs, yz_diags *d)
+{
+    size_t before = d->n_errors, first = d->n;
+    value_gaps(rs, d);
+    lint_lua(rs, d);
+    eval_check_helpers(rs, d);
+    diag_sort_from(d, first);
+    return d->n_errors > before ? YZ_EPOLICY : YZ_OK;
+}
+
 int policy_lint(const char *home, const char *path, const char *today, yz_diags *d)
 {
     size_t before = d->n_errors;

@@ -1330,6 +1330,41 @@ int yz_store_each(yz_store *st, const char *id_number, const char *from, const c
     return ok ? YZ_OK : store_err(st, d, "cannot read decisions");
 }
 
+int yz_store_each_newest(yz_store *st, yz_newest_fn fn, void *ctx, yz_diags *d)
+{
+    sqlite3_stmt *s;
+    /* the person index (id_number, seq) gives each person's latest decision without a sort */
+    if (prepare(st,
+                "SELECT m.id_number, i.data, i.dict FROM (SELECT id_number, max(seq) AS seq FROM decisions "
+                "GROUP BY id_number) m JOIN decisions d ON d.seq = m.seq JOIN inputs i ON i.id = d.input "
+                "ORDER BY m.id_number",
+                &s, d) != YZ_OK)
+        return YZ_ESTORE;
+    int rc = YZ_OK, step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        const zdict *zd;
+        char *json = NULL;
+        int r = dict_by_id(st, sqlite3_column_int64(s, 2), &zd, d);
+        if (r == YZ_ESTORE) {
+            rc = r;
+            break;
+        }
+        if (r != YZ_OK || unzip_col(st, s, 1, zd, &json) != 0) {
+            diag_add(d, YZ_SEV_ERROR, st->path, 0, 0, "the stored record of %s cannot be read back (damaged)", col_text(s, 0));
+            rc = YZ_ESTORE;
+            break;
+        }
+        int stop = fn(col_text(s, 0), json, strlen(json), ctx);
+        yz_free(json);
+        if (stop)
+            break;
+    }
+    if (rc == YZ_OK && step != SQLITE_ROW && step != SQLITE_DONE)
+        rc = store_err(st, d, "cannot read the stored records");
+    sqlite3_finalize(s);
+    return rc;
+}
+
 /* ---- verification ---- */
 
 int yz_store_head(yz_store *st, int64_t *seq, char hash[65], yz_diags *d)

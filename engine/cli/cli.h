@@ -70,5 +70,6 @@ int cmd_history(cli *c, int argc, char **argv);
 int cmd_show(cli *c, int argc, char **argv);
 int cmd_lint(cli *c, int argc, char **argv);
 int cmd_test(cli *c, int argc, char **argv);
+int cmd_impact(cli *c, int argc, char **argv);
 
 #endif

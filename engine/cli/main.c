@@ -42,6 +42,7 @@ static const struct command {
     {"test", cmd_test, "run a province's YAML test cases"},
     {"history", cmd_history, "list a person's decisions over time"},
     {"show", cmd_show, "print a recorded decision (or the record it was made from) as stored"},
+    {"impact", cmd_impact, "simulate a draft ruleset on a caseload: who gains, who loses, what it costs"},
     {"replay", cmd_replay, "redo recorded decisions and show they come out byte for byte the same"},
     {"audit", cmd_audit, "verify the tamper-evident audit chain of the store, or print its head"},
     {"init", cmd_init, "create a decision store (SHA-256 or SM3 chain)"},
