@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "yz_date.h"
 #include "yz_diag.h"
 #include "yz_eval.h"
 #include "yz_impact.h"
@@ -961,6 +962,10 @@ static int load_side(run *R, int s, yz_diags *d)
                  which, which);
         return YZ_EPOLICY;
     }
+    /* a reform that is the baseline's very ruleset is not in force on the date either: said once */
+    bool same = s == IMP_REFORM && R->rs[0] && !strcmp(yz_ruleset_id(R->rs[0]), yz_ruleset_id(R->rs[1]));
+    if (same && !R->sd[0].pol)
+        return YZ_ENOTINFORCE;
     if ((rc = yz_ruleset_in_force(R->rs[s], R->im->as_of, d)) != YZ_OK)
         return rc;
     R->sd[s].pol = ruleset_policy_at(R->rs[s], R->im->as_of);
@@ -1077,8 +1082,9 @@ static void report_rejects(const yz_impact *im, yz_diags *d)
 int yz_impact_run(const yz_impact_options *o, yz_impact **out, yz_diags *d)
 {
     *out = NULL;
-    if (!o->as_of || strlen(o->as_of) != 10) {
-        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "as-of date '%s' is not a date; write YYYY-MM-DD", o->as_of ? o->as_of : "");
+    yz_date date;
+    if (!o->as_of || !yz_date_parse(o->as_of, strlen(o->as_of), &date)) {
+        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "as-of date '%s' is not a real date; write YYYY-MM-DD", o->as_of ? o->as_of : "");
         return YZ_EUSAGE;
     }
     if (!o->baseline || !o->reform || (!o->input == !o->store)) {
