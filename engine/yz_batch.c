@@ -22,6 +22,7 @@
 #include "yz_hash.h"
 #include "yz_input.h"
 #include "yz_record.h"
+#include "yz_text.h"
 
 #define CHUNK 256
 #define COMMIT_EVERY 20000
@@ -51,6 +52,7 @@ typedef struct chunk {
     size_t cap;
     size_t off[CHUNK + 1];
     size_t ncells[CHUNK]; /* CSV: cells in the row; 0 if a cell is not valid UTF-8 */
+    long nul_col[CHUNK];  /* CSV: the column of a cell holding a NUL, or -1 */
     arena rows; /* CSV documents */
     yj *docs[CHUNK];
     rres res[CHUNK];
@@ -70,6 +72,7 @@ typedef struct worker {
 
 struct batch {
     const yz_batch_options *o;
+    char *shown_input, *shown_rejects_path; /* file names as messages show them (escaped) */
     yz_batch_summary *sum;
     yz_diags *d;
     yz_ruleset *rs;
@@ -135,8 +138,12 @@ static void reject(batch *b, rres *r, const yz_diags *d, const char *fallback)
         JW_KEY(&w, "message");
         jw_str(&w, x->message);
         jw_obj_end(&w);
+        if (i == 0 && x->field) {
+            sb_add_shown(&m, x->field, strlen(x->field), false);
+            sb_adds(&m, ": ");
+        }
         if (i == 0)
-            sb_addf(&m, "%s%s%s", x->field ? x->field : "", x->field ? ": " : "", x->message);
+            sb_add_shown(&m, x->message, strlen(x->message), false);
     }
     if (!d->n) {
         jw_obj_begin(&w);
@@ -229,13 +236,22 @@ static void decide(worker *w, chunk *c, int i)
     rres *r = &c->res[i];
     memset(r, 0, sizeof *r);
     r->line = c->line[i];
-    arena_reset(&w->mem);
+    arena_clear(&w->mem);
     yz_diags d;
     yz_diags_init(&d);
     const char *where = b->o->input; /* violations carry the line in the rejects output */
     yj *doc;
     if (b->csv) {
         doc = c->docs[i];
+        if (!doc && c->nul_col[i] >= 0) {
+            strbuf path = STRBUF_INIT;
+            csv_header_path(b->header, (size_t)c->nul_col[i], &path);
+            nul_found(&d, where, 0, 0, sb_str(&path), "a zero byte");
+            sb_free(&path);
+            reject(b, r, &d, "");
+            yz_diags_free(&d);
+            return;
+        }
         if (!doc) {
             char msg[128];
             if (c->ncells[i])
@@ -254,6 +270,11 @@ static void decide(worker *w, chunk *c, int i)
             reject(b, r, &d, "the line is not valid UTF-8 (use --encoding gbk for GBK files)");
             return;
         }
+        if (record_json_nul(text, len, where, &d)) {
+            reject(b, r, &d, "");
+            yz_diags_free(&d);
+            return;
+        }
         doc = yj_parse(&w->mem, text, len, &off, &err);
         if (!doc) {
             char msg[128];
@@ -265,7 +286,7 @@ static void decide(worker *w, chunk *c, int i)
     yval *root = record_index(&w->mem, doc, where, &d);
     if (!root) {
         reject(b, r, &d, "the record breaks the schema");
-        yz_diags_clear(&d);
+        yz_diags_free(&d);
         return;
     }
     yz_record rec;
@@ -289,13 +310,13 @@ static void decide(worker *w, chunk *c, int i)
                           : yz_evaluate_brief(w->ev, &rec, b->o->as_of, &det, &d);
     if (rc == YZ_ENOMEM) {
         out_of_memory(b, r);
-        yz_diags_clear(&d);
+        yz_diags_free(&d);
         return;
     }
     if (rc != YZ_OK) {
         r->status = RS_FAILED;
-        r->message = yz_strdup(d.n ? d.items[0].message : yz_rc_name(rc));
-        yz_diags_clear(&d);
+        r->message = yz_text_escape(d.n ? d.items[0].message : yz_rc_name(rc), false);
+        yz_diags_free(&d);
         return;
     }
     r->target = det->target;
@@ -325,7 +346,7 @@ static void decide(worker *w, chunk *c, int i)
         }
     }
     yz_determination_free(det);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
 }
 
 static void free_chunk(chunk *c)
@@ -420,16 +441,16 @@ static int write_chunk(batch *b, chunk *c)
             if (b->rejects)
                 fprintf(b->rejects, "%s\n", r->reject);
             if (b->shown_rejects++ < 20)
-                fprintf(stderr, "%s:%ld: error: %s\n", b->o->input, r->line, r->message);
+                fprintf(stderr, "%s:%ld: error: %s\n", b->shown_input, r->line, r->message);
             else if (b->shown_rejects == 21)
-                fprintf(stderr, "%s: more rejected records: see %s\n", b->o->input,
-                        b->o->rejects ? b->o->rejects : "the rejects file");
+                fprintf(stderr, "%s: more rejected records: see %s\n", b->shown_input,
+                        b->shown_rejects_path ? b->shown_rejects_path : "the rejects file");
             continue;
         case RS_SKIPPED: s->skipped++; continue;
         case RS_FAILED:
             s->failed++;
             if (r->message) /* none for records left undecided once memory ran out: one message says so */
-                fprintf(stderr, "%s:%ld: error: %s\n", b->o->input, r->line, r->message);
+                fprintf(stderr, "%s:%ld: error: %s\n", b->shown_input, r->line, r->message);
             continue;
         default: break;
         }
@@ -582,6 +603,13 @@ static void on_csv_row(char **fields, size_t *lens, size_t n, long line, void *p
         return;
     if (!x->header_done) {
         x->header_done = true;
+        for (size_t k = 0; k < n; k++)
+            if (memchr(fields[k], '\0', lens[k])) { /* a name cut short there would name another column */
+                diag_add(b->d, YZ_SEV_ERROR, b->o->input, line, 0,
+                         "column %zu of the header holds a NUL character: remove it", k + 1);
+                x->rc = YZ_EINPUT;
+                return;
+            }
         strbuf err = STRBUF_INIT;
         b->header = csv_header_new(fields, n, &err);
         if (!b->header) {
@@ -600,7 +628,10 @@ static void on_csv_row(char **fields, size_t *lens, size_t n, long line, void *p
             break;
         }
     /* a row with another number of cells than the header is reported, not guessed at */
-    c->docs[c->n] = n == csv_header_columns(b->header) && c->ncells[c->n] ? record_from_csv(&c->rows, b->header, fields, lens, n) : NULL;
+    c->nul_col[c->n] = -1;
+    c->docs[c->n] = n == csv_header_columns(b->header) && c->ncells[c->n]
+                        ? record_from_csv(&c->rows, b->header, fields, lens, n, &c->nul_col[c->n])
+                        : NULL;
     c->n++;
     if (c->n == CHUNK) {
         dispatch(b, c);
@@ -709,13 +740,13 @@ void yz_batch_summary_free(yz_batch_summary *s)
     if (!s)
         return;
     for (size_t i = 0; i < s->ncat; i++) {
-        yz_free((void *)s->cat_ids[i]);
-        yz_free((void *)s->cat_names[i]);
+        yz_free_const(s->cat_ids[i]);
+        yz_free_const(s->cat_names[i]);
     }
     for (size_t i = 0; i < s->nsub; i++) {
-        yz_free((void *)s->sub_ids[i]);
-        yz_free((void *)s->sub_names[i]);
-        yz_free((void *)s->sub_per[i]);
+        yz_free_const(s->sub_ids[i]);
+        yz_free_const(s->sub_names[i]);
+        yz_free_const(s->sub_per[i]);
     }
     yz_free(s->cat_ids);
     yz_free(s->cat_names);
@@ -749,11 +780,9 @@ int yz_batch_run(const yz_batch_options *o, yz_batch_summary *sum, yz_diags *d)
     /* the items in force on the date, in policy order, as the determinations list them */
     const ppolicy *pol = b->pol;
     for (size_t i = 0; i < pol->nitems[PI_CATEGORY]; i++)
-        b->ncat += (!pol->items[PI_CATEGORY][i].eff_from || strcmp(o->as_of, pol->items[PI_CATEGORY][i].eff_from) >= 0) &&
-                   (!pol->items[PI_CATEGORY][i].eff_to || strcmp(o->as_of, pol->items[PI_CATEGORY][i].eff_to) <= 0);
+        b->ncat += item_in_force(&pol->items[PI_CATEGORY][i], o->as_of);
     for (size_t i = 0; i < pol->nitems[PI_SUBSIDY]; i++)
-        b->nsub += (!pol->items[PI_SUBSIDY][i].eff_from || strcmp(o->as_of, pol->items[PI_SUBSIDY][i].eff_from) >= 0) &&
-                   (!pol->items[PI_SUBSIDY][i].eff_to || strcmp(o->as_of, pol->items[PI_SUBSIDY][i].eff_to) <= 0);
+        b->nsub += item_in_force(&pol->items[PI_SUBSIDY][i], o->as_of);
     sum->ncat = b->ncat;
     sum->nsub = b->nsub;
     sum->cat_ids = yz_calloc(b->ncat + 1, sizeof(char *));
@@ -767,7 +796,7 @@ int yz_batch_run(const yz_batch_options *o, yz_batch_summary *sum, yz_diags *d)
     size_t k = 0;
     for (size_t i = 0; i < pol->nitems[PI_CATEGORY] && k < b->ncat; i++) {
         const pitem *it = &pol->items[PI_CATEGORY][i];
-        if ((it->eff_from && strcmp(o->as_of, it->eff_from) < 0) || (it->eff_to && strcmp(o->as_of, it->eff_to) > 0))
+        if (!item_in_force(it, o->as_of))
             continue;
         sum->cat_ids[k] = it->code ? it->code : it->id;
         sum->cat_names[k++] = it->name;
@@ -775,26 +804,32 @@ int yz_batch_run(const yz_batch_options *o, yz_batch_summary *sum, yz_diags *d)
     k = 0;
     for (size_t i = 0; i < pol->nitems[PI_SUBSIDY] && k < b->nsub; i++) {
         const pitem *it = &pol->items[PI_SUBSIDY][i];
-        if ((it->eff_from && strcmp(o->as_of, it->eff_from) < 0) || (it->eff_to && strcmp(o->as_of, it->eff_to) > 0))
+        if (!item_in_force(it, o->as_of))
             continue;
         sum->sub_ids[k] = it->code ? it->code : it->id;
         sum->sub_per[k] = it->per;
         sum->sub_names[k++] = it->name;
     }
     snprintf(sum->ruleset, sizeof sum->ruleset, "%s", yz_ruleset_id(b->rs));
+    b->shown_input = yz_text_escape(o->input, false);
+    b->shown_rejects_path = o->rejects ? yz_text_escape(o->rejects, false) : NULL;
     b->csv = is_csv(o);
     b->progress = o->progress;
     if ((rc = input_open(o->input, o->encoding, &b->in, d)) != YZ_OK)
         goto done;
     if (o->record) {
-        if (!o->operator_id || !*o->operator_id) {
-            diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "recording decisions needs an operator id (--operator or YUANZHU_OPERATOR)");
-            rc = YZ_EUSAGE;
+        if ((rc = yz_operator_check(o->operator_id, d)) != YZ_OK)
             goto done;
-        }
         if ((rc = yz_store_open(o->db, NULL, &b->st, d)) != YZ_OK)
             goto done;
+        if (o->chain_key && (rc = yz_store_set_chain_key(b->st, o->chain_key, d)) != YZ_OK)
+            goto done;
     }
+    /* the ruleset's signature, before any record is decided */
+    rc = b->st ? yz_store_check_ruleset(b->st, b->rs, o->ruleset_keys, o->n_ruleset_keys, o->require_signed, d)
+               : yz_ruleset_verify(b->rs, o->ruleset_keys, o->n_ruleset_keys, o->require_signed, d);
+    if (rc != YZ_OK)
+        goto done;
     if (o->lines) {
         b->lines = strcmp(o->lines, "-") ? yz_fopen(o->lines, "w") : stdout;
         if (!b->lines) {
@@ -872,6 +907,8 @@ int yz_batch_run(const yz_batch_options *o, yz_batch_summary *sum, yz_diags *d)
     pthread_cond_destroy(&b->cv_room);
 done:
     sum->seconds = now_s() - b->t0;
+    yz_free(b->shown_input);
+    yz_free(b->shown_rejects_path);
     for (int i = 0; i < b->nworkers; i++) {
         yz_evaluator_free(b->workers[i].ev);
         yz_packer_free(b->workers[i].packer);

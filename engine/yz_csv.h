@@ -1,4 +1,5 @@
-/* yz_csv.h: CSV rows with the line each starts on (the only user of libcsv). */
+/* yz_csv.h: CSV rows with the line each starts on, and CSV fields written (the only user of
+ * libcsv). */
 #ifndef YZ_CSV_H
 #define YZ_CSV_H
 
@@ -18,5 +19,8 @@ void csv_reader_free(yz_csv *c);
 int csv_reader_feed(yz_csv *c, const char *buf, size_t len, long first_line, csv_row_fn fn, void *ctx, strbuf *err);
 /* Ends the input: an unterminated quoted field is an error. */
 int csv_reader_finish(yz_csv *c, csv_row_fn fn, void *ctx, strbuf *err);
+
+/* Appends one field as CSV (quoted, an inner quote doubled: libcsv's csv_write). */
+void csv_add_field(strbuf *sb, const char *s, size_t n);
 
 #endif

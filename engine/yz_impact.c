@@ -22,7 +22,7 @@
 #include "yz_diag.h"
 #include "yz_eval.h"
 #include "yz_impact.h"
-#include "yz_ledger.h"
+#include "yz_population.h"
 #include "yz_policy.h"
 
 #define DEFAULT_EXAMPLES 3
@@ -54,11 +54,11 @@ struct run {
     yz_impact *im;
     yz_ruleset *rs[2];
     side sd[2];
-    ledger *l;
+    population *l;
     int nex;
     pthread_mutex_t mu;
     pthread_cond_t cv_work, cv_room;
-    ledger_chunk *head, *tail;
+    pop_chunk *head, *tail;
     int queued, max_queued;
     bool closed;
     atomic_bool stop;
@@ -140,15 +140,6 @@ void imp_yuan(strbuf *sb, int64_t fen)
     sb_addf(sb, ".%02u", (unsigned)(v % 100));
 }
 
-const char *imp_status_word(int s, bool subsidy)
-{
-    switch (s) {
-    case YZ_MET: return subsidy ? "eligible" : "met";
-    case YZ_NOT_MET: return subsidy ? "not_eligible" : "not_met";
-    default: return "undetermined";
-    }
-}
-
 const char *imp_status_zh(int s, bool subsidy)
 {
     switch (s) {
@@ -205,11 +196,6 @@ static void add_money(imp_acc *a, imp_money *m, const int64_t monthly[2], const 
     }
 }
 
-static bool in_force(const pitem *it, const char *as_of)
-{
-    return (!it->eff_from || strcmp(as_of, it->eff_from) >= 0) && (!it->eff_to || strcmp(as_of, it->eff_to) <= 0);
-}
-
 /* ------------------------------------------------------------------------------------------ */
 /* the items of both rulesets, matched by id */
 
@@ -225,7 +211,7 @@ static size_t union_items(run *R, pikind kind, imp_item **out)
         for (size_t i = 0; i < pol->nitems[kind]; i++) {
             const pitem *it = &pol->items[kind][i];
             map[i] = -1;
-            if (!in_force(it, im->as_of))
+            if (!item_in_force(it, im->as_of))
                 continue;
             size_t u = 0;
             while (u < n && strcmp(items[u].id, it->id))
@@ -361,7 +347,7 @@ static void add_reject(worker *w, uint64_t order, long line, const yz_diags *d, 
     r->order = order;
     r->line = line;
     r->failed = failed;
-    ledger_reject(w->R->l, line, d, why, &r->json, &r->message);
+    pop_reject(w->R->l, line, d, why, &r->json, &r->message);
 }
 
 static const char *mark(int s)
@@ -456,7 +442,7 @@ static void add_examples(worker *w, const yz_record *rec, uint64_t order, long l
     int rc = yz_evaluate(w->ev[0], rec, R->im->as_of, &det[0], &d);
     if (rc == YZ_OK)
         rc = yz_evaluate(w->ev[1], rec, R->im->as_of, &det[1], &d);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     if (rc == YZ_OK) {
         for (size_t i = 0; i < n; i++) {
             size_t k = w->changed[i];
@@ -606,19 +592,19 @@ static void add_outcome(worker *w, const yz_record *rec, yz_determination *const
         add_examples(w, rec, order, line, nch);
 }
 
-static void one_record(worker *w, ledger_chunk *c, int i)
+static void one_record(worker *w, pop_chunk *c, int i)
 {
     run *R = w->R;
-    uint64_t order = c->seq * LEDGER_CHUNK + (uint64_t)i;
+    uint64_t order = c->seq * POP_CHUNK + (uint64_t)i;
     w->acc.records++;
-    arena_reset(&w->mem);
+    arena_clear(&w->mem);
     yz_diags d;
     yz_diags_init(&d);
     yz_record rec;
     char why[160];
-    if (!ledger_record(R->l, c, i, &w->mem, &rec, &d, why)) {
+    if (!pop_record(R->l, c, i, &w->mem, &rec, &d, why)) {
         add_reject(w, order, c->line[i], &d, why, false);
-        yz_diags_clear(&d);
+        yz_diags_free(&d);
         return;
     }
     yz_determination *det[2] = {NULL, NULL};
@@ -641,7 +627,7 @@ static void one_record(worker *w, ledger_chunk *c, int i)
     }
     yz_determination_free(det[0]);
     yz_determination_free(det[1]);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -655,7 +641,7 @@ static void *worker_main(void *p)
         pthread_mutex_lock(&R->mu);
         while (!R->head && !R->closed)
             pthread_cond_wait(&R->cv_work, &R->mu);
-        ledger_chunk *c = R->head;
+        pop_chunk *c = R->head;
         if (c) {
             R->head = c->next;
             if (!R->head)
@@ -669,12 +655,12 @@ static void *worker_main(void *p)
         for (int i = 0; i < c->n && !atomic_load(&R->stop); i++)
             one_record(w, c, i);
         atomic_fetch_add(&R->done, (uint_fast64_t)c->n);
-        ledger_chunk_free(c);
+        pop_chunk_free(c);
     }
     return NULL;
 }
 
-static void dispatch(run *R, ledger_chunk *c)
+static void dispatch(run *R, pop_chunk *c)
 {
     pthread_mutex_lock(&R->mu);
     while (R->queued >= R->max_queued)
@@ -689,21 +675,21 @@ static void dispatch(run *R, ledger_chunk *c)
     pthread_cond_signal(&R->cv_work);
     pthread_mutex_unlock(&R->mu);
     if (R->o->progress)
-        R->o->progress(atomic_load(&R->done), ledger_consumed(R->l), ledger_size(R->l), R->o->progress_ctx);
+        R->o->progress(atomic_load(&R->done), pop_consumed(R->l), pop_size(R->l), R->o->progress_ctx);
 }
 
 static void drain(run *R, yz_diags *d)
 {
-    ledger_chunk *c;
-    while (!atomic_load(&R->stop) && (c = ledger_next(R->l, d)))
+    pop_chunk *c;
+    while (!atomic_load(&R->stop) && (c = pop_next(R->l, d)))
         dispatch(R, c);
 }
 
-static int on_stored(const char *id_number, const char *json, size_t len, void *ctx)
+/* each person's newest stored record (yz_store_scan) */
+static int on_stored(const yz_stored *s, void *ctx)
 {
-    (void)id_number;
     run *R = ctx;
-    ledger_push(R->l, json, len);
+    pop_push(R->l, s->input, strlen(s->input));
     drain(R, NULL);
     return atomic_load(&R->stop);
 }
@@ -953,7 +939,7 @@ static int load_side(run *R, int s, yz_diags *d)
     const char *role = s == IMP_BASE ? "baseline" : "reform";
     int rc = yz_ruleset_load(o->home, which, &R->rs[s], d);
     if (rc == YZ_OK)
-        rc = yz_ruleset_lint(R->rs[s], d);
+        rc = yz_lint_ruleset(R->rs[s], NULL, d);
     if (rc == YZ_EIO)
         return YZ_EUSAGE;
     if (rc != YZ_OK) {
@@ -989,11 +975,11 @@ static int open_population(run *R, yz_store **st, yz_diags *d)
             return rc;
         im->source = arena_strdup(&im->mem, o->store);
         im->from_store = true;
-        R->l = ledger_new_pushed(im->source, true);
+        R->l = pop_new_pushed(im->source, true);
         return YZ_OK;
     }
     im->source = arena_strdup(&im->mem, o->input);
-    return ledger_open(o->input, o->format, o->encoding, true, &R->l, d);
+    return pop_open(o->input, o->format, o->encoding, true, &R->l, d);
 }
 
 static int start(run *R, yz_diags *d)
@@ -1052,16 +1038,16 @@ static void free_run(run *R)
         arena_free(&w->mem);
     }
     yz_free(R->workers);
-    for (ledger_chunk *c = R->head, *next; c; c = next) {
+    for (pop_chunk *c = R->head, *next; c; c = next) {
         next = c->next;
-        ledger_chunk_free(c);
+        pop_chunk_free(c);
     }
     for (int s = 0; s < 2; s++) {
         yz_free(R->sd[s].map[0]);
         yz_free(R->sd[s].map[1]);
         yz_ruleset_free(R->rs[s]);
     }
-    ledger_close(R->l);
+    pop_close(R->l);
 }
 
 /* the first rejected and failed records, as batch shows them */
@@ -1137,8 +1123,12 @@ int yz_impact_run(const yz_impact_options *o, yz_impact **out, yz_diags *d)
     yz_diags rd; /* the reader's problems, kept apart from the workers' threads */
     yz_diags_init(&rd);
     if (st) {
-        rc = yz_store_each_newest(st, on_stored, R, &rd);
-        ledger_push_end(R->l);
+        yz_scan q = {.newest = true, .input = true};
+        rc = yz_store_scan(st, &q, on_stored, R, &rd);
+        /* a damaged stored record was named in rd and left out: the report is of the others */
+        if (rc == YZ_EFAILED)
+            rc = YZ_ESTORE;
+        pop_push_end(R->l);
     }
     drain(R, &rd);
     stop_workers(R);
@@ -1150,21 +1140,21 @@ int yz_impact_run(const yz_impact_options *o, yz_impact **out, yz_diags *d)
         const yz_diag *x = &rd.items[i];
         diag_add(d, x->severity, x->file, x->line, x->col, "%s", x->message);
     }
-    yz_diags_clear(&rd);
+    yz_diags_free(&rd);
     if (rc == YZ_OK)
-        rc = ledger_status(R->l);
+        rc = pop_status(R->l);
     if (rc == YZ_OK && R->fatal_rc)
         rc = R->fatal_rc;
     if (rc == YZ_ENOMEM)
         diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "out of memory: the impact run stopped (nothing was recorded); run it again with more memory or fewer --jobs");
-    ledger_sha256(R->l, im->sha256);
+    pop_sha256(R->l, im->sha256);
     /* lines too long to be records were reported as they were skipped */
-    im->a.records += ledger_skipped(R->l);
-    im->a.rejected += ledger_skipped(R->l);
+    im->a.records += pop_skipped(R->l);
+    im->a.rejected += pop_skipped(R->l);
     for (int i = 0; i < R->nworkers; i++)
         merge(im, &R->workers[i].acc);
     if (R->o->progress)
-        R->o->progress(atomic_load(&R->done), ledger_consumed(R->l), ledger_size(R->l), R->o->progress_ctx);
+        R->o->progress(atomic_load(&R->done), pop_consumed(R->l), pop_size(R->l), R->o->progress_ctx);
     free_run(R);
     if (rc != YZ_OK && rc != YZ_EINPUT) {
         yz_impact_free(im);

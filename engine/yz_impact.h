@@ -144,7 +144,6 @@ imp_kind imp_kind_of(const yz_impact *im, size_t k);
 
 /* "1,750.00" (yuan from fen, with a sign when negative). */
 void imp_yuan(strbuf *sb, int64_t fen);
-const char *imp_status_word(int s, bool subsidy); /* met / not_met / undetermined, eligible / ... */
 const char *imp_status_zh(int s, bool subsidy);   /* 符合 / 不符合 / 待定, 可享受 / 不可享受 / 待定 */
 const char *imp_bucket_id(int b);
 const char *imp_bucket_zh(int b);

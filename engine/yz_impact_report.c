@@ -6,6 +6,7 @@
 
 #include "yz_impact.h"
 #include "yz_json.h"
+#include "yz_text.h"
 
 static const int status_order[3] = {YZ_MET, YZ_NOT_MET, YZ_UNDETERMINED};
 
@@ -91,8 +92,8 @@ static yj *matrix(jctx *j, const uint64_t m[3][3], bool sub)
     for (int b = 0; b < 3; b++) {
         yj *row = yj_new_object(j->m);
         for (int r = 0; r < 3; r++)
-            put_int(j, row, imp_status_word(r, sub), (int64_t)m[b][r]);
-        put(j, o, imp_status_word(b, sub), row);
+            put_int(j, row, yz_status_name((yz_status)r, sub), (int64_t)m[b][r]);
+        put(j, o, yz_status_name((yz_status)b, sub), row);
     }
     return o;
 }
@@ -102,8 +103,8 @@ static void put_transitions(jctx *j, yj *o, const uint64_t m[3][3], bool sub)
     put(j, o, "transitions", matrix(j, m, sub));
     yj *bo = yj_new_object(j->m), *ao = yj_new_object(j->m);
     for (int s = 0; s < 3; s++) {
-        put_int(j, bo, imp_status_word(s, sub), (int64_t)before(m, s));
-        put_int(j, ao, imp_status_word(s, sub), (int64_t)after(m, s));
+        put_int(j, bo, yz_status_name((yz_status)s, sub), (int64_t)before(m, s));
+        put_int(j, ao, yz_status_name((yz_status)s, sub), (int64_t)after(m, s));
     }
     put(j, o, "before", bo);
     put(j, o, "after", ao);
@@ -275,8 +276,8 @@ char *yz_impact_json(const yz_impact *im)
         if (!strcmp(x.kind, "amount")) {
             put_str(j, o, "change", x.to ? "higher" : "lower");
         } else {
-            put_str(j, o, "from", imp_status_word(x.from, sub));
-            put_str(j, o, "to", imp_status_word(x.to, sub));
+            put_str(j, o, "from", yz_status_name((yz_status)x.from, sub));
+            put_str(j, o, "to", yz_status_name((yz_status)x.to, sub));
         }
         put_int(j, o, "persons", (int64_t)a->kind_count[k]);
         yj *recs = yj_new_array(&mem);
@@ -407,6 +408,17 @@ static void t_write(strbuf *sb, const table *t)
     }
 }
 
+/* a value from a file, a record or a rule as a person may see it (yz_text_escape: one line, no
+   control characters) */
+static const char *sh(arena *m, const char *s)
+{
+    strbuf sb = STRBUF_INIT;
+    sb_add_shown(&sb, s ? s : "", s ? strlen(s) : 0, false);
+    const char *r = arena_strdup(m, sb_str(&sb));
+    sb_free(&sb);
+    return r;
+}
+
 static const char *num(arena *m, uint64_t v)
 {
     return arena_printf(m, "%llu", (unsigned long long)v);
@@ -438,19 +450,19 @@ static const char *per_zh(const char *per)
     return !per ? "—" : !strcmp(per, "month") ? "按月" : !strcmp(per, "loan") ? "贷款" : "一次性";
 }
 
-static void text_head(strbuf *sb, const yz_impact *im)
+static void text_head(strbuf *sb, const yz_impact *im, arena *m)
 {
     const imp_acc *a = &im->a;
     sb_adds(sb, "政策影响测算（模拟测算：未记录任何决定）\n");
     static const char *const role[2] = {"基线    ", "改革方案"};
     for (int s = 0; s < 2; s++) {
-        sb_addf(sb, "  %s  %s", role[s], im->path[s]);
+        sb_addf(sb, "  %s  %s", role[s], sh(m, im->path[s]));
         if (strcmp(im->path[s], im->province[s]))
-            sb_addf(sb, "（%s）", im->province[s]);
+            sb_addf(sb, "（%s）", sh(m, im->province[s]));
         sb_addf(sb, " 规则集 %.12s\n", im->ruleset[s]);
     }
     sb_addf(sb, "  核定日期  %s\n", im->as_of);
-    sb_addf(sb, "  人群      %s%s：%llu 条记录，已核定 %llu，退回 %llu", im->source, im->from_store ? "（库中每人最新记录）" : "",
+    sb_addf(sb, "  人群      %s%s：%llu 条记录，已核定 %llu，退回 %llu", sh(m, im->source), im->from_store ? "（库中每人最新记录）" : "",
             (unsigned long long)a->records, (unsigned long long)a->decided, (unsigned long long)a->rejected);
     if (a->failed)
         sb_addf(sb, "，规则未能核定 %llu", (unsigned long long)a->failed);
@@ -511,7 +523,7 @@ static bool item_changed(const imp_item *it)
 static const char *item_label(arena *m, const imp_item *it)
 {
     const char *only = it->in[0] && it->in[1] ? "" : it->in[0] ? "（改革方案删去）" : "（改革方案新增）";
-    return arena_printf(m, "%s%s", it->name, only);
+    return arena_printf(m, "%s%s", sh(m, it->name), only);
 }
 
 static void text_items(strbuf *sb, const yz_impact *im, arena *m)
@@ -542,7 +554,7 @@ static void text_items(strbuf *sb, const yz_impact *im, arena *m)
         if (!any)
             sb_adds(sb, "  有变化的项目（前→后，人数）：\n");
         any = true;
-        sb_addf(sb, "    %s", it->name);
+        sb_addf(sb, "    %s", sh(m, it->name));
         transitions_line(sb, it, sub);
         sb_addc(sb, '\n');
     }
@@ -570,7 +582,7 @@ static void text_cost(strbuf *sb, const yz_impact *im, arena *m)
         const char *p = it->per[0] && it->per[1] && strcmp(it->per[0], it->per[1])
                             ? arena_printf(m, "%s→%s", per_zh(it->per[0]), per_zh(it->per[1]))
                             : per_zh(per);
-        t_row(&t, it->name, p, yuan(m, it->monthly[0]), yuan(m, it->monthly[1]), delta(m, diff(it->monthly)),
+        t_row(&t, sh(m, it->name), p, yuan(m, it->monthly[0]), yuan(m, it->monthly[1]), delta(m, diff(it->monthly)),
               yuan(m, it->whole[0]), yuan(m, it->whole[1]), delta(m, diff(it->whole)));
     }
     t_row(&t, "合计", "", yuan(m, a->total.monthly[0]), yuan(m, a->total.monthly[1]), delta(m, diff(a->total.monthly)),
@@ -581,7 +593,7 @@ static void text_cost(strbuf *sb, const yz_impact *im, arena *m)
             const imp_item *it = &a->subs[u];
             if (!(it->loan[0] || it->loan[1] || (it->per[0] && !strcmp(it->per[0], "loan"))))
                 continue;
-            sb_addf(sb, "  %s（贷款额度，不是财政支出，不计入合计）：基线 %s 元，改革方案 %s 元，差额 %s 元\n", it->name,
+            sb_addf(sb, "  %s（贷款额度，不是财政支出，不计入合计）：基线 %s 元，改革方案 %s 元，差额 %s 元\n", sh(m, it->name),
                     yuan(m, it->loan[0]), yuan(m, it->loan[1]), delta(m, diff(it->loan)));
         }
     }
@@ -589,7 +601,7 @@ static void text_cost(strbuf *sb, const yz_impact *im, arena *m)
         for (size_t u = 0; u < im->nsub; u++) {
             const imp_item *it = &a->subs[u];
             if (it->open[0] || it->open[1])
-                sb_addf(sb, "  %s：按月无期限的 %llu 人（基线）、%llu 人（改革方案）只计入每月支出\n", it->name,
+                sb_addf(sb, "  %s：按月无期限的 %llu 人（基线）、%llu 人（改革方案）只计入每月支出\n", sh(m, it->name),
                         (unsigned long long)it->open[0], (unsigned long long)it->open[1]);
         }
     if (im->reconciled) {
@@ -617,7 +629,7 @@ static void text_regions(strbuf *sb, const yz_impact *im, arena *m)
     t_row(&t, "地区", "人数", "基线对象", "改革对象", "增加者", "减少者", "基线每月", "每月差额", "全期差额");
     for (size_t i = 0; i < im->nregions; i++) {
         const imp_region *r = &im->regions[i];
-        const char *name = !strcmp(r->code, "*") ? "其他地区" : r->code[0] ? r->code : "（未填地区）";
+        const char *name = !strcmp(r->code, "*") ? "其他地区" : r->code[0] ? sh(m, r->code) : "（未填地区）";
         t_row(&t, name, num(m, r->persons), num(m, r->targets[0]), num(m, r->targets[1]), num(m, r->gainers),
               num(m, r->losers), yuan(m, r->money.monthly[0]), delta(m, diff(r->money.monthly)),
               delta(m, diff(r->money.whole)));
@@ -636,7 +648,7 @@ static void text_bycat(strbuf *sb, const yz_impact *im, arena *m)
     t_row(&t, "基线类别", "人数", "失去对象资格", "新成为对象", "增加者", "减少者", "每月差额", "全期差额");
     for (size_t u = 0; u <= im->ncat; u++) {
         const imp_catrow *row = &a->catrows[u];
-        t_row(&t, u < im->ncat ? a->cats[u].name : "（基线未认定任何类别）", num(m, row->persons), num(m, row->target_lost),
+        t_row(&t, u < im->ncat ? sh(m, a->cats[u].name) : "（基线未认定任何类别）", num(m, row->persons), num(m, row->target_lost),
               num(m, row->target_gained), num(m, row->gainers), num(m, row->losers), delta(m, diff(row->money.monthly)),
               delta(m, diff(row->money.whole)));
     }
@@ -658,18 +670,23 @@ static void text_buckets(strbuf *sb, const yz_impact *im, arena *m)
         sb_adds(sb, "  待定：前或后有补贴因信息不全无法确定，其金额变化未知（此处只计已确定的部分）。\n");
 }
 
+/* reason lines, each shown escaped and indented under the label */
 static void indent_lines(strbuf *sb, const char *label, const char *text)
 {
     sb_addf(sb, "      %s", label);
-    for (const char *p = text; *p; p++) {
-        sb_addc(sb, *p);
-        if (*p == '\n')
-            sb_adds(sb, "        ");
+    for (const char *p = text;;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        sb_add_shown(sb, p, n, false);
+        if (!nl)
+            break;
+        sb_adds(sb, "\n        ");
+        p = nl + 1;
     }
     sb_addc(sb, '\n');
 }
 
-static void text_examples(strbuf *sb, const yz_impact *im)
+static void text_examples(strbuf *sb, const yz_impact *im, arena *m)
 {
     const imp_acc *a = &im->a;
     sb_addf(sb, "\n七、变化示例（每种变化按输入顺序的前 %zu 条；身份号码已遮蔽）\n", im->nex);
@@ -680,7 +697,7 @@ static void text_examples(strbuf *sb, const yz_impact *im)
             continue;
         any = true;
         bool sub = x.subsidy;
-        const char *name = x.item ? x.item->name : "援助对象";
+        const char *name = x.item ? sh(m, x.item->name) : "援助对象";
         if (!strcmp(x.kind, "amount"))
             sb_addf(sb, "  %s：金额%s（%llu 人）\n", name, x.to ? "提高" : "降低", (unsigned long long)a->kind_count[k]);
         else
@@ -688,7 +705,7 @@ static void text_examples(strbuf *sb, const yz_impact *im)
                     (unsigned long long)a->kind_count[k]);
         for (size_t e = 0; e < a->nexamples[k]; e++) {
             const imp_example *ex = &a->examples[k * im->nex + e];
-            sb_addf(sb, "    第 %ld %s  %s\n", ex->line, im->from_store ? "条" : "行", ex->id);
+            sb_addf(sb, "    第 %ld %s  %s\n", ex->line, im->from_store ? "条" : "行", sh(m, ex->id));
             indent_lines(sb, "前：", ex->before);
             indent_lines(sb, "后：", ex->after);
         }
@@ -697,7 +714,7 @@ static void text_examples(strbuf *sb, const yz_impact *im)
         sb_adds(sb, "  无。\n");
 }
 
-static void text_rejects(strbuf *sb, const yz_impact *im)
+static void text_rejects(strbuf *sb, const yz_impact *im, arena *m)
 {
     const imp_acc *a = &im->a;
     if (!a->rejected && !a->failed)
@@ -705,7 +722,7 @@ static void text_rejects(strbuf *sb, const yz_impact *im)
     sb_addf(sb, "\n八、未核定的记录（退回 %llu 条，规则未能核定 %llu 条；不计入以上各表）\n", (unsigned long long)a->rejected,
             (unsigned long long)a->failed);
     for (size_t i = 0; i < a->nrejects && i < 20; i++)
-        sb_addf(sb, "  %s:%ld: %s%s\n", im->source, a->rejects[i].line, a->rejects[i].failed ? "规则未能核定：" : "",
+        sb_addf(sb, "  %s:%ld: %s%s\n", sh(m, im->source), a->rejects[i].line, a->rejects[i].failed ? "规则未能核定：" : "",
                 a->rejects[i].message);
     if (a->rejected + a->failed > 20)
         sb_addf(sb, "  ……其余 %llu 条见 --json（列出前 %d 条）\n", (unsigned long long)(a->rejected + a->failed - 20),
@@ -717,15 +734,15 @@ char *yz_impact_text(const yz_impact *im)
     arena m;
     arena_init(&m, 64 * 1024);
     strbuf sb = STRBUF_INIT;
-    text_head(&sb, im);
+    text_head(&sb, im, &m);
     text_target(&sb, im, &m);
     text_items(&sb, im, &m);
     text_cost(&sb, im, &m);
     text_regions(&sb, im, &m);
     text_bycat(&sb, im, &m);
     text_buckets(&sb, im, &m);
-    text_examples(&sb, im);
-    text_rejects(&sb, im);
+    text_examples(&sb, im, &m);
+    text_rejects(&sb, im, &m);
     arena_free(&m);
     return sb_release(&sb);
 }

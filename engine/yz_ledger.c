@@ -1,366 +1,183 @@
-/* yz_ledger.c: a ledger read as chunks of records in input order (JSON Lines, CSV, or records
- * handed over), and each record parsed and validated as batch and impact decide it. */
-#include "yz_ledger.h"
-
+/* yz_ledger.c: the real-name ledger (实名制台账): recorded decisions in brief for listings
+ * (history, export, due), read from their determination JSON, and masked ID numbers. */
 #include <stdio.h>
 #include <string.h>
 
-#include "yz_csv.h"
+#include "yz_date.h"
 #include "yz_diag.h"
-#include "yz_hash.h"
-#include "yz_input.h"
+#include "yz_json.h"
+#include "yz_ledger.h"
 
-struct ledger {
-    const char *name;
-    yz_input *in;     /* NULL for a pushed ledger */
-    bool csv;
-    yz_csv *reader;
-    csv_header *header;
-    bool header_done;
-    ledger_chunk *cur;                /* being filled */
-    ledger_chunk *ready, *ready_tail; /* full, not yet handed out */
-    uint64_t seq;
-    int status;
-    bool ended;
-    yz_hasher *hasher; /* pushed ledgers */
-    long pushed;
-    yz_diags *d;       /* during ledger_next: where CSV rows report */
-};
-
-static ledger_chunk *chunk_new(void)
+const char *ledger_str(const yj *obj, const char *key)
 {
-    ledger_chunk *c = yz_calloc(1, sizeof *c);
-    arena_init(&c->rows, 64 * 1024);
-    return c;
+    const yj *v = yj_get(obj, key);
+    return yj_typeof(v) == YJ_STRING ? yj_str(v) : NULL;
 }
 
-void ledger_chunk_free(ledger_chunk *c)
+int64_t ledger_int(const yj *obj, const char *key, int64_t dflt)
 {
-    if (!c)
-        return;
-    yz_free(c->text);
-    arena_free(&c->rows);
-    yz_free(c);
+    int64_t v;
+    return yj_is_int(yj_get(obj, key), &v) ? v : dflt;
 }
 
-/* the current chunk is complete: queue it and start another */
-static void chunk_done(ledger *l)
+yz_status ledger_status(const yj *item)
 {
-    ledger_chunk *c = l->cur;
-    l->cur = NULL;
-    if (!c || !c->n) {
-        ledger_chunk_free(c);
-        return;
+    int st = yz_status_parse(ledger_str(item, "status"), true);
+    return st < 0 ? YZ_UNDETERMINED : (yz_status)st;
+}
+
+void yz_mask_id(const char *id, char out[32])
+{
+    size_t n = id ? strlen(id) : 0;
+    if (n > 31)
+        n = 31;
+    for (size_t i = 0; i < n; i++)
+        out[i] = n >= 12 && (i < 6 || i >= n - 4) ? id[i] : '*';
+    out[n] = '\0';
+}
+
+static void brief_items(arena *m, const yj *obj, bool subsidy, bool losses_only, yz_brief_item **out, size_t *n)
+{
+    size_t cap = yj_size(obj);
+    *out = arena_alloc(m, (cap ? cap : 1) * sizeof **out);
+    *n = 0;
+    for (const yj *v = yj_first(obj); v; v = yj_next(v)) {
+        yz_status st = ledger_status(v);
+        if (losses_only && st != YZ_MET)
+            continue;
+        yz_brief_item *it = &(*out)[(*n)++];
+        memset(it, 0, sizeof *it);
+        it->id = yj_key(v);
+        it->name = ledger_str(v, "name");
+        if (!it->name)
+            it->name = it->id;
+        it->status = st;
+        it->reason = ledger_str(v, "reason");
+        it->months = -1;
+        if (subsidy && st == YZ_MET) {
+            it->amount_fen = ledger_int(v, "amount_fen", 0);
+            it->months = ledger_int(v, "months", -1);
+            it->period = ledger_str(v, "period");
+            it->start = ledger_str(v, "start");
+            it->end = ledger_str(v, "end");
+        }
     }
-    c->seq = l->seq++;
-    c->next = NULL;
-    if (l->ready_tail)
-        l->ready_tail->next = c;
-    else
-        l->ready = c;
-    l->ready_tail = c;
 }
 
-static ledger_chunk *current(ledger *l)
-{
-    if (!l->cur)
-        l->cur = chunk_new();
-    return l->cur;
-}
-
-static void add_text(ledger *l, const char *p, size_t n, long line)
-{
-    ledger_chunk *c = current(l);
-    if (c->off[c->n] + n + 1 > c->cap) {
-        c->cap = (c->off[c->n] + n + 1) * 2;
-        c->text = yz_realloc(c->text, c->cap);
-    }
-    memcpy(c->text + c->off[c->n], p, n);
-    c->line[c->n] = line;
-    c->n++;
-    c->off[c->n] = c->off[c->n - 1] + n;
-    if (c->n == LEDGER_CHUNK)
-        chunk_done(l);
-}
-
-int ledger_open(const char *path, const char *format, const char *encoding, bool hash, ledger **out, yz_diags *d)
+int yz_decision_brief_new(const char *json, const char *input, yz_decision_brief **out)
 {
     *out = NULL;
-    yz_input *in;
-    int rc = input_open(path, encoding, &in, d);
-    if (rc != YZ_OK)
-        return rc;
-    if (hash)
-        input_hash_start(in);
-    ledger *l = yz_calloc(1, sizeof *l);
-    l->name = path;
-    l->in = in;
-    l->csv = format ? !strcmp(format, "csv") : yz_str_has_suffix(path, ".csv") || yz_str_has_suffix(path, ".CSV");
-    if (l->csv && !(l->reader = csv_reader_new()))
-        yz_out_of_memory(0); /* libcsv's csv_init fails only for want of memory */
-    *out = l;
+    arena *m = yz_malloc(sizeof *m);
+    arena_init(m, 32 * 1024);
+    size_t off;
+    const char *err;
+    const yj *doc = json ? yj_parse(m, json, strlen(json), &off, &err) : NULL;
+    const yj *cats = yj_get(doc, "categories"), *subs = yj_get(doc, "subsidies"), *target = yj_get(doc, "target");
+    if (yj_typeof(doc) != YJ_OBJECT || yj_typeof(cats) != YJ_OBJECT || yj_typeof(subs) != YJ_OBJECT ||
+        yj_typeof(target) != YJ_OBJECT || !ledger_str(doc, "as_of")) {
+        arena_free(m);
+        yz_free(m);
+        return YZ_EPARSE;
+    }
+    yz_decision_brief *b = arena_alloc(m, sizeof *b);
+    memset(b, 0, sizeof *b);
+    b->priv = m;
+    b->as_of = ledger_str(doc, "as_of");
+    b->province = ledger_str(doc, "province");
+    b->region_name = ledger_str(yj_get(yj_get(doc, "policy"), "region"), "name");
+    b->target = ledger_status(target);
+    b->target_reason = ledger_str(target, "reason");
+    brief_items(m, cats, false, false, &b->categories, &b->ncategories);
+    brief_items(m, subs, true, false, &b->subsidies, &b->nsubsidies);
+    brief_items(m, yj_get(doc, "disqualifications"), false, true, &b->losses, &b->nlosses);
+    /* a review when the record says the person was recognised on or before the as-of date */
+    b->review = -1;
+    const yj *rec = input ? yj_parse(m, input, strlen(input), &off, &err) : NULL;
+    const yj *since = yj_get(yj_get(rec, "recognition"), "recognised_on");
+    if (yj_typeof(since) == YJ_STRING)
+        b->review = strcmp(yj_str(since), b->as_of) <= 0;
+    else if (yj_typeof(since) == YJ_NULL)
+        b->review = 0;
+    *out = b;
     return YZ_OK;
 }
 
-ledger *ledger_new_pushed(const char *name, bool hash)
+void yz_decision_brief_free(yz_decision_brief *b)
 {
-    ledger *l = yz_calloc(1, sizeof *l);
-    l->name = name;
-    if (hash)
-        l->hasher = hasher_new(YZ_HASH_SHA256);
-    return l;
-}
-
-void ledger_push(ledger *l, const char *json, size_t len)
-{
-    if (l->hasher) {
-        hasher_update(l->hasher, json, len);
-        hasher_update(l->hasher, "\n", 1);
-    }
-    add_text(l, json, len, ++l->pushed);
-}
-
-void ledger_push_end(ledger *l)
-{
-    l->ended = true;
-    chunk_done(l);
-}
-
-bool ledger_is_csv(const ledger *l)
-{
-    return l->csv;
-}
-
-static void on_csv_row(char **fields, size_t *lens, size_t n, long line, void *p)
-{
-    ledger *l = p;
-    if (l->status != YZ_OK)
+    if (!b)
         return;
-    if (!l->header_done) {
-        l->header_done = true;
-        strbuf err = STRBUF_INIT;
-        l->header = csv_header_new(fields, n, &err);
-        if (!l->header) {
-            diag_add(l->d, YZ_SEV_ERROR, l->name, line, 0, "the header is not in the record format: %s", err.buf);
-            l->status = YZ_EINPUT;
-        }
-        sb_free(&err);
-        return;
+    arena *m = b->priv;
+    arena_free(m);
+    yz_free(m);
+}
+
+yj *ledger_meta(arena *m, const yz_stored *s, bool mask)
+{
+    yj *o = yj_new_object(m);
+    char masked[32];
+    if (mask)
+        yz_mask_id(s->id_number, masked);
+    struct {
+        const char *key, *value;
+    } kv[] = {{"as_of", s->as_of},       {"decision", s->id},          {"engine", s->engine},
+              {"id_number", mask ? masked : s->id_number},             {"operator", s->operator_id},
+              {"province", s->province}, {"recorded_at", s->recorded_at}, {"ruleset", s->ruleset}};
+    for (size_t i = 0; i < YZ_ARRAY_LEN(kv); i++)
+        yj_append(m, o, kv[i].key, yj_new_string(m, kv[i].value ? kv[i].value : "", kv[i].value ? strlen(kv[i].value) : 0));
+    if (s->ruleset_signer)
+        yj_append(m, o, "ruleset_signer", yj_new_string(m, s->ruleset_signer, strlen(s->ruleset_signer)));
+    yj_append(m, o, "seq", yj_new_int(m, s->seq));
+    return o;
+}
+
+static yj *str_node(arena *m, const char *s)
+{
+    return s ? yj_new_string(m, s, strlen(s)) : yj_new_null(m);
+}
+
+char *yz_decision_brief_json(const yz_stored *s, const yz_decision_brief *b)
+{
+    arena m;
+    arena_init(&m, 16 * 1024);
+    yj *o = ledger_meta(&m, s, false);
+    yj *cats = yj_new_array(&m), *subs = yj_new_object(&m), *loss = yj_new_array(&m);
+    for (size_t i = 0; i < b->ncategories; i++)
+        if (b->categories[i].status == YZ_MET)
+            yj_append(&m, cats, NULL, str_node(&m, b->categories[i].id));
+    for (size_t i = 0; i < b->nsubsidies; i++)
+        if (b->subsidies[i].status == YZ_MET)
+            yj_append(&m, subs, b->subsidies[i].id, yj_new_int(&m, b->subsidies[i].amount_fen));
+    for (size_t i = 0; i < b->nlosses; i++) {
+        yj *l = yj_new_object(&m);
+        yj_append(&m, l, "id", str_node(&m, b->losses[i].id));
+        yj_append(&m, l, "name", str_node(&m, b->losses[i].name));
+        yj_append(&m, l, "reason", str_node(&m, b->losses[i].reason));
+        yj_append(&m, loss, NULL, l);
     }
-    ledger_chunk *c = current(l);
-    int i = c->n;
-    c->line[i] = line;
-    c->ncells[i] = n;
-    for (size_t k = 0; k < n; k++)
-        if (yz_utf8_invalid(fields[k], lens[k])) {
-            c->ncells[i] = 0;
-            break;
-        }
-    /* a row with another number of cells than the header is reported, not guessed at */
-    c->docs[i] = n == csv_header_columns(l->header) && c->ncells[i] ? record_from_csv(&c->rows, l->header, fields, lens, n)
-                                                                    : NULL;
-    c->n++;
-    if (c->n == LEDGER_CHUNK)
-        chunk_done(l);
+    yj_append(&m, o, "categories", cats);
+    yj_append(&m, o, "review", b->review < 0 ? yj_new_null(&m) : yj_new_bool(&m, b->review == 1));
+    yj_append(&m, o, "status_loss", loss);
+    yj_append(&m, o, "subsidies", subs);
+    yj_append(&m, o, "target", str_node(&m, yz_status_name(b->target, false)));
+    strbuf sb = STRBUF_INIT;
+    yj_write_canonical(&sb, o);
+    sb_addc(&sb, '\n');
+    arena_free(&m);
+    return sb_release(&sb);
 }
 
-/* JSON Lines: whole lines, blank ones left out, into chunks */
-static void split_lines(ledger *l, const char *buf, size_t len, long line)
+bool ledger_dates_ok(const char *from, const char *to, const char *from_name, const char *to_name, yz_diags *d)
 {
-    const char *p = buf, *end = buf + len;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *e = nl ? nl : end;
-        const char *q = p;
-        while (q < e && (*q == ' ' || *q == '\t' || *q == '\r'))
-            q++;
-        if (q < e)
-            add_text(l, p, (size_t)(e - p), line);
-        p = nl ? nl + 1 : end;
-        line++;
-    }
-}
-
-/* reads blocks until a chunk is ready or the input ends */
-static void read_more(ledger *l, yz_diags *d)
-{
-    strbuf err = STRBUF_INIT;
-    l->d = d;
-    while (!l->ready && !l->ended) {
-        const char *buf;
-        size_t len;
-        long first;
-        int r = input_next(l->in, &buf, &len, &first, d);
-        if (r < 0) {
-            l->status = YZ_EIO;
-        } else if (r > 0 && l->csv) {
-            if (csv_reader_feed(l->reader, buf, len, first, on_csv_row, l, &err) != 0) {
-                diag_add(d, YZ_SEV_ERROR, l->name, 0, 0, "%s", err.buf);
-                l->status = YZ_EINPUT;
-            }
-        } else if (r > 0) {
-            split_lines(l, buf, len, first);
-        } else if (l->csv && l->status == YZ_OK && csv_reader_finish(l->reader, on_csv_row, l, &err) != 0) {
-            diag_add(d, YZ_SEV_ERROR, l->name, 0, 0, "%s", err.buf);
-            l->status = YZ_EINPUT;
-        }
-        if (r <= 0 || l->status != YZ_OK) {
-            /* what was read before the end (or the error) is decided */
-            l->ended = true;
-            chunk_done(l);
-        }
-    }
-    l->d = NULL;
-    sb_free(&err);
-}
-
-ledger_chunk *ledger_next(ledger *l, yz_diags *d)
-{
-    if (!l->ready && l->in)
-        read_more(l, d);
-    ledger_chunk *c = l->ready;
-    if (c) {
-        l->ready = c->next;
-        if (!l->ready)
-            l->ready_tail = NULL;
-        c->next = NULL;
-    }
-    return c;
-}
-
-int ledger_status(const ledger *l)
-{
-    return l->status;
-}
-
-bool ledger_record(const ledger *l, ledger_chunk *c, int i, arena *mem, yz_record *rec, yz_diags *d, char why[160])
-{
-    why[0] = '\0';
-    yj *doc;
-    if (l->csv) {
-        doc = c->docs[i];
-        if (!doc) {
-            if (c->ncells[i])
-                snprintf(why, 160, "the row has %zu cells, the header %zu", c->ncells[i], csv_header_columns(l->header));
-            else
-                snprintf(why, 160, "the row is not valid UTF-8 (use --encoding gbk for GBK files)");
+    yz_date a, b;
+    const char *names[2] = {from_name, to_name}, *v[2] = {from, to};
+    for (int i = 0; i < 2; i++)
+        if (v[i] && !yz_date_parse(v[i], strlen(v[i]), i ? &b : &a)) {
+            diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "%s '%s' is not a real date: write YYYY-MM-DD", names[i], v[i]);
             return false;
         }
-    } else {
-        size_t off, len = c->off[i + 1] - c->off[i];
-        const char *err;
-        const char *text = c->text + c->off[i];
-        if (yz_utf8_invalid(text, len)) {
-            snprintf(why, 160, "the line is not valid UTF-8 (use --encoding gbk for GBK files)");
-            return false;
-        }
-        doc = yj_parse(mem, text, len, &off, &err);
-        if (!doc) {
-            snprintf(why, 160, "%s at column %zu", err, off + 1);
-            return false;
-        }
-    }
-    /* violations carry the line in the rejects output, not in their own text */
-    yval *root = record_index(mem, doc, l->name, d);
-    if (!root) {
-        if (!d->n)
-            snprintf(why, 160, "the record breaks the schema");
+    if (from && to && yz_date_cmp(a, b) > 0) {
+        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "%s %s is after %s %s", from_name, from, to_name, to);
         return false;
     }
-    memset(rec, 0, sizeof *rec);
-    rec->doc = doc;
-    rec->root = root;
-    rec->id_number = yj_str(yj_get(doc, "id_number"));
     return true;
-}
-
-void ledger_reject(const ledger *l, long line, const yz_diags *d, const char *why, char **json, char **message)
-{
-    strbuf j = STRBUF_INIT, m = STRBUF_INIT;
-    jw w;
-    jw_init(&w, &j);
-    jw_obj_begin(&w);
-    JW_KEY(&w, "errors");
-    jw_arr_begin(&w);
-    for (size_t i = 0; i < d->n; i++) {
-        const yz_diag *x = &d->items[i];
-        jw_obj_begin(&w);
-        if (x->field) {
-            JW_KEY(&w, "field");
-            jw_str(&w, x->field);
-        }
-        JW_KEY(&w, "message");
-        jw_str(&w, x->message);
-        jw_obj_end(&w);
-        if (i == 0)
-            sb_addf(&m, "%s%s%s", x->field ? x->field : "", x->field ? ": " : "", x->message);
-    }
-    if (!d->n) {
-        jw_obj_begin(&w);
-        JW_KEY(&w, "message");
-        jw_str(&w, why);
-        jw_obj_end(&w);
-        sb_adds(&m, why);
-    }
-    jw_arr_end(&w);
-    JW_KEY(&w, "file");
-    jw_str(&w, l->name);
-    JW_KEY(&w, "line");
-    jw_int(&w, line);
-    jw_obj_end(&w);
-    if (d->n > 1)
-        sb_addf(&m, " (and %zu more)", d->n - 1);
-    *json = sb_release(&j);
-    *message = sb_release(&m);
-}
-
-const char *ledger_name(const ledger *l)
-{
-    return l->name;
-}
-
-uint64_t ledger_skipped(const ledger *l)
-{
-    return l->in ? input_skipped(l->in) : 0;
-}
-
-uint64_t ledger_consumed(const ledger *l)
-{
-    return l->in ? input_consumed(l->in) : 0;
-}
-
-uint64_t ledger_size(const ledger *l)
-{
-    return l->in ? input_size(l->in) : 0;
-}
-
-void ledger_sha256(ledger *l, char hex[65])
-{
-    hex[0] = '\0';
-    if (l->in) {
-        input_hash_final(l->in, hex);
-    } else if (l->hasher) {
-        hasher_final(l->hasher, hex);
-        l->hasher = NULL;
-    }
-}
-
-void ledger_close(ledger *l)
-{
-    if (!l)
-        return;
-    while (l->ready) {
-        ledger_chunk *c = l->ready;
-        l->ready = c->next;
-        ledger_chunk_free(c);
-    }
-    ledger_chunk_free(l->cur);
-    if (l->hasher) {
-        char hex[65];
-        hasher_final(l->hasher, hex);
-    }
-    csv_reader_free(l->reader);
-    csv_header_free(l->header);
-    input_close(l->in);
-    yz_free(l);
 }

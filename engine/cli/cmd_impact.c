@@ -198,7 +198,7 @@ int cmd_impact(cli *c, int argc, char **argv)
     if (o.progress && pg.last > 0)
         fputs("\r\033[K", stderr); /* the progress line goes; the report follows */
     cli_print_diags(c, &d);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     if (!im)
         return cli_exit_for(rc);
     char *out = json ? yz_impact_json(im) : yz_impact_text(im);
@@ -212,7 +212,7 @@ int cmd_impact(cli *c, int argc, char **argv)
         if (w && !code)
             code = w;
         else if (!w && !quiet)
-            fprintf(stderr, "yuanzhu impact: the report is also in %s\n", html);
+            fprintf(stderr, "yuanzhu impact: the report is also in %s\n", cli_shown(html));
     }
     if (!yz_impact_consistent(im) && !code) {
         cli_error(c, "the report's checks failed (see the reconciliation): this is a fault in yuanzhu, please report it");
