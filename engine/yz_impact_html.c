@@ -81,7 +81,7 @@ static void svg_open(strbuf *sb, const char *id, const char *caption, int w, int
     sb_addf(sb, "<figure><figcaption id=\"%s-t\">", id);
     esc(sb, caption);
     sb_addf(sb,
-            "</figcaption><svg class=\"chart\" id=\"%s\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
+            "</figcaption><svg class=\"chart\" id=\"%s\" viewBox=\"0 0 %d %d\" "
             "width=\"100%%\" role=\"img\" aria-labelledby=\"%s-t\"><title>",
             id, w, h, id);
     esc(sb, caption);

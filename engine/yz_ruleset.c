@@ -133,6 +133,33 @@ static void list_provinces(const char *dir, const char *prefix, strbuf *out, cha
     yz_names_free(sub, ns);
 }
 
+/* The name of a policy folder outside provinces/ (real: its real path): its own, or "draft" when
+   that is not a province name; but a city's when it sits as a city does under provinces/: inside
+   a policy folder, or inside a folder named after the province of a city of that name.  So a copy
+   of provinces/guangdong/guangzhou at /tmp/x/guangdong/guangzhou is "guangdong/guangzhou" (and
+   one of provinces/shandong/qingdao at /tmp/x/shandong/qingdao "shandong/qingdao"): its files
+   have the original's logical paths, and the same rules give the same ruleset id (the null
+   reform of yuanzhu impact). */
+static const char *draft_name(loader *L, const char *real)
+{
+    const char *slash = strrchr(real, '/');
+    const char *base = slash ? slash + 1 : real;
+    if (!ld_valid_name(base) || !strcmp(base, "national"))
+        return "draft";
+    if (slash && slash > real) {
+        char *parent = arena_strndup(&L->rs->mem, real, (size_t)(slash - real));
+        const char *ps = strrchr(parent, '/');
+        const char *pbase = ps ? ps + 1 : parent;
+        if (ld_valid_name(pbase) && strcmp(pbase, "national") != 0) {
+            char *city = arena_printf(&L->rs->mem, "%s/%s", pbase, base);
+            char *known = L->home ? arena_printf(&L->rs->mem, "%s/provinces/%s", L->home, city) : NULL;
+            if (policy_has_files(parent) || (known && policy_has_files(known)))
+                return city;
+        }
+    }
+    return arena_strdup(&L->rs->mem, base);
+}
+
 int yz_ruleset_load(const char *home, const char *province, yz_ruleset **out, yz_diags *d)
 {
     *out = NULL;
@@ -166,11 +193,8 @@ int yz_ruleset_load(const char *home, const char *province, yz_ruleset **out, yz
         if (name) {
             ld_level_dirs(&L, top, name);
         } else {
-            const char *base = strrchr(real, '/');
-            base = base ? base + 1 : real;
-            if (!ld_valid_name(base) || !strcmp(base, "national"))
-                base = "draft";
-            top->name = arena_strdup(&L.rs->mem, base);
+            const char *base = draft_name(&L, real);
+            top->name = base;
             top->logical_dir = arena_printf(&L.rs->mem, "provinces/%s", base);
             top->disk_dir = arena_strdup(&L.rs->mem, province);
         }

@@ -4,7 +4,8 @@
 usage: gen.py PROVINCE N [--seed S] [--csv] > OUT
 
 Writes N records as JSON Lines (or, with --csv, as a CSV ledger of the same records: dotted column
-names, household.members.K.* with household.members.count, lists of text joined with ';').
+names, household.members.K.* with household.members.count, lists of text joined with ';', an
+empty list as []).
 Deterministic for a seed.  Most applicants live in the province (its county codes below), are of
 working age with ages spread around the 大龄 thresholds (women 35-50, men 45-55), and about half
 are registered unemployed, so that categories and subsidies are met often enough for a policy
@@ -138,7 +139,7 @@ def flatten(rec):
             for i, x in enumerate(v):
                 walk("%s.%d" % (prefix, i), x)
         elif isinstance(v, list):
-            out[prefix] = ";".join(v)
+            out[prefix] = ";".join(v) if v else "[]"  # an empty cell would be absent (docs/batch.md)
         elif v is None:
             out[prefix] = "null"
         elif isinstance(v, bool):
