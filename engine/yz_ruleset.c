@@ -134,28 +134,26 @@ static void list_provinces(const char *dir, const char *prefix, strbuf *out, cha
 }
 
 /* The name of a policy folder outside provinces/ (real: its real path): its own, or "draft" when
-   that is not a province name; but a city's when it sits as a city does under provinces/: inside
-   a policy folder, or inside a folder named after the province of a city of that name.  So a copy
-   of provinces/guangdong/guangzhou at /tmp/x/guangdong/guangzhou is "guangdong/guangzhou" (and
-   one of provinces/shandong/qingdao at /tmp/x/shandong/qingdao "shandong/qingdao"): its files
-   have the original's logical paths, and the same rules give the same ruleset id (the null
-   reform of yuanzhu impact). */
+   that is not a province name; but a copy of a city folder of provinces/, in a folder named after
+   its province, is named as that city: a copy of provinces/guangdong/guangzhou at
+   /tmp/x/guangdong/guangzhou is "guangdong/guangzhou" (a copy of provinces/guangdong, at
+   /tmp/x/guangdong, is "guangdong" already).  Its files then have the original's logical paths, so
+   the same rules give the same ruleset id (the null reform of yuanzhu impact), and the draft's
+   decisions name the city they are for. */
 static const char *draft_name(loader *L, const char *real)
 {
     const char *slash = strrchr(real, '/');
     const char *base = slash ? slash + 1 : real;
     if (!ld_valid_name(base) || !strcmp(base, "national"))
         return "draft";
-    if (slash && slash > real) {
-        char *parent = arena_strndup(&L->rs->mem, real, (size_t)(slash - real));
-        const char *ps = strrchr(parent, '/');
-        const char *pbase = ps ? ps + 1 : parent;
-        if (ld_valid_name(pbase) && strcmp(pbase, "national") != 0) {
-            char *city = arena_printf(&L->rs->mem, "%s/%s", pbase, base);
-            char *known = L->home ? arena_printf(&L->rs->mem, "%s/provinces/%s", L->home, city) : NULL;
-            if (policy_has_files(parent) || (known && policy_has_files(known)))
-                return city;
-        }
+    if (slash && slash > real && L->home) {
+        const char *ps = slash - 1;
+        while (ps > real && ps[-1] != '/')
+            ps--;
+        char *city = arena_printf(&L->rs->mem, "%.*s/%s", (int)(slash - ps), ps, base);
+        char *known = arena_printf(&L->rs->mem, "%s/provinces/%s", L->home, city);
+        if (ld_valid_name(city) && policy_has_files(known))
+            return city;
     }
     return arena_strdup(&L->rs->mem, base);
 }

@@ -188,7 +188,9 @@ EOF
 )
 [ -z "$problems" ] && ok || bad "reconciliation of the 45 reform: $problems"
 "$YZ" impact --quiet --baseline guangdong --reform "$R" --as-of $D "$G" > "$T/gd45.txt" 2>&1
-grep -q "核对：通过 ✔" "$T/gd45.txt" && grep -q "大龄失业人员：符合→不符合" "$T/gd45.txt" && ! grep -q "零改革自检" "$T/gd45.txt" && ok ||
+# the reasons after the change say the new threshold (the policy's texts take it from the parameter)
+grep -q "核对：通过 ✔" "$T/gd45.txt" && grep -q "大龄失业人员：符合→不符合" "$T/gd45.txt" && ! grep -q "零改革自检" "$T/gd45.txt" &&
+    grep -q "后：✘ 大龄失业人员 —— 未达到大龄年龄条件（女45周岁、男50周岁）" "$T/gd45.txt" && ok ||
     bad "the text report of the 45 reform: $(sed -n '/二、/,/三、/p' "$T/gd45.txt" | tail -12)"
 
 # ---- the same report whatever the format, the threads, the run ---------------------------------
