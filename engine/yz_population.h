@@ -57,11 +57,7 @@ void pop_chunk_free(pop_chunk *c);
  * or in the chunk for CSV; rec owns nothing).  Returns true, or false when the record cannot be
  * used: its problems are in d, or, when it is not even a record, why holds the reason. */
 bool pop_record(const population *l, pop_chunk *c, int i, arena *mem, yz_record *rec, yz_diags *d,
-                   char why[160]);
-/* For a record pop_record refused: the rejects-file line (JSON: errors, file, line) and the
- * one-line message for people ("field: message (and N more)").  Caller frees both. */
-void pop_reject(const population *l, long line, const yz_diags *d, const char *why, char **json, char **message);
-
+                char why[160]);
 const char *pop_name(const population *l);
 /* Lines skipped as too long to be a record (each was reported when it was skipped). */
 uint64_t pop_skipped(const population *l);

@@ -1,17 +1,15 @@
 #!/usr/bin/env python3
 """tests/impact/gen.py: applicant records (format version 1) for one province's impact tests.
 
-usage: gen.py PROVINCE N [--seed S] [--csv] > OUT
+usage: gen.py PROVINCE N [--seed S] > OUT
 
-Writes N records as JSON Lines (or, with --csv, as a CSV ledger of the same records: dotted column
-names, household.members.K.* with household.members.count, lists of text joined with ';', an
-empty list as []).
+Writes N records as JSON Lines (tests/records/to-csv.py makes a CSV ledger of them).
 Deterministic for a seed.  Most applicants live in the province (its county codes below), are of
 working age with ages spread around the 大龄 thresholds (women 35-50, men 45-55), and about half
 are registered unemployed, so that categories and subsidies are met often enough for a policy
 change to show.  Standard library only.
 """
-import argparse, csv, datetime, json, random, sys
+import argparse, datetime, json, random, sys
 
 D = datetime.date
 AS_OF = D(2026, 6, 15)
@@ -127,52 +125,16 @@ def record(r, counties):
     return rec
 
 
-def flatten(rec):
-    out = {}
-
-    def walk(prefix, v):
-        if isinstance(v, dict):
-            for k, x in v.items():
-                walk(prefix + "." + k if prefix else k, x)
-        elif isinstance(v, list) and prefix in ("household.members", "subsidy_history"):
-            out[prefix + ".count"] = str(len(v))
-            for i, x in enumerate(v):
-                walk("%s.%d" % (prefix, i), x)
-        elif isinstance(v, list):
-            out[prefix] = ";".join(v) if v else "[]"  # an empty cell would be absent (docs/batch.md)
-        elif v is None:
-            out[prefix] = "null"
-        elif isinstance(v, bool):
-            out[prefix] = "true" if v else "false"
-        else:
-            out[prefix] = str(v)
-    walk("", rec)
-    return out
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("province", choices=sorted(COUNTIES))
     ap.add_argument("n", type=int)
     ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--csv", action="store_true")
     a = ap.parse_args()
     r = random.Random("%s/%d" % (a.province, a.seed))
     recs = [record(r, COUNTIES[a.province]) for _ in range(a.n)]
-    if not a.csv:
-        for rec in recs:
-            sys.stdout.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
-        return
-    rows = [flatten(x) for x in recs]
-    cols = []
-    for row in rows:
-        for k in row:
-            if k not in cols:
-                cols.append(k)
-    w = csv.writer(sys.stdout, lineterminator="\n")
-    w.writerow(cols)
-    for row in rows:
-        w.writerow([row.get(k, "") for k in cols])
+    for rec in recs:
+        sys.stdout.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
 if __name__ == "__main__":
