@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "yz_diag.h"
+#include "yz_hash.h"
 #include "yz_util.h"
 
 #define BLOCK (1u << 20)
@@ -27,6 +28,7 @@ struct yz_input {
     bool checked;        /* the first block was checked for UTF-8 */
     bool skipping;       /* inside a line too long to keep, dropped until its end */
     uint64_t skipped;    /* lines dropped so */
+    yz_hasher *hasher;   /* SHA-256 of the bytes read (input_hash_start), or NULL */
 };
 
 static bool is_utf8(const char *encoding)
@@ -204,6 +206,8 @@ int input_next(yz_input *in, const char **buf, size_t *len, long *first_line, yz
             }
             in->eof = true;
         }
+        if (in->hasher)
+            hasher_update(in->hasher, in->raw + in->raw_len, n);
         in->consumed += n;
         in->raw_len += n;
         if (in->first && in->raw_len >= 3) {
@@ -233,10 +237,28 @@ uint64_t input_size(const yz_input *in)
     return in->size;
 }
 
+void input_hash_start(yz_input *in)
+{
+    if (!in->hasher && !in->consumed)
+        in->hasher = hasher_new(YZ_HASH_SHA256);
+}
+
+void input_hash_final(yz_input *in, char hex[65])
+{
+    hex[0] = '\0';
+    if (in->hasher)
+        hasher_final(in->hasher, hex);
+    in->hasher = NULL;
+}
+
 void input_close(yz_input *in)
 {
     if (!in)
         return;
+    if (in->hasher) {
+        char hex[65];
+        hasher_final(in->hasher, hex);
+    }
     if (in->f && in->f != stdin)
         fclose(in->f);
     if (in->cd != (iconv_t)-1)

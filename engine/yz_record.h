@@ -17,6 +17,10 @@ struct yz_record {
  * keeps mem alive as long as the record.  Puts doc in canonical form first (schema_canonicalise),
  * as yz_record_parse does. */
 yval *record_index(arena *mem, yj *doc, const char *source, yz_diags *d);
+/* A record that cannot be decided, as batch and impact report it: the rejects-file line (JSON:
+ * errors [{field, message}], file, line) and the one-line message for people ("field: message
+ * (and N more)", shown escaped).  With no problem in d, why is the one message.  Caller frees both. */
+void record_reject(const char *file, long line, const yz_diags *d, const char *why, char **json, char **message);
 
 /* True (and a diagnostic with the field path, line and column) when a JSON record text holds a
  * NUL, as a zero byte or a \u0000 escape. */

@@ -133,6 +133,31 @@ static void list_provinces(const char *dir, const char *prefix, strbuf *out, cha
     yz_names_free(sub, ns);
 }
 
+/* The name of a policy folder outside provinces/ (real: its real path): its own, or "draft" when
+   that is not a province name; but a copy of a city folder of provinces/, in a folder named after
+   its province, is named as that city: a copy of provinces/guangdong/guangzhou at
+   /tmp/x/guangdong/guangzhou is "guangdong/guangzhou" (a copy of provinces/guangdong, at
+   /tmp/x/guangdong, is "guangdong" already).  Its files then have the original's logical paths, so
+   the same rules give the same ruleset id (the null reform of yuanzhu impact), and the draft's
+   decisions name the city they are for. */
+static const char *draft_name(loader *L, const char *real)
+{
+    const char *slash = strrchr(real, '/');
+    const char *base = slash ? slash + 1 : real;
+    if (!ld_valid_name(base) || !strcmp(base, "national"))
+        return "draft";
+    if (slash && slash > real && L->home) {
+        const char *ps = slash - 1;
+        while (ps > real && ps[-1] != '/')
+            ps--;
+        char *city = arena_printf(&L->rs->mem, "%.*s/%s", (int)(slash - ps), ps, base);
+        char *known = arena_printf(&L->rs->mem, "%s/provinces/%s", L->home, city);
+        if (ld_valid_name(city) && policy_has_files(known))
+            return city;
+    }
+    return arena_strdup(&L->rs->mem, base);
+}
+
 int yz_ruleset_load(const char *home, const char *province, yz_ruleset **out, yz_diags *d)
 {
     *out = NULL;
@@ -166,11 +191,8 @@ int yz_ruleset_load(const char *home, const char *province, yz_ruleset **out, yz
         if (name) {
             ld_level_dirs(&L, top, name);
         } else {
-            const char *base = strrchr(real, '/');
-            base = base ? base + 1 : real;
-            if (!ld_valid_name(base) || !strcmp(base, "national"))
-                base = "draft";
-            top->name = arena_strdup(&L.rs->mem, base);
+            const char *base = draft_name(&L, real);
+            top->name = base;
             top->logical_dir = arena_printf(&L.rs->mem, "provinces/%s", base);
             top->disk_dir = arena_strdup(&L.rs->mem, province);
         }
