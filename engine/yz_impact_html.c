@@ -596,7 +596,7 @@ char *yz_impact_html(const yz_impact *im)
     }
     if (grid)
         sb_adds(&sb, "</div>\n");
-    sb_adds(&sb, "<h2>三、补贴支出</h2>\n<p class=\"muted\">按分精确计算，以元显示；全期 = 按月金额 × 可享受月数，加一次性补贴。</p>\n");
+    sb_adds(&sb, "<h2>三、补贴支出</h2>\n<p class=\"muted\">按分精确计算，以元显示；全期 = 各人各项补贴的全期金额之和（按月补贴按各月标准逐期计算，跨标准调整的估算额照计），加一次性补贴。</p>\n");
     chart_cost(&sb, im);
     cost_table(&sb, im);
     sb_adds(&sb, "<h2>四、按地区</h2>\n<p class=\"muted\">区县代码：常住地，无则户籍地。</p>\n");

@@ -565,7 +565,7 @@ static void text_items(strbuf *sb, const yz_impact *im, arena *m)
 static void text_cost(strbuf *sb, const yz_impact *im, arena *m)
 {
     const imp_acc *a = &im->a;
-    sb_adds(sb, "\n三、补贴支出（元，按分精确计算；全期 = 按月金额 × 可享受月数，加一次性补贴）\n");
+    sb_adds(sb, "\n三、补贴支出（元，按分精确计算；全期 = 各人各项补贴的全期金额之和（按月补贴按各月标准逐期计算，跨标准调整的估算额照计），加一次性补贴）\n");
     table t;
     t_init(&t, m, 8);
     t_row(&t, "补贴", "期别", "基线每月", "改革每月", "每月差额", "基线全期", "改革全期", "全期差额");

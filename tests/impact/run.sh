@@ -92,9 +92,10 @@ python3 - "$R/policy.yaml" << 'EOF'
 import sys
 p = sys.argv[1]
 s = open(p, encoding="utf-8").read()
-old = "parameters:\n"
-assert s.count(old) == 1
-s = s.replace(old, old + "  older_age_female:\n    unit: 周岁\n    description: 大龄（女）年龄下限，改革方案提高到45周岁\n    value: 45\n")
+import re
+# the reform: the women's threshold of 大龄失业人员 raised from 40 to 45
+s, n = re.subn(r"(\n  older_age_female:\n(?:    .*\n)*?    value: )40\n", r"\g<1>45\n", s)
+assert n == 1
 open(p, "w", encoding="utf-8").write(s)
 EOF
 "$YZ" impact --quiet --baseline guangdong --reform "$R" --as-of $D --json "$G" > "$T/gd45.json" 2> "$T/gd45.err"
