@@ -704,6 +704,8 @@ static const char SQL_DECISION_ADD[] =
     "signed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 static const char SQL_DECIDED[] = "SELECT 1 FROM inputs i JOIN decisions d ON d.input = i.id "
                                   "WHERE i.hash = ? AND d.ruleset = ? AND d.as_of = ? LIMIT 1";
+/* the same, for an input whose row is known */
+static const char SQL_DECIDED_ROW[] = "SELECT 1 FROM decisions WHERE input = ? AND ruleset = ? AND as_of = ? LIMIT 1";
 
 static int last_event(yz_store *st, int64_t *seq, char hash[65], yz_diags *d)
 {
@@ -1242,14 +1244,8 @@ static int append_locked(yz_store *st, const yz_packed *pk, const char *operator
                          char id_out[17], int64_t *seq_out, yz_diags *d)
 {
     *skipped = false;
-    bool done = false;
-    if (once && decided_row(st, pk->dict->rs_row, pk->input_hash, pk->as_of, &done) != 0)
-        return store_err(st, d, "cannot look up earlier decisions");
-    if (done) {
-        *skipped = true;
-        return YZ_OK;
-    }
-    /* the input, once */
+    /* the input, once; an input not stored yet cannot have been decided, so the lookup of an
+       earlier decision (with once) is only made for one that is */
     sqlite3_stmt *s = cached(st, SQL_INPUT_FIND, d);
     if (!s)
         return YZ_ESTORE;
@@ -1259,6 +1255,21 @@ static int append_locked(yz_store *st, const yz_packed *pk, const char *operator
     if (found == SQLITE_ROW) {
         in_row = sqlite3_column_int64(s, 0);
         sqlite3_reset(s);
+        if (once) {
+            if (!(s = cached(st, SQL_DECIDED_ROW, d)))
+                return YZ_ESTORE;
+            sqlite3_bind_int64(s, 1, in_row);
+            sqlite3_bind_int64(s, 2, pk->dict->rs_row);
+            sqlite3_bind_text(s, 3, pk->as_of, -1, SQLITE_STATIC);
+            int rc = sqlite3_step(s);
+            sqlite3_reset(s);
+            if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+                return store_err(st, d, "cannot look up earlier decisions");
+            if (rc == SQLITE_ROW) {
+                *skipped = true;
+                return YZ_OK;
+            }
+        }
     } else if (found != SQLITE_DONE) {
         sqlite3_reset(s);
         return store_err(st, d, "cannot look up the input");
