@@ -91,10 +91,22 @@ static int hook_count(const sandbox *sb)
     return (int)(sb->budget_left < HOOK_STEP ? sb->budget_left : HOOK_STEP);
 }
 
+/* true once a limited call has been stopped by a limit: from then on nothing of the rule runs */
+static bool stopped(const sandbox *sb)
+{
+    return sb->budget_exceeded || sb->too_slow || sb->mem_exceeded || sb->churn_exceeded;
+}
+
 static void count_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
     sandbox *sb = sb_of(L);
+    if (sb->mem_exceeded || sb->churn_exceeded) {
+        /* a rule's pcall caught the refusal and the rule went on: the outcome is already the
+           cap, so it goes no further */
+        lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+        raisef(L, "the memory cap of %zu MiB was exceeded", sb->mem_cap >> 20);
+    }
     if (!sb->budget_exceeded && !sb->too_slow) {
         /* a normal rule runs far fewer than HOOK_STEP instructions and never gets here */
         sb->budget_left -= (uint64_t)hook_count(sb);
@@ -608,6 +620,43 @@ static int try_fn(lua_State *L)
     return lua_error(L);
 }
 
+/* xpcall(f, msgh, ...) with the message handler guarded.  Lua calls a message handler at the
+ * point an error is raised, before the stack unwinds, and that includes the errors the count
+ * hook raises to stop a call.  While a hook runs, Lua turns hooks off (allowhook), and a hook that
+ * raises never turns them back on: that happens only when the protected call catching the error
+ * returns.  So a handler called for a stop ran with no budget and no clock at all (a handler
+ * 'while true do end' hung for ever).  The guard calls the rule's handler only while the call
+ * has not been stopped (then hooks are on: the error came from the rule, not from the hook), and
+ * passes a stop through untouched.  rule code has no other way to install a message handler
+ * (no coroutines, no debug library), so no rule code ever runs with hooks off. */
+static int guarded_handler(lua_State *L)
+{
+    if (stopped(sb_of(L)))
+        return 1; /* the stop, as it is */
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+static int safe_xpcall(lua_State *L)
+{
+    int n = lua_gettop(L);
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_pushvalue(L, 2);
+    lua_pushcclosure(L, guarded_handler, 1);
+    lua_replace(L, 2);
+    lua_pushboolean(L, 1); /* the first result when there is no error */
+    lua_pushvalue(L, 1);
+    lua_rotate(L, 3, 2); /* f, guard, true, f, args... */
+    if (lua_pcall(L, n - 2, LUA_MULTRET, 2) != LUA_OK) {
+        lua_pushboolean(L, 0);
+        lua_pushvalue(L, -2);
+        return 2;
+    }
+    return lua_gettop(L) - 2;
+}
+
 /* an error outside every protected call: only a bug can get here (all our Lua work runs in
    sandbox_protect or sandbox_call); Lua would abort() after this returns */
 static int panic_fn(lua_State *L)
@@ -662,7 +711,7 @@ sb_status sandbox_protect(sandbox *sb, int (*fn)(lua_State *L, void *ud), void *
 
 static void build_safe_globals(lua_State *L)
 {
-    static const char *const base[] = {"assert", "error", "ipairs", "pcall", "xpcall", "select", "tonumber", "type",
+    static const char *const base[] = {"assert", "error", "ipairs", "pcall", "select", "tonumber", "type",
                                        "rawequal", "rawlen", "rawget", "getmetatable", NULL};
     static const char *const strf[] = {"byte", "char", "find", "gmatch", "gsub", "len", "lower", "match", "rep",
                                        "reverse", "sub", "upper", "pack", "packsize", "unpack", NULL};
@@ -699,6 +748,8 @@ static void build_safe_globals(lua_State *L)
     lua_getfield(L, g, "setmetatable");
     lua_pushcclosure(L, safe_setmetatable, 1);
     lua_setfield(L, safe, "setmetatable");
+    lua_pushcfunction(L, safe_xpcall);
+    lua_setfield(L, safe, "xpcall");
     lua_pushcfunction(L, try_fn);
     lua_setfield(L, safe, "try");
     lua_pushcfunction(L, raise_unknown_fn);

@@ -128,6 +128,13 @@ item categories error_tostring_loops "the rule raised an error that is a table, 
 item categories error_tostring_errors "the rule raised an error that is a table, not text"
 item categories error_huge "长长长"
 item categories error_not_utf8 "$(printf '\357\277\275\357\277\275') bad bytes"
+budget="instruction budget of 1000000 per call was exceeded"
+for id in handler_loop handler_after_stop handler_bounded handler_pcall handler_tostring close_loop close_after_stop \
+    index_loop eq_loop lt_loop concat_loop gsub_callback sort_comparator pcall_nesting; do
+    item categories $id "stopped: the $budget"
+done
+item categories handler_recursion "a condition must give true or false, this one gave string"
+item categories coroutine_wrap "attempt to index a nil value (global 'coroutine')"
 item categories returns_number "this one gave number"
 item categories returns_nan "this one gave number"
 item categories returns_table "this one gave table"
@@ -154,7 +161,8 @@ json "$T/woman.out.json" '$.categories.error_huge.error' | grep -q '…$' && ok 
 # the honest items decide as if nothing else were there; the leak detectors see nothing
 for want in "categories|honest_female|met|" "categories|honest_male|not_met|" "subsidies|honest_allowance|eligible|" \
     "categories|leak_global|met|" "categories|leak_string_meta|met|" "categories|leak_param|met|" \
-    "categories|leak_upvalue|met|" "categories|leak_view|met|" "categories|leak_table_upvalue|met|"; do
+    "categories|leak_upvalue|met|" "categories|leak_view|met|" "categories|leak_table_upvalue|met|" \
+    "categories|finalizer_added_later|met|" "categories|honest_xpcall|met|"; do
     if grep -qx -- "$want" "$T/items"; then ok; else bad "evil: expected $want, got: $(grep "^${want%|*|}|" "$T/items")"; fi
 done
 [ "$(json "$T/woman.out.json" '$.subsidies.honest_allowance.amount_fen')" = 50000 ] && ok || bad "evil: honest_allowance is not 50000 fen"
@@ -212,8 +220,12 @@ flagged load_bytecode error "'load' is not available to rules" "load("
 flagged load_bytecode error "string.dump is not available" "dump("
 flagged write_record error "assigns to r.sex: the rule library, the record (r) and the parameters (P) are read-only" "r.sex ="
 flagged finalizer error "a finalizer (__gc) is refused in rules" "__gc"
-flagged infinite_loop warning "'while true do' with no break, return or error inside" "while"
-flagged swallowed_loop warning "'while true do' with no break, return or error inside" "while"
+flagged infinite_loop error "'while true do' with no break, return or error inside never ends" "while"
+flagged swallowed_loop error "'while true do' with no break, return or error inside never ends" "while"
+flagged handler_loop error "'while true do' with no break, return or error inside never ends" "while"
+flagged handler_bounded error "this loop runs 3000000000 times, more than the 1000000 instructions a rule call may run" "for"
+flagged close_loop error "'while true do' with no break, return or error inside never ends" "while"
+flagged coroutine_wrap error "'coroutine' is not available to rules" "coroutine"
 flagged reach_via_env warning "uses _ENV" "_ENV"
 flagged reach_via_string_meta warning "getmetatable of a string gives false in rules" "getmetatable"
 flagged amount_float warning "'/' gives a float" "/ 3"
