@@ -149,7 +149,8 @@ char *yz_record_canonical(const yz_record *rec);
 
 typedef struct yz_limits {
     uint64_t instructions; /* Lua VM instructions per predicate call (0 = default 1,000,000) */
-    size_t memory_bytes;   /* memory cap per Lua state (0 = default 64 MiB) */
+    size_t memory_bytes;   /* memory a predicate call may allocate (0 = default 64 MiB); nothing is
+                              collected during a call */
     unsigned cpu_ms;       /* backstop: CPU time per predicate call (0 = default 5,000 ms); a call
                               that reaches it fails the whole evaluation (YZ_EPOLICY), since an
                               outcome must not depend on how fast the machine is */

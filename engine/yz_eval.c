@@ -58,6 +58,8 @@ struct yz_evaluator {
     char params_asof[11];
     strbuf tmp, err;
     strbuf slow; /* this record: the first call stopped by the CPU-time backstop, located */
+    /* the state decided nothing yet / a record wore it out (see sandbox_worn) */
+    bool fresh, worn;
     /* the chunks of an environment (rule library, then a policy's helpers) */
     const char **env_srcs;
     size_t *env_lens;
@@ -133,7 +135,35 @@ int evaluator_new_with(const yz_ruleset *rs, const yz_limits *limits, void *(*ho
         no_memory(d);
         return YZ_ENOMEM;
     }
+    ev->fresh = true;
     *out = ev;
+    return YZ_OK;
+}
+
+/* A new Lua state in place of the evaluator's, as yz_evaluator_new made it: nothing a record
+ * did to the old one (its garbage, its grown stack) can reach the next record.  Compiled leaves
+ * are compiled again on first use, as in a new evaluator. */
+static int evaluator_renew(yz_evaluator *ev, yz_diags *d)
+{
+    sandbox *sb = sandbox_renew(ev->sb);
+    if (sb) {
+        sandbox_free(ev->sb);
+        ev->sb = sb;
+    }
+    for (size_t i = 0; i < ev->rs->npolicies; i++)
+        ev->env_refs[i] = LUA_NOREF;
+    for (size_t i = 0; i < ev->rs->nleaves; i++)
+        if (ev->leaf_state[i] == 1)
+            ev->leaf_state[i] = 0;
+    ev->params_ref = ev->r_ref = ev->asof_ref = ev->leaves_ref = LUA_NOREF;
+    ev->params_pol = NULL;
+    if (!sb || sandbox_protect(ev->sb, setup_fn, ev, 0, NULL) != SB_OK) {
+        ev->sb->host_failed = true; /* the evaluator can only be freed */
+        no_memory(d);
+        return YZ_ENOMEM;
+    }
+    ev->fresh = true;
+    ev->worn = false;
     return YZ_OK;
 }
 
@@ -1025,8 +1055,37 @@ static int bind_fn(lua_State *L, void *ud)
     return 0;
 }
 
+static int evaluate_in(yz_evaluator *ev, const yz_record *rec, const char *as_of, bool explained,
+                       yz_determination **out, yz_diags *d);
+
+/* Every record is decided as if it were the first of a new evaluator (as check decides it, and
+ * replay): a record that wore the state out (deep recursion, a large allocation, a stop by the
+ * memory cap) leaves a fresh state to the next one, and a record that came near the memory cap
+ * in a state that had decided others first is decided again in a fresh state, since what the
+ * earlier records left there (see yz_sandbox.h) could have moved it across. */
 static int evaluate(yz_evaluator *ev, const yz_record *rec, const char *as_of, bool explained,
                     yz_determination **out, yz_diags *d)
+{
+    int rc;
+    if (ev->worn && !ev->sb->host_failed && (rc = evaluator_renew(ev, d)) != YZ_OK)
+        return rc;
+    for (;;) {
+        bool fresh = ev->fresh;
+        sandbox_mark(ev->sb);
+        rc = evaluate_in(ev, rec, as_of, explained, out, d);
+        ev->fresh = false;
+        ev->worn = sandbox_worn(ev->sb);
+        if (rc != YZ_OK || fresh || !sandbox_near_cap(ev->sb))
+            return rc;
+        yz_determination_free(*out);
+        *out = NULL;
+        if ((rc = evaluator_renew(ev, d)) != YZ_OK)
+            return rc;
+    }
+}
+
+static int evaluate_in(yz_evaluator *ev, const yz_record *rec, const char *as_of, bool explained,
+                       yz_determination **out, yz_diags *d)
 {
     *out = NULL;
     sb_clear(&ev->slow);

@@ -22,7 +22,7 @@ static const char usage_text[] =
     "  --db PATH         the decision store (or YUANZHU_DB; default ./yuanzhu.db, created if absent)\n"
     "  --no-record       decide without recording anything\n"
     "  --instructions N  Lua instruction budget per rule call (default 1000000; with --no-record)\n"
-    "  --memory-mb N     memory cap of the rule sandbox in MiB (default 64; with --no-record)\n"
+    "  --memory-mb N     memory a rule call may allocate, in MiB (default 64; with --no-record)\n"
     "  --cpu-seconds N   stop a rule call after N s of CPU time (default 5): the decision then\n"
     "                    fails with exit 3 rather than depend on the speed of the machine\n"
     "\n"
