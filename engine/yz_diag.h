@@ -13,6 +13,8 @@ void diag_vadd(yz_diags *d, yz_severity sev, const char *file, int line, int col
 /* Appends a field path diagnostic (record validation): "path: message". */
 void diag_add_field(yz_diags *d, const char *file, int line, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+/* Moves every diagnostic of from to the end of to; from is left empty. */
+void diag_move(yz_diags *to, yz_diags *from);
 /* Sorts by file, line, column (stable for equal positions). */
 void diag_sort(yz_diags *d);
 /* Sorts the diagnostics from index first on. */

@@ -467,13 +467,22 @@ printf '{"schema":1,"id_number":"440106198506150025","sex":"F","birth_date":"198
 cat "$T/named.json" "$T/big.json" $FILES/record-1e400.json "$T/deep.json" $FILES/record-bad-utf8.json "$T/man.json" > "$T/mixed.jsonl"
 expect "batch: a 50 MB line among records" 4 "decided 2, already decided (skipped) 0, rejected 4" \
     "$YZ" batch --province $B --as-of 2026-06-15 --no-record --jobs 2 --rejects "$T/rejects.jsonl" "$T/mixed.jsonl"
-for want in "mixed.jsonl:2: error: the line is longer than 16 MiB and was skipped" "mixed.jsonl:3: error: local_insurance_months: number out of range" \
+for want in "mixed.jsonl:2: error: the line is longer than 16 MiB ($(($(wc -c < "$T/big.json") - 1)) bytes) and was skipped" "mixed.jsonl:3: error: local_insurance_months: number out of range" \
     "mixed.jsonl:4: error: nested deeper than 1000 levels" "mixed.jsonl:5: error: the line is not valid UTF-8"; do
     has "$T/err" "$want" && ok || bad "batch: no '$want' in: $(head -c 800 "$T/err")"
 done
 [ "$kb" -lt 100000 ] && ok || bad "batch: a 50 MB line took $kb KiB (it is skipped as it arrives)"
+# every rejected line is in the rejects file, in order; the long one by its length and first bytes
+[ "$(cut -d, -f1 "$T/rejects.jsonl" | wc -l)" = 4 ] && ok || bad "batch: the rejects file has not the 4 rejected lines: $(cut -c1-200 "$T/rejects.jsonl")"
+len=$(($(wc -c < "$T/big.json") - 1))
+case $(sed -n 1p "$T/rejects.jsonl" | cut -c1-600) in
+'{"errors":[{"message":"the line is longer than 16 MiB ('$len' bytes) and was skipped: each record must be on a line of its own"}],"file":"'"$T/mixed.jsonl"'","length":'$len',"line":2,"prefix":"{\"schema\":1,\"id_number\":\"440106198506150025\",\"sex\":\"F\",\"birth_date\":\"1985-06-15\",\"name\":\"aaaa'*'aaaa…"}') ok ;;
+*)
+    bad "batch: the rejects file does not show the 50 MB line bounded: $(sed -n 1p "$T/rejects.jsonl" | cut -c1-600)" ;;
+esac
+[ "$(wc -c < "$T/rejects.jsonl")" -lt 4000 ] && ok || bad "batch: the rejects file is $(wc -c < "$T/rejects.jsonl") bytes"
 { printf '['; i=0; while [ $i -lt 40 ]; do head -c 500000 /dev/zero | tr '\0' ' '; printf '{"a":1},'; i=$((i + 1)); done; printf ']'; } > "$T/oneline.jsonl"
-expect "batch: a file without line ends" 4 "oneline.jsonl:1: error: the line is longer than 16 MiB and was skipped" \
+expect "batch: a file without line ends" 4 "oneline.jsonl:1: error: the line is longer than 16 MiB (20000322 bytes) and was skipped" \
     "$YZ" batch --province $B --as-of 2026-06-15 --no-record --jobs 2 --rejects "$T/rejects.jsonl" "$T/oneline.jsonl"
 printf 'schema,id_number,sex,birth_date,household.members.99999999.relation\n1,440106198506150025,F,1985-06-15,child\n' > "$T/items.csv"
 expect "batch: a CSV column naming list item 99999999" 4 "column 'household.members.99999999.relation' names item 99999999 of a list that has at most 1000 items" \

@@ -11,7 +11,7 @@ static const struct {
 } groups[] = {
     {"util", test_util},       {"dates", test_dates},     {"schema", test_schema},
     {"library", test_library}, {"sandbox", test_sandbox}, {"eval", test_eval},
-    {"lualint", test_lualint},
+    {"lualint", test_lualint}, {"batch", test_batch},
 };
 
 int main(int argc, char **argv)

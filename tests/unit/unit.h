@@ -50,5 +50,6 @@ void test_library(void);
 void test_sandbox(void);
 void test_eval(void);
 void test_lualint(void);
+void test_batch(void);
 
 #endif
