@@ -23,6 +23,7 @@
 #include "yz_hash.h"
 #include "yz_input.h"
 #include "yz_record.h"
+#include "yz_text.h"
 
 #define CHUNK 256
 #define COMMIT_EVERY 20000
@@ -60,6 +61,7 @@ typedef struct chunk {
     /* CSV: where a quoted cell running over lines opened, and the row's last line (0: none) */
     long quote_line[CHUNK], quote_end[CHUNK];
     int quote_col[CHUNK];
+    long nul_col[CHUNK];  /* CSV: the column of a cell holding a NUL, or -1 */
     arena rows; /* CSV documents */
     yj *docs[CHUNK];
     rres res[CHUNK];
@@ -161,8 +163,12 @@ static void reject(batch *b, rres *r, const yz_diags *d, const char *fallback, c
         JW_KEY(&w, "message");
         jw_str(&w, x->message);
         jw_obj_end(&w);
+        if (i == 0 && x->field) {
+            sb_add_shown(&m, x->field, strlen(x->field), false);
+            sb_adds(&m, ": ");
+        }
         if (i == 0)
-            sb_addf(&m, "%s%s%s", x->field ? x->field : "", x->field ? ": " : "", x->message);
+            sb_add_shown(&m, x->message, strlen(x->message), false);
     }
     if (!d->n) {
         jw_obj_begin(&w);
@@ -273,7 +279,7 @@ static void decide(worker *w, chunk *c, int i)
     rres *r = &c->res[i];
     memset(r, 0, sizeof *r);
     r->line = c->line[i];
-    arena_reset(&w->mem);
+    arena_clear(&w->mem);
     yz_diags d;
     yz_diags_init(&d);
     const char *where = b->o->input; /* violations carry the line in the rejects output */
@@ -284,6 +290,15 @@ static void decide(worker *w, chunk *c, int i)
     }
     if (b->csv) {
         doc = c->docs[i];
+        if (!doc && c->nul_col[i] >= 0) {
+            strbuf path = STRBUF_INIT;
+            csv_header_path(b->header, (size_t)c->nul_col[i], &path);
+            nul_found(&d, where, 0, 0, sb_str(&path), "a zero byte");
+            sb_free(&path);
+            reject(b, r, &d, "", c, i);
+            yz_diags_free(&d);
+            return;
+        }
         if (!doc) {
             char msg[128];
             if (c->ncells[i])
@@ -302,6 +317,11 @@ static void decide(worker *w, chunk *c, int i)
             reject(b, r, &d, "the line is not valid UTF-8 (use --encoding gbk for GBK files)", c, i);
             return;
         }
+        if (record_json_nul(text, len, where, &d)) {
+            reject(b, r, &d, "", c, i);
+            yz_diags_free(&d);
+            return;
+        }
         doc = yj_parse(&w->mem, text, len, &off, &err);
         if (!doc) {
             char msg[128];
@@ -313,7 +333,7 @@ static void decide(worker *w, chunk *c, int i)
     yval *root = record_index(&w->mem, doc, where, &d);
     if (!root) {
         reject(b, r, &d, "the record breaks the schema", c, i);
-        yz_diags_clear(&d);
+        yz_diags_free(&d);
         return;
     }
     yz_record rec;
@@ -337,13 +357,13 @@ static void decide(worker *w, chunk *c, int i)
                           : yz_evaluate_brief(w->ev, &rec, b->o->as_of, &det, &d);
     if (rc == YZ_ENOMEM) {
         out_of_memory(b, r);
-        yz_diags_clear(&d);
+        yz_diags_free(&d);
         return;
     }
     if (rc != YZ_OK) {
         r->status = RS_FAILED;
-        r->message = yz_strdup(d.n ? d.items[0].message : yz_rc_name(rc));
-        yz_diags_clear(&d);
+        r->message = yz_text_escape(d.n ? d.items[0].message : yz_rc_name(rc), false);
+        yz_diags_free(&d);
         return;
     }
     r->target = det->target;
@@ -373,7 +393,7 @@ static void decide(worker *w, chunk *c, int i)
         }
     }
     yz_determination_free(det);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
 }
 
 static void free_chunk(chunk *c)
@@ -718,6 +738,13 @@ static void on_csv_row(char **fields, size_t *lens, size_t n, const csv_row *row
         return;
     if (!x->header_done) {
         x->header_done = true;
+        for (size_t k = 0; k < n; k++)
+            if (memchr(fields[k], '\0', lens[k])) { /* a name cut short there would name another column */
+                diag_add(&b->rd, YZ_SEV_ERROR, b->o->input, row->line, 0,
+                         "column %zu of the header holds a NUL character: remove it", k + 1);
+                x->rc = YZ_EINPUT;
+                return;
+            }
         strbuf err = STRBUF_INIT;
         b->header = csv_header_new(fields, n, &err);
         if (!b->header) {
@@ -744,8 +771,9 @@ static void on_csv_row(char **fields, size_t *lens, size_t n, const csv_row *row
             break;
         }
     /* a row with another number of cells than the header is reported, not guessed at */
+    c->nul_col[c->n] = -1;
     c->docs[c->n] = n == csv_header_columns(b->header) && c->ncells[c->n] && !c->note[c->n]
-                        ? record_from_csv(&c->rows, b->header, fields, lens, n)
+                        ? record_from_csv(&c->rows, b->header, fields, lens, n, &c->nul_col[c->n])
                         : NULL;
     entry_done(x);
 }
@@ -882,13 +910,13 @@ void yz_batch_summary_free(yz_batch_summary *s)
     if (!s)
         return;
     for (size_t i = 0; i < s->ncat; i++) {
-        yz_free((void *)s->cat_ids[i]);
-        yz_free((void *)s->cat_names[i]);
+        yz_free_const(s->cat_ids[i]);
+        yz_free_const(s->cat_names[i]);
     }
     for (size_t i = 0; i < s->nsub; i++) {
-        yz_free((void *)s->sub_ids[i]);
-        yz_free((void *)s->sub_names[i]);
-        yz_free((void *)s->sub_per[i]);
+        yz_free_const(s->sub_ids[i]);
+        yz_free_const(s->sub_names[i]);
+        yz_free_const(s->sub_per[i]);
     }
     yz_free(s->cat_ids);
     yz_free(s->cat_names);
@@ -922,11 +950,9 @@ int yz_batch_run(const yz_batch_options *o, yz_batch_summary *sum, yz_diags *d)
     /* the items in force on the date, in policy order, as the determinations list them */
     const ppolicy *pol = b->pol;
     for (size_t i = 0; i < pol->nitems[PI_CATEGORY]; i++)
-        b->ncat += (!pol->items[PI_CATEGORY][i].eff_from || strcmp(o->as_of, pol->items[PI_CATEGORY][i].eff_from) >= 0) &&
-                   (!pol->items[PI_CATEGORY][i].eff_to || strcmp(o->as_of, pol->items[PI_CATEGORY][i].eff_to) <= 0);
+        b->ncat += item_in_force(&pol->items[PI_CATEGORY][i], o->as_of);
     for (size_t i = 0; i < pol->nitems[PI_SUBSIDY]; i++)
-        b->nsub += (!pol->items[PI_SUBSIDY][i].eff_from || strcmp(o->as_of, pol->items[PI_SUBSIDY][i].eff_from) >= 0) &&
-                   (!pol->items[PI_SUBSIDY][i].eff_to || strcmp(o->as_of, pol->items[PI_SUBSIDY][i].eff_to) <= 0);
+        b->nsub += item_in_force(&pol->items[PI_SUBSIDY][i], o->as_of);
     sum->ncat = b->ncat;
     sum->nsub = b->nsub;
     sum->cat_ids = yz_calloc(b->ncat + 1, sizeof(char *));
@@ -939,7 +965,7 @@ int yz_batch_run(const yz_batch_options *o, yz_batch_summary *sum, yz_diags *d)
     size_t k = 0;
     for (size_t i = 0; i < pol->nitems[PI_CATEGORY] && k < b->ncat; i++) {
         const pitem *it = &pol->items[PI_CATEGORY][i];
-        if ((it->eff_from && strcmp(o->as_of, it->eff_from) < 0) || (it->eff_to && strcmp(o->as_of, it->eff_to) > 0))
+        if (!item_in_force(it, o->as_of))
             continue;
         sum->cat_ids[k] = it->code ? it->code : it->id;
         sum->cat_names[k++] = it->name;
@@ -947,7 +973,7 @@ int yz_batch_run(const yz_batch_options *o, yz_batch_summary *sum, yz_diags *d)
     k = 0;
     for (size_t i = 0; i < pol->nitems[PI_SUBSIDY] && k < b->nsub; i++) {
         const pitem *it = &pol->items[PI_SUBSIDY][i];
-        if ((it->eff_from && strcmp(o->as_of, it->eff_from) < 0) || (it->eff_to && strcmp(o->as_of, it->eff_to) > 0))
+        if (!item_in_force(it, o->as_of))
             continue;
         sum->sub_ids[k] = it->code ? it->code : it->id;
         sum->sub_per[k] = it->per;
@@ -958,14 +984,18 @@ int yz_batch_run(const yz_batch_options *o, yz_batch_summary *sum, yz_diags *d)
     if ((rc = input_open(o->input, o->encoding, &b->in, d)) != YZ_OK)
         goto done;
     if (o->record) {
-        if (!o->operator_id || !*o->operator_id) {
-            diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "recording decisions needs an operator id (--operator or YUANZHU_OPERATOR)");
-            rc = YZ_EUSAGE;
+        if ((rc = yz_operator_check(o->operator_id, d)) != YZ_OK)
             goto done;
-        }
         if ((rc = yz_store_open(o->db, NULL, &b->st, d)) != YZ_OK)
             goto done;
+        if (o->chain_key && (rc = yz_store_set_chain_key(b->st, o->chain_key, d)) != YZ_OK)
+            goto done;
     }
+    /* the ruleset's signature, before any record is decided */
+    rc = b->st ? yz_store_check_ruleset(b->st, b->rs, o->ruleset_keys, o->n_ruleset_keys, o->require_signed, d)
+               : yz_ruleset_verify(b->rs, o->ruleset_keys, o->n_ruleset_keys, o->require_signed, d);
+    if (rc != YZ_OK)
+        goto done;
     if (o->lines) {
         b->lines = strcmp(o->lines, "-") ? yz_fopen(o->lines, "w") : stdout;
         if (!b->lines) {

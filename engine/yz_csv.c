@@ -164,3 +164,11 @@ int csv_reader_finish(yz_csv *c, csv_row_fn fn, void *ctx, strbuf *err)
     }
     return 0;
 }
+
+void csv_add_field(strbuf *sb, const char *s, size_t n)
+{
+    size_t need = csv_write(NULL, 0, s, n);
+    sb_grow(sb, need + 1);
+    sb->len += csv_write(sb->buf + sb->len, need, s, n);
+    sb->buf[sb->len] = '\0';
+}

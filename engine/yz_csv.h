@@ -1,4 +1,5 @@
-/* yz_csv.h: CSV rows with the lines each runs over (the only user of libcsv). */
+/* yz_csv.h: CSV rows with the lines each runs over, and CSV fields written (the only user of
+ * libcsv). */
 #ifndef YZ_CSV_H
 #define YZ_CSV_H
 
@@ -31,5 +32,8 @@ int csv_reader_feed(yz_csv *c, const char *buf, size_t len, long first_line, csv
 /* Ends the input, calling fn for a last row without a line end, and for a row whose quote was
  * never closed (with unterminated set).  Returns 0, or -1 with a message in err. */
 int csv_reader_finish(yz_csv *c, csv_row_fn fn, void *ctx, strbuf *err);
+
+/* Appends one field as CSV (quoted, an inner quote doubled: libcsv's csv_write). */
+void csv_add_field(strbuf *sb, const char *s, size_t n);
 
 #endif

@@ -133,3 +133,26 @@ yz_id_error yz_id_parse(const char *s, size_t len, yz_id_info *info)
         return YZ_ID_CHECK;
     return YZ_ID_OK;
 }
+
+yz_date yz_date_add_months(yz_date d, long n)
+{
+    long total = (long)d.y * 12 + (d.m - 1) + n;
+    yz_date e = {(int)(total / 12), (int)(total % 12) + 1, d.d};
+    int dim = yz_days_in_month(e.y, e.m);
+    if (e.d > dim)
+        e.d = dim;
+    return e;
+}
+
+long yz_months_between(yz_date a, yz_date b)
+{
+    long n = ((long)b.y - a.y) * 12 + (b.m - a.m);
+    if (n <= 0)
+        return 0;
+    return yz_date_cmp(yz_date_add_months(a, n), b) > 0 ? n - 1 : n;
+}
+
+yz_date yz_date_add_days(yz_date d, long n)
+{
+    return yz_days_to_date(yz_date_to_days(d) + n);
+}

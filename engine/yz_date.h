@@ -20,6 +20,12 @@ yz_date yz_days_to_date(long days);
 int yz_date_cmp(yz_date a, yz_date b);
 /* Writes "YYYY-MM-DD" into buf (at least 11 bytes). */
 void yz_date_format(yz_date d, char *buf);
+/* d plus n months, the day clamped to the month's last (rules/lib/date.lua's add_months; n >= 0). */
+yz_date yz_date_add_months(yz_date d, long n);
+/* Whole months from a to b: the largest n with add_months(a, n) <= b; 0 when b is before a
+ * (rules/lib/date.lua's months_between). */
+long yz_months_between(yz_date a, yz_date b);
+yz_date yz_date_add_days(yz_date d, long n);
 /* Today's date in local time (only used to default --as-of; never seen by rules). */
 yz_date yz_date_today(void);
 

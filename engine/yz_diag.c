@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "yz_text.h"
 #include "yz_util.h"
 
 void diag_vadd(yz_diags *d, yz_severity sev, const char *file, int line, int col, const char *fmt, va_list ap)
@@ -39,7 +40,7 @@ void diag_add(yz_diags *d, yz_severity sev, const char *file, int line, int col,
     va_end(ap);
 }
 
-void diag_add_field(yz_diags *d, const char *file, int line, const char *path, const char *fmt, ...)
+void diag_add_field(yz_diags *d, const char *file, int line, int col, const char *path, const char *fmt, ...)
 {
     if (!d)
         return;
@@ -48,8 +49,8 @@ void diag_add_field(yz_diags *d, const char *file, int line, const char *path, c
     strbuf sb = STRBUF_INIT;
     sb_vaddf(&sb, fmt, ap);
     va_end(ap);
-    diag_add(d, YZ_SEV_ERROR, file, line, 0, "%s", sb_str(&sb));
-    d->items[d->n - 1].field = yz_strdup(path);
+    diag_add(d, YZ_SEV_ERROR, file, line, col, "%s", sb_str(&sb));
+    d->items[d->n - 1].field = path ? yz_strdup(path) : NULL;
     sb_free(&sb);
 }
 
@@ -77,7 +78,21 @@ void yz_diags_init(yz_diags *d)
     memset(d, 0, sizeof *d);
 }
 
-void yz_diags_clear(yz_diags *d)
+void diag_truncate(yz_diags *d, size_t n)
+{
+    while (d && d->n > n) {
+        yz_diag *x = &d->items[--d->n];
+        if (x->severity == YZ_SEV_ERROR)
+            d->n_errors--;
+        else if (x->severity == YZ_SEV_WARNING)
+            d->n_warnings--;
+        yz_free(x->file);
+        yz_free(x->message);
+        yz_free(x->field);
+    }
+}
+
+void yz_diags_free(yz_diags *d)
 {
     if (!d)
         return;
@@ -94,8 +109,9 @@ char *yz_diag_format(const yz_diag *x)
 {
     static const char *const names[] = {"error", "warning", "note"};
     strbuf sb = STRBUF_INIT;
+    /* file names, field paths and messages quote what users wrote: shown escaped */
     if (x->file) {
-        sb_adds(&sb, x->file);
+        sb_add_shown(&sb, x->file, strlen(x->file), false);
         if (x->line > 0) {
             sb_addf(&sb, ":%d", x->line);
             if (x->col > 0)
@@ -104,9 +120,11 @@ char *yz_diag_format(const yz_diag *x)
         sb_adds(&sb, ": ");
     }
     sb_addf(&sb, "%s: ", names[x->severity]);
-    if (x->field)
-        sb_addf(&sb, "%s: ", x->field);
-    sb_adds(&sb, x->message);
+    if (x->field) {
+        sb_add_shown(&sb, x->field, strlen(x->field), false);
+        sb_adds(&sb, ": ");
+    }
+    sb_add_shown(&sb, x->message, strlen(x->message), false);
     return sb_release(&sb);
 }
 

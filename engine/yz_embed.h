@@ -10,5 +10,7 @@ extern const char yz_embed_policy_schema[];
 extern const size_t yz_embed_policy_schema_len;
 extern const char yz_embed_store_v1[];
 extern const size_t yz_embed_store_v1_len;
+extern const char yz_embed_store_sign[];
+extern const size_t yz_embed_store_sign_len;
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "yz_policy.h"
+#include "yz_schema.h"
 #include "yuanzhu.h"
 
 /* One condition that decided an item, as shown to people. */
@@ -68,21 +69,55 @@ struct yz_determination {
     bool explained; /* false: statuses and amounts only */
     yz_status target;
     const char *target_reason;
-    ditem *items[5];
-    size_t nitems[5];
+    ditem *items[PI_NKINDS];
+    size_t nitems[PI_NKINDS];
     dmissing *missing; /* what to ask for, all items together */
     size_t nmissing;
 };
-
-/* Loads the rule library and each policy's Lua helpers once, as the first record would, so that
- * a helper that fails while loading (raises, assigns a global, keeps an iterator) is reported
- * by lint with its file and line instead of by every decision.  Returns YZ_OK or YZ_EPOLICY
- * (diagnostics in d). */
-int eval_check_helpers(const yz_ruleset *rs, yz_diags *d);
 
 /* yz_evaluator_new whose Lua state takes its memory from host_realloc (NULL: realloc): tests give
  * it one that fails, to tell a refusal of memory from a rule reaching its memory cap. */
 int evaluator_new_with(const yz_ruleset *rs, const yz_limits *limits, void *(*host_realloc)(void *p, size_t n),
                        yz_evaluator **out, yz_diags *d);
+
+/* ---- shared by yz_eval.c (three-valued logic, the order of evaluation) and yz_explain.c ---- */
+
+typedef struct rulevm rulevm;
+typedef struct leafrec leafrec;
+
+/* An evaluator: the Lua state (rulevm) and the per-record memo of every condition node and item,
+ * stamped with the record's generation so nothing is cleared between records. */
+struct yz_evaluator {
+    const yz_ruleset *rs;
+    rulevm *vm;
+    uint32_t gen;
+    uint32_t *node_gen;
+    int8_t *node_tv;      /* TV_F, TV_T, TV_U */
+    leafrec *leafrec;     /* by leaf id */
+    size_t max_items;
+    uint32_t *item_gen[PI_NKINDS];
+    int8_t *item_tv[PI_NKINDS];
+    ditem **item_built[PI_NKINDS];
+    /* the record being decided */
+    const ppolicy *pol;
+    const char *as_of;
+    const yval *root;
+    yz_determination *det;
+};
+
+/* Evaluates an item (memoised): TV_F, TV_T or TV_U. */
+int8_t eval_item(yz_evaluator *ev, pikind k, int idx);
+/* The item's outcome in the determination (built once per record, with its explanation when
+ * the determination is explained). */
+const ditem *eval_build_item(yz_evaluator *ev, pikind k, int idx);
+
+/* Which formulas of a subsidy were evaluated (their reads belong to its explanation). */
+enum { EX_AMOUNT = 1, EX_MONTHS = 2 };
+/* Explains an item whose status is known: the conditions that decided it, the fields and
+ * parameters they read, what is missing, its reason, evidence still to see and what it rests on
+ * that is not verified.  formulas: EX_AMOUNT | EX_MONTHS. */
+void explain_item(yz_evaluator *ev, ditem *di, unsigned formulas);
+/* The determination's own explanation: the target reason and everything still missing. */
+void explain_determination(yz_evaluator *ev, yz_determination *det);
 
 #endif

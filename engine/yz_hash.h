@@ -1,4 +1,5 @@
-/* yz_hash.h: cryptographic hashes through OpenSSL libcrypto (the only user of OpenSSL). */
+/* yz_hash.h: cryptographic hashes and HMACs through OpenSSL libcrypto (with yz_sign.c, the only
+ * users of OpenSSL). */
 #ifndef YZ_HASH_H
 #define YZ_HASH_H
 
@@ -15,6 +16,9 @@ typedef struct yz_hasher yz_hasher;
  * OpenSSL build (and calls the out-of-memory handler when OpenSSL has no memory).  hasher_final writes 64 lowercase hex digits and a NUL into hex (65 bytes) and
  * frees the hasher. */
 yz_hasher *hasher_new(yz_hash_alg alg);
+/* The same, keyed: HMAC (RFC 2104) with alg and the secret key (copied).  NULL when the
+ * algorithm is unavailable. */
+yz_hasher *hasher_new_hmac(yz_hash_alg alg, const void *key, size_t keylen);
 void hasher_update(yz_hasher *h, const void *data, size_t n);
 void hasher_final(yz_hasher *h, char *hex);
 /* One-shot helper; returns 0, or -1 when the algorithm is unavailable. */

@@ -37,6 +37,19 @@ struct yz_input {
     strbuf long_prefix;
 };
 
+static bool is_utf8(const char *encoding)
+{
+    return !strcasecmp(encoding, "utf-8") || !strcasecmp(encoding, "utf8");
+}
+
+/* iconv's name for an encoding the user names, or NULL */
+static const char *iconv_name(const char *encoding)
+{
+    return !strcasecmp(encoding, "gbk") || !strcasecmp(encoding, "gb2312") ? "GBK"
+           : !strcasecmp(encoding, "gb18030")                               ? "GB18030"
+                                                                            : NULL;
+}
+
 int input_open(const char *path, const char *encoding, yz_input **out, yz_diags *d)
 {
     *out = NULL;
@@ -45,10 +58,8 @@ int input_open(const char *path, const char *encoding, yz_input **out, yz_diags 
     in->cd = (iconv_t)-1;
     in->line = 1;
     in->first = true;
-    if (encoding && strcasecmp(encoding, "utf-8") && strcasecmp(encoding, "utf8")) {
-        const char *from = !strcasecmp(encoding, "gbk") || !strcasecmp(encoding, "gb2312") ? "GBK"
-                           : !strcasecmp(encoding, "gb18030")                               ? "GB18030"
-                                                                                            : NULL;
+    if (encoding && !is_utf8(encoding)) {
+        const char *from = iconv_name(encoding);
         if (from && (in->cd = iconv_open("UTF-8", from)) == (iconv_t)-1 && errno == ENOMEM)
             yz_out_of_memory(0); /* not an unknown encoding */
         if (!from || in->cd == (iconv_t)-1) {
@@ -262,4 +273,62 @@ void input_close(yz_input *in)
     sb_free(&in->text);
     sb_free(&in->long_prefix);
     yz_free(in);
+}
+
+/* ---- text out: UTF-8 converted to GBK or GB18030 ---- */
+
+struct yz_encoder {
+    iconv_t cd;
+};
+
+int encoder_new(const char *encoding, yz_encoder **out, yz_diags *d)
+{
+    *out = NULL;
+    if (!encoding || is_utf8(encoding))
+        return YZ_OK;
+    const char *to = iconv_name(encoding);
+    iconv_t cd = to ? iconv_open(to, "UTF-8") : (iconv_t)-1;
+    if (to && cd == (iconv_t)-1 && errno == ENOMEM)
+        yz_out_of_memory(0);
+    if (cd == (iconv_t)-1) {
+        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "unknown encoding '%s': use utf-8, gbk or gb18030", encoding);
+        return YZ_EUSAGE;
+    }
+    *out = yz_calloc(1, sizeof **out);
+    (*out)->cd = cd;
+    return YZ_OK;
+}
+
+size_t encoder_convert(yz_encoder *e, char *s, size_t n, strbuf *out)
+{
+    size_t lost = 0;
+    char *src = s;
+    while (n) {
+        sb_grow(out, n * 2 + 16);
+        char *dst = out->buf + out->len;
+        size_t room = out->cap - out->len - 1;
+        size_t r = iconv(e->cd, &src, &n, &dst, &room);
+        out->len = (size_t)(dst - out->buf);
+        out->buf[out->len] = '\0';
+        if (r != (size_t)-1 || errno == E2BIG)
+            continue;
+        /* a character the encoding lacks (or not UTF-8): one '?' for the whole character */
+        size_t k = 1;
+        while (k < n && ((unsigned char)src[k] & 0xC0) == 0x80)
+            k++;
+        src += k;
+        n -= k;
+        sb_addc(out, '?');
+        lost++;
+    }
+    iconv(e->cd, NULL, NULL, NULL, NULL);
+    return lost;
+}
+
+void encoder_free(yz_encoder *e)
+{
+    if (!e)
+        return;
+    iconv_close(e->cd);
+    yz_free(e);
 }

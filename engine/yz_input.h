@@ -1,5 +1,6 @@
 /* yz_input.h: reading a batch input stream in blocks of whole lines, UTF-8 (an optional BOM is
- * dropped) or converted from GBK/GB18030 with iconv (the only user of iconv.h). */
+ * dropped) or converted from GBK/GB18030 with iconv (the only user of iconv.h), and text written
+ * out in those encodings. */
 #ifndef YZ_INPUT_H
 #define YZ_INPUT_H
 
@@ -7,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "yz_util.h"
 #include "yuanzhu.h"
 
 typedef struct yz_input yz_input;
@@ -36,5 +38,15 @@ bool input_long_line_taken(yz_input *in, input_long_line *out);
 uint64_t input_consumed(const yz_input *in);
 uint64_t input_size(const yz_input *in);
 void input_close(yz_input *in);
+
+/* Text out in another encoding (exports for Excel in Chinese locales). */
+typedef struct yz_encoder yz_encoder;
+/* encoding: "gbk" or "gb18030"; NULL or "utf-8" gives *out NULL (nothing to convert).  Returns
+ * YZ_OK or YZ_EUSAGE (an unknown encoding, with a diagnostic). */
+int encoder_new(const char *encoding, yz_encoder **out, yz_diags *d);
+/* Appends s converted to out; a character the encoding lacks becomes '?'.  Returns how many did.
+ * s is only read (iconv's interface takes it non-const). */
+size_t encoder_convert(yz_encoder *e, char *s, size_t n, strbuf *out);
+void encoder_free(yz_encoder *e);
 
 #endif

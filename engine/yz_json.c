@@ -11,18 +11,22 @@
 
 /* cJSON allocates through process-wide hooks.  Every cJSON call in this file runs with the
  * calling thread's arena installed, so nodes come from that arena and cJSON's own frees are
- * no-ops.  No cJSON node is ever created outside such a scope. */
+ * no-ops.  No cJSON node of ours is ever created outside such a scope.  Outside one (another
+ * thread, or code of the program that embeds the engine and uses cJSON itself) the hooks are
+ * plain malloc and free, so that code works as if they were not there: the engine's nodes
+ * never leave this file, and the program's are never arena memory. */
 static _Thread_local arena *tl_arena;
 static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
 
 static void *hook_malloc(size_t n)
 {
-    return tl_arena ? arena_alloc(tl_arena, n) : NULL;
+    return tl_arena ? arena_alloc(tl_arena, n) : malloc(n);
 }
 
 static void hook_free(void *p)
 {
-    (void)p;
+    if (!tl_arena)
+        free(p);
 }
 
 static void install_hooks(void)
@@ -71,31 +75,96 @@ static int nesting_at(const char *text, size_t off)
     return depth;
 }
 
-/* The first \u0000 escape (a NUL in a string), or NULL.  cJSON's strings end at a NUL, so it would
- * keep the string up to there and drop the rest unsaid.  "\\u0000" (an escaped backslash, then
- * u0000) is text, not a NUL: the backslashes before the match decide. */
-static const char *nul_escape(const char *text, size_t len)
+/* The first NUL of a JSON text: a zero byte anywhere (cJSON reads one between tokens as white space
+ * and ends a string at one), or a \u0000 escape.  cJSON's strings end at a NUL, so it would keep
+ * the string up to there and drop the rest unsaid.  "\\u0000" (an escaped backslash, then u0000)
+ * is text, not a NUL: the backslashes before the match decide. */
+const char *yj_find_nul(const char *text, size_t len, bool *escaped)
 {
-    const char *p = text, *end = text + len;
+    const char *raw = memchr(text, '\0', len);
+    const char *p = text, *end = raw ? raw : text + len;
+    *escaped = false;
     while ((p = memmem(p, (size_t)(end - p), "\\u0000", 6))) {
         size_t before = 0;
         for (const char *q = p; q > text && q[-1] == '\\'; q--)
             before++;
-        if (before % 2 == 0)
+        if (before % 2 == 0) {
+            *escaped = true;
             return p;
+        }
         p++;
     }
-    return NULL;
+    return raw;
+}
+
+void yj_path_at(const char *text, size_t len, size_t off, strbuf *path)
+{
+    enum { MAXD = 64 };
+    struct {
+        bool array, want_key;
+        size_t index;
+        const char *key;
+        size_t klen;
+    } st[MAXD];
+    int depth = 0; /* may exceed MAXD: frames past it are counted, not kept */
+    if (off > len)
+        off = len;
+    for (size_t i = 0; i < off; i++) {
+        char c = text[i];
+        if (c == '"') {
+            size_t j = i + 1;
+            while (j < len && text[j] != '"')
+                j += text[j] == '\\' ? 2 : 1;
+            bool key = depth > 0 && depth <= MAXD && !st[depth - 1].array && st[depth - 1].want_key;
+            if (key) {
+                st[depth - 1].key = text + i + 1;
+                st[depth - 1].klen = (j < off ? j : off) - i - 1;
+                st[depth - 1].want_key = false;
+            }
+            if (j >= off) /* off is inside this string (a member name: named up to off) */
+                break;
+            i = j;
+        } else if (c == '{' || c == '[') {
+            if (depth < MAXD) {
+                st[depth].array = c == '[';
+                st[depth].want_key = c == '{';
+                st[depth].index = 0;
+                st[depth].key = NULL;
+            }
+            depth++;
+        } else if ((c == '}' || c == ']') && depth > 0) {
+            depth--;
+        } else if (c == ',' && depth > 0 && depth <= MAXD) {
+            if (st[depth - 1].array) {
+                st[depth - 1].index++;
+            } else {
+                st[depth - 1].want_key = true;
+                st[depth - 1].key = NULL;
+            }
+        }
+    }
+    for (int k = 0; k < depth && k < MAXD; k++) {
+        if (st[k].array) {
+            sb_addf(path, "[%zu]", st[k].index);
+        } else if (st[k].key) {
+            if (path->len)
+                sb_addc(path, '.');
+            sb_add(path, st[k].key, st[k].klen);
+        } else {
+            break;
+        }
+    }
 }
 
 yj *yj_parse(arena *mem, const char *text, size_t len, size_t *err_off, const char **err)
 {
     *err = NULL;
     *err_off = 0;
-    const char *nul = nul_escape(text, len);
+    bool escaped;
+    const char *nul = yj_find_nul(text, len, &escaped);
     if (nul) {
         *err_off = (size_t)(nul - text);
-        *err = "a string holds a NUL character (\\u0000)";
+        *err = escaped ? "a string holds a NUL character (\\u0000)" : "the text holds a NUL byte (a zero byte)";
         return NULL;
     }
     arena *prev = enter(mem);
@@ -121,18 +190,21 @@ yj *yj_parse(arena *mem, const char *text, size_t len, size_t *err_off, const ch
     return v;
 }
 
-/* YAML 1.2 core schema resolution of a plain scalar */
-static yj *scalar_from_yaml(const ynode *n)
+yj_type yaml_scalar_type(const ynode *n, double *num, bool *boolean)
 {
     if (n->style != YS_PLAIN || (n->tag && strcmp(n->tag, "tag:yaml.org,2002:str") == 0))
-        return cJSON_CreateString(n->str);
+        return YJ_STRING;
     const char *s = n->str;
     if (ynode_is_null(n))
-        return cJSON_CreateNull();
-    if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))
-        return cJSON_CreateBool(1);
-    if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
-        return cJSON_CreateBool(0);
+        return YJ_NULL;
+    if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE")) {
+        *boolean = true;
+        return YJ_BOOL;
+    }
+    if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE")) {
+        *boolean = false;
+        return YJ_BOOL;
+    }
     /* integer: [-+]?[0-9]+ */
     const char *p = s;
     if (*p == '-' || *p == '+')
@@ -141,8 +213,10 @@ static yj *scalar_from_yaml(const ynode *n)
         const char *q = p;
         while (*q >= '0' && *q <= '9')
             q++;
-        if (!*q && q > p && q - p <= 16)
-            return cJSON_CreateNumber((double)strtoll(s, NULL, 10));
+        if (!*q && q > p && q - p <= 16) {
+            *num = (double)strtoll(s, NULL, 10);
+            return YJ_NUMBER;
+        }
         /* float: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? */
         q = p;
         int digits = 0;
@@ -169,11 +243,26 @@ static yj *scalar_from_yaml(const ynode *n)
         }
         if (digits && !*q) {
             double d = strtod(s, NULL);
-            if (isfinite(d))
-                return cJSON_CreateNumber(d);
+            if (isfinite(d)) {
+                *num = d;
+                return YJ_NUMBER;
+            }
         }
     }
-    return cJSON_CreateString(s);
+    return YJ_STRING;
+}
+
+/* YAML 1.2 core schema resolution of a scalar */
+static yj *scalar_from_yaml(const ynode *n)
+{
+    double num = 0;
+    bool b = false;
+    switch (yaml_scalar_type(n, &num, &b)) {
+    case YJ_NULL: return cJSON_CreateNull();
+    case YJ_BOOL: return cJSON_CreateBool(b);
+    case YJ_NUMBER: return cJSON_CreateNumber(num);
+    default: return cJSON_CreateString(n->str);
+    }
 }
 
 static yj *from_yaml(const ynode *n)
@@ -254,6 +343,31 @@ yj *yj_clone(arena *mem, const yj *v)
     BUILD(cJSON_Duplicate(v, 1));
 }
 
+static void map_strings(arena *mem, yj *v, void (*fn)(strbuf *out, const char *s, void *ctx), void *ctx, strbuf *sb)
+{
+    for (; v; v = v->next) {
+        if ((v->type & 0xFF) == cJSON_String && v->valuestring) {
+            sb_clear(sb);
+            fn(sb, v->valuestring, ctx);
+            v->valuestring = arena_strndup(mem, sb_str(sb), sb->len);
+        }
+        map_strings(mem, v->child, fn, ctx, sb); /* as deep as cJSON's nesting limit at most */
+    }
+}
+
+void yj_map_strings(arena *mem, yj *v, void (*fn)(strbuf *out, const char *s, void *ctx), void *ctx)
+{
+    strbuf sb = STRBUF_INIT;
+    if (v) {
+        if ((v->type & 0xFF) == cJSON_String && v->valuestring) {
+            fn(&sb, v->valuestring, ctx);
+            v->valuestring = arena_strndup(mem, sb_str(&sb), sb.len);
+        }
+        map_strings(mem, v->child, fn, ctx, &sb);
+    }
+    sb_free(&sb);
+}
+
 yj_type yj_typeof(const yj *v)
 {
     if (!v)
@@ -285,6 +399,7 @@ const char *yj_type_name(const yj *v)
 
 const char *yj_key(const yj *v) { return v->string; }
 const char *yj_str(const yj *v) { return v->valuestring ? v->valuestring : ""; }
+char *yj_str_buf(yj *v) { return v && (v->type & 0xFF) == cJSON_String ? v->valuestring : NULL; }
 double yj_num(const yj *v) { return v->valuedouble; }
 bool yj_bool(const yj *v) { return (v->type & 0xFF) == cJSON_True; }
 yj *yj_first(const yj *c) { return c ? c->child : NULL; }
@@ -316,6 +431,82 @@ bool yj_is_int(const yj *v, int64_t *out)
     if (out)
         *out = (int64_t)d;
     return true;
+}
+
+/* ---- a member found without parsing ---- */
+
+/* the end of the string whose opening quote is at p (at its closing quote), or NULL; *esc says
+   whether it holds an escape */
+static const char *string_end(const char *p, bool *esc)
+{
+    *esc = false;
+    for (p++; *p && *p != '"'; p++)
+        if (*p == '\\') {
+            *esc = true;
+            if (!*++p)
+                return NULL;
+        }
+    return *p ? p : NULL;
+}
+
+static const char *skip_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    return p;
+}
+
+bool json_top_string(const char *s, const char *key, const char **v, size_t *n)
+{
+    size_t kn = strlen(key);
+    const char *p = skip_ws(s);
+    if (*p != '{')
+        return false;
+    int depth = 0;
+    bool want_key = false;
+    for (; *p; p++) {
+        switch (*p) {
+        case '"': {
+            bool esc;
+            const char *end = string_end(p, &esc);
+            if (!end)
+                return false;
+            if (depth == 1 && want_key) {
+                const char *q = skip_ws(end + 1);
+                if (*q != ':')
+                    return false;
+                if (!esc && (size_t)(end - p - 1) == kn && !memcmp(p + 1, key, kn)) {
+                    q = skip_ws(q + 1);
+                    const char *vend = *q == '"' ? string_end(q, &esc) : NULL;
+                    if (!vend || esc)
+                        return false;
+                    *v = q + 1;
+                    *n = (size_t)(vend - q - 1);
+                    return true;
+                }
+                want_key = false;
+                end = q;
+            }
+            p = end;
+            break;
+        }
+        case '{':
+        case '[':
+            want_key = ++depth == 1;
+            break;
+        case '}':
+        case ']':
+            if (--depth == 0)
+                return false;
+            break;
+        case ',':
+            want_key = depth == 1;
+            break;
+        default:
+            break;
+        }
+    }
+    return false;
 }
 
 /* ---- canonical writing ---- */

@@ -1,7 +1,7 @@
 /* yz_json.h: JSON documents (the only user of cJSON) and the canonical JSON writer.
  *
  * Parsed documents live in an arena: yj_parse() allocates every node from the arena given, and
- * the nodes die with arena_reset()/arena_free().  Nothing here is freed node by node. */
+ * the nodes die with arena_clear()/arena_free().  Nothing here is freed node by node. */
 #ifndef YZ_JSON_H
 #define YZ_JSON_H
 
@@ -17,11 +17,20 @@ typedef enum { YJ_INVALID, YJ_NULL, YJ_BOOL, YJ_NUMBER, YJ_STRING, YJ_ARRAY, YJ_
 
 /* Parses exactly one JSON value (surrounding whitespace allowed) into nodes from mem.  On a
  * syntax error returns NULL and sets *err_off to the byte offset of the problem and *err to a
- * short description.  A string holding a NUL (\u0000) is an error: strings here are C strings. */
+ * short description.  A NUL (a zero byte, or a string's \u0000) is an error: strings here are C
+ * strings. */
 yj *yj_parse(arena *mem, const char *text, size_t len, size_t *err_off, const char **err);
+/* The first NUL in a JSON text (a zero byte, or a \u0000 escape: *escaped says which), or NULL. */
+const char *yj_find_nul(const char *text, size_t len, bool *escaped);
+/* Appends the record-style path ("household.members[1].relation") of the value or member name at
+ * byte offset off of a JSON text, as far as the text before off says; nothing at the top level. */
+void yj_path_at(const char *text, size_t len, size_t off, strbuf *path);
 /* Converts a YAML node (a record written in YAML) to JSON nodes in mem, resolving plain scalars
  * with YAML 1.2's core schema (null, true/false, integers, floats; everything else text). */
 yj *yj_from_yaml(arena *mem, const ynode *n);
+/* The type a scalar has by that schema (YJ_NULL, YJ_BOOL with *boolean, YJ_NUMBER with *num, or
+ * YJ_STRING); allocates nothing. */
+yj_type yaml_scalar_type(const ynode *n, double *num, bool *boolean);
 
 /* Builders for documents made in C (CSV rows, test patches).  Nodes come from mem. */
 yj *yj_new_object(arena *mem);
@@ -35,6 +44,9 @@ yj *yj_new_null(arena *mem);
 void yj_append(arena *mem, yj *container, const char *key, yj *item);
 /* Replaces or adds key in an object; removes it when item is NULL. */
 void yj_set(arena *mem, yj *obj, const char *key, yj *item);
+/* Replaces every string value in v (not member names) by what fn appends to out for it; the new
+ * strings come from mem. */
+void yj_map_strings(arena *mem, yj *v, void (*fn)(strbuf *out, const char *s, void *ctx), void *ctx);
 /* Deep copy into mem. */
 yj *yj_clone(arena *mem, const yj *v);
 
@@ -42,6 +54,8 @@ yj_type yj_typeof(const yj *v);
 const char *yj_type_name(const yj *v); /* "text", "number", "true/false", ... */
 const char *yj_key(const yj *v);       /* member name within an object */
 const char *yj_str(const yj *v);
+/* The text of a string node, to change in place (same length), or NULL. */
+char *yj_str_buf(yj *v);
 double yj_num(const yj *v);
 bool yj_bool(const yj *v);
 /* True when the number is integral and exactly representable (|v| <= 2^53). */
@@ -84,5 +98,11 @@ void jw_null(jw *w);
 void jw_raw(jw *w, const char *json, size_t n);
 /* Appends a JSON string literal for s (with quotes) to sb. */
 void json_quote(strbuf *sb, const char *s, size_t n);
+/* The value of the member key of the top-level object of the JSON text s, without parsing it:
+ * true with *v, *n when that value is a string holding no escape (as an ID number, a date).
+ * False when it cannot tell so cheaply (no such member at the top, another kind of value, an
+ * escape, text that is not an object): the caller then parses (yj_parse).  It only skips
+ * strings and counts brackets, so it says nothing about the rest of the text being valid. */
+bool json_top_string(const char *s, const char *key, const char **v, size_t *n);
 
 #endif

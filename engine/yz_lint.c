@@ -1,37 +1,17 @@
 /* yz_lint.c: `lint`: loads every policy folder under the paths given (cities included), checks
  * their test files, and warns about policies that expire soon. */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "yz_date.h"
 #include "yz_diag.h"
-#include "yz_eval.h"
+#include "yz_rulevm.h"
 #include "yz_lualint.h"
 #include "yz_policy.h"
 #include "yz_testcase.h"
 
 #define EXPIRY_WARNING_DAYS 90
-
-static bool has_policy_files(const char *dir)
-{
-    DIR *dh = yz_opendir(dir);
-    if (!dh)
-        return false;
-    struct dirent *de;
-    bool yes = false;
-    while ((de = readdir(dh)))
-        if (de->d_name[0] != '.' && (yz_str_has_suffix(de->d_name, ".yaml") || yz_str_has_suffix(de->d_name, ".yml")))
-            yes = true;
-    closedir(dh);
-    return yes;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
 
 static void expiry(const yz_ruleset *rs, const char *today, yz_diags *d)
 {
@@ -126,8 +106,17 @@ static void lua_report(void *ctx, int line, size_t byte, yz_severity sev, const 
     diag_add(c->d, sev, c->file, c->line + line, col, "%s", msg);
 }
 
-/* the rules and helpers of the folder itself (those of the policies it extends are theirs) */
-static void lint_lua(const yz_ruleset *rs, yz_diags *d)
+/* a file of the policy folder itself (those of the policies it extends are theirs), or with
+   all_levels of any level (not the shared library under rules/lib/) */
+static bool lint_owns(const char *path, const char *own_file, size_t dirlen, bool all_levels)
+{
+    if (all_levels)
+        return strncmp(path, "rules/lib/", 10) != 0;
+    return strncmp(path, own_file, dirlen) == 0 && !strchr(path + dirlen, '/');
+}
+
+/* the rules and helpers of the folder itself, or with all_levels of every level */
+static void lint_lua(const yz_ruleset *rs, bool all_levels, yz_diags *d)
 {
     if (!rs->npolicies)
         return;
@@ -147,7 +136,7 @@ static void lint_lua(const yz_ruleset *rs, yz_diags *d)
         }
     for (size_t i = 0; i < rs->nleaves; i++) {
         const pcond *c = rs->leaves[i];
-        if (!c->expr || !c->loc.file || strncmp(c->loc.file, own_file, dirlen) != 0 || strchr(c->loc.file + dirlen, '/'))
+        if (!c->expr || !c->loc.file || !lint_owns(c->loc.file, own_file, dirlen, all_levels))
             continue;
         luactx x = {rs, d, ruleset_display(rs, c->loc.file), c->expr, ruleset_file(rs, c->loc.file), c->loc.line,
                     c->loc.col};
@@ -156,71 +145,74 @@ static void lint_lua(const yz_ruleset *rs, yz_diags *d)
     yz_free(amount);
     for (size_t f = 0; f < rs->nfiles; f++) {
         const rfile *rf = &rs->files[f];
-        if (!yz_str_has_suffix(rf->path, ".lua") || strncmp(rf->path, own_file, dirlen) != 0 ||
-            strchr(rf->path + dirlen, '/'))
+        if (!yz_str_has_suffix(rf->path, ".lua") || !lint_owns(rf->path, own_file, dirlen, all_levels))
             continue;
         luactx x = {rs, d, rf->display, rf->data, NULL, 1, 1};
         lualint_text(rf->data, rf->len, false, lua_report, &x);
     }
 }
 
-static void lint_ruleset(const yz_ruleset *rs, const char *dir, const char *today, yz_diags *d)
+typedef struct lint_keys {
+    const yz_key *const *k;
+    size_t n;
+} lint_keys;
+
+/* a folder's signature, when it has one, is checked (a signature nobody checks proves nothing);
+   with keys given, an unsigned folder is pointed out */
+static void lint_signature(yz_ruleset *rs, const lint_keys *keys, yz_diags *d)
 {
+    if (yz_ruleset_has_signature(rs))
+        ruleset_check_signature(rs, keys->k, keys->n, NULL, d);
+    else if (keys->n)
+        diag_add(d, YZ_SEV_WARNING, NULL, 0, 0,
+                 "the %s ruleset is not signed (no %s): yuanzhu sign --key KEY signs it", rs->province,
+                 rs->sig_file ? rs->sig_file : YZ_RULESET_SIGNATURE);
+}
+
+static void lint_ruleset(yz_ruleset *rs, const char *dir, const char *today, const lint_keys *keys, yz_diags *d)
+{
+    lint_signature(rs, keys, d);
     size_t first = d->n;
     expiry(rs, today, d);
     value_gaps(rs, d);
-    lint_lua(rs, d);
-    eval_check_helpers(rs, d);
+    lint_lua(rs, false, d);
+    rvm_check_helpers(rs, d);
     diag_sort_from(d, first);
     testcase_check_folder(rs, dir, d);
 }
 
-static int lint_folder(const char *home, const char *dir, const char *today, yz_diags *d, int depth)
+static int lint_folder(const char *home, const char *dir, const char *today, const lint_keys *keys, yz_diags *d,
+                       int depth)
 {
     int folders = 0;
-    if (has_policy_files(dir)) {
+    if (policy_has_files(dir)) {
         yz_ruleset *rs = NULL;
         folders++;
         if (yz_ruleset_load(home, dir, &rs, d) == YZ_OK) {
-            lint_ruleset(rs, dir, today, d);
+            lint_ruleset(rs, dir, today, keys, d);
             yz_ruleset_free(rs);
         }
     }
     if (depth > 4)
         return folders;
-    DIR *dh = yz_opendir(dir);
-    if (!dh)
-        return folders;
-    char **subs = NULL;
-    size_t n = 0;
-    struct dirent *de;
-    while ((de = readdir(dh))) {
-        if (de->d_name[0] == '.' || !strcmp(de->d_name, "tests"))
-            continue;
-        char *p = yz_path_join(dir, de->d_name);
-        if (yz_is_dir(p)) {
-            subs = yz_realloc(subs, (n + 1) * sizeof *subs);
-            subs[n++] = p;
-        } else {
-            yz_free(p);
-        }
-    }
-    closedir(dh);
-    if (n)
-        qsort(subs, n, sizeof *subs, cmp_str);
+    char **subs;
+    size_t n = policy_subfolders(dir, &subs);
     for (size_t i = 0; i < n; i++) {
-        folders += lint_folder(home, subs[i], today, d, depth + 1);
-        yz_free(subs[i]);
+        char *p = yz_path_join(dir, subs[i]);
+        folders += lint_folder(home, p, today, keys, d, depth + 1);
+        yz_free(p);
     }
-    yz_free(subs);
+    yz_names_free(subs, n);
     return folders;
 }
 
-int policy_lint(const char *home, const char *path, const char *today, yz_diags *d)
+int policy_lint(const char *home, const char *path, const char *today, const yz_key *const *keys, size_t n,
+                yz_diags *d)
 {
+    lint_keys lk = {keys, n};
     size_t before = d->n_errors;
     if (yz_is_dir(path)) {
-        if (!lint_folder(home, path, today, d, 0))
+        if (!lint_folder(home, path, today, &lk, d, 0))
             diag_add(d, YZ_SEV_ERROR, path, 0, 0, "no policy files (*.yaml) in this folder or below it");
     } else if (yz_is_file(path)) {
         /* a policy file or a test file: lint the folder it belongs to (not its cities) */
@@ -240,7 +232,7 @@ int policy_lint(const char *home, const char *path, const char *today, yz_diags 
         }
         yz_ruleset *rs = NULL;
         if (yz_ruleset_load(home, dir, &rs, d) == YZ_OK) {
-            lint_ruleset(rs, dir, today, d);
+            lint_ruleset(rs, dir, today, &lk, d);
             yz_ruleset_free(rs);
         }
         yz_free(copy);
@@ -252,5 +244,22 @@ int policy_lint(const char *home, const char *path, const char *today, yz_diags 
 
 int yz_lint(const char *home, const char *path, const char *today, yz_diags *d)
 {
-    return policy_lint(home, path, today, d);
+    return policy_lint(home, path, today, NULL, 0, d);
+}
+
+int yz_lint_keys(const char *home, const char *path, const char *today, const yz_key *const *keys, size_t n,
+                 yz_diags *d)
+{
+    return policy_lint(home, path, today, keys, n, d);
+}
+
+int yz_lint_ruleset(const yz_ruleset *rs, const char *today, yz_diags *d)
+{
+    size_t before = d->n_errors, first = d->n;
+    expiry(rs, today, d);
+    value_gaps(rs, d);
+    lint_lua(rs, true, d);
+    rvm_check_helpers(rs, d);
+    diag_sort_from(d, first);
+    return d->n_errors > before ? YZ_EPOLICY : YZ_OK;
 }

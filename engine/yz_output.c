@@ -1,20 +1,36 @@
-/* yz_output.c: determinations as canonical JSON (for programs and the store) and as Chinese-friendly
- * text (for a caseworker at a desk). */
+/* yz_output.c: determinations as canonical JSON (for programs and the store; yz_answer.c writes the
+ * text for people from it). */
 #include <stdio.h>
 #include <string.h>
 
 #include "yz_eval.h"
 #include "yz_json.h"
-#include "yz_schema.h"
+
+const char *yz_status_name(yz_status s, bool subsidy)
+{
+    switch (s) {
+    case YZ_MET: return subsidy ? "eligible" : "met";
+    case YZ_NOT_MET: return subsidy ? "not_eligible" : "not_met";
+    default: return "undetermined";
+    }
+}
+
+int yz_status_parse(const char *s, bool subsidy)
+{
+    if (!s)
+        return -1;
+    if (!strcmp(s, "met") || (subsidy && !strcmp(s, "eligible")))
+        return YZ_MET;
+    if (!strcmp(s, "not_met") || (subsidy && !strcmp(s, "not_eligible")))
+        return YZ_NOT_MET;
+    if (!strcmp(s, "undetermined"))
+        return YZ_UNDETERMINED;
+    return -1;
+}
 
 static const char *status_word(const ditem *di)
 {
-    bool sub = di->it->kind == PI_SUBSIDY;
-    switch (di->status) {
-    case YZ_MET: return sub ? "eligible" : "met";
-    case YZ_NOT_MET: return sub ? "not_eligible" : "not_met";
-    default: return "undetermined";
-    }
+    return yz_status_name(di->status, di->it->kind == PI_SUBSIDY);
 }
 
 static void write_missing(jw *w, const dmissing *m, size_t n)
@@ -309,209 +325,9 @@ char *yz_determination_json(const yz_determination *det)
         jw_str(&w, det->target_reason);
     }
     JW_KEY(&w, "status");
-    jw_str(&w, det->target == YZ_MET ? "met" : det->target == YZ_NOT_MET ? "not_met" : "undetermined");
+    jw_str(&w, yz_status_name(det->target, false));
     jw_obj_end(&w);
     jw_obj_end(&w);
     sb_addc(&sb, '\n');
-    return sb_release(&sb);
-}
-
-/* ---- text ---- */
-
-static void money(strbuf *sb, int64_t fen)
-{
-    int64_t yuan = fen / 100, rest = fen % 100;
-    char digits[32];
-    snprintf(digits, sizeof digits, "%lld", (long long)yuan);
-    size_t n = strlen(digits);
-    for (size_t i = 0; i < n; i++) {
-        if (i && (n - i) % 3 == 0)
-            sb_addc(sb, ',');
-        sb_addc(sb, digits[i]);
-    }
-    sb_addf(sb, ".%02lld 元", (long long)rest);
-}
-
-static const char *mark(yz_status s)
-{
-    return s == YZ_MET ? "✔" : s == YZ_NOT_MET ? "✘" : "?";
-}
-
-static const char *cond_mark(int8_t r)
-{
-    return r == 1 ? "✔" : r == 0 ? "✘" : "?";
-}
-
-static void text_basis(strbuf *sb, const pitem *it, const char *indent)
-{
-    if (!it->nbasis)
-        return;
-    sb_addf(sb, "%s依据：", indent);
-    for (size_t i = 0; i < it->nbasis; i++) {
-        const pbasis *b = &it->basis[i];
-        if (i)
-            sb_adds(sb, "；");
-        sb_adds(sb, b->src && b->src->number ? b->src->number : b->source_id);
-        if (b->article)
-            sb_addf(sb, " %s", b->article);
-        if (b->src && !b->src->verified)
-            sb_adds(sb, "（待核实）");
-    }
-    sb_addc(sb, '\n');
-}
-
-/* facts behind a granted item that nobody has checked against a text yet */
-static void text_unverified(strbuf *sb, const ditem *di)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < di->nunverified; i++)
-        n += strncmp(di->unverified[i], "parameter:", 10) == 0;
-    if (!n && !(di->nunverified && !strcmp(di->unverified[0], "item")))
-        return;
-    sb_adds(sb, "      待核实：");
-    size_t k = 0;
-    for (size_t i = 0; i < di->nunverified; i++) {
-        const char *u = di->unverified[i];
-        if (!strcmp(u, "item"))
-            sb_addf(sb, "%s本项规定", k++ ? "、" : "");
-        else if (!strncmp(u, "parameter:", 10))
-            sb_addf(sb, "%s参数 %s", k++ ? "、" : "", u + 10);
-    }
-    sb_addc(sb, '\n');
-}
-
-static void text_conditions(strbuf *sb, const ditem *di, bool all)
-{
-    for (size_t i = 0; i < di->nconds; i++) {
-        const dcond *c = &di->conds[i];
-        if (!all && c->result == 1)
-            continue;
-        sb_adds(sb, "      ");
-        for (int d = 0; d < c->depth; d++)
-            sb_adds(sb, "  ");
-        sb_addf(sb, "%s %s", cond_mark(c->result), c->text);
-        if (c->note)
-            sb_addf(sb, "（%s）", c->note);
-        sb_addc(sb, '\n');
-        if (c->error)
-            sb_addf(sb, "        规则错误：%s\n", c->error);
-    }
-}
-
-static void text_missing(strbuf *sb, const dmissing *m, size_t n, const char *indent)
-{
-    for (size_t i = 0; i < n; i++) {
-        sb_addf(sb, "%s- %s（%s）", indent, m[i].label ? m[i].label : m[i].field, m[i].field);
-        if (m[i].doc_name)
-            sb_addf(sb, "：请提供%s", m[i].doc_name);
-        sb_addc(sb, '\n');
-    }
-}
-
-char *yz_determination_text(const yz_determination *det)
-{
-    strbuf sb = STRBUF_INIT;
-    const ppolicy *pol = det->pol;
-    sb_addf(&sb, "%s 就业援助资格核定\n", pol->region_name ? pol->region_name : det->province);
-    sb_addf(&sb, "核定日期 %s · 身份号码 %s · 规则集 %.12s\n", det->as_of, det->id_number, det->ruleset);
-    sb_addc(&sb, '\n');
-    const char *verdict = det->target == YZ_MET ? "是" : det->target == YZ_NOT_MET ? "否" : "待定";
-    sb_addf(&sb, "结论：%s —— %s\n", verdict, det->target_reason ? det->target_reason : "");
-
-    const ditem *pre = det->items[PI_PREREQ];
-    bool any_pre_failed = false;
-    for (size_t i = 0; i < det->nitems[PI_PREREQ]; i++)
-        any_pre_failed |= pre[i].status != YZ_MET;
-    if (any_pre_failed) {
-        sb_adds(&sb, "\n前提条件：\n");
-        for (size_t i = 0; i < det->nitems[PI_PREREQ]; i++) {
-            const ditem *di = &pre[i];
-            sb_addf(&sb, "  %s %s —— %s\n", mark(di->status), di->it->name, di->reason ? di->reason : "");
-            if (di->status != YZ_MET)
-                text_conditions(&sb, di, false);
-        }
-    }
-    for (size_t i = 0; i < det->nitems[PI_DISQUAL]; i++) {
-        const ditem *di = &det->items[PI_DISQUAL][i];
-        if (di->status == YZ_NOT_MET)
-            continue;
-        sb_addf(&sb, "\n身份丧失情形：%s %s —— %s\n", mark(di->status), di->it->name, di->reason ? di->reason : "");
-    }
-
-    sb_adds(&sb, "\n认定类别：\n");
-    for (size_t i = 0; i < det->nitems[PI_CATEGORY]; i++) {
-        const ditem *di = &det->items[PI_CATEGORY][i];
-        sb_addf(&sb, "  %s %s —— %s\n", mark(di->status), di->it->name, di->reason ? di->reason : "");
-        if (di->status == YZ_MET) {
-            text_basis(&sb, di->it, "      ");
-            text_unverified(&sb, di);
-        } else if (di->status == YZ_UNDETERMINED) {
-            text_conditions(&sb, di, false);
-        } else if (!any_pre_failed) {
-            text_conditions(&sb, di, false);
-        }
-    }
-
-    sb_adds(&sb, "\n补贴与扶持：\n");
-    for (size_t i = 0; i < det->nitems[PI_SUBSIDY]; i++) {
-        const ditem *di = &det->items[PI_SUBSIDY][i];
-        const pitem *it = di->it;
-        sb_addf(&sb, "  %s %s", mark(di->status), it->name);
-        if (di->status == YZ_MET) {
-            sb_adds(&sb, "：");
-            if (it->per && !strcmp(it->per, "month")) {
-                sb_adds(&sb, "每月 ");
-                money(&sb, di->amount_fen);
-                sb_addf(&sb, " × %lld 个月（%s 至 %s），合计 ", (long long)di->months, di->start, di->end);
-                money(&sb, di->total_fen);
-            } else if (it->per && !strcmp(it->per, "loan")) {
-                sb_adds(&sb, "贷款额度最高 ");
-                money(&sb, di->amount_fen);
-                if (di->months > 0)
-                    sb_addf(&sb, "，期限最长 %lld 个月", (long long)di->months);
-            } else {
-                sb_adds(&sb, "一次性 ");
-                money(&sb, di->amount_fen);
-            }
-            sb_addc(&sb, '\n');
-            if (di->nexclusive) {
-                sb_adds(&sb, "      注意：与");
-                for (size_t k = 0; k < di->nexclusive; k++)
-                    sb_addf(&sb, "%s%s", k ? "、" : "", di->exclusive_with[k]);
-                sb_adds(&sb, "不得重复享受，请择一申领\n");
-            }
-            if (di->terms)
-                sb_addf(&sb, "      %s\n", di->terms);
-            text_basis(&sb, it, "      ");
-            text_unverified(&sb, di);
-        } else {
-            sb_addf(&sb, " —— %s\n", di->reason ? di->reason : "");
-            if (di->status == YZ_UNDETERMINED)
-                text_conditions(&sb, di, false);
-        }
-    }
-
-    if (det->nmissing) {
-        sb_adds(&sb, "\n需补充的信息或材料：\n");
-        text_missing(&sb, det->missing, det->nmissing, "  ");
-    }
-    /* documents still to see for what was granted */
-    bool header = false;
-    const yz_schema *as = schema_applicant();
-    for (int k = PI_CATEGORY; k <= PI_SUBSIDY; k++) {
-        if (k != PI_CATEGORY && k != PI_SUBSIDY)
-            continue;
-        for (size_t i = 0; i < det->nitems[k]; i++) {
-            const ditem *di = &det->items[k][i];
-            for (size_t j = 0; j < di->npending; j++) {
-                if (!header) {
-                    sb_adds(&sb, "\n办理前需查验的材料：\n");
-                    header = true;
-                }
-                const char *name = schema_doc_name(as, di->pending[j]);
-                sb_addf(&sb, "  - %s（%s）\n", name ? name : di->pending[j], di->it->name);
-            }
-        }
-    }
     return sb_release(&sb);
 }

@@ -64,7 +64,8 @@ struct pcond {
     const char *neg_json;
 };
 
-typedef enum { PI_PREREQ, PI_DISQUAL, PI_CONDITION, PI_CATEGORY, PI_SUBSIDY } pikind;
+/* the kinds of item a policy defines (PI_NKINDS: how many) */
+typedef enum { PI_PREREQ, PI_DISQUAL, PI_CONDITION, PI_CATEGORY, PI_SUBSIDY, PI_NKINDS } pikind;
 
 typedef struct pitem {
     pikind kind;
@@ -113,8 +114,8 @@ typedef struct ppolicy {
     size_t nsources;
     pparam *params; /* sorted by id */
     size_t nparams;
-    pitem *items[5];
-    size_t nitems[5]; /* by pikind, in file order (parent first) */
+    pitem *items[PI_NKINDS];
+    size_t nitems[PI_NKINDS]; /* by pikind, in file order (parent first) */
     const char **lua_files; /* helper Lua files, in load order (parents first) */
     size_t nlua;
     int index;
@@ -124,7 +125,7 @@ typedef struct ppolicy {
  * path shown to a person (relative to the working directory). */
 typedef struct rfile {
     char *path;
-    char *display;
+    const char *display;
     char *data; /* canonical bytes: no BOM, LF line ends */
     size_t len;
 } rfile;
@@ -145,6 +146,14 @@ struct yz_ruleset {
     size_t nlib;
     ydoc **docs; /* parsed YAML, kept for the lifetime of the ruleset */
     size_t ndocs;
+    /* its folder's signature (YZ_RULESET_SIGNATURE), see yz_manifest.c */
+    char *sig_text;   /* as read, or NULL when there is none */
+    size_t sig_len;
+    int sig_errno;    /* why it could not be read (0: it was, or there is none) */
+    char *sig_file;   /* its path as shown */
+    char *signer;     /* after yz_ruleset_verify accepted it: the key's name, its PEM, the note */
+    char *signer_pem;
+    char *sig_note;
 };
 
 /* The policy in force on as_of ("YYYY-MM-DD"), or NULL. */
@@ -157,10 +166,33 @@ const char *ruleset_display(const yz_ruleset *rs, const char *path);
 const yj *param_value_at(const pparam *p, const char *as_of);
 const pparam *policy_param(const ppolicy *pol, const char *id);
 const pitem *policy_item(const ppolicy *pol, pikind kind, const char *id);
+/* True when the item's own effective period (if it has one) includes as_of. */
+bool item_in_force(const pitem *it, const char *as_of);
+
+/* Folders of policies: whether dir holds a policy file (ending .yaml or .yml); its sub-folders that are
+ * policy folders of their own (cities: every folder but tests/), by name; the names of its test
+ * files (under tests/, ending .yaml or .yml).  Sorted; free with yz_names_free. */
+bool policy_has_files(const char *dir);
+size_t policy_subfolders(const char *dir, char ***out);
+size_t policy_test_files(const char *dir, char ***out);
+
+/* Ruleset manifests (yz_manifest.c): the first line, then one line per file, as
+ * yz_ruleset_manifest writes them; and reading a policy folder's signature file into rs (when
+ * there is one) after it loaded. */
+void manifest_begin(strbuf *sb, const char *province);
+void manifest_file(strbuf *sb, const char *sha256_hex, const char *path);
+void ruleset_read_signature(yz_ruleset *rs, const char *path, const char *shown);
+/* yz_ruleset_verify, saying why signatures are required (required_by, e.g. "the store x.db
+ * requires signed rulesets"; NULL: they are not). */
+int ruleset_check_signature(yz_ruleset *rs, const yz_key *const *keys, size_t n, const char *required_by, yz_diags *d);
+/* The parts of rs's accepted signature the store keeps (NULL when none was accepted). */
+const char *ruleset_signer_pem(const yz_ruleset *rs);
+const char *ruleset_signature_note(const yz_ruleset *rs);
 
 /* The ruleset id of files sorted by path: SHA-256 over "path NUL length NUL bytes" of each. */
 void ruleset_hash_files(const yz_file *files, size_t n, char hex[65]);
 /* Lints a folder or file; see yz_lint.  Exposed for the test runner. */
-int policy_lint(const char *home, const char *path, const char *today, yz_diags *d);
+int policy_lint(const char *home, const char *path, const char *today, const yz_key *const *keys, size_t n,
+                yz_diags *d);
 
 #endif

@@ -20,12 +20,129 @@ static void offset_to_linecol(const char *text, size_t off, int *line, int *col)
     }
 }
 
-yval *record_index(arena *mem, const yj *doc, const char *source, yz_diags *d)
+/* ---- NUL characters ----
+ *
+ * A record's texts are C strings: a NUL would cut a value short without a word ("F\0x" read as F,
+ * "李\0华" stored as 李).  Whichever way it is written (a zero byte in JSON, YAML or a CSV cell,
+ * JSON's \u0000, YAML's "\0"), it is refused with its field path. */
+
+void nul_found(yz_diags *d, const char *source, int line, int col, const char *path, const char *how)
 {
+    diag_add_field(d, source, line, col, *path ? path : "(record)",
+                   "holds a NUL character (%s): remove it; a value cannot contain one (it would be cut short there)",
+                   how);
+}
+
+bool record_json_nul(const char *text, size_t len, const char *source, yz_diags *d)
+{
+    bool escaped;
+    const char *nul = yj_find_nul(text, len, &escaped);
+    if (!nul)
+        return false;
+    int line, col;
+    offset_to_linecol(text, (size_t)(nul - text), &line, &col);
+    strbuf path = STRBUF_INIT;
+    yj_path_at(text, len, (size_t)(nul - text), &path);
+    nul_found(d, source, line, col, sb_str(&path), escaped ? "\\u0000" : "a zero byte");
+    sb_free(&path);
+    return true;
+}
+
+static bool before(int l1, int c1, int l2, int c2)
+{
+    return l1 < l2 || (l1 == l2 && c1 < c2);
+}
+
+static bool node_holds(const ynode *n, int line, int col)
+{
+    return !before(line, col, n->line, n->col) && before(line, col, n->end_line, n->end_col);
+}
+
+static void path_key(strbuf *path, const ynode *key)
+{
+    if (path->len)
+        sb_addc(path, '.');
+    sb_add(path, key->str, strlen(key->str));
+}
+
+/* the path of the innermost node of n at line:col */
+static void yaml_path_at(const ynode *n, int line, int col, strbuf *path)
+{
+    for (size_t i = 0; n && n->kind != YN_SCALAR && i < n->n; i++) {
+        const ynode *k = n->kind == YN_MAP ? n->keys[i] : NULL, *v = n->vals[i];
+        if ((k && node_holds(k, line, col)) || (v && node_holds(v, line, col))) {
+            if (k)
+                path_key(path, k);
+            else
+                sb_addf(path, "[%zu]", i);
+            if (v && node_holds(v, line, col))
+                yaml_path_at(v, line, col, path);
+            return;
+        }
+    }
+}
+
+/* the first scalar (key or value) that holds a NUL ("\0" in double quotes), with its path */
+static const ynode *yaml_nul_scalar(const ynode *n, strbuf *path)
+{
+    if (!n)
+        return NULL;
+    if (n->kind == YN_SCALAR)
+        return memchr(n->str, '\0', n->len) ? n : NULL;
+    for (size_t i = 0; i < n->n; i++) {
+        size_t mark = path->len;
+        if (n->kind == YN_MAP)
+            path_key(path, n->keys[i]);
+        else
+            sb_addf(path, "[%zu]", i);
+        if (n->kind == YN_MAP && memchr(n->keys[i]->str, '\0', n->keys[i]->len))
+            return n->keys[i];
+        const ynode *hit = yaml_nul_scalar(n->vals[i], path);
+        if (hit)
+            return hit;
+        path->len = mark;
+        path->buf[mark] = '\0';
+    }
+    return NULL;
+}
+
+/* A zero byte in YAML text: the loader refuses the file as not text; for a record, say in which
+   field, found by reading a copy with the zero bytes made spaces (the same columns) */
+static bool yaml_raw_nul(const char *text, size_t len, const char *source, yz_diags *d)
+{
+    const char *z = memchr(text, '\0', len);
+    if (!z)
+        return false;
+    int line, col;
+    offset_to_linecol(text, (size_t)(z - text), &line, &col);
+    char *copy = yz_malloc(len + 1);
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    for (size_t i = 0; i < len; i++)
+        if (!copy[i])
+            copy[i] = ' ';
+    yz_diags quiet;
+    yz_diags_init(&quiet);
+    ydoc *doc = NULL;
+    strbuf path = STRBUF_INIT;
+    if (ydoc_parse(copy, len, source, &doc, &quiet) == YZ_OK)
+        yaml_path_at(doc->root, line, col, &path);
+    ydoc_free(doc);
+    yz_diags_free(&quiet);
+    yz_free(copy);
+    nul_found(d, source, line, col, sb_str(&path), "a zero byte");
+    sb_free(&path);
+    return true;
+}
+
+yval *record_index(arena *mem, yj *doc, const char *source, yz_diags *d)
+{
+    schema_canonicalise(schema_applicant(), doc);
     return schema_validate(schema_applicant(), mem, doc, source, d);
 }
 
-int yz_record_parse(const char *text, size_t len, const char *source, yz_record **out, yz_diags *d)
+static int record_parse(const char *text, size_t len, const char *source, bool canonical, yz_record **out,
+                        yz_diags *d)
 {
     *out = NULL;
     if (!source)
@@ -54,6 +171,10 @@ int yz_record_parse(const char *text, size_t len, const char *source, yz_record 
     yz_record *rec = yz_calloc(1, sizeof *rec);
     arena_init(&rec->mem, 16 * 1024);
     if (text[i] == '{' || text[i] == '[') {
+        if (record_json_nul(text, len, source, d)) {
+            yz_record_free(rec);
+            return YZ_EPARSE;
+        }
         size_t off;
         const char *err;
         rec->doc = yj_parse(&rec->mem, text, len, &off, &err);
@@ -66,6 +187,10 @@ int yz_record_parse(const char *text, size_t len, const char *source, yz_record 
         }
     } else {
         ydoc *doc;
+        if (yaml_raw_nul(text, len, source, d)) {
+            yz_record_free(rec);
+            return YZ_EPARSE;
+        }
         if (ydoc_parse(text, len, source, &doc, d) != YZ_OK) {
             yz_record_free(rec);
             return YZ_EPARSE;
@@ -81,10 +206,28 @@ int yz_record_parse(const char *text, size_t len, const char *source, yz_record 
             yz_record_free(rec);
             return YZ_EPARSE;
         }
-        rec->doc = yj_from_yaml(&rec->mem, doc->root);
+        strbuf path = STRBUF_INIT;
+        const ynode *nul = yaml_nul_scalar(doc->root, &path);
+        if (nul) {
+            nul_found(d, source, nul->line, nul->col, sb_str(&path), "\\0");
+            sb_free(&path);
+            ydoc_free(doc);
+            yz_record_free(rec);
+            return YZ_EPARSE;
+        }
+        sb_free(&path);
+        /* checked as YAML first, so that every problem has its line and column */
+        if (schema_check_yaml(schema_applicant(), doc->root, source, d)) {
+            ydoc_free(doc);
+            yz_record_free(rec);
+            return YZ_EINPUT;
+        }
+        rec->doc = schema_yaml_to_json(schema_applicant(), &rec->mem, doc->root);
         ydoc_free(doc);
     }
-    rec->root = record_index(&rec->mem, rec->doc, source, d);
+    if (canonical)
+        schema_canonicalise(schema_applicant(), rec->doc);
+    rec->root = schema_validate(schema_applicant(), &rec->mem, rec->doc, source, d);
     if (!rec->root) {
         yz_record_free(rec);
         return YZ_EINPUT;
@@ -92,6 +235,16 @@ int yz_record_parse(const char *text, size_t len, const char *source, yz_record 
     rec->id_number = yj_str(yj_get(rec->doc, "id_number"));
     *out = rec;
     return YZ_OK;
+}
+
+int yz_record_parse(const char *text, size_t len, const char *source, yz_record **out, yz_diags *d)
+{
+    return record_parse(text, len, source, true, out, d);
+}
+
+int record_parse_stored(const char *text, size_t len, const char *source, yz_record **out, yz_diags *d)
+{
+    return record_parse(text, len, source, false, out, d);
 }
 
 void yz_record_free(yz_record *rec)
@@ -258,10 +411,15 @@ size_t csv_header_columns(const csv_header *h)
 static yj *child_of(arena *mem, yj *parent, const csv_step *st)
 {
     if (st->key) {
+        yj_type want = st->sn->type == ST_ARRAY ? YJ_ARRAY : YJ_OBJECT;
         yj *c = yj_get(parent, st->key);
         if (!c) {
-            c = st->sn->type == ST_ARRAY ? yj_new_array(mem) : yj_new_object(mem);
+            c = want == YJ_ARRAY ? yj_new_array(mem) : yj_new_object(mem);
             yj_append(mem, parent, st->key, c);
+        } else if (yj_typeof(c) != want) {
+            /* a count cell that is not a number took the list's place: validation refuses the
+               row for it, and the cells below it go nowhere */
+            return want == YJ_ARRAY ? yj_new_array(mem) : yj_new_object(mem);
         }
         return c;
     }
@@ -307,8 +465,28 @@ static yj *typed_cell(arena *mem, const snode *sn, const char *s, size_t len)
     return yj_new_string(mem, s, len);
 }
 
-yj *record_from_csv(arena *mem, const csv_header *h, char **fields, size_t *lens, size_t n)
+void csv_header_path(const csv_header *h, size_t col, strbuf *path)
 {
+    const csv_col *c = &h->cols[col];
+    for (int k = 0; k < c->nsteps; k++) {
+        if (c->steps[k].key)
+            sb_addf(path, "%s%s", path->len ? "." : "", c->steps[k].key);
+        else
+            sb_addf(path, "[%d]", c->steps[k].index);
+    }
+    if (c->kind == COL_COUNT)
+        sb_adds(path, ".count");
+}
+
+yj *record_from_csv(arena *mem, const csv_header *h, char **fields, size_t *lens, size_t n, long *nul_col)
+{
+    *nul_col = -1;
+    for (size_t i = 0; i < n && i < h->n; i++) {
+        if (memchr(fields[i], '\0', lens[i])) {
+            *nul_col = (long)i;
+            return NULL;
+        }
+    }
     yj *root = yj_new_object(mem);
     for (size_t i = 0; i < n && i < h->n; i++) {
         if (!lens[i])
@@ -317,11 +495,19 @@ yj *record_from_csv(arena *mem, const csv_header *h, char **fields, size_t *lens
         if (!c->leaf)
             continue;
         yj *cur = root;
-        int last = c->kind == COL_COUNT ? c->nsteps : c->nsteps - 1;
-        for (int k = 0; k < last; k++)
+        for (int k = 0; k < c->nsteps - 1; k++)
             cur = child_of(mem, cur, &c->steps[k]);
+        const csv_step *lst = &c->steps[c->nsteps - 1];
+        if (c->kind == COL_COUNT && !all_digits(fields[i])) {
+            /* not a number of items (not even null, which would leave the cells of the items
+               unread): the text stands for the list, and validation says what is wrong */
+            if (lst->key)
+                yj_set(mem, cur, lst->key, yj_new_string(mem, fields[i], lens[i]));
+            continue;
+        }
         if (c->kind == COL_COUNT) {
-            /* cur is the list itself: give it that many items (absent fields until filled) */
+            /* give the list that many items (absent fields until filled); 0 is the empty list */
+            yj *list = child_of(mem, cur, lst);
             long want = strtol(fields[i], NULL, 10);
             /* more than the schema allows: one item too many is enough for validation to say so */
             size_t most = c->leaf->max_items ? c->leaf->max_items : CSV_MAX_ITEMS;
@@ -329,15 +515,17 @@ yj *record_from_csv(arena *mem, const csv_header *h, char **fields, size_t *lens
                 want = (long)most + 1;
             if (want > 0) {
                 csv_step item = {NULL, (int)want - 1, c->leaf->items};
-                child_of(mem, cur, &item);
+                child_of(mem, list, &item);
             }
             continue;
         }
-        const csv_step *lst = &c->steps[c->nsteps - 1];
         yj *val;
-        if (c->kind == COL_LIST) {
+        if (c->kind == COL_LIST && lens[i] == 4 && !memcmp(fields[i], "null", 4)) {
+            val = yj_new_null(mem); /* as in JSON: for a list, the same as absent (unknown) */
+        } else if (c->kind == COL_LIST) {
+            /* "[]" is the empty list: a known "none" (an empty cell is unknown) */
             val = yj_new_array(mem);
-            const char *p = fields[i];
+            const char *p = lens[i] == 2 && !memcmp(fields[i], "[]", 2) ? "" : fields[i];
             while (*p) {
                 const char *e = strchr(p, ';');
                 size_t l = e ? (size_t)(e - p) : strlen(p);

@@ -32,7 +32,7 @@ yz_replayer *yz_replayer_new(const char *home, const char *rules_path)
     return r;
 }
 
-static void built_clear(built *b)
+static void built_free(built *b)
 {
     yz_evaluator_free(b->ev);
     yz_ruleset_free(b->rs);
@@ -45,7 +45,7 @@ void yz_replayer_free(yz_replayer *r)
     if (!r)
         return;
     for (size_t i = 0; i < r->n; i++)
-        built_clear(&r->kept[i]);
+        built_free(&r->kept[i]);
     yz_free(r->home);
     yz_free(r->rules_path);
     yz_free(r);
@@ -74,7 +74,7 @@ static int evaluator_for(yz_replayer *r, const yz_stored *s, yz_evaluator **ev, 
     if (rc == YZ_OK)
         rc = yz_evaluator_new(b.rs, NULL, &b.ev, d);
     if (rc != YZ_OK) {
-        built_clear(&b);
+        built_free(&b);
         return rc;
     }
     b.key = yz_strdup(key);
@@ -84,7 +84,7 @@ static int evaluator_for(yz_replayer *r, const yz_stored *s, yz_evaluator **ev, 
     } else {
         slot = r->next;
         r->next = (r->next + 1) % KEEP;
-        built_clear(&r->kept[slot]);
+        built_free(&r->kept[slot]);
     }
     r->kept[slot] = b;
     *ev = b.ev;
@@ -101,7 +101,7 @@ int yz_replayer_run(yz_replayer *r, const yz_stored *s, char **diff, yz_diags *d
     int rc;
     if ((rc = evaluator_for(r, s, &ev, d)) != YZ_OK)
         goto done;
-    if ((rc = yz_record_parse(s->input, strlen(s->input), "stored input", &rec, d)) != YZ_OK)
+    if ((rc = record_parse_stored(s->input, strlen(s->input), "stored input", &rec, d)) != YZ_OK)
         goto done;
     if ((rc = yz_evaluate(ev, rec, s->as_of, &det, d)) != YZ_OK)
         goto done;
@@ -155,7 +155,7 @@ char *yz_outcome_brief(const char *output, bool json)
         sb_adds(&sb, "\"categories\":[");
     int n = 0;
     for (const yj *c = yj_first(cats); c; c = yj_next(c)) {
-        if (strcmp(yj_str(yj_get(c, "status")), "met") != 0)
+        if (yz_status_parse(yj_str(yj_get(c, "status")), false) != YZ_MET)
             continue;
         if (json) {
             if (n)
@@ -169,7 +169,7 @@ char *yz_outcome_brief(const char *output, bool json)
     sb_adds(&sb, json ? "],\"subsidies\":{" : (n ? " / " : "- / "));
     int k = 0;
     for (const yj *c = yj_first(subs); c; c = yj_next(c)) {
-        if (strcmp(yj_str(yj_get(c, "status")), "eligible") != 0)
+        if (yz_status_parse(yj_str(yj_get(c, "status")), true) != YZ_MET)
             continue;
         int64_t amount = 0;
         yj_is_int(yj_get(c, "amount_fen"), &amount);

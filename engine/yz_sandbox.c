@@ -934,10 +934,10 @@ static int split_message(const char *m, strbuf *err)
 }
 
 /* one plain state per thread compiles everything that is only checked, never run; the loader
-   closes it when a ruleset is loaded (sandbox_check_release), so no state outlives a load */
+   closes it when a ruleset is loaded (sandbox_check_free), so no state outlives a load */
 static _Thread_local lua_State *scratch;
 
-void sandbox_check_release(void)
+void sandbox_check_free(void)
 {
     if (scratch) {
         lua_close(scratch);

@@ -98,7 +98,7 @@ int sandbox_check_expr(const char *expr, int first_line, strbuf *err, int *line)
 int sandbox_check_chunk(const char *src, size_t len, strbuf *err, int *line);
 /* Closes the calling thread's scratch state of the two checks above (they open it again when
  * needed).  The loader calls it at the end of every load. */
-void sandbox_check_release(void);
+void sandbox_check_free(void);
 
 /* Creates a read-only environment (left on the stack): the safe globals, then the library
  * chunks run in order, each returning a table of functions merged into the environment.

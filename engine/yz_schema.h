@@ -23,6 +23,8 @@ struct snode {
     const char *label;   /* Chinese label (x-label) */
     const char *evidence;/* document id to ask for (x-evidence), inherited from parents */
     bool null_is_none;   /* x-null: none: null is a known "none" */
+    bool nullable;       /* the type allows null (else a null is refused) */
+    bool holds_id;       /* applicant schema: a resident ID number is at or below this node */
     bool required;
     int const_int;       /* for "const" (schema version); INT32_MIN when none */
     const char **enums;
@@ -30,6 +32,7 @@ struct snode {
     sformat format;
     void *pattern;       /* compiled pattern, or NULL */
     const char *pattern_src;
+    const char *pattern_text; /* what the pattern stands for (x-pattern-text: "an id: use ..."), or NULL */
     bool six_digits;     /* the pattern is ^[0-9]{6}$ */
     size_t max_length, max_items;
     bool has_min, has_max;
@@ -42,6 +45,7 @@ struct snode {
     snode *addl;         /* object: schema of properties not listed (maps keyed by id), or NULL */
     void *key_pattern;   /* object: pattern every key of addl must match, or NULL */
     const char *key_pattern_src;
+    const char *key_pattern_text;
     bool any_key;        /* object: any key allowed (patternProperties without a schema we check) */
     const char *kind;    /* x-kind: "condition", "basis", "for", "dated" (checked by C code) */
     const char *ref;     /* x-ref: section whose ids a value must name ("sources") */
@@ -52,6 +56,11 @@ struct snode {
 };
 
 typedef struct yz_schema {
+    const char *file;      /* where it is published: "schemas/applicant-record.v1.schema.json" */
+    const char *doc_word;  /* what a document is called in messages: "a record", "a policy file" */
+    const char *root_path; /* the field path of a problem with the whole document, or NULL */
+    const char *key_word;  /* what its keys are called: "field", "key" */
+    bool null_absent;      /* null means absent (records); else a value is missing (policy files) */
     snode *root;
     snode **nodes;
     size_t nnodes;
@@ -90,10 +99,28 @@ struct yval {
     yval **kids;      /* object slots by property index; array items (NULL = absent item) */
 };
 
-/* Validates a parsed document against the schema, building the yval tree in mem.  Every
+/* One validator serves JSON and YAML: the same checks and the same words (only the names of the
+ * syntax differ: an object in JSON is a mapping in YAML).
+ *
+ * schema_validate validates a parsed JSON document, building the yval tree in mem.  Every
  * violation goes to d (field path + message; file = source).  Returns the root or NULL when there
- * was a violation. */
+ * was a violation.
+ *
+ * schema_check_yaml checks a YAML document (a policy file, or a record written in YAML) and
+ * reports every violation at its line and column, with its path; returns how many.  A plain
+ * scalar where the schema asks for text is that text (code: 440000); elsewhere scalars have the
+ * type YAML 1.2's core schema gives them.
+ *
+ * schema_yaml_to_json converts a YAML document that passed schema_check_yaml into JSON nodes in
+ * mem, reading its scalars the same way. */
 yval *schema_validate(const yz_schema *s, arena *mem, const yj *doc, const char *source, yz_diags *d);
+int schema_check_yaml(const yz_schema *s, const ynode *root, const char *file, yz_diags *d);
+yj *schema_yaml_to_json(const yz_schema *s, arena *mem, const ynode *root);
+/* Puts the values of a document in their canonical form, in place, before it is validated: a
+ * resident ID number ending in x ends in X, so the record the rules see, its canonical JSON, its
+ * hash and the id_number recorded with it are the same however the number was typed.  Touches
+ * nothing else (a malformed document stays for validation to describe). */
+void schema_canonicalise(const yz_schema *s, yj *doc); /* the applicant schema only */
 
 /* Writes a value's instance path ("household.members[1].employment_status"). */
 void yval_path(const yval *v, strbuf *sb);

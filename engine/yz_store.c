@@ -1,6 +1,7 @@
-/* yz_store.c: the decision store in SQLite (the only user of sqlite3.h): rulesets with their
- * files, inputs by hash, decisions, and the hash-chained audit trail. */
+/* yz_store.c: the decision store in SQLite (with yz_checkpoint.c, the only user of sqlite3.h):
+ * rulesets with their files, inputs by hash, decisions, and the hash-chained audit trail. */
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,9 +17,17 @@
 #include "yz_json.h"
 #include "yz_policy.h"
 #include "yz_record.h"
+#include "yz_sign.h"
+#include "yz_store.h"
+#include "yz_text.h"
 #include "yz_zip.h"
 
-#define STORE_VERSION 1
+#define STORE_VERSION 2
+
+/* the migrations, in order: migration N takes a store from version N-1 to N */
+static const char *const migrations[STORE_VERSION] = {yz_embed_store_v1, yz_embed_store_sign};
+
+#define need_chain_key store_need_chain_key
 #define MAX_BLOB (64u << 20)
 
 typedef struct rcache {
@@ -53,9 +62,18 @@ struct yz_store {
     int nrc;
     dcache dc[16];
     int ndc;
+    char origin[48];         /* "yuanzhu/" + meta.store_id */
+    char chain_name[48];     /* meta.chain_key: the name of the chain's secret; "" for a plain chain */
+    char chain[80];          /* as a checkpoint states it */
+    const yz_key *chain_key; /* the secret, once given (yz_store_set_chain_key) */
+    struct {                 /* signature rows a verification found sound, for the decisions that follow */
+        int64_t sig_row, rs_row;
+        char name[48];
+    } sig_ok[4];
+    int nsig_ok;
 };
 
-static int store_err(yz_store *st, yz_diags *d, const char *what)
+int store_err(yz_store *st, yz_diags *d, const char *what)
 {
     /* without a connection, sqlite3_open_v2 could not allocate one */
     const char *msg = st && st->db ? sqlite3_errmsg(st->db) : "out of memory";
@@ -185,8 +203,9 @@ static int read_meta(yz_store *st, const char *key, char *out, size_t cap)
     return r;
 }
 
-/* creates the schema (migration 1) or moves an older store forward, in one transaction */
-static int migrate(yz_store *st, const char *hash_alg, yz_diags *d)
+/* creates the schema (every migration, and the settings: hash_alg, chain_key the name of a keyed
+   chain's secret or NULL) or moves an older store forward, in one transaction */
+static int migrate(yz_store *st, const char *hash_alg, const char *chain_key, yz_diags *d)
 {
     if (exec(st, "BEGIN IMMEDIATE", d, "cannot lock the store") != YZ_OK)
         return YZ_ESTORE;
@@ -220,23 +239,32 @@ static int migrate(yz_store *st, const char *hash_alg, yz_diags *d)
             diag_add(d, YZ_SEV_ERROR, st->path, 0, 0, "this SQLite file is not a yuanzhu store (it has other tables)");
             return YZ_ESTORE;
         }
-        if (exec(st, yz_embed_store_v1, d, "cannot create the store's tables") != YZ_OK) {
+    }
+    for (int m = v; m < STORE_VERSION; m++) {
+        if (exec(st, migrations[m], d, m ? "cannot migrate the store to this engine's schema"
+                                         : "cannot create the store's tables") != YZ_OK) {
             exec(st, "ROLLBACK", NULL, "");
             return YZ_ESTORE;
         }
+    }
+    char sql[512];
+    if (v == 0) {
         char when[21];
         now_utc(when);
-        char sql[512];
         snprintf(sql, sizeof sql,
-                 "INSERT INTO meta VALUES ('hash', '%s'), ('created_at', '%s'), ('created_by', 'yuanzhu %s');"
-                 "PRAGMA user_version = %d;",
-                 hash_alg, when, YZ_VERSION, STORE_VERSION);
+                 "INSERT INTO meta VALUES ('hash', '%s'), ('created_at', '%s'), ('created_by', 'yuanzhu %s')%s%s%s;",
+                 hash_alg, when, YZ_VERSION, chain_key ? ", ('chain_key', '" : "", chain_key ? chain_key : "",
+                 chain_key ? "')" : "");
         if (exec(st, sql, d, "cannot initialise the store") != YZ_OK) {
             exec(st, "ROLLBACK", NULL, "");
             return YZ_ESTORE;
         }
     }
-    /* later versions: apply store-v2.sql, ... here, in order */
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d;", STORE_VERSION);
+    if (exec(st, sql, d, "cannot initialise the store") != YZ_OK) {
+        exec(st, "ROLLBACK", NULL, "");
+        return YZ_ESTORE;
+    }
     return exec(st, "COMMIT", d, "cannot commit the store's schema");
 }
 
@@ -305,21 +333,129 @@ static int connect_store(yz_store *st, bool immutable)
     return SQLITE_OK;
 }
 
-static int open_store(const char *path, const char *hash_alg, bool must_create, yz_store **out, yz_diags *d)
+/* true for a file of 0 bytes with no write-ahead log holding its first transaction: what an init
+   killed before its first commit left behind with engines before stores were created atomically,
+   or a file made by hand or by the sqlite3 shell */
+static bool empty_file(const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size != 0)
+        return false;
+    char *wal = yz_malloc(strlen(path) + 5);
+    sprintf(wal, "%s-wal", path);
+    bool pending = stat(wal, &sb) == 0 && sb.st_size > 0;
+    yz_free(wal);
+    return !pending;
+}
+
+/* Creates a complete new store at path, atomically: the schema is built in a temporary file in the
+   same folder (mode 0600: decisions are personal data) and only then renamed to path, without
+   replacing a file that appeared there meanwhile.  A process killed part way leaves path as it was
+   (at most a PATH.new-XXXXXX file, never a half-made store).  Returns YZ_OK, YZ_EFAILED when path
+   exists (another process made it first), or YZ_ESTORE with a diagnostic. */
+static int create_store_file(const char *path, const char *hash_alg, const char *chain_key, yz_diags *d)
+{
+    size_t n = strlen(path);
+    char *tmp = yz_malloc(n + 12);
+    snprintf(tmp, n + 12, "%s.new-XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        int e = errno;
+        if (e == ENOMEM)
+            yz_out_of_memory(0);
+        yz_free(tmp);
+        diag_add(d, YZ_SEV_ERROR, path, 0, 0, "cannot create the store: %s%s", strerror(e),
+                 e == ENOENT ? " (check that its folder exists)"
+                 : e == EACCES || e == EROFS ? " (the folder cannot be written: choose a --db path you can write)"
+                                             : "");
+        return YZ_ESTORE;
+    }
+    close(fd);
+    yz_store t;
+    memset(&t, 0, sizeof t);
+    t.path = tmp;
+    int rc = connect_store(&t, false) == SQLITE_OK ? YZ_OK : store_err(&t, d, "cannot create the store");
+    if (rc == YZ_OK) {
+        const char *mp = getenv("YUANZHU_TEST_MAX_PAGES"); /* see open_store */
+        if (mp && *mp) {
+            char sql[64];
+            snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld", atoll(mp));
+            exec(&t, sql, NULL, "");
+        }
+        rc = migrate(&t, hash_alg, chain_key, d);
+    }
+    /* closing the last connection checkpoints the log into the file and removes it */
+    if (sqlite3_close(t.db) != SQLITE_OK && rc == YZ_OK)
+        rc = store_err(&t, d, "cannot finish the new store");
+    if (rc == YZ_OK) {
+        /* the folder entry appears whole; RENAME_NOREPLACE keeps a store another process made */
+        int r = renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE);
+        if (r != 0 && (errno == EINVAL || errno == ENOSYS) && (r = link(tmp, path)) == 0)
+            unlink(tmp); /* a file system without renameat2: a hard link does not replace either */
+        if (r != 0) {
+            int e = errno;
+            rc = e == EEXIST ? YZ_EFAILED : YZ_ESTORE;
+            if (rc == YZ_ESTORE)
+                diag_add(d, YZ_SEV_ERROR, path, 0, 0, "cannot create the store: %s", strerror(e));
+        } else {
+            /* make the new name durable with the file */
+            char *dir = yz_strdup(path);
+            char *slash = strrchr(dir, '/');
+            if (slash)
+                slash[slash == dir ? 1 : 0] = '\0';
+            int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY);
+            if (dfd >= 0) {
+                fsync(dfd);
+                close(dfd);
+            }
+            yz_free(dir);
+        }
+    }
+    if (rc != YZ_OK) {
+        unlink(tmp);
+        strbuf side = STRBUF_INIT;
+        sb_addf(&side, "%s-wal", tmp);
+        unlink(side.buf);
+        sb_clear(&side);
+        sb_addf(&side, "%s-shm", tmp);
+        unlink(side.buf);
+        sb_free(&side);
+    }
+    yz_free(tmp);
+    return rc;
+}
+
+static int open_store(const char *path, const char *hash_alg, bool must_create, const yz_key *chain_key,
+                      yz_store **out, yz_diags *d)
 {
     *out = NULL;
     if (hash_alg && !valid_alg(hash_alg)) {
         diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "unknown hash '%s': use sha256 or sm3", hash_alg);
         return YZ_EUSAGE;
     }
-    bool exists = yz_is_file(path);
-    if (must_create && exists) {
-        diag_add(d, YZ_SEV_ERROR, path, 0, 0, "a store already exists here; choose another --db path");
-        return YZ_ESTORE;
-    }
     if (yz_is_dir(path)) {
         diag_add(d, YZ_SEV_ERROR, path, 0, 0, "is a directory; --db names the store file (e.g. %s/yuanzhu.db)", path);
         return YZ_ESTORE;
+    }
+    /* An empty file holds no store yet: the store is made in it, as at a path where there is
+       none, keeping the file its owner made (in one transaction: stopped part way, the file is
+       left empty, as it was).  No yuanzhu process leaves one (a new store appears whole, see
+       create_store_file), but the sqlite3 shell makes one by merely opening a path. */
+    bool exists = yz_is_file(path), empty = exists && empty_file(path);
+    if (must_create && exists && !empty) {
+        diag_add(d, YZ_SEV_ERROR, path, 0, 0, "a store already exists here; choose another --db path");
+        return YZ_ESTORE;
+    }
+    if (!exists) {
+        int rc = create_store_file(path, hash_alg ? hash_alg : "sha256", chain_key ? yz_key_name(chain_key) : NULL, d);
+        if (rc == YZ_EFAILED && must_create) {
+            diag_add(d, YZ_SEV_ERROR, path, 0, 0, "a store already exists here; choose another --db path");
+            return YZ_ESTORE;
+        }
+        if (rc == YZ_ESTORE)
+            return rc;
+        /* made now, or by another process at the same moment: open it like any other */
+        exists = true;
     }
     yz_store *st = yz_calloc(1, sizeof *st);
     st->path = yz_strdup(path);
@@ -353,7 +489,8 @@ static int open_store(const char *path, const char *hash_alg, bool must_create, 
         yz_store_close(st);
         return rc;
     }
-    if (v != STORE_VERSION && migrate(st, hash_alg ? hash_alg : "sha256", d) != YZ_OK) {
+    if (v != STORE_VERSION &&
+        migrate(st, hash_alg ? hash_alg : "sha256", chain_key ? yz_key_name(chain_key) : NULL, d) != YZ_OK) {
         yz_store_close(st);
         return YZ_ESTORE;
     }
@@ -375,6 +512,21 @@ static int open_store(const char *path, const char *hash_alg, bool must_create, 
         return YZ_ESTORE;
     }
     st->alg = !strcmp(alg, "sm3") ? YZ_HASH_SM3 : YZ_HASH_SHA256;
+    char id[40];
+    int mi = read_meta(st, "store_id", id, sizeof id);
+    int mk = mi < 0 ? mi : read_meta(st, "chain_key", st->chain_name, sizeof st->chain_name);
+    if (mi < 0 || mk < 0) {
+        int rc = store_err(st, d, "cannot read the store's settings");
+        yz_store_close(st);
+        return rc;
+    }
+    snprintf(st->origin, sizeof st->origin, "yuanzhu/%s", mi == 0 ? id : "unnamed");
+    if (mk != 0)
+        st->chain_name[0] = '\0';
+    if (*st->chain_name)
+        snprintf(st->chain, sizeof st->chain, "hmac-%s %s", alg, st->chain_name);
+    else
+        snprintf(st->chain, sizeof st->chain, "%s", alg);
     if (!hash_alg_available(st->alg)) {
         diag_add(d, YZ_SEV_ERROR, path, 0, 0, "this OpenSSL has no SM3; the store cannot be used here");
         yz_store_close(st);
@@ -387,15 +539,90 @@ static int open_store(const char *path, const char *hash_alg, bool must_create, 
 
 int yz_store_open(const char *path, const char *hash_alg, yz_store **out, yz_diags *d)
 {
-    return open_store(path, hash_alg, false, out, d);
+    return open_store(path, hash_alg, false, NULL, out, d);
 }
 
 int yz_store_create(const char *path, const char *hash_alg, yz_diags *d)
 {
     yz_store *st;
-    int rc = open_store(path, hash_alg, true, &st, d);
+    int rc = open_store(path, hash_alg, true, NULL, &st, d);
     yz_store_close(st);
     return rc;
+}
+
+int yz_store_create_keyed(const char *path, const char *hash_alg, const yz_key *chain_key, yz_diags *d)
+{
+    if (!chain_key || key_kind_of(chain_key) != KEY_HMAC) {
+        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "a chain key is a secret (yuanzhu key new --alg hmac), not %s key",
+                 chain_key ? yz_key_alg(chain_key) : "no");
+        return YZ_EUSAGE;
+    }
+    yz_store *st;
+    int rc = open_store(path, hash_alg, true, chain_key, &st, d);
+    yz_store_close(st);
+    return rc;
+}
+
+int yz_store_set_chain_key(yz_store *st, const yz_key *key, yz_diags *d)
+{
+    if (!*st->chain_name) {
+        diag_add(d, YZ_SEV_ERROR, st->path, 0, 0,
+                 "this store's chain is not keyed (it was made without --chain-key): verify it without one");
+        return YZ_EUSAGE;
+    }
+    if (key_kind_of(key) != KEY_HMAC || strcmp(yz_key_name(key), st->chain_name) != 0) {
+        diag_add(d, YZ_SEV_ERROR, st->path, 0, 0, "the store's chain is keyed by %s, not by %s: give its own chain key",
+                 st->chain_name, yz_key_name(key));
+        return YZ_EUSAGE;
+    }
+    st->chain_key = key;
+    return YZ_OK;
+}
+
+const char *yz_store_origin(const yz_store *st)
+{
+    return st->origin;
+}
+
+const char *yz_store_chain(const yz_store *st)
+{
+    return st->chain;
+}
+
+int store_need_chain_key(yz_store *st, yz_diags *d)
+{
+    if (!*st->chain_name || st->chain_key)
+        return YZ_OK;
+    diag_add(d, YZ_SEV_ERROR, st->path, 0, 0,
+             "this store's chain is keyed by %s: writing to it and verifying it need that secret "
+             "(--chain-key FILE or YUANZHU_CHAIN_KEY)",
+             st->chain_name);
+    return YZ_EUSAGE;
+}
+
+sqlite3 *store_db(yz_store *st)
+{
+    return st->db;
+}
+
+const char *store_path(const yz_store *st)
+{
+    return st->path;
+}
+
+int store_exec(yz_store *st, const char *sql, yz_diags *d, const char *what)
+{
+    return exec(st, sql, d, what);
+}
+
+const char *store_col_text(sqlite3_stmt *s, int i)
+{
+    return col_text(s, i);
+}
+
+void store_now(char out[21])
+{
+    now_utc(out);
 }
 
 void yz_store_close(yz_store *st)
@@ -426,7 +653,9 @@ static void sha256_hex(const void *data, size_t n, char hex[65])
 
 static void chain_hash(yz_store *st, const char *prev, const char *event, size_t n, char hex[65])
 {
-    yz_hasher *h = hasher_new(st->alg);
+    size_t nk = 0;
+    const unsigned char *k = st->chain_key ? key_secret(st->chain_key, &nk) : NULL;
+    yz_hasher *h = k ? hasher_new_hmac(st->alg, k, nk) : hasher_new(st->alg);
     hasher_update(h, prev, 64);
     hasher_update(h, event, n);
     hasher_final(h, hex);
@@ -474,8 +703,8 @@ static const char SQL_AUDIT[] = "INSERT INTO audit (seq, kind, hash) VALUES (?, 
 static const char SQL_INPUT_FIND[] = "SELECT id FROM inputs WHERE hash = ?";
 static const char SQL_INPUT_ADD[] = "INSERT INTO inputs (hash, dict, data) VALUES (?, ?, ?)";
 static const char SQL_DECISION_ADD[] =
-    "INSERT INTO decisions (seq, id, ruleset, input, id_number, as_of, operator, recorded_at, engine, target, output) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "INSERT INTO decisions (seq, id, ruleset, input, id_number, as_of, operator, recorded_at, engine, target, output, "
+    "signed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 static const char SQL_DECIDED[] = "SELECT 1 FROM inputs i JOIN decisions d ON d.input = i.id "
                                   "WHERE i.hash = ? AND d.ruleset = ? AND d.as_of = ? LIMIT 1";
 
@@ -571,6 +800,7 @@ typedef struct dec_event {
     const char *as_of, *engine, *id_number, *input_hash, *operator_id, *output_hash, *province, *recorded_at,
         *ruleset, *target;
     int64_t seq;
+    const char *signer; /* the key that signed the ruleset, or NULL (then the event has no such key) */
 } dec_event;
 
 static void decision_event(const dec_event *e, strbuf *sb)
@@ -598,6 +828,10 @@ static void decision_event(const dec_event *e, strbuf *sb)
     jw_str(&w, e->recorded_at);
     JW_KEY(&w, "ruleset");
     jw_str(&w, e->ruleset);
+    if (e->signer) {
+        JW_KEY(&w, "ruleset_signer");
+        jw_str(&w, e->signer);
+    }
     JW_KEY(&w, "seq");
     jw_int(&w, e->seq);
     JW_KEY(&w, "target");
@@ -612,6 +846,8 @@ struct yz_store_dict {
     char *province;
     int64_t rs_row, dict_id;
     zdict *z;
+    int64_t sig_row;  /* the ruleset's accepted signature, or 0 */
+    char *signer;     /* its key's name, or NULL */
 };
 
 struct yz_packer {
@@ -756,6 +992,8 @@ static int ruleset_row(yz_store *st, const yz_ruleset *rs, const char *input, co
 int yz_store_begin(yz_store *st, yz_diags *d)
 {
     st->head_valid = false;
+    if (need_chain_key(st, d) != YZ_OK)
+        return YZ_EUSAGE;
     if (exec(st, "BEGIN IMMEDIATE", d, "cannot lock the store for writing") != YZ_OK)
         return YZ_ESTORE;
     st->batch = true;
@@ -786,6 +1024,9 @@ int yz_store_rollback(yz_store *st)
 
 static int open_txn(yz_store *st, bool *own, yz_diags *d)
 {
+    *own = false;
+    if (need_chain_key(st, d) != YZ_OK)
+        return YZ_EUSAGE;
     *own = !st->batch;
     if (*own && exec(st, "BEGIN IMMEDIATE", d, "cannot lock the store for writing") != YZ_OK)
         return YZ_ESTORE;
@@ -825,14 +1066,18 @@ int yz_store_dict_get(yz_store *st, const yz_ruleset *rs, const yz_record *rec, 
         return YZ_EUSAGE;
     }
     bool own;
-    if (open_txn(st, &own, d) != YZ_OK)
-        return YZ_ESTORE;
+    int orc = open_txn(st, &own, d);
+    if (orc != YZ_OK)
+        return orc;
     char *input = rec ? yz_record_canonical(rec) : NULL;
     char *output = det ? yz_determination_json(det) : NULL;
     int64_t row = 0, dict = 0;
     int rc = ruleset_row(st, rs, input ? input : "", output ? output : "", &row, &dict, d);
     yz_free(input);
     yz_free(output);
+    int64_t sig_row = 0;
+    if (rc == YZ_OK)
+        rc = checkpoint_ruleset_signature(st, rs, row, &sig_row, d);
     zdict *z = NULL;
     if (rc == YZ_OK) {
         sqlite3_stmt *s;
@@ -859,6 +1104,8 @@ int yz_store_dict_get(yz_store *st, const yz_ruleset *rs, const yz_record *rec, 
     sd->rs_row = row;
     sd->dict_id = dict;
     sd->z = z;
+    sd->sig_row = sig_row;
+    sd->signer = sig_row && yz_ruleset_signer(rs) ? yz_strdup(yz_ruleset_signer(rs)) : NULL;
     *out = sd;
     return YZ_OK;
 }
@@ -869,6 +1116,7 @@ void yz_store_dict_free(yz_store_dict *sd)
         return;
     zdict_free(sd->z);
     yz_free(sd->province);
+    yz_free(sd->signer);
     yz_free(sd);
 }
 
@@ -906,7 +1154,10 @@ static int pack_blob(yz_packer *p, const char *src, size_t n, strbuf *out)
 int yz_pack(yz_packer *p, const yz_record *rec, const yz_determination *det, yz_packed **out)
 {
     *out = NULL;
-    if (!det->explained || strcmp(det->ruleset, p->dict->ruleset) != 0)
+    /* a determination is recorded with the record it was made from: the same person (else the
+       decision would name one person and hold another's record) */
+    if (!det->explained || strcmp(det->ruleset, p->dict->ruleset) != 0 || !rec->id_number ||
+        strcmp(det->id_number, rec->id_number) != 0)
         return YZ_EUSAGE;
     yz_packed *pk = yz_calloc(1, sizeof *pk);
     pk->dict = p->dict;
@@ -922,7 +1173,7 @@ int yz_pack(yz_packer *p, const yz_record *rec, const yz_determination *det, yz_
     yz_free(output);
     pk->id_number = yz_strdup(det->id_number);
     pk->as_of = yz_strdup(det->as_of);
-    pk->target = det->target == YZ_MET ? "met" : det->target == YZ_NOT_MET ? "not_met" : "undetermined";
+    pk->target = yz_status_name(det->target, false);
     if (rc != YZ_OK) {
         yz_packed_free(pk);
         return rc;
@@ -1036,7 +1287,7 @@ static int append_locked(yz_store *st, const yz_packed *pk, const char *operator
     seq++;
     now_utc(when);
     dec_event e = {pk->as_of, "yuanzhu " YZ_VERSION, pk->id_number, pk->input_hash, operator_id, pk->output_hash,
-                   pk->dict->province, when, pk->dict->ruleset, pk->target, seq};
+                   pk->dict->province, when, pk->dict->ruleset, pk->target, seq, pk->dict->signer};
     strbuf ev = STRBUF_INIT;
     decision_event(&e, &ev);
     chain_hash(st, prev, ev.buf, ev.len, hash);
@@ -1054,6 +1305,8 @@ static int append_locked(yz_store *st, const yz_packed *pk, const char *operator
     sqlite3_bind_text(s, 9, "yuanzhu " YZ_VERSION, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 10, pk->target, -1, SQLITE_STATIC);
     sqlite3_bind_blob(s, 11, pk->output_z.buf, (int)pk->output_z.len, SQLITE_STATIC);
+    if (pk->dict->sig_row)
+        sqlite3_bind_int64(s, 12, pk->dict->sig_row);
     int r = sqlite3_step(s);
     sqlite3_reset(s);
     if (r != SQLITE_DONE)
@@ -1070,13 +1323,12 @@ static int append_locked(yz_store *st, const yz_packed *pk, const char *operator
 int yz_store_append(yz_store *st, const yz_packed *pk, const char *operator_id, bool *skipped, char id_out[17],
                     int64_t *seq_out, yz_diags *d)
 {
-    if (!operator_id || !*operator_id) {
-        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "recording a decision needs an operator id (--operator or YUANZHU_OPERATOR)");
+    if (yz_operator_check(operator_id, d) != YZ_OK)
         return YZ_EUSAGE;
-    }
     bool own;
-    if (open_txn(st, &own, d) != YZ_OK)
-        return YZ_ESTORE;
+    int orc = open_txn(st, &own, d);
+    if (orc != YZ_OK)
+        return orc;
     int rc = append_locked(st, pk, operator_id, true, skipped, id_out, seq_out, d);
     return close_txn(st, own, rc, d);
 }
@@ -1084,13 +1336,12 @@ int yz_store_append(yz_store *st, const yz_packed *pk, const char *operator_id, 
 int yz_store_record(yz_store *st, const yz_ruleset *rs, const yz_record *rec, const yz_determination *det,
                     const char *operator_id, char id_out[17], int64_t *seq_out, yz_diags *d)
 {
-    if (!operator_id || !*operator_id) {
-        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "recording a decision needs an operator id (--operator or YUANZHU_OPERATOR)");
+    if (yz_operator_check(operator_id, d) != YZ_OK)
         return YZ_EUSAGE;
-    }
     bool own;
-    if (open_txn(st, &own, d) != YZ_OK)
-        return YZ_ESTORE;
+    int orc = open_txn(st, &own, d);
+    if (orc != YZ_OK)
+        return orc;
     bool was = st->batch;
     st->batch = true; /* the steps below join this transaction */
     yz_store_dict *dict = NULL;
@@ -1100,6 +1351,10 @@ int yz_store_record(yz_store *st, const yz_ruleset *rs, const yz_record *rec, co
     if (rc == YZ_OK) {
         pp = yz_packer_new(dict);
         rc = yz_pack(pp, rec, det, &pk);
+        if (rc == YZ_EUSAGE)
+            diag_add(d, YZ_SEV_ERROR, NULL, 0, 0,
+                     "the determination was not made from this record with this ruleset (or without explanations): "
+                     "record a determination with the record it was made from");
     }
     bool skipped = false;
     if (rc == YZ_OK)
@@ -1135,8 +1390,8 @@ static int unzip_col(yz_store *st, sqlite3_stmt *s, int col, const zdict *zd, ch
 static void files_free(yz_stored *s)
 {
     for (size_t i = 0; i < s->nfiles; i++) {
-        yz_free((void *)s->files[i].path);
-        yz_free((void *)s->files[i].data);
+        yz_free_const(s->files[i].path);
+        yz_free_const(s->files[i].data);
     }
     yz_free(s->files);
     s->files = NULL;
@@ -1155,6 +1410,7 @@ void yz_stored_free(yz_stored *s)
     yz_free(s->recorded_at);
     yz_free(s->engine);
     yz_free(s->target);
+    yz_free(s->ruleset_signer);
     yz_free(s->input);
     yz_free(s->output);
     files_free(s);
@@ -1196,7 +1452,26 @@ static int load_files(yz_store *st, int64_t rs_row, yz_stored *out, yz_diags *d)
 
 #define DECISION_COLUMNS                                                                                           \
     "d.seq, d.id, r.province, r.ruleset, d.id_number, d.as_of, d.operator, d.recorded_at, d.engine, d.target, " \
-    "d.ruleset, r.dict, i.data, i.dict, d.output"
+    "d.ruleset, r.dict, i.data, i.dict, d.output, (SELECT g.signer FROM ruleset_signatures g WHERE g.id = d.signed_by)"
+
+/* the record and the determination of a row, as asked (each with its ruleset's dictionary) */
+static int unpack_row(yz_store *st, sqlite3_stmt *s, bool input, bool output, yz_stored *o, yz_diags *d)
+{
+    const zdict *rd = NULL, *id = NULL;
+    int r = YZ_OK;
+    if (output)
+        r = dict_by_id(st, sqlite3_column_int64(s, 11), &rd, d);
+    if (r == YZ_OK && input)
+        r = dict_by_id(st, sqlite3_column_int64(s, 13), &id, d);
+    if (r == YZ_ESTORE)
+        return r;
+    if (r != YZ_OK || (input && unzip_col(st, s, 12, id, &o->input) != 0) ||
+        (output && unzip_col(st, s, 14, rd, &o->output) != 0)) {
+        diag_add(d, YZ_SEV_ERROR, st->path, 0, 0, "decision %s cannot be read back (damaged)", o->id);
+        return YZ_EFAILED;
+    }
+    return YZ_OK;
+}
 
 static int fill_stored(yz_store *st, sqlite3_stmt *s, bool with_output, yz_stored *o, yz_diags *d)
 {
@@ -1210,19 +1485,8 @@ static int fill_stored(yz_store *st, sqlite3_stmt *s, bool with_output, yz_store
     o->recorded_at = col_dup(s, 7);
     o->engine = col_dup(s, 8);
     o->target = col_dup(s, 9);
-    if (with_output) {
-        const zdict *rd, *id;
-        int r1 = dict_by_id(st, sqlite3_column_int64(s, 11), &rd, d);
-        int r2 = r1 == YZ_ESTORE ? r1 : dict_by_id(st, sqlite3_column_int64(s, 13), &id, d);
-        if (r1 == YZ_ESTORE || r2 == YZ_ESTORE)
-            return YZ_ESTORE;
-        if (r1 != YZ_OK || r2 != YZ_OK || unzip_col(st, s, 12, id, &o->input) != 0 ||
-            unzip_col(st, s, 14, rd, &o->output) != 0) {
-            diag_add(d, YZ_SEV_ERROR, st->path, 0, 0, "decision %s cannot be read back (damaged)", o->id);
-            return YZ_ESTORE;
-        }
-    }
-    return YZ_OK;
+    o->ruleset_signer = sqlite3_column_type(s, 15) == SQLITE_NULL ? NULL : col_dup(s, 15);
+    return with_output ? unpack_row(st, s, true, true, o, d) : YZ_OK;
 }
 
 int yz_store_load(yz_store *st, const char *id, bool with_files, yz_stored **out, yz_diags *d)
@@ -1269,51 +1533,95 @@ int yz_store_load(yz_store *st, const char *id, bool with_files, yz_stored **out
     return YZ_OK;
 }
 
-int yz_store_each(yz_store *st, const char *id_number, const char *from, const char *to, bool with_output,
-                  yz_stored_fn fn, void *ctx, yz_diags *d)
+/* ---- scans: many decisions, chosen by person, date, province, or each person's newest ---- */
+
+/* the WHERE clause of a scan (parameters ?1 and ?5 person, ?2 from, ?3 to, ?4 province) */
+static void scan_where(strbuf *sql, const yz_scan *q)
+{
+    if (q->newest)
+        sb_adds(sql, " AND d.seq IN (SELECT max(seq) FROM decisions GROUP BY upper(id_number))");
+    if (q->id_number) /* a final x or X: the same person */
+        sb_adds(sql, " AND d.id_number IN (?1, ?5)");
+    if (q->from)
+        sb_adds(sql, " AND d.recorded_at >= ?2");
+    if (q->to)
+        sb_adds(sql, " AND d.recorded_at < ?3");
+    if (q->province)
+        sb_adds(sql, " AND (r.province = ?4 OR substr(r.province, 1, length(?4) + 1) = ?4 || '/')");
+}
+
+/* prepares head + the scan's WHERE clause + tail, with the scan's values bound */
+static int scan_prepare(yz_store *st, const char *head, const yz_scan *q, const char *tail, sqlite3_stmt **out,
+                        yz_diags *d)
 {
     strbuf sql = STRBUF_INIT;
-    sb_adds(&sql, "SELECT " DECISION_COLUMNS " FROM decisions d JOIN rulesets r ON r.id = d.ruleset "
-                  "JOIN inputs i ON i.id = d.input WHERE 1");
-    if (id_number)
-        sb_adds(&sql, " AND d.id_number = ?1");
-    if (from)
-        sb_adds(&sql, " AND d.recorded_at >= ?2");
-    if (to)
-        sb_adds(&sql, " AND d.recorded_at < ?3");
-    sb_adds(&sql, " ORDER BY d.seq");
-    sqlite3_stmt *s;
-    int rc = prepare(st, sql.buf, &s, d);
+    sb_adds(&sql, head);
+    scan_where(&sql, q);
+    sb_adds(&sql, tail);
+    int rc = prepare(st, sql.buf, out, d);
     sb_free(&sql);
     if (rc != YZ_OK)
         return rc;
-    char to_next[32] = "";
-    if (to)
-        snprintf(to_next, sizeof to_next, "%sT99", to); /* every time on that day sorts before it */
-    if (id_number)
-        sqlite3_bind_text(s, 1, id_number, -1, SQLITE_STATIC);
-    if (from)
-        sqlite3_bind_text(s, 2, from, -1, SQLITE_STATIC);
-    if (to)
-        sqlite3_bind_text(s, 3, to_next, -1, SQLITE_STATIC);
-    /* the files of the last ruleset read, lent to every decision of that ruleset that follows
-       (decisions come in runs of one ruleset: reading and unpacking them once per decision made
-       replay --all of a large store spend most of its time there) */
+    sqlite3_stmt *s = *out;
+    if (q->id_number) {
+        char other_x[32];
+        snprintf(other_x, sizeof other_x, "%s", q->id_number);
+        size_t n = strlen(other_x);
+        if (n && (other_x[n - 1] == 'x' || other_x[n - 1] == 'X'))
+            other_x[n - 1] ^= 'x' ^ 'X';
+        sqlite3_bind_text(s, 1, q->id_number, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 5, other_x, -1, SQLITE_TRANSIENT);
+    }
+    if (q->from)
+        sqlite3_bind_text(s, 2, q->from, -1, SQLITE_TRANSIENT);
+    if (q->to) {
+        char to_next[32];
+        snprintf(to_next, sizeof to_next, "%sT99", q->to); /* every time on that day sorts before it */
+        sqlite3_bind_text(s, 3, to_next, -1, SQLITE_TRANSIENT);
+    }
+    if (q->province)
+        sqlite3_bind_text(s, 4, q->province, -1, SQLITE_TRANSIENT);
+    return YZ_OK;
+}
+
+int yz_store_scan(yz_store *st, const yz_scan *q, yz_stored_fn fn, void *ctx, yz_diags *d)
+{
+    sqlite3_stmt *s;
+    int rc = scan_prepare(st,
+                          "SELECT " DECISION_COLUMNS " FROM decisions d JOIN rulesets r ON r.id = d.ruleset "
+                          "JOIN inputs i ON i.id = d.input WHERE 1",
+                          q, " ORDER BY d.seq", &s, d);
+    if (rc != YZ_OK)
+        return rc;
+    /* the files of the last ruleset read, lent to the decisions of that ruleset that follow */
     yz_stored files = {0};
     int64_t files_row = -1;
+    size_t damaged = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         yz_stored *o = yz_calloc(1, sizeof *o);
-        int r = fill_stored(st, s, with_output, o, d);
+        size_t mark = d ? d->n : 0;
+        int r = fill_stored(st, s, false, o, d);
+        if (r == YZ_OK)
+            r = unpack_row(st, s, q->input, q->output, o, d);
         int64_t row = sqlite3_column_int64(s, 10);
-        if (r == YZ_OK && with_output && row != files_row) {
+        if (r == YZ_OK && q->files && row != files_row) {
             files_free(&files);
             files_row = -1;
-            if ((r = load_files(st, row, &files, d)) == YZ_EFAILED)
-                r = YZ_ESTORE;
-            else if (r == YZ_OK)
+            if ((r = load_files(st, row, &files, d)) == YZ_OK)
                 files_row = row;
         }
-        if (r == YZ_OK && with_output) {
+        if (r == YZ_EFAILED) {
+            /* a damaged row is reported, and the walk goes on to the others */
+            diag_truncate(d, mark);
+            diag_add(d, YZ_SEV_ERROR, st->path, 0, 0,
+                     "decision %s (seq %lld) cannot be read back: its stored input, output or ruleset files are "
+                     "damaged (yuanzhu audit verify says where); skipped",
+                     o->id, (long long)o->seq);
+            damaged++;
+            yz_stored_free(o);
+            continue;
+        }
+        if (r == YZ_OK && q->files) {
             o->files = files.files;
             o->nfiles = files.nfiles;
         }
@@ -1332,7 +1640,43 @@ int yz_store_each(yz_store *st, const char *id_number, const char *from, const c
     files_free(&files);
     int ok = rc == SQLITE_DONE || rc == SQLITE_ROW;
     sqlite3_finalize(s);
-    return ok ? YZ_OK : store_err(st, d, "cannot read decisions");
+    if (!ok)
+        return store_err(st, d, "cannot read decisions");
+    return damaged ? YZ_EFAILED : YZ_OK;
+}
+
+int yz_store_each(yz_store *st, const char *id_number, const char *from, const char *to, bool with_output,
+                  yz_stored_fn fn, void *ctx, yz_diags *d)
+{
+    yz_scan q = {.id_number = id_number, .from = from, .to = to, .input = with_output, .output = with_output,
+                 .files = with_output};
+    return yz_store_scan(st, &q, fn, ctx, d);
+}
+
+int yz_store_rulesets(yz_store *st, const yz_scan *q, yz_ruleset_fn fn, void *ctx, yz_diags *d)
+{
+    sqlite3_stmt *s;
+    int rc = scan_prepare(st,
+                          "SELECT r.id, r.ruleset, r.province FROM rulesets r WHERE r.id IN (SELECT d.ruleset "
+                          "FROM decisions d JOIN rulesets r ON r.id = d.ruleset WHERE 1",
+                          q, ") ORDER BY r.id", &s, d);
+    if (rc != YZ_OK)
+        return rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        yz_stored files = {0};
+        int r = load_files(st, sqlite3_column_int64(s, 0), &files, d);
+        if (r != YZ_OK) {
+            sqlite3_finalize(s);
+            return YZ_ESTORE;
+        }
+        int stop = fn(col_text(s, 1), col_text(s, 2), files.files, files.nfiles, ctx);
+        files_free(&files);
+        if (stop)
+            break;
+    }
+    int ok = rc == SQLITE_DONE || rc == SQLITE_ROW;
+    sqlite3_finalize(s);
+    return ok ? YZ_OK : store_err(st, d, "cannot read rulesets");
 }
 
 /* ---- verification ---- */
@@ -1342,8 +1686,8 @@ int yz_store_head(yz_store *st, int64_t *seq, char hash[65], yz_diags *d)
     return last_event(st, seq, hash, d);
 }
 
-static int problem(yz_verify_report *rep, int64_t seq, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int problem(yz_verify_report *rep, int64_t seq, const char *fmt, ...)
+#define problem(...) store_problem(__VA_ARGS__)
+int store_problem(yz_verify_report *rep, int64_t seq, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -1353,10 +1697,72 @@ static int problem(yz_verify_report *rep, int64_t seq, const char *fmt, ...)
     return YZ_EFAILED;
 }
 
+/* identity bound to content: the id_number recorded with a decision must be the one inside its
+   stored input and inside its output.  Otherwise writes what is wrong into why and returns false. */
+/* the ID number at the top of a stored input or output: found by a scan (json_top_string; the
+   input's bytes are those its hash chains), parsed only when the scan cannot tell */
+static const char *top_id_number(arena *m, const char *json, char *buf, size_t cap)
+{
+    const char *v;
+    size_t n;
+    if (json_top_string(json, "id_number", &v, &n)) {
+        if (n >= cap)
+            return NULL;
+        memcpy(buf, v, n);
+        buf[n] = '\0';
+        return buf;
+    }
+    size_t off;
+    const char *err;
+    yj *doc = yj_parse(m, json, strlen(json), &off, &err);
+    const yj *id = doc ? yj_get(doc, "id_number") : NULL;
+    return yj_typeof(id) == YJ_STRING ? yj_str(id) : NULL;
+}
+
+static bool same_person(const char *input, const char *output, const char *id_number, char *why, size_t n)
+{
+    arena m;
+    arena_init(&m, 1024);
+    char abuf[64], bbuf[64];
+    const char *a = top_id_number(&m, input, abuf, sizeof abuf), *b = top_id_number(&m, output, bbuf, sizeof bbuf);
+    bool same = a && b && !strcmp(a, id_number) && !strcmp(b, id_number);
+    if (!same) {
+        strbuf x = STRBUF_INIT, y = STRBUF_INIT, z = STRBUF_INIT;
+        snprintf(why, n,
+                 "the decision is recorded for id_number %s, but its stored input is the record of %s and its output "
+                 "the determination for %s: a decision must hold the record of the person it names (altered)",
+                 text_shown(&x, id_number), text_shown(&y, a ? a : "(none)"), text_shown(&z, b ? b : "(none)"));
+        sb_free(&x);
+        sb_free(&y);
+        sb_free(&z);
+    }
+    arena_free(&m);
+    return same;
+}
+
 static const char SQL_VERIFY_DECISION[] =
     "SELECT d.id, r.ruleset, r.province, i.hash, i.data, i.dict, d.id_number, d.as_of, d.operator, "
-    "d.recorded_at, d.engine, d.target, d.output, r.dict FROM decisions d "
+    "d.recorded_at, d.engine, d.target, d.output, r.dict, d.signed_by, d.ruleset FROM decisions d "
     "LEFT JOIN rulesets r ON r.id = d.ruleset LEFT JOIN inputs i ON i.id = d.input WHERE d.seq = ?";
+
+/* the signer of a ruleset signature row, checked once per walk (decisions come in runs of one) */
+static int signer_of(yz_store *st, int64_t sig_row, int64_t rs_row, int64_t seq, char name[48], yz_verify_report *rep,
+                     yz_diags *d)
+{
+    for (int i = 0; i < st->nsig_ok; i++)
+        if (st->sig_ok[i].sig_row == sig_row && st->sig_ok[i].rs_row == rs_row) {
+            memcpy(name, st->sig_ok[i].name, 48);
+            return YZ_OK;
+        }
+    int rc = checkpoint_check_signature(st, sig_row, rs_row, seq, name, rep, d);
+    if (rc == YZ_OK) {
+        int k = st->nsig_ok < 4 ? st->nsig_ok++ : (int)(sig_row % 4);
+        st->sig_ok[k].sig_row = sig_row;
+        st->sig_ok[k].rs_row = rs_row;
+        memcpy(st->sig_ok[k].name, name, 48);
+    }
+    return rc;
+}
 
 static int verify_decision(yz_store *st, int64_t seq, const char *prev, const char *stored, yz_verify_report *rep,
                            yz_diags *d)
@@ -1386,13 +1792,22 @@ static int verify_decision(yz_store *st, int64_t seq, const char *prev, const ch
         return YZ_ESTORE;
     }
     char *input = NULL, *output = NULL;
-    char ihash[65], ohash[65], hash[65];
+    char ihash[65], ohash[65], hash[65], signer[48];
     if (!idict || unzip_col(st, s, 4, idict, &input) != 0) {
         rc = problem(rep, seq, "the decision's input cannot be read back (altered)");
     } else if (sha256_hex(input, strlen(input), ihash), strcmp(ihash, col_text(s, 3)) != 0) {
         rc = problem(rep, seq, "the decision's input was altered (its hash no longer matches)");
     } else if (!odict || unzip_col(st, s, 12, odict, &output) != 0) {
         rc = problem(rep, seq, "the decision's output cannot be read back (altered)");
+    } else if (!same_person(input, output, col_text(s, 6), rep->problem, sizeof rep->problem)) {
+        /* checked before the chain: a chain recomputed by someone who rewrote the store is valid,
+           but it cannot make one person's decision hold another person's record */
+        rep->bad_seq = seq;
+        rc = YZ_EFAILED;
+    } else if (sqlite3_column_type(s, 14) != SQLITE_NULL &&
+               (rc = signer_of(st, sqlite3_column_int64(s, 14), sqlite3_column_int64(s, 15), seq, signer, rep, d)) !=
+                   YZ_OK) {
+        /* the signature its ruleset was accepted with is gone or no longer signs the ruleset */
     } else {
         sha256_hex(output, strlen(output), ohash);
         dec_event e = {col_text(s, 7),  col_text(s, 10),
@@ -1400,7 +1815,7 @@ static int verify_decision(yz_store *st, int64_t seq, const char *prev, const ch
                        col_text(s, 8),  ohash,
                        col_text(s, 2),  col_text(s, 9),
                        col_text(s, 1),  col_text(s, 11),
-                       seq};
+                       seq,             sqlite3_column_type(s, 14) != SQLITE_NULL ? signer : NULL};
         strbuf ev = STRBUF_INIT;
         decision_event(&e, &ev);
         chain_hash(st, prev, ev.buf, ev.len, hash);
@@ -1491,8 +1906,8 @@ static int verify_ruleset(yz_store *st, int64_t seq, const char *prev, const cha
             rc = problem(rep, seq, "altered: the ruleset registration no longer matches the chain");
     }
     for (size_t i = 0; i < files.nfiles; i++) {
-        yz_free((void *)files.files[i].path);
-        yz_free((void *)files.files[i].data);
+        yz_free_const(files.files[i].path);
+        yz_free_const(files.files[i].data);
     }
     yz_free(files.files);
     yz_free(paths);
@@ -1505,21 +1920,94 @@ static int verify_ruleset(yz_store *st, int64_t seq, const char *prev, const cha
     return rc;
 }
 
-int yz_store_verify(yz_store *st, const char *expect_head, yz_verify_report *rep, yz_diags *d)
+/* Reads an anchored head "[SEQ:]HASH": HASH is the hash audit head prints, or its first 16 or more
+   hex digits (upper or lower case; a trailing "…" or "..." of an abbreviation is allowed).  Fewer
+   digits are refused: with 8 (32 bits) a forger who rewrites the chain could make a head that
+   matches within minutes.  Returns YZ_OK or YZ_EUSAGE with a diagnostic. */
+static int parse_head(const char *s, int64_t *seq, char hex[65], yz_diags *d)
+{
+    *seq = 0;
+    const char *h = s, *colon = strchr(s, ':');
+    bool ok = true;
+    if (colon) {
+        size_t nd = (size_t)(colon - s);
+        ok = nd >= 1 && nd <= 18 && strspn(s, "0123456789") == nd;
+        *seq = ok ? strtoll(s, NULL, 10) : 0;
+        ok = ok && *seq > 0;
+        h = colon + 1;
+    }
+    size_t n = strlen(h);
+    if (yz_str_has_suffix(h, "\xE2\x80\xA6")) /* … */
+        n -= 3;
+    else if (yz_str_has_suffix(h, "..."))
+        n -= 3;
+    size_t x = 0;
+    while (x < n && strchr("0123456789abcdefABCDEF", h[x]))
+        x++;
+    ok = ok && x == n && n >= 16 && n <= 64;
+    if (!ok) {
+        strbuf sb = STRBUF_INIT;
+        const char *shown = text_shown(&sb, s);
+        if (x == n && n > 0 && n < 16)
+            diag_add(d, YZ_SEV_ERROR, NULL, 0, 0,
+                     "--expect-head '%s': %zu hex digits are too few to anchor the chain (a forged chain could be "
+                     "made to match them); give the whole SEQ:HASH that audit head prints, or at least its first 16 "
+                     "hex digits",
+                     shown, n);
+        else
+            diag_add(d, YZ_SEV_ERROR, NULL, 0, 0,
+                     "--expect-head takes SEQ:HASH as audit head prints it (e.g. 2:7a6bee8b...: the sequence number, a "
+                     "colon, and the 64 hex digits of the hash, or at least their first 16), not '%s'",
+                     shown);
+        sb_free(&sb);
+        return YZ_EUSAGE;
+    }
+    for (size_t i = 0; i < n; i++)
+        hex[i] = (char)(h[i] >= 'A' && h[i] <= 'F' ? h[i] - 'A' + 'a' : h[i]);
+    hex[n] = '\0';
+    return YZ_OK;
+}
+
+/* the walk from event from+1 (from_hash: the hash of event from, which must be in the chain) */
+static int verify(yz_store *st, int64_t from, const char *from_hash, const char *expect_head, yz_verify_report *rep,
+                  yz_diags *d)
 {
     memset(rep, 0, sizeof *rep);
+    int64_t want_seq = 0;
+    char want[65] = "";
+    if (expect_head && parse_head(expect_head, &want_seq, want, d) != YZ_OK)
+        return YZ_EUSAGE;
+    if (need_chain_key(st, d) != YZ_OK)
+        return YZ_EUSAGE;
+    st->nsig_ok = 0;
     char prev[65];
     memset(prev, '0', 64);
     prev[64] = '\0';
+    if (from > 0)
+        snprintf(prev, sizeof prev, "%s", from_hash);
+    rep->head_seq = from;
     sqlite3_stmt *s;
-    if (exec(st, "BEGIN", d, "cannot read the store") != YZ_OK)
+    /* one snapshot of the store (or the caller's transaction: a checkpoint holds the write lock) */
+    bool own = sqlite3_get_autocommit(st->db) != 0;
+    if (own && exec(st, "BEGIN", d, "cannot read the store") != YZ_OK)
         return YZ_ESTORE;
-    if (prepare(st, "SELECT seq, kind, hash FROM audit ORDER BY seq", &s, d) != YZ_OK) {
-        exec(st, "ROLLBACK", NULL, "");
+    if (prepare(st, "SELECT seq, kind, hash FROM audit WHERE seq >= ? ORDER BY seq", &s, d) != YZ_OK) {
+        if (own)
+            exec(st, "ROLLBACK", NULL, "");
         return YZ_ESTORE;
     }
-    int64_t expected = 1;
+    sqlite3_bind_int64(s, 1, from);
+    int64_t expected = from + 1;
     int rc = YZ_OK;
+    if (from > 0) {
+        /* the event the walk starts after, as the caller knows it */
+        int first = sqlite3_step(s);
+        if (first != SQLITE_ROW || sqlite3_column_int64(s, 0) != from || strcmp(col_text(s, 2), from_hash) != 0)
+            rc = first == SQLITE_ROW || first == SQLITE_DONE
+                     ? problem(rep, from, "event %lld is no longer the one checked before (rewritten or removed)",
+                               (long long)from)
+                     : store_err(st, d, "cannot read the audit chain");
+    }
     int step = SQLITE_DONE;
     while (rc == YZ_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
         int64_t seq = sqlite3_column_int64(s, 0);
@@ -1547,8 +2035,11 @@ int yz_store_verify(yz_store *st, const char *expect_head, yz_verify_report *rep
     if (rc == YZ_OK && step != SQLITE_DONE)
         rc = store_err(st, d, "cannot read the audit chain");
     sqlite3_finalize(s);
-    if (rc == YZ_OK) {
+    if (rc == YZ_OK)
         snprintf(rep->head_hash, sizeof rep->head_hash, "%s", prev);
+    /* store-wide checks (in the caller's transaction, the checkpoint's second pass over the few
+       events since its first, they were just made) */
+    if (rc == YZ_OK && own) {
         /* rows the chain does not describe were inserted around it */
         static const char *const orphans[] = {
             "SELECT min(seq) FROM decisions WHERE seq NOT IN (SELECT seq FROM audit WHERE kind = 'decision')",
@@ -1566,26 +2057,49 @@ int yz_store_verify(yz_store *st, const char *expect_head, yz_verify_report *rep
                              i == 0 ? "decision" : "ruleset");
             sqlite3_finalize(s);
         }
+        /* the checkpoints the store keeps must still hold (the ones kept elsewhere prove more) */
+        if (rc == YZ_OK)
+            rc = checkpoint_check_stored(st, rep->head_seq, rep, d);
     }
-    if (rc == YZ_OK && expect_head && *expect_head) {
-        const char *h = strchr(expect_head, ':') ? strchr(expect_head, ':') + 1 : expect_head;
-        long long want_seq = strchr(expect_head, ':') ? atoll(expect_head) : 0;
-        if (prepare(st, "SELECT seq FROM audit WHERE hash = ?", &s, d) != YZ_OK) {
-            exec(st, "COMMIT", NULL, "");
+    if (rc == YZ_OK && expect_head) {
+        /* the anchored head, or the abbreviation of it, must be an event of the chain (at its
+           sequence number when one is given); hex digits sort below 'g', so [want, want+"g")
+           are the hashes that begin with want */
+        char upper[66];
+        snprintf(upper, sizeof upper, "%sg", want);
+        if (prepare(st,
+                    want_seq ? "SELECT seq FROM audit WHERE seq = ?3 AND hash >= ?1 AND hash < ?2"
+                             : "SELECT seq FROM audit WHERE hash >= ?1 AND hash < ?2 ORDER BY seq LIMIT 1",
+                    &s, d) != YZ_OK) {
+            if (own)
+                exec(st, "COMMIT", NULL, "");
             return YZ_ESTORE;
         }
-        sqlite3_bind_text(s, 1, h, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 1, want, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, upper, -1, SQLITE_STATIC);
+        if (want_seq)
+            sqlite3_bind_int64(s, 3, want_seq);
         step = sqlite3_step(s);
         bool found = step == SQLITE_ROW;
-        long long at = found ? sqlite3_column_int64(s, 0) : 0;
         sqlite3_finalize(s);
         if (step != SQLITE_ROW && step != SQLITE_DONE)
             rc = store_err(st, d, "cannot read the audit chain");
-        else if (!found || (want_seq && at != want_seq))
+        else if (!found)
             rc = problem(rep, want_seq ? want_seq : rep->head_seq + 1,
                          "the anchored head %.16s... is not in the chain: events up to it were removed or rewritten",
-                         h);
+                         want);
     }
-    exec(st, "COMMIT", NULL, "");
+    if (own)
+        exec(st, "COMMIT", NULL, "");
     return rc;
+}
+
+int yz_store_verify(yz_store *st, const char *expect_head, yz_verify_report *rep, yz_diags *d)
+{
+    return verify(st, 0, NULL, expect_head, rep, d);
+}
+
+int store_verify_from(yz_store *st, int64_t from, const char *from_hash, yz_verify_report *rep, yz_diags *d)
+{
+    return verify(st, from, from_hash, NULL, rep, d);
 }

@@ -1,7 +1,6 @@
 /* yz_testcase.c: a province's YAML test cases: records, an as-of date and the expected outcome,
  * run against the province's ruleset, with a readable difference per failure and a report of the
  * categories and subsidies no test exercises both ways. */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include "yz_eval.h"
 #include "yz_record.h"
 #include "yz_testcase.h"
+#include "yz_text.h"
 
 typedef struct coverage {
     const char *id;
@@ -201,38 +201,35 @@ typedef struct diffs {
     int n;
 } diffs;
 
+/* one line of the report: what it quotes (case names, rule texts and errors, record values) is
+   shown escaped, so that nothing in a test file or a rule can add lines to the report */
+static void report_vline(strbuf *out, const char *fmt, va_list ap)
+{
+    strbuf line = STRBUF_INIT;
+    sb_vaddf(&line, fmt, ap);
+    sb_add_shown(out, line.buf, line.len, false);
+    sb_addc(out, '\n');
+    sb_free(&line);
+}
+
+static void report_line(strbuf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void report_line(strbuf *out, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    report_vline(out, fmt, ap);
+    va_end(ap);
+}
+
 static void diff_line(diffs *df, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void diff_line(diffs *df, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     sb_adds(&df->sb, "    ");
-    sb_vaddf(&df->sb, fmt, ap);
-    sb_addc(&df->sb, '\n');
+    report_vline(&df->sb, fmt, ap);
     va_end(ap);
     df->n++;
-}
-
-static const char *status_name(yz_status s, bool sub)
-{
-    if (s == YZ_MET)
-        return sub ? "eligible" : "met";
-    if (s == YZ_NOT_MET)
-        return sub ? "not_eligible" : "not_met";
-    return "undetermined";
-}
-
-static int parse_status(const char *s, bool sub)
-{
-    if (!s)
-        return -1;
-    if (!strcmp(s, "met") || (sub && !strcmp(s, "eligible")))
-        return YZ_MET;
-    if (!strcmp(s, "not_met") || (sub && !strcmp(s, "not_eligible")))
-        return YZ_NOT_MET;
-    if (!strcmp(s, "undetermined"))
-        return YZ_UNDETERMINED;
-    return -1;
 }
 
 /* "provinces/x/policy.yaml:12" as the file a person opens (a draft folder has another path) */
@@ -255,11 +252,11 @@ static void explain_actual(const trun *t, diffs *df, const ditem *di)
         strbuf where = STRBUF_INIT;
         if (c->rule)
             shown_rule(t->rs, c->rule, &where);
-        sb_addf(&df->sb, "        %s %s%s%s%s\n", c->result == 1 ? "✔" : c->result == 0 ? "✘" : "?", c->text,
+        report_line(&df->sb, "        %s %s%s%s%s", c->result == 1 ? "✔" : c->result == 0 ? "✘" : "?", c->text,
                 c->rule ? " (" : "", c->rule ? where.buf : "", c->rule ? ")" : "");
         sb_free(&where);
         if (c->error)
-            sb_addf(&df->sb, "          error: %s\n", c->error);
+            report_line(&df->sb, "          error: %s", c->error);
     }
     for (size_t i = 0; i < di->nmissing; i++)
         sb_addf(&df->sb, "        missing: %s\n", di->missing[i].field);
@@ -297,7 +294,7 @@ static void compare_items(trun *t, diffs *df, const yz_determination *det, const
         const ynode *v = exp->vals[i];
         const ditem *di = find_item(det, k, id);
         const char *want_s = v->kind == YN_MAP ? sval(ynode_get(v, "status")) : sval(v);
-        int want = parse_status(want_s, sub);
+        int want = yz_status_parse(want_s, sub);
         if (!di) {
             const pitem *exists = policy_item(det->pol, k, id);
             diff_line(df, "%s.%s: expected %s, but %s", label, id, want_s ? want_s : "?",
@@ -307,7 +304,7 @@ static void compare_items(trun *t, diffs *df, const yz_determination *det, const
         if (want >= 0)
             cover(t, id, sub, want);
         if (want >= 0 && (int)di->status != want) {
-            diff_line(df, "%s.%s: expected %s, got %s — %s", label, id, want_s, status_name(di->status, sub),
+            diff_line(df, "%s.%s: expected %s, got %s — %s", label, id, want_s, yz_status_name(di->status, sub),
                       di->reason ? di->reason : "");
             explain_actual(t, df, di);
         }
@@ -405,6 +402,12 @@ static void run_case(trun *t, const ynode *file_records, const ynode *c, const c
     if (df.n)
         goto report;
 
+    if (t->opts && t->opts->on_record) {
+        strbuf js = STRBUF_INIT;
+        yj_write_canonical(&js, doc);
+        t->opts->on_record(name, sb_str(&js), t->opts->ctx);
+        sb_free(&js);
+    }
     const ynode *rejected = ynode_get(exp, "rejected");
     yval *root = record_index(&m, doc, "record", &rd);
     if (!root) {
@@ -420,7 +423,7 @@ static void run_case(trun *t, const ynode *file_records, const ynode *c, const c
         } else {
             diff_line(&df, "the record was rejected:");
             for (size_t k = 0; k < rd.n; k++)
-                sb_addf(&df.sb, "        %s: %s\n", rd.items[k].field ? rd.items[k].field : "", rd.items[k].message);
+                report_line(&df.sb, "        %s: %s", rd.items[k].field ? rd.items[k].field : "", rd.items[k].message);
         }
         goto report;
     }
@@ -448,11 +451,11 @@ static void run_case(trun *t, const ynode *file_records, const ynode *c, const c
         goto report;
     }
     const char *tw = sval(ynode_get(exp, "target"));
-    int tws = parse_status(tw, false);
+    int tws = yz_status_parse(tw, false);
     if (tw && tws < 0)
         diff_line(&df, "target: write met, not_met or undetermined, not '%s'", tw);
     else if (tw && tws != (int)det->target)
-        diff_line(&df, "target: expected %s, got %s — %s", tw, status_name(det->target, false),
+        diff_line(&df, "target: expected %s, got %s — %s", tw, yz_status_name(det->target, false),
                   det->target_reason ? det->target_reason : "");
     compare_items(t, &df, det, ynode_get(exp, "prerequisites"), PI_PREREQ, "prerequisites");
     compare_items(t, &df, det, ynode_get(exp, "disqualifications"), PI_DISQUAL, "disqualifications");
@@ -475,18 +478,18 @@ static void run_case(trun *t, const ynode *file_records, const ynode *c, const c
 report:
     if (df.n) {
         sum->failed++;
-        sb_addf(t->out, "FAIL %s:%d: %s\n", display, c->line, name);
-        sb_addf(t->out, "    as of %s%s%s\n", as_of ? as_of : "?", recn && recn->kind == YN_SCALAR ? ", record " : "",
+        report_line(t->out, "FAIL %s:%d: %s", display, c->line, name);
+        report_line(t->out, "    as of %s%s%s", as_of ? as_of : "?", recn && recn->kind == YN_SCALAR ? ", record " : "",
                 recn && recn->kind == YN_SCALAR ? recn->str : "");
         sb_adds(t->out, df.sb.buf);
     } else {
         sum->passed++;
         if (t->opts && t->opts->verbose)
-            sb_addf(t->out, "ok   %s:%d: %s\n", display, c->line, name);
+            report_line(t->out, "ok   %s:%d: %s", display, c->line, name);
     }
     sb_free(&df.sb);
     yz_determination_free(det);
-    yz_diags_clear(&rd);
+    yz_diags_free(&rd);
     arena_free(&m);
 }
 
@@ -547,7 +550,7 @@ static bool check_file(trun *t, const ydoc *doc)
                 const char *st = v->kind == YN_MAP ? sval(ynode_get(v, "status")) : sval(v);
                 if (v->kind == YN_MAP)
                     check_keys(t, v, subsidy_keys, "an expected subsidy");
-                if (st && parse_status(st, kinds[s] == PI_SUBSIDY) < 0) {
+                if (st && yz_status_parse(st, kinds[s] == PI_SUBSIDY) < 0) {
                     diag_add(t->d, YZ_SEV_ERROR, doc->file, v->line, v->col,
                              "expect.%s.%s: '%s' is not a status (%s)", sect[s], id, st,
                              kinds[s] == PI_SUBSIDY ? "eligible, not_eligible or undetermined"
@@ -558,11 +561,6 @@ static bool check_file(trun *t, const ydoc *doc)
         }
     }
     return true;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static void run_file(trun *t, const char *path)
@@ -649,24 +647,10 @@ static void report_coverage(trun *t, const char *folder)
     sb_free(&sb);
 }
 
-static bool has_policy(const char *dir)
-{
-    DIR *dh = yz_opendir(dir);
-    if (!dh)
-        return false;
-    struct dirent *de;
-    bool yes = false;
-    while ((de = readdir(dh)))
-        if (de->d_name[0] != '.' && (yz_str_has_suffix(de->d_name, ".yaml") || yz_str_has_suffix(de->d_name, ".yml")))
-            yes = true;
-    closedir(dh);
-    return yes;
-}
-
 /* runs the tests of one policy folder, then its city folders */
 static void run_folder(trun *t, const char *dir, const char *only_file)
 {
-    if (has_policy(dir)) {
+    if (policy_has_files(dir)) {
         yz_ruleset *rs = NULL;
         if (yz_ruleset_load(t->home, dir, &rs, t->d) != YZ_OK) {
             t->file_errors++;
@@ -679,29 +663,14 @@ static void run_folder(trun *t, const char *dir, const char *only_file)
                 run_file(t, only_file);
             } else {
                 char *tdir = yz_path_join(dir, "tests");
-                DIR *dh = yz_opendir(tdir);
-                char **names = NULL;
-                size_t n = 0;
-                if (dh) {
-                    struct dirent *de;
-                    while ((de = readdir(dh))) {
-                        if (de->d_name[0] == '.' ||
-                            !(yz_str_has_suffix(de->d_name, ".yaml") || yz_str_has_suffix(de->d_name, ".yml")))
-                            continue;
-                        names = yz_realloc(names, (n + 1) * sizeof *names);
-                        names[n++] = yz_strdup(de->d_name);
-                    }
-                    closedir(dh);
-                }
-                if (n)
-                    qsort(names, n, sizeof *names, cmp_str);
+                char **names;
+                size_t n = policy_test_files(dir, &names);
                 for (size_t i = 0; i < n; i++) {
                     char *p = yz_path_join(tdir, names[i]);
                     run_file(t, p);
                     yz_free(p);
-                    yz_free(names[i]);
                 }
-                yz_free(names);
+                yz_names_free(names, n);
                 if (!n)
                     sb_addf(t->out, "%s: no test cases (add YAML files under %s)\n", dir, tdir);
                 yz_free(tdir);
@@ -715,31 +684,14 @@ static void run_folder(trun *t, const char *dir, const char *only_file)
     }
     if (only_file)
         return;
-    DIR *dh = yz_opendir(dir);
-    if (!dh)
-        return;
-    char **subs = NULL;
-    size_t ns = 0;
-    struct dirent *de;
-    while ((de = readdir(dh))) {
-        if (de->d_name[0] == '.' || !strcmp(de->d_name, "tests"))
-            continue;
-        char *p = yz_path_join(dir, de->d_name);
-        if (yz_is_dir(p)) {
-            subs = yz_realloc(subs, (ns + 1) * sizeof *subs);
-            subs[ns++] = p;
-        } else {
-            yz_free(p);
-        }
-    }
-    closedir(dh);
-    if (ns)
-        qsort(subs, ns, sizeof *subs, cmp_str);
+    char **subs;
+    size_t ns = policy_subfolders(dir, &subs);
     for (size_t i = 0; i < ns; i++) {
-        run_folder(t, subs[i], NULL);
-        yz_free(subs[i]);
+        char *p = yz_path_join(dir, subs[i]);
+        run_folder(t, p, NULL);
+        yz_free(p);
     }
-    yz_free(subs);
+    yz_names_free(subs, ns);
 }
 
 int yz_test_run(const char *home, const char *path, const yz_test_options *opts, char **out, yz_test_summary *sum,
@@ -798,42 +750,28 @@ size_t testcase_check_folder(const yz_ruleset *rs, const char *dir, yz_diags *d)
     t.rs = rs;
     t.d = d;
     char *tdir = yz_path_join(dir, "tests");
-    DIR *dh = yz_opendir(tdir);
     size_t files = 0;
-    if (dh) {
-        char **names = NULL;
-        size_t n = 0;
-        struct dirent *de;
-        while ((de = readdir(dh))) {
-            if (de->d_name[0] == '.' || !(yz_str_has_suffix(de->d_name, ".yaml") || yz_str_has_suffix(de->d_name, ".yml")))
-                continue;
-            names = yz_realloc(names, (n + 1) * sizeof *names);
-            names[n++] = yz_strdup(de->d_name);
-        }
-        closedir(dh);
-        if (n)
-            qsort(names, n, sizeof *names, cmp_str);
-        for (size_t i = 0; i < n; i++) {
-            char *p = yz_path_join(tdir, names[i]);
-            char *data;
-            size_t len;
-            int e = yz_read_file(p, 8u << 20, &data, &len);
-            if (e) {
-                diag_add(d, YZ_SEV_ERROR, p, 0, 0, "cannot read: %s", strerror(e));
-            } else {
-                ydoc *doc;
-                if (ydoc_parse(data, len, p, &doc, d) == YZ_OK) {
-                    check_file(&t, doc);
-                    ydoc_free(doc);
-                }
-                yz_free(data);
-                files++;
+    char **names;
+    size_t n = policy_test_files(dir, &names);
+    for (size_t i = 0; i < n; i++) {
+        char *p = yz_path_join(tdir, names[i]);
+        char *data;
+        size_t len;
+        int e = yz_read_file(p, 8u << 20, &data, &len);
+        if (e) {
+            diag_add(d, YZ_SEV_ERROR, p, 0, 0, "cannot read: %s", strerror(e));
+        } else {
+            ydoc *doc;
+            if (ydoc_parse(data, len, p, &doc, d) == YZ_OK) {
+                check_file(&t, doc);
+                ydoc_free(doc);
             }
-            yz_free(p);
-            yz_free(names[i]);
+            yz_free(data);
+            files++;
         }
-        yz_free(names);
+        yz_free(p);
     }
+    yz_names_free(names, n);
     yz_free(tdir);
     return files;
 }

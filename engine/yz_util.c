@@ -210,7 +210,7 @@ char *arena_printf(arena *a, const char *fmt, ...)
     return p;
 }
 
-void arena_reset(arena *a)
+void arena_clear(arena *a)
 {
     /* keep one regular-sized block: the oldest one, at the tail */
     arena_block *b = a->head, *keep = NULL;
@@ -311,6 +311,46 @@ bool yz_is_file(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+size_t yz_list_dir(const char *dir, bool folders, const char *suffix1, const char *suffix2, char ***out)
+{
+    *out = NULL;
+    DIR *dh = yz_opendir(dir);
+    if (!dh)
+        return 0;
+    char **names = NULL;
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(dh))) {
+        const char *name = de->d_name;
+        if (name[0] == '.')
+            continue;
+        if (folders) {
+            char *full = yz_path_join(dir, name);
+            bool is_dir = yz_is_dir(full);
+            yz_free(full);
+            if (!is_dir)
+                continue;
+        } else if ((suffix1 || suffix2) && !(suffix1 && yz_str_has_suffix(name, suffix1)) &&
+                   !(suffix2 && yz_str_has_suffix(name, suffix2))) {
+            continue;
+        }
+        names = yz_realloc(names, (n + 1) * sizeof *names);
+        names[n++] = yz_strdup(name);
+    }
+    closedir(dh);
+    if (n)
+        qsort(names, n, sizeof *names, yz_strcmp_ptr);
+    *out = names;
+    return n;
+}
+
+void yz_names_free(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        yz_free(names[i]);
+    yz_free(names);
 }
 
 /* ---- text ---- */

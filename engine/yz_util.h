@@ -19,6 +19,11 @@ void *yz_realloc(void *p, size_t n);
 char *yz_strdup(const char *s);
 char *yz_strndup(const char *s, size_t n);
 void yz_free(void *p);
+/* Frees what a struct owns but shows read-only (a const char * it allocated). */
+static inline void yz_free_const(const void *p)
+{
+    yz_free((void *)(uintptr_t)p);
+}
 /* Ends the process through the out-of-memory handler: for the places where a library we call
  * reports that it ran out of memory (libyaml, regcomp, zstd) and the caller cannot return
  * YZ_ENOMEM.  n is the size that failed, or 0 when unknown. */
@@ -49,7 +54,7 @@ void sb_free(strbuf *sb);
 char *sb_release(strbuf *sb);
 static inline const char *sb_str(const strbuf *sb) { return sb->buf ? sb->buf : ""; }
 
-/* Bump allocator: many small allocations freed at once.  arena_reset() keeps the first block
+/* Bump allocator: many small allocations freed at once.  arena_clear() keeps the first block
  * for reuse, arena_free() returns everything.  Returned memory is 16-byte aligned. */
 typedef struct arena_block arena_block;
 typedef struct arena {
@@ -62,7 +67,7 @@ void *arena_alloc(arena *a, size_t n);
 char *arena_strndup(arena *a, const char *s, size_t n);
 char *arena_strdup(arena *a, const char *s);
 char *arena_printf(arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void arena_reset(arena *a);
+void arena_clear(arena *a);
 void arena_free(arena *a);
 
 /* opendir and fopen, except that when the C library has no memory for the handle (ENOMEM) they
@@ -102,5 +107,11 @@ char *yz_path_join(const char *dir, const char *name);
 char *yz_path_normalize(const char *path);
 bool yz_is_dir(const char *path);
 bool yz_is_file(const char *path);
+/* The entries of folder dir whose names do not start with '.', sorted by byte order: with
+ * folders, its sub-folders; else the names ending in suffix1 or suffix2 (both NULL: every name).
+ * Returns their number and the names in *out (free with yz_names_free), or 0 and NULL when dir
+ * cannot be read. */
+size_t yz_list_dir(const char *dir, bool folders, const char *suffix1, const char *suffix2, char ***out);
+void yz_names_free(char **names, size_t n);
 
 #endif

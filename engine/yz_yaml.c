@@ -1,7 +1,9 @@
 /* yz_yaml.c: YAML text -> ynode tree with positions, using libyaml's event parser. */
 #include "yz_yaml.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
 
@@ -380,6 +382,42 @@ bool ynode_is_null(const ynode *n)
         return false;
     return n->len == 0 || strcmp(n->str, "~") == 0 || strcmp(n->str, "null") == 0 || strcmp(n->str, "Null") == 0 ||
            strcmp(n->str, "NULL") == 0;
+}
+
+const char *ynode_text(const ynode *n)
+{
+    return n && n->kind == YN_SCALAR && !ynode_is_null(n) ? n->str : NULL;
+}
+
+bool ynode_int(const ynode *n, long long *out)
+{
+    if (n->kind != YN_SCALAR || n->style != YS_PLAIN || !n->len)
+        return false;
+    char *end;
+    errno = 0;
+    long long v = strtoll(n->str, &end, 10);
+    if (*end || errno)
+        return false;
+    if (out)
+        *out = v;
+    return true;
+}
+
+bool ynode_bool(const ynode *n, bool *out)
+{
+    if (n->kind != YN_SCALAR || n->style != YS_PLAIN)
+        return false;
+    if (!strcmp(n->str, "true") || !strcmp(n->str, "True") || !strcmp(n->str, "TRUE")) {
+        if (out)
+            *out = true;
+        return true;
+    }
+    if (!strcmp(n->str, "false") || !strcmp(n->str, "False") || !strcmp(n->str, "FALSE")) {
+        if (out)
+            *out = false;
+        return true;
+    }
+    return false;
 }
 
 const char *ynode_kind_name(const ynode *n)

@@ -48,6 +48,13 @@ void ydoc_free(ydoc *doc);
 ynode *ynode_get(const ynode *map, const char *key);
 /* True for a plain scalar that YAML's core schema reads as null (~, null, empty). */
 bool ynode_is_null(const ynode *n);
+/* The text of a scalar that is not null, else NULL. */
+const char *ynode_text(const ynode *n);
+/* True for a plain scalar that YAML's core schema reads as an integer (decimal), with its value. */
+bool ynode_int(const ynode *n, long long *out);
+/* True for a plain scalar that YAML's core schema reads as a boolean (true/True/TRUE, false/...),
+ * with its value (out may be NULL). */
+bool ynode_bool(const ynode *n, bool *out);
 /* Human word for a node kind ("mapping", "list", "text"). */
 const char *ynode_kind_name(const ynode *n);
 

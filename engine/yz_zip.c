@@ -55,6 +55,10 @@ zipper *zipper_new(void)
     z->dc = ZSTD_createDCtx_advanced(zmem);
     if (!z->c || !z->dc)
         yz_out_of_memory(0); /* their only failure */
+    /* a dictionary's tables are referenced, never copied into the context: zstd copies them for
+       inputs over 8 KB at fast levels (a determination is about 9 KB), and that copy (the
+       dictionary's hash table, sized for an unknown input) cost more than compressing */
+    ZSTD_CCtx_setParameter(z->c, ZSTD_c_forceAttachDict, ZSTD_dictForceAttach);
     return z;
 }
 
@@ -92,8 +96,15 @@ int zip_compress(zipper *z, const zdict *d, const void *src, size_t n, strbuf *o
 {
     size_t bound = ZSTD_compressBound(n);
     sb_grow(out, bound);
-    size_t r = d ? ZSTD_compress_usingCDict(z->c, out->buf + out->len, bound, src, n, d->c)
-                 : ZSTD_compressCCtx(z->c, out->buf + out->len, bound, src, n, LEVEL);
+    size_t r;
+    if (d) {
+        ZSTD_CCtx_reset(z->c, ZSTD_reset_session_only);
+        r = ZSTD_CCtx_refCDict(z->c, d->c);
+        if (!ZSTD_isError(r))
+            r = ZSTD_compress2(z->c, out->buf + out->len, bound, src, n);
+    } else {
+        r = ZSTD_compressCCtx(z->c, out->buf + out->len, bound, src, n, LEVEL);
+    }
     if (ZSTD_isError(r))
         return nomem(r);
     out->len += r;

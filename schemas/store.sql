@@ -1,7 +1,7 @@
 -- schemas/store.sql: the yuanzhu decision store, schema version 1 (PRAGMA user_version = 1).
 --
 -- Applied by the engine as migration 1 when it creates a store; later versions add migration
--- files (store-v2.sql, ...) applied in order to older stores.  Everything is append-only: the
+-- files applied in order after it, to new stores and to older ones (store-sign.sql: version 2).  Everything is append-only: the
 -- triggers at the end refuse UPDATE and DELETE on every table.
 --
 -- Compression: file contents, inputs and outputs are zstd frames.  Inputs and outputs use the

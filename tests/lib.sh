@@ -20,3 +20,20 @@ finish() {
     echo "$1: $pass passed, $fail failed"
     [ "$fail" = 0 ]
 }
+# serve_start LOG ARGS...: starts `$YZ serve ARGS` in the background with its output in LOG; sets
+# serve_pid, and serve_url once it says where it listens (returns 1 if it stopped first)
+serve_start() {
+    log=$1
+    shift
+    : > "$log"
+    "$YZ" serve "$@" > "$log" 2>&1 &
+    serve_pid=$!
+    serve_url=""
+    for i in $(seq 200); do
+        serve_url=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$log")
+        [ -n "$serve_url" ] && return 0
+        kill -0 $serve_pid 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}

@@ -42,10 +42,18 @@ libdoc() {
     return 1
 }
 step unit "$UNIT"
+step embed tests/embed/run.sh
+step serve tests/serve/run.sh
+step install tests/install/run.sh
 step cli tests/cli/run.sh
 step store tests/store/run.sh
+step sign tests/sign/run.sh
+step store-edges tests/store/edges.sh
+step records tests/records/run.sh
+step schema tests/schema/run.sh
 step batch tests/batch/run.sh
 step crash tests/crash/run.sh
+step ledger tests/ledger/run.sh
 [ -x tests/hostile/run.sh ] && step hostile tests/hostile/run.sh
 [ -x tests/faults/run.sh ] && step faults tests/faults/run.sh
 [ -x tests/fuzz/regress.sh ] && step fuzz-regress tests/fuzz/regress.sh

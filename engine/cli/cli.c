@@ -12,12 +12,36 @@
 
 void cli_error(const cli *c, const char *fmt, ...)
 {
+    /* the message quotes arguments, file names and values: shown escaped, on one line */
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "yuanzhu%s%s: error: ", c->cmd ? " " : "", c->cmd ? c->cmd : "");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    char *msg = NULL;
+    if (vasprintf(&msg, fmt, ap) < 0)
+        cli_out_of_memory(0);
     va_end(ap);
+    fprintf(stderr, "yuanzhu%s%s: error: %s\n", c->cmd ? " " : "", c->cmd ? c->cmd : "", cli_shown(msg));
+    free(msg);
+}
+
+const char *cli_shown(const char *s)
+{
+    /* a few at a time in one printf: each lives until eight later calls */
+    static char *ring[8];
+    static unsigned next;
+    unsigned k = next++ % 8;
+    yz_free(ring[k]);
+    ring[k] = yz_text_escape(s, false);
+    return ring[k];
+}
+
+int cli_check_operator(const cli *c, const char *operator_id)
+{
+    yz_diags d;
+    yz_diags_init(&d);
+    int rc = yz_operator_check(operator_id, &d);
+    cli_print_diags(c, &d);
+    yz_diags_free(&d);
+    return rc == YZ_OK ? 0 : EXIT_USAGE;
 }
 
 size_t cli_print_diags(const cli *c, const yz_diags *d)
@@ -194,8 +218,93 @@ int cli_open_existing(const cli *c, const char *path, yz_store **st)
     yz_diags_init(&d);
     int rc = yz_store_open(path, NULL, st, &d);
     cli_print_diags(c, &d);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     return rc == YZ_OK ? 0 : EXIT_STORE;
+}
+
+int cli_key_add(const cli *c, cli_keys *ks, const char *path)
+{
+    if (!path || !*path) {
+        cli_error(c, "a key option needs the path of a key file");
+        return EXIT_USAGE;
+    }
+    if (ks->n == CLI_MAX_KEYS) {
+        cli_error(c, "at most %d keys at a time", CLI_MAX_KEYS);
+        return EXIT_USAGE;
+    }
+    yz_diags d;
+    yz_diags_init(&d);
+    int rc = yz_key_read(path, &ks->k[ks->n], &d);
+    cli_print_diags(c, &d);
+    yz_diags_free(&d);
+    if (rc != YZ_OK)
+        return rc == YZ_EIO ? EXIT_INPUT : EXIT_USAGE;
+    ks->n++;
+    return 0;
+}
+
+int cli_key_env(const cli *c, cli_keys *ks, const char *var)
+{
+    const char *v = getenv(var);
+    if (!v || !*v)
+        return 0;
+    char *copy = strdup(v), *save = NULL;
+    if (!copy)
+        cli_out_of_memory(strlen(v) + 1);
+    int code = 0;
+    for (char *p = strtok_r(copy, ":", &save); p && !code; p = strtok_r(NULL, ":", &save))
+        code = cli_key_add(c, ks, p);
+    free(copy);
+    return code;
+}
+
+void cli_keys_free(cli_keys *ks)
+{
+    for (size_t i = 0; i < ks->n; i++)
+        yz_key_free(ks->k[i]);
+    ks->n = 0;
+}
+
+int cli_key_path(const cli *c, cli_key_paths *kp, const char *path)
+{
+    if (kp->n == CLI_MAX_KEYS) {
+        cli_error(c, "at most %d keys at a time", CLI_MAX_KEYS);
+        return EXIT_USAGE;
+    }
+    kp->p[kp->n++] = path;
+    return 0;
+}
+
+int cli_keys_read(const cli *c, const cli_key_paths *kp, const char *env, cli_keys *ks)
+{
+    int code = 0;
+    for (size_t i = 0; i < kp->n && !code; i++)
+        code = cli_key_add(c, ks, kp->p[i]);
+    return code || kp->n || !env ? code : cli_key_env(c, ks, env);
+}
+
+int cli_chain_key(const cli *c, yz_store *st, const char *path, yz_key **key)
+{
+    *key = NULL;
+    if (!path || !*path)
+        path = getenv("YUANZHU_CHAIN_KEY");
+    if (!path || !*path)
+        return 0;
+    cli_keys ks = {{NULL}, 0};
+    int code = cli_key_add(c, &ks, path);
+    if (code)
+        return code;
+    yz_diags d;
+    yz_diags_init(&d);
+    int rc = yz_store_set_chain_key(st, ks.k[0], &d);
+    cli_print_diags(c, &d);
+    yz_diags_free(&d);
+    if (rc != YZ_OK) {
+        cli_keys_free(&ks);
+        return EXIT_USAGE;
+    }
+    *key = ks.k[0];
+    return 0;
 }
 
 size_t cli_width(const char *s)

@@ -26,6 +26,10 @@ typedef struct cli {
 
 /* "yuanzhu check: error: ..." to stderr */
 void cli_error(const cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* s as yz_text_escape(s, false) shows it, for a printf: the text lives until eight more calls. */
+const char *cli_shown(const char *s);
+/* 0, or EXIT_USAGE after saying why operator_id cannot be recorded (yz_operator_check). */
+int cli_check_operator(const cli *c, const char *operator_id);
 /* Prints every diagnostic to stderr; returns the number of errors. */
 size_t cli_print_diags(const cli *c, const yz_diags *d);
 /* Exit code for a library return code. */
@@ -56,6 +60,31 @@ const char *cli_db_path(const char *opt);
 /* Opens an existing store for reading commands (a clear error when there is none). */
 int cli_open_existing(const cli *c, const char *path, yz_store **st);
 
+/* Keys named on the command line (--key, --pubkey, --ruleset-key) or in the environment. */
+#define CLI_MAX_KEYS 8
+typedef struct cli_keys {
+    yz_key *k[CLI_MAX_KEYS];
+    size_t n;
+} cli_keys;
+/* Reads the key in path into ks: 0, or an exit code after saying why. */
+int cli_key_add(const cli *c, cli_keys *ks, const char *path);
+/* Reads the keys named by the environment variable var (paths separated by ':'), if set. */
+int cli_key_env(const cli *c, cli_keys *ks, const char *var);
+void cli_keys_free(cli_keys *ks);
+/* The key files named by repeated options (--ruleset-key), read once the command line is checked. */
+typedef struct cli_key_paths {
+    const char *p[CLI_MAX_KEYS];
+    size_t n;
+} cli_key_paths;
+/* Keeps path: 0, or EXIT_USAGE after saying there are too many. */
+int cli_key_path(const cli *c, cli_key_paths *kp, const char *path);
+/* Reads the keys kp names, or when it names none those of the environment variable env (NULL: none; see
+ * cli_key_env), into ks: 0 or an exit code. */
+int cli_keys_read(const cli *c, const cli_key_paths *kp, const char *env, cli_keys *ks);
+/* The chain secret of a keyed store: from path (--chain-key), else $YUANZHU_CHAIN_KEY, given to st.
+ * *key (free it after closing st) stays NULL when neither is set.  0 or an exit code. */
+int cli_chain_key(const cli *c, yz_store *st, const char *path, yz_key **key);
+
 /* Columns a UTF-8 text takes on a terminal (a Chinese character takes two). */
 size_t cli_width(const char *s);
 /* Prints s then spaces up to `width` columns. */
@@ -70,5 +99,11 @@ int cmd_history(cli *c, int argc, char **argv);
 int cmd_show(cli *c, int argc, char **argv);
 int cmd_lint(cli *c, int argc, char **argv);
 int cmd_test(cli *c, int argc, char **argv);
+int cmd_export(cli *c, int argc, char **argv);
+int cmd_due(cli *c, int argc, char **argv);
+int cmd_key(cli *c, int argc, char **argv);
+int cmd_sign(cli *c, int argc, char **argv);
+int cmd_serve(cli *c, int argc, char **argv);
+int cmd_token(cli *c, int argc, char **argv);
 
 #endif

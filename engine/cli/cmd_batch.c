@@ -36,6 +36,8 @@ static const char usage_text[] =
     "  --instructions N, --memory-mb N, --cpu-seconds N\n"
     "                    the rule limits, as for check (the first two only with --no-record)\n"
     "  --quiet           no progress line and no summary\n"
+    "  --ruleset-key F, --require-signed, --chain-key F\n"
+    "                    the ruleset's signature and a keyed store's secret, as for check\n"
     "\n"
     "exit codes: 0 every record decided; 2 usage error; 3 policy error, no policy in force, or a\n"
     "            rule could not decide some records (reported; nothing recorded for them);\n"
@@ -77,11 +79,12 @@ static void on_problem(const yz_batch_problem *p, void *ctx)
     if (r->progress)
         fputs("\r\033[K", stderr); /* the progress line gives way */
     if (!p->rejected)
-        fprintf(stderr, "%s:%ld: error: %s\n", p->input, p->line, p->message);
+        fprintf(stderr, "%s:%ld: error: %s\n", cli_shown(p->input), p->line, p->message);
     else if (r->shown++ < SHOWN_REJECTS)
-        fprintf(stderr, "%s:%ld: error: %s\n", p->input, p->line, p->message);
+        fprintf(stderr, "%s:%ld: error: %s\n", cli_shown(p->input), p->line, p->message);
     else if (r->shown == SHOWN_REJECTS + 1)
-        fprintf(stderr, "%s: more rejected records: see %s\n", p->input, r->rejects ? r->rejects : "the rejects file");
+        fprintf(stderr, "%s: more rejected records: see %s\n", cli_shown(p->input),
+                r->rejects ? cli_shown(r->rejects) : "the rejects file");
 }
 
 static void on_progress(const yz_batch_progress *p, void *ctx)
@@ -109,7 +112,7 @@ static void on_progress(const yz_batch_progress *p, void *ctx)
 static void print_summary(const yz_batch_options *o, const yz_batch_summary *s)
 {
     printf("batch: %llu record%s from %s, %s as of %s (ruleset %.12s)\n", (unsigned long long)s->records,
-           s->records == 1 ? "" : "s", o->input, o->province, o->as_of, s->ruleset);
+           s->records == 1 ? "" : "s", cli_shown(o->input), cli_shown(o->province), o->as_of, s->ruleset);
     printf("  decided %llu, already decided (skipped) %llu, rejected %llu", (unsigned long long)s->decided,
            (unsigned long long)s->skipped, (unsigned long long)s->rejected);
     if (s->failed)
@@ -124,17 +127,18 @@ static void print_summary(const yz_batch_options *o, const yz_batch_summary *s)
         bool cat = i < s->ncat;
         const char *id = cat ? s->cat_ids[i] : s->sub_ids[i - s->ncat];
         const char *name = cat ? s->cat_names[i] : s->sub_names[i - s->ncat];
-        snprintf(label, sizeof label, "%s %s", name ? name : "", id);
+        snprintf(label, sizeof label, "%s %s", cli_shown(name ? name : ""), cli_shown(id));
         size_t w = cli_width(label);
         col = w > col ? w : col;
     }
     if (s->ncat) {
         printf("\n  ");
         cli_pad("category 认定类别", col);
-        printf(" %10s %13s\n", "met", "undetermined");
+        printf(" %10s %13s\n", yz_status_name(YZ_MET, false), yz_status_name(YZ_UNDETERMINED, false));
     }
     for (size_t i = 0; i < s->ncat; i++) {
-        snprintf(label, sizeof label, "%s %s", s->cat_names[i] ? s->cat_names[i] : "", s->cat_ids[i]);
+        snprintf(label, sizeof label, "%s %s", cli_shown(s->cat_names[i] ? s->cat_names[i] : ""),
+                 cli_shown(s->cat_ids[i]));
         printf("  ");
         cli_pad(label, col);
         printf(" %10llu %13llu\n", (unsigned long long)s->cat_counts[i][YZ_MET],
@@ -143,11 +147,13 @@ static void print_summary(const yz_batch_options *o, const yz_batch_summary *s)
     if (s->nsub) {
         printf("\n  ");
         cli_pad("subsidy 补贴", col);
-        printf(" %10s %13s %22s\n", "eligible", "undetermined", "granted in total (yuan)");
+        printf(" %10s %13s %22s\n", yz_status_name(YZ_MET, true), yz_status_name(YZ_UNDETERMINED, true),
+               "granted in total (yuan)");
     }
     for (size_t i = 0; i < s->nsub; i++) {
         char money[40];
-        snprintf(label, sizeof label, "%s %s", s->sub_names[i] ? s->sub_names[i] : "", s->sub_ids[i]);
+        snprintf(label, sizeof label, "%s %s", cli_shown(s->sub_names[i] ? s->sub_names[i] : ""),
+                 cli_shown(s->sub_ids[i]));
         yuan(money, sizeof money, s->sub_totals[i]);
         printf("  ");
         cli_pad(label, col);
@@ -159,9 +165,10 @@ static void print_summary(const yz_batch_options *o, const yz_batch_summary *s)
     yuan(once, sizeof once, s->once_fen);
     printf("\n  monthly subsidy cost: %s yuan per month; one-off payments: %s yuan\n", m, once);
     if (o->record && s->first_seq)
-        printf("  recorded in %s as decisions seq %lld to %lld\n", o->db, (long long)s->first_seq, (long long)s->last_seq);
+        printf("  recorded in %s as decisions seq %lld to %lld\n", cli_shown(o->db), (long long)s->first_seq,
+               (long long)s->last_seq);
     else if (o->record)
-        printf("  nothing new recorded in %s\n", o->db);
+        printf("  nothing new recorded in %s\n", cli_shown(o->db));
     if (o->record && s->unrecorded)
         printf("  not recorded: %llu decided after the last commit, lost with the transaction the store failed; "
                "run the same command again to decide them (what is recorded is skipped)\n",
@@ -177,7 +184,8 @@ int cmd_batch(cli *c, int argc, char **argv)
     o.province = getenv("YUANZHU_PROVINCE");
     o.operator_id = getenv("YUANZHU_OPERATOR");
     o.record = true;
-    const char *db = NULL;
+    const char *db = NULL, *chain = NULL;
+    cli_key_paths key_paths = {{NULL}, 0};
     bool quiet = false;
     char *rejects = NULL;
     for (int i = 1; i < argc; i++) {
@@ -218,6 +226,13 @@ int cmd_batch(cli *c, int argc, char **argv)
             o.lines = v;
         } else if (!strcmp(argv[i], "--no-record")) {
             o.record = false;
+        } else if ((v = cli_opt(argc, argv, &i, "--ruleset-key"))) {
+            if (cli_key_path(c, &key_paths, v) != 0)
+                return EXIT_USAGE;
+        } else if (!strcmp(argv[i], "--require-signed")) {
+            o.require_signed = true;
+        } else if ((v = cli_opt(argc, argv, &i, "--chain-key"))) {
+            chain = v;
         } else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
             quiet = true;
         } else if ((l = cli_limit_opt(c, argc, argv, &i, &o.limits)) != 0) {
@@ -251,6 +266,8 @@ int cmd_batch(cli *c, int argc, char **argv)
                      "or --no-record");
         return EXIT_USAGE;
     }
+    if (o.record && cli_check_operator(c, o.operator_id))
+        return EXIT_USAGE;
     o.db = cli_db_path(db);
     if (!o.rejects && strcmp(o.input, "-")) {
         size_t n = strlen(o.input) + 16;
@@ -264,6 +281,19 @@ int cmd_batch(cli *c, int argc, char **argv)
     o.on_problem = on_problem;
     o.on_progress = on_progress;
     o.ctx = &rep;
+    cli_keys keys = {{NULL}, 0}, chain_key = {{NULL}, 0};
+    int code = cli_keys_read(c, &key_paths, "YUANZHU_RULESET_KEY", &keys);
+    if (!code && (chain || (o.record && (chain = getenv("YUANZHU_CHAIN_KEY")) && *chain)))
+        code = cli_key_add(c, &chain_key, chain);
+    if (code) {
+        cli_keys_free(&keys);
+        cli_keys_free(&chain_key);
+        free(rejects);
+        return code;
+    }
+    o.ruleset_keys = (const yz_key *const *)keys.k;
+    o.n_ruleset_keys = keys.n;
+    o.chain_key = chain_key.n ? chain_key.k[0] : NULL;
     yz_diags d;
     yz_diags_init(&d);
     yz_batch_summary s;
@@ -272,14 +302,16 @@ int cmd_batch(cli *c, int argc, char **argv)
     for (size_t i = 0; i < d.n; i++)
         d_output |= !strncmp(d.items[i].message, "cannot write the lines file", 27) ||
                     !strncmp(d.items[i].message, "cannot write the rejects file", 29);
+    cli_keys_free(&keys);
+    cli_keys_free(&chain_key);
     cli_print_diags(c, &d);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     if (!quiet && s.records + s.rejected > 0)
         print_summary(&o, &s);
     if (rejects && s.rejected == 0)
         unlink(rejects); /* no rejects, no file */
     else if (rejects && !quiet)
-        printf("  rejected records: %s\n", rejects);
+        printf("  rejected records: %s\n", cli_shown(rejects));
     free(rejects);
     yz_batch_summary_free(&s);
     switch (rc) {

@@ -21,6 +21,12 @@ static const char usage_text[] =
     "  --operator ID     the caseworker recording the decision (or YUANZHU_OPERATOR); required to record\n"
     "  --db PATH         the decision store (or YUANZHU_DB; default ./yuanzhu.db, created if absent)\n"
     "  --no-record       decide without recording anything\n"
+    "  --ruleset-key F   the public key of a ruleset signer (repeatable; or YUANZHU_RULESET_KEY): a\n"
+    "                    folder's signature (" YZ_RULESET_SIGNATURE ") is checked against it before anything is\n"
+    "                    decided; a signed folder with no key to check it is refused\n"
+    "  --require-signed  refuse a ruleset that is not signed by such a key (a store that trusts\n"
+    "                    keys requires it by itself: yuanzhu key trust)\n"
+    "  --chain-key F     the secret of a keyed store's chain (or YUANZHU_CHAIN_KEY)\n"
     "  --instructions N  Lua instruction budget per rule call (default 1000000; with --no-record)\n"
     "  --memory-mb N     memory a rule call may allocate, in MiB (default 64; with --no-record)\n"
     "  --cpu-seconds N   stop a rule call after N s of CPU time (default 5): the decision then\n"
@@ -30,7 +36,8 @@ static const char usage_text[] =
     "printed (to standard error with --json), unless --no-record is given.\n"
     "\n"
     "exit codes: 0 a determination was made (whatever its outcome); 2 usage error;\n"
-    "            3 policy error or no policy in force on the date; 4 the record is unreadable or\n"
+    "            3 policy error, no policy in force on the date, or the ruleset's signature is\n"
+    "            missing, wrong or unchecked; 4 the record is unreadable or\n"
     "            breaks the schema (every violation is listed with its field path); 5 the store\n"
     "            failed (the determination is printed, nothing was recorded)\n"
     "\n"
@@ -41,14 +48,23 @@ int cmd_check(cli *c, int argc, char **argv)
 {
     const char *province = getenv("YUANZHU_PROVINCE"), *as_of = NULL, *file = NULL, *db = NULL;
     const char *operator_id = getenv("YUANZHU_OPERATOR");
-    bool json = false, record = true;
+    const char *chain = NULL;
+    bool json = false, record = true, require = false;
     yz_limits lim = {0, 0, 0};
+    cli_key_paths key_paths = {{NULL}, 0};
     for (int i = 1; i < argc; i++) {
         const char *v;
         int l;
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(usage_text, stdout);
             return 0;
+        } else if ((v = cli_opt(argc, argv, &i, "--ruleset-key"))) {
+            if (cli_key_path(c, &key_paths, v) != 0)
+                return EXIT_USAGE;
+        } else if (!strcmp(argv[i], "--require-signed")) {
+            require = true;
+        } else if ((v = cli_opt(argc, argv, &i, "--chain-key"))) {
+            chain = v;
         } else if ((v = cli_opt(argc, argv, &i, "--province"))) {
             province = v;
         } else if ((v = cli_opt(argc, argv, &i, "--as-of"))) {
@@ -95,6 +111,8 @@ int cmd_check(cli *c, int argc, char **argv)
                      "or --no-record to decide without recording");
         return EXIT_USAGE;
     }
+    if (record && cli_check_operator(c, operator_id))
+        return EXIT_USAGE;
     char today[11];
     if (!as_of || !*as_of) {
         cli_today(today);
@@ -107,7 +125,14 @@ int cmd_check(cli *c, int argc, char **argv)
     yz_record *rec = NULL;
     yz_evaluator *ev = NULL;
     yz_determination *det = NULL;
-    int code = 0;
+    yz_store *st = NULL;
+    yz_key *chain_key = NULL;
+    cli_keys keys = {{NULL}, 0};
+    yz_diags store_diags;
+    yz_diags_init(&store_diags);
+    int code = cli_keys_read(c, &key_paths, "YUANZHU_RULESET_KEY", &keys);
+    if (code)
+        goto out;
 
     int rc = yz_ruleset_load(c->home, province, &rs, &d);
     if (rc != YZ_OK) {
@@ -120,8 +145,23 @@ int cmd_check(cli *c, int argc, char **argv)
         }
         goto out;
     }
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     yz_diags_init(&d);
+    /* the ruleset's signature, as the store (when recording) or the options require, before
+       anything is decided; a store that cannot be opened is reported after the determination */
+    const char *path = cli_db_path(db);
+    int store_rc = record ? yz_store_open(path, NULL, &st, &store_diags) : YZ_OK;
+    if (st && (code = cli_chain_key(c, st, chain, &chain_key)) != 0)
+        goto out;
+    rc = st ? yz_store_check_ruleset(st, rs, (const yz_key *const *)keys.k, keys.n, require, &d)
+            : yz_ruleset_verify(rs, (const yz_key *const *)keys.k, keys.n, require, &d);
+    if (rc != YZ_OK) {
+        cli_print_diags(c, &d);
+        if (rc == YZ_EPOLICY)
+            cli_error(c, "the %s ruleset was refused for its signature: nothing was decided", cli_shown(province));
+        code = rc == YZ_EPOLICY ? EXIT_POLICY : rc == YZ_EUSAGE ? EXIT_USAGE : EXIT_STORE;
+        goto out;
+    }
     if ((rc = yz_ruleset_in_force(rs, as_of, &d)) != YZ_OK) {
         cli_print_diags(c, &d);
         code = rc == YZ_ENOTINFORCE ? EXIT_POLICY : cli_exit_for(rc);
@@ -142,7 +182,8 @@ int cmd_check(cli *c, int argc, char **argv)
     if (rc != YZ_OK) {
         size_t n = cli_print_diags(c, &d);
         if (rc == YZ_EINPUT)
-            fprintf(stderr, "%s: %zu problem%s; the record was not evaluated\n", source, n, n == 1 ? "" : "s");
+            fprintf(stderr, "%s: %zu problem%s; the record was not evaluated\n", cli_shown(source), n,
+                    n == 1 ? "" : "s");
         code = EXIT_INPUT;
         goto out;
     }
@@ -153,16 +194,12 @@ int cmd_check(cli *c, int argc, char **argv)
     }
     char decision[17] = "";
     int64_t seq = 0;
-    const char *path = cli_db_path(db);
     if (record) {
-        yz_store *st = NULL;
-        rc = yz_store_open(path, NULL, &st, &d);
-        if (rc == YZ_OK)
-            rc = yz_store_record(st, rs, rec, det, operator_id, decision, &seq, &d);
-        yz_store_close(st);
+        rc = store_rc == YZ_OK ? yz_store_record(st, rs, rec, det, operator_id, decision, &seq, &d) : store_rc;
         if (rc != YZ_OK) {
+            cli_print_diags(c, &store_diags);
             cli_print_diags(c, &d);
-            code = EXIT_STORE;
+            code = rc == YZ_EUSAGE ? EXIT_USAGE : EXIT_STORE;
         }
     }
     char *outs = json ? yz_determination_json(det) : yz_determination_text(det);
@@ -171,14 +208,19 @@ int cmd_check(cli *c, int argc, char **argv)
     if (code == EXIT_STORE)
         cli_error(c, "the decision was NOT recorded in %s", path);
     else if (record && json)
-        fprintf(stderr, "recorded decision %s (seq %lld) in %s\n", decision, (long long)seq, path);
+        fprintf(stderr, "recorded decision %s (seq %lld) in %s\n", decision, (long long)seq, cli_shown(path));
     else if (record)
-        printf("\n已记录：决定编号 %s（%s，序号 %lld，经办人 %s）\n", decision, path, (long long)seq, operator_id);
+        printf("\n已记录：决定编号 %s（%s，序号 %lld，经办人 %s）\n", decision, cli_shown(path), (long long)seq,
+               cli_shown(operator_id));
 out:
+    yz_diags_free(&store_diags);
+    yz_store_close(st);
+    yz_key_free(chain_key);
+    cli_keys_free(&keys);
     yz_determination_free(det);
     yz_evaluator_free(ev);
     yz_record_free(rec);
     yz_ruleset_free(rs);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     return code;
 }

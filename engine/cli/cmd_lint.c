@@ -16,6 +16,9 @@ static const char usage_text[] =
     "the instruction budget can end and amounts that cannot be a whole number of fen.\n"
     "\n"
     "  --today DATE   the date expiry warnings are computed from (default: today)\n"
+    "  --ruleset-key F  the public key of a ruleset signer (repeatable; or YUANZHU_RULESET_KEY): a folder's\n"
+    "                 signature (" YZ_RULESET_SIGNATURE ") must verify with one and sign exactly its files; a\n"
+    "                 signed folder with no key to check it is an error\n"
     "\n"
     "exit codes: 0 no errors (warnings allowed); 2 usage error; 3 errors found\n"
     "\n"
@@ -26,6 +29,7 @@ int cmd_lint(cli *c, int argc, char **argv)
     const char *today = NULL;
     char todaybuf[11];
     int npaths = 0;
+    cli_key_paths key_paths = {{NULL}, 0};
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -33,6 +37,9 @@ int cmd_lint(cli *c, int argc, char **argv)
             return 0;
         } else if ((v = cli_opt(argc, argv, &i, "--today"))) {
             today = v;
+        } else if ((v = cli_opt(argc, argv, &i, "--ruleset-key"))) {
+            if (cli_key_path(c, &key_paths, v) != 0)
+                return EXIT_USAGE;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             cli_error(c, "unknown option '%s'", argv[i]);
             fputs(usage_text, stderr);
@@ -49,22 +56,29 @@ int cmd_lint(cli *c, int argc, char **argv)
         cli_today(todaybuf);
         today = todaybuf;
     }
+    cli_keys keys = {{NULL}, 0};
+    int code = cli_keys_read(c, &key_paths, "YUANZHU_RULESET_KEY", &keys);
+    if (code) {
+        cli_keys_free(&keys);
+        return code;
+    }
     yz_diags d;
     yz_diags_init(&d);
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--today")) {
+        if (!strcmp(argv[i], "--today") || !strcmp(argv[i], "--ruleset-key")) {
             i++;
             continue;
         }
-        if (!strncmp(argv[i], "--today=", 8))
+        if (!strncmp(argv[i], "--today=", 8) || !strncmp(argv[i], "--ruleset-key=", 14))
             continue;
-        yz_lint(c->home, argv[i], today, &d);
+        yz_lint_keys(c->home, argv[i], today, (const yz_key *const *)keys.k, keys.n, &d);
     }
+    cli_keys_free(&keys);
     cli_print_diags(c, &d);
     size_t errors = d.n_errors, warnings = d.n_warnings;
     if (errors || warnings)
         fprintf(stderr, "%zu error%s, %zu warning%s\n", errors, errors == 1 ? "" : "s", warnings,
                 warnings == 1 ? "" : "s");
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     return errors ? EXIT_POLICY : 0;
 }

@@ -1,10 +1,12 @@
 /* cmd_test.c: `yuanzhu test PATH...`: a province's YAML test cases. */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
 static const char usage_text[] =
-    "usage: yuanzhu test [--filter TEXT] [--verbose] PATH...\n"
+    "usage: yuanzhu test [--filter TEXT] [--verbose] [--records FILE] PATH...\n"
     "\n"
     "Runs the YAML test cases under PATH/tests (and those of its city folders), or one test file.\n"
     "Each failure is shown with what was expected, what was decided and the conditions that\n"
@@ -13,15 +15,24 @@ static const char usage_text[] =
     "\n"
     "  --filter TEXT  run only cases whose name contains TEXT\n"
     "  --verbose      list passing cases too\n"
+    "  --records FILE write each case's applicant record (after its set: and unset:) to FILE as\n"
+    "                 JSON Lines, to check them with another tool or decide them with batch\n"
     "\n"
     "exit codes: 0 all passed; 1 some failed; 2 usage error; 3 a policy or test file has errors\n"
     "\n"
     "example: yuanzhu test provinces/guangdong\n";
 
+static void write_record(const char *name, const char *json, void *ctx)
+{
+    (void)name;
+    fprintf(ctx, "%s\n", json);
+}
+
 int cmd_test(cli *c, int argc, char **argv)
 {
     yz_test_options opts;
     memset(&opts, 0, sizeof opts);
+    const char *records = NULL;
     const char *paths[256];
     int npaths = 0;
     for (int i = 1; i < argc; i++) {
@@ -32,6 +43,8 @@ int cmd_test(cli *c, int argc, char **argv)
             return 0;
         } else if ((v = cli_opt(argc, argv, &i, "--filter"))) {
             opts.filter = v;
+        } else if ((v = cli_opt(argc, argv, &i, "--records"))) {
+            records = v;
         } else if (!strcmp(argv[i], "--verbose") || !strcmp(argv[i], "-v")) {
             opts.verbose = 1;
         } else if ((l = cli_limit_opt(c, argc, argv, &i, &opts.limits)) != 0) {
@@ -48,6 +61,16 @@ int cmd_test(cli *c, int argc, char **argv)
     if (!npaths) {
         cli_error(c, "name the policy folders or test files to run (e.g. yuanzhu test provinces/guangdong)");
         return EXIT_USAGE;
+    }
+    FILE *rf = NULL;
+    if (records) {
+        rf = *records ? fopen(records, "w") : NULL;
+        if (!rf) {
+            cli_error(c, "--records: cannot write '%s': %s", records, *records ? strerror(errno) : "no file named");
+            return EXIT_USAGE;
+        }
+        opts.on_record = write_record;
+        opts.ctx = rf;
     }
     size_t passed = 0, failed = 0;
     int worst = 0;
@@ -77,7 +100,11 @@ int cmd_test(cli *c, int argc, char **argv)
         int code = rc == YZ_OK ? 0 : rc == YZ_EFAILED ? EXIT_FAIL : EXIT_POLICY;
         if (code > worst)
             worst = code;
-        yz_diags_clear(&d);
+        yz_diags_free(&d);
+    }
+    if (rf && (ferror(rf) | fclose(rf))) {
+        cli_error(c, "--records: cannot write '%s'", records);
+        worst = worst ? worst : EXIT_INTERNAL;
     }
     printf("%zu passed, %zu failed\n", passed, failed);
     return worst;

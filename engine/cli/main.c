@@ -41,10 +41,16 @@ static const struct command {
     {"lint", cmd_lint, "check policy files and report every problem as file:line:col"},
     {"test", cmd_test, "run a province's YAML test cases"},
     {"history", cmd_history, "list a person's decisions over time"},
-    {"show", cmd_show, "print a recorded decision (or the record it was made from) as stored"},
+    {"show", cmd_show, "print a recorded decision in Chinese as check printed it (--json: as stored)"},
+    {"export", cmd_export, "write recorded decisions as a spreadsheet (CSV, GBK for Excel) or JSON Lines"},
+    {"due", cmd_due, "list whose status changes by a date (subsidy ends, age, retirement, policy end)"},
     {"replay", cmd_replay, "redo recorded decisions and show they come out byte for byte the same"},
-    {"audit", cmd_audit, "verify the tamper-evident audit chain of the store, or print its head"},
-    {"init", cmd_init, "create a decision store (SHA-256 or SM3 chain)"},
+    {"audit", cmd_audit, "verify the tamper-evident audit chain of the store, print its head, or sign a checkpoint"},
+    {"init", cmd_init, "create a decision store (SHA-256 or SM3 chain, optionally keyed)"},
+    {"key", cmd_key, "make a signing key (SM2, Ed25519) or chain secret; show one; trust one in a store"},
+    {"sign", cmd_sign, "sign a policy folder's ruleset (the manifest of its files)"},
+    {"serve", cmd_serve, "serve decisions over HTTP (JSON API with roles, and a caseworker's web page)"},
+    {"token", cmd_token, "make a bearer token for serve (caseworker, auditor, policy, admin)"},
 };
 
 static void usage(FILE *f)
@@ -61,6 +67,8 @@ static void usage(FILE *f)
                "             YUANZHU_DB    decision store (default ./yuanzhu.db)\n"
                "             YUANZHU_OPERATOR  caseworker id recorded with decisions\n"
                "             YUANZHU_BUSY_TIMEOUT_MS  how long a write waits for another process's (default 10000)\n"
+               "             YUANZHU_CHAIN_KEY  the secret of a keyed store's chain (a file)\n"
+               "             YUANZHU_RULESET_KEY  public keys of ruleset signers (files, separated by ':')\n"
                "version: yuanzhu " YZ_VERSION "\n");
 }
 

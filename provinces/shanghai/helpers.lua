@@ -16,7 +16,8 @@
 -- subsidy uses sh_months_judged_at_start rather than months_available.
 --
 -- Conventions shared by both functions:
---   * the months already received are summed over every id in ids (subsidy_history);
+--   * the months already received are summed over every id in ids (subsidy_history; one_of and
+--     ids_of come from the rule library);
 --   * the 3 years "end" on the day the last month is complete: add_months(start, months), the
 --     day after the last day the determination shows as its end date (as a person reaches N 周岁
 --     on their birthday, not the day before);
@@ -26,16 +27,6 @@
 --
 -- Helpers keep no state: every value is computed from the arguments.
 local M = {}
-
-local function member(list, x)
-  for i = 1, #list do if list[i] == x then return true end end
-  return false
-end
-
-local function ids_of(ids)
-  if type(ids) == "string" then return { ids } end
-  return ids
-end
 
 --- sh_limit_end(r, on, ids, max_months) -> the day the max_months of the subsidies in ids are (or,
 --- if received without a break from `on`, will be) complete, and whether that day is already past.
@@ -51,7 +42,7 @@ function M.sh_limit_end(r, on, ids, max_months)
   local hist = r.subsidy_history
   for i = 1, #hist do
     local e = hist[i]
-    if member(ids, e.subsidy) then
+    if one_of(e.subsidy, ids) then
       entries[#entries + 1] = { from = e.from, months = e.months }
     end
   end

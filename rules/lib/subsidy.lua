@@ -11,10 +11,12 @@ local function member(list, x)
   return false
 end
 
-local function ids_of(ids)
+--- ids_of(ids) -> a list of subsidy ids: ids itself, or { ids } when it is one id.
+function M.ids_of(ids)
   if type(ids) == "string" then return { ids } end
   return ids
 end
+local ids_of = M.ids_of
 
 --- registered(r, on) -> registered unemployed on a date: unemployment_registration.registered
 --- is true and registered_on is on or before the date.

@@ -45,7 +45,7 @@ check_sums "$T/csvform.jsonl" > "$T/check-csv.sums"
 # the decisions a store holds, as sorted SHA-256 digests of what `show` prints
 decided() {
     sqlite3 "$1" "SELECT id FROM decisions ORDER BY seq" | while read -r id; do
-        "$YZ" show --db "$1" "$id" | sha256sum | cut -c1-64
+        "$YZ" show --json --db "$1" "$id" | sha256sum | cut -c1-64
     done | sort
 }
 

@@ -9,9 +9,11 @@
 #  3. times `batch` with full recording (validation, explanations, audit chain; a fresh store each
 #     run) and with --no-record: records/s, CPU, peak RSS; store bytes per decision; `audit verify`
 #     events/s on the store just written;
+#     then times the ledger over that store: export (CSV, JSON Lines) and due (decisions/s);
 #  4. runs the kit's compare.sh for the peers' figures in the same run (BENCH_COMPARE=0 skips it;
 #     PEERS, SLOW_N and RUNS are passed through; SLOW_N defaults to 50000).
-#  BENCH_MILLION=1 also measures peak RSS of both modes on 1,000,000 records.
+#  BENCH_MILLION=1 also measures peak RSS of both modes on 1,000,000 records, and of export over the
+#  1,000,000-decision store.
 #
 # The kit lives in ../shared/bench next to the project (BENCH_KIT=PATH to point elsewhere).
 set -eu
@@ -71,6 +73,17 @@ echo "  store: $bytes bytes, $((bytes / decisions)) bytes per decision (input an
 awk -v n="$((decisions + 1))" '{ printf "  audit verify: %.0f events/s (%.2f s for %d events)\n", n / $1, $1, n }' "$W/time"
 timed "--no-record" "$W/yz-norecord.sh" "$DATA"
 
+# the ledger over the store just recorded: export streams every decision; due follows each person's
+# newest decision (evaluations per person: the monthly grid of the window, the dates the rules
+# expose, a bisection per change)
+echo
+echo "== the ledger over the $decisions decisions of that store"
+timed "export csv" "$YZ" export --db "$W/bench.db" --output /dev/null
+timed "export jsonl --mask" "$YZ" export --db "$W/bench.db" --format jsonl --mask --output /dev/null
+timed "due --by 2026-12-31" "$YZ" due --db "$W/bench.db" --by 2026-12-31 --json
+timed "due --by 2026-07-31" "$YZ" due --db "$W/bench.db" --by 2026-07-31 --json
+"$YZ" due --db "$W/bench.db" --by 2026-12-31 --json | grep -o '"cause":"[a-z_]*"' | sort | uniq -c | sed 's/^ */  due rows by cause: /' 
+
 if [ "${BENCH_MILLION:-0}" = 1 ]; then
     M=$W/a1000000.jsonl
     [ -s "$M" ] || { echo "generating 1,000,000 records into $M ..."; python3 "$KIT/gen.py" 1000000 "$M" --seed 7; }
@@ -79,6 +92,7 @@ if [ "${BENCH_MILLION:-0}" = 1 ]; then
     n0=$N
     N=1000000
     timed "full recording (1M)" "$W/yz-record.sh" "$M"
+    timed "export csv (1M decisions)" "$YZ" export --db "$W/bench.db" --output /dev/null
     timed "--no-record (1M)" "$W/yz-norecord.sh" "$M"
     N=$n0
     rm -f "$W/bench.db" "$W/bench.db-wal" "$W/bench.db-shm"

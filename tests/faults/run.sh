@@ -177,7 +177,7 @@ if [ "$AS" != skip ]; then
             $AS "$YZ" batch --province guangdong --as-of 2025-07-01 --jobs 1 --quiet --rejects "$W/rej-$case.jsonl" --db "$D/a.db" "$T/ledger.jsonl"
         expect "read-only $case: audit verify" 0 "ok: 2 events" $AS "$YZ" audit verify --db "$D/a.db"
         expect "read-only $case: history" 0 "$BASE_ID" $AS "$YZ" history --db "$D/a.db" 440106198506150025
-        expect "read-only $case: show" 0 '"as_of":"2025-06-15"' $AS "$YZ" show --db "$D/a.db" "$BASE_ID"
+        expect "read-only $case: show" 0 '"as_of":"2025-06-15"' $AS "$YZ" show --json --db "$D/a.db" "$BASE_ID"
         expect "read-only $case: replay" 0 "match: decision $BASE_ID" $AS "$YZ" replay --db "$D/a.db" "$BASE_ID"
         # (the sqlite3 shell cannot read a WAL store on read-only media either, unless told it is immutable)
         [ "$(sqlite3 "file:$D/a.db?immutable=1" "SELECT count(*) FROM decisions")" = 1 ] && ok || bad "read-only $case: the decision count changed"

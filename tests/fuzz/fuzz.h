@@ -56,7 +56,7 @@ static inline void fuzz_check_canonical(const yz_record *rec, const char *what)
     yz_free(canon2);
     yz_record_free(again);
     yz_free(canon);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
 }
 
 #endif

@@ -26,15 +26,15 @@ fuzz: deps-check
 fuzz-build: $(FUZZ_HARNESSES:%=$(BUILD)/fuzz_%)
 
 # libFuzzer's own main: only at link time (the objects carry -fsanitize=fuzzer-no-link)
-$(BUILD)/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/libyuanzhu.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libyuanzhu.a $(LIBS)
+$(BUILD)/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/libyuanzhu-internal.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libyuanzhu-internal.a $(LIBS)
 
 # the replay drivers are built with the unit tests, so make test and make check both have them
 unit: $(FUZZ_HARNESSES:%=$(BUILD)/fuzz-driver-%)
 
-$(BUILD)/fuzz-driver-%: $(BUILD)/tests/fuzz/driver.o $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/libyuanzhu.a
+$(BUILD)/fuzz-driver-%: $(BUILD)/tests/fuzz/driver.o $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/libyuanzhu-internal.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(BUILD)/tests/fuzz/driver.o $(BUILD)/tests/fuzz/fuzz_$*.o \
-	    $(BUILD)/libyuanzhu.a $(LIBS)
+	    $(BUILD)/libyuanzhu-internal.a $(LIBS)
 
 .PRECIOUS: $(BUILD)/tests/fuzz/%.o
 

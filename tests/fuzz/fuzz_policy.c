@@ -93,8 +93,8 @@ static void cleanup(void)
     yz_free(dir);
     yz_free(lint_policy);
     for (size_t i = 0; i < nbase; i++) {
-        yz_free((char *)base[i].path);
-        yz_free((char *)base[i].data);
+        yz_free_const(base[i].path);
+        yz_free_const(base[i].data);
     }
     yz_free(base);
     yz_free(files);
@@ -143,7 +143,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
             fprintf(stderr, "fuzz_policy: %s does not parse\n", p);
             exit(2);
         }
-        yz_diags_clear(&d);
+        yz_diags_free(&d);
         yz_free(data);
         yz_free(p);
     }
@@ -187,7 +187,7 @@ static char *evaluate_one(yz_evaluator *ev, const yz_record *rec, const char *as
                 json);
     arena_free(&m);
     yz_determination_free(det);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     return json;
 }
 
@@ -219,7 +219,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_SHOW_DIAGS(&d);
     if (getenv("FUZZ_VERBOSE"))
         fprintf(stderr, "load: %s, %zu policies\n", yz_rc_name(rc), rs ? rs->npolicies : 0);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     if (rs) {
         yz_limits lim = {200000, 16u << 20, 0};
         yz_evaluator *ev = NULL;
@@ -230,7 +230,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 evaluate(ev, last->eff_to);
             yz_evaluator_free(ev);
         }
-        yz_diags_clear(&d);
+        yz_diags_free(&d);
         yz_ruleset_free(rs);
     }
 
@@ -239,6 +239,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rc = yz_lint(home, lint_policy, "2025-01-01", &d);
     FUZZ_ASSERT(rc == YZ_OK || d.n_errors > 0, "lint failed (%s) without saying why", yz_rc_name(rc));
     FUZZ_SHOW_DIAGS(&d);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     return 0;
 }

@@ -36,7 +36,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
             fprintf(stderr, "fuzz_record: cannot load %s from %s\n", provinces[i], home);
             exit(2);
         }
-        yz_diags_clear(&d);
+        yz_diags_free(&d);
     }
     atexit(cleanup);
     return 0;
@@ -64,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < d.n; i++)
         yz_free(yz_diag_format(&d.items[i]));
     FUZZ_SHOW_DIAGS(&d);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     if (!rec)
         return 0;
 
@@ -82,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         yz_free(json);
         yz_free(text);
         yz_determination_free(det);
-        yz_diags_clear(&d);
+        yz_diags_free(&d);
     }
     yz_record_free(rec);
     return 0;

@@ -48,7 +48,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         fprintf(stderr, "fuzz_rulelib: cannot load a ruleset from %s\n", home);
         exit(2);
     }
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     /* the library as the evaluator loads it: views registered, then the chunks in file order */
     sb = sandbox_new(NULL, NULL);
     view_init(sb, &vc);

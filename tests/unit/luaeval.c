@@ -74,7 +74,7 @@ const char *lua_eval_with(const char *expr, const char *record_json, const char 
     if (record_json) {
         if (yz_record_parse(record_json, strlen(record_json), "unit", &rec, &d) != YZ_OK) {
             snprintf(result, sizeof result, "bad record: %s", d.n ? d.items[0].message : "?");
-            yz_diags_clear(&d);
+            yz_diags_free(&d);
             lua_pop(L, 1);
             return result;
         }
@@ -119,7 +119,7 @@ const char *lua_eval_with(const char *expr, const char *record_json, const char 
     sb_free(&src);
     sb_free(&msg);
     yz_record_free(rec);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     return result;
 }
 

@@ -11,7 +11,9 @@ static const struct {
 } groups[] = {
     {"util", test_util},       {"dates", test_dates},     {"schema", test_schema},
     {"library", test_library}, {"sandbox", test_sandbox}, {"eval", test_eval},
-    {"lualint", test_lualint}, {"batch", test_batch},
+    {"lualint", test_lualint}, {"yaml", test_yaml},       {"json", test_json},
+    {"merge", test_merge},     {"store", test_store},
+    {"records", test_records}, {"ledger", test_ledger}, {"sign", test_sign}, {"batch", test_batch},
 };
 
 int main(int argc, char **argv)

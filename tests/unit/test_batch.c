@@ -72,7 +72,7 @@ static int run(const char *text, const char *rejects, seen *s, long *printed, yz
     fclose(err);
     if (d.n)
         snprintf(s->first + strlen(s->first), sizeof s->first - strlen(s->first), " | %s", d.items[0].message);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     unlink(in);
     return rc;
 }

@@ -8,46 +8,6 @@
 #include "yz_record.h"
 #include "yz_util.h"
 
-static yz_file files[32];
-static size_t nfiles;
-
-static void add(const char *path, const char *data)
-{
-    files[nfiles].path = path;
-    files[nfiles].data = data;
-    files[nfiles].len = strlen(data);
-    nfiles++;
-}
-
-static void add_lib(void)
-{
-    static const char *const libs[] = {"date.lua", "household.lua", "idcard.lua", "retirement.lua", "subsidy.lua"};
-    for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++) {
-        char *path = yz_path_join("rules/lib", libs[i]);
-        char *data;
-        size_t len;
-        if (yz_read_file(path, 1 << 20, &data, &len) != 0) {
-            fprintf(stderr, "unit: cannot read %s\n", path);
-            exit(2);
-        }
-        files[nfiles].path = path;
-        files[nfiles].data = data;
-        files[nfiles].len = len;
-        nfiles++;
-    }
-}
-
-/* the library files add_lib read (the others are literals) */
-static void free_lib(void)
-{
-    for (size_t i = 0; i < nfiles; i++)
-        if (!strncmp(files[i].path, "rules/lib/", 10)) {
-            yz_free((void *)files[i].path);
-            yz_free((void *)files[i].data);
-        }
-    nfiles = 0;
-}
-
 static const char national[] =
     "format: 1\neffective: {from: 2000-01-01}\n"
     "sources: {s: {issuer: x, number: n1}}\n"
@@ -90,7 +50,7 @@ static yz_determination *decide(yz_evaluator *ev, const char *json, const char *
     yz_diags_init(&d);
     if (yz_record_parse(json, strlen(json), "t", &rec, &d) != YZ_OK) {
         fprintf(stderr, "unit: bad test record: %s\n", d.n ? d.items[0].message : "?");
-        yz_diags_clear(&d);
+        yz_diags_free(&d);
         return NULL;
     }
     yz_determination *det = NULL;
@@ -98,7 +58,7 @@ static yz_determination *decide(yz_evaluator *ev, const char *json, const char *
     if (rc != YZ_OK)
         det = NULL;
     yz_record_free(rec);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     return det;
 }
 
@@ -163,7 +123,7 @@ static void test_refused_memory(const yz_ruleset *rs)
         CHECK(rc == YZ_OK || (rc == YZ_ENOMEM && ev == NULL && has_message(&d, "out of memory")));
         CHECK(rc == YZ_ENOMEM || !host_failed);
         yz_evaluator_free(ev);
-        yz_diags_clear(&d);
+        yz_diags_free(&d);
         yz_diags_init(&d);
     }
 
@@ -201,7 +161,7 @@ static void test_refused_memory(const yz_ruleset *rs)
             }
             yz_determination_free(det);
             yz_evaluator_free(ev);
-            yz_diags_clear(&d);
+            yz_diags_free(&d);
             yz_diags_init(&d);
         }
     }
@@ -212,26 +172,26 @@ static void test_refused_memory(const yz_ruleset *rs)
     host_arm(0, false);
     yz_free(want);
     yz_record_free(rec);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
 }
 
 void test_eval(void)
 {
-    add_lib();
-    add("rules/national/policy.yaml", national);
-    add("provinces/t/policy.yaml", province);
-    add("provinces/t/h.lua", helper);
+    unit_files_add_lib();
+    unit_files_add("rules/national/policy.yaml", national);
+    unit_files_add("provinces/t/policy.yaml", province);
+    unit_files_add("provinces/t/h.lua", helper);
     yz_ruleset *rs = NULL;
     yz_diags d;
     yz_diags_init(&d);
-    int rc = yz_ruleset_load_files(files, nfiles, "t", &rs, &d);
+    int rc = yz_ruleset_load_files(unit_files, unit_nfiles, "t", &rs, &d);
     for (size_t i = 0; i < d.n; i++) {
         char *s = yz_diag_format(&d.items[i]);
         fprintf(stderr, "  %s\n", s);
         yz_free(s);
     }
     CHECK_INT(rc, YZ_OK);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     if (!rs)
         return;
     CHECK_INT(strlen(yz_ruleset_id(rs)), 64);
@@ -326,9 +286,9 @@ void test_eval(void)
     det = NULL;
     CHECK_INT(yz_evaluate(ev, rec, "2031-01-01", &det, &d), YZ_ENOTINFORCE);
     CHECK(d.n && strstr(d.items[0].message, "2020-01-01 to 2030-12-31"));
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     CHECK_INT(yz_evaluate(ev, rec, "2025-02-30", &det, &d), YZ_EUSAGE);
-    yz_diags_clear(&d);
+    yz_diags_free(&d);
     yz_record_free(rec);
 
     yz_evaluator_free(ev);
@@ -336,12 +296,12 @@ void test_eval(void)
     yz_ruleset_free(rs);
 
     /* a policy with errors is never returned */
-    free_lib();
-    add_lib();
-    add("rules/national/policy.yaml", national);
-    add("provinces/u/policy.yaml", "format: 1\nextends: national\neffective: {from: 2020-01-01}\n"
+    unit_files_free();
+    unit_files_add_lib();
+    unit_files_add("rules/national/policy.yaml", national);
+    unit_files_add("provinces/u/policy.yaml", "format: 1\nextends: national\neffective: {from: 2020-01-01}\n"
                                    "categories:\n  x: {name: X, when: 'r.sex == \"F\" and'}\n");
-    rc = yz_ruleset_load_files(files, nfiles, "u", &rs, &d);
+    rc = yz_ruleset_load_files(unit_files, unit_nfiles, "u", &rs, &d);
     CHECK_INT(rc, YZ_EPOLICY);
     CHECK(rs == NULL);
     bool syntax = false, basis = false;
@@ -354,6 +314,6 @@ void test_eval(void)
             fprintf(stderr, "  diag %d: %s\n", d.items[i].line, d.items[i].message);
     CHECK(syntax);
     CHECK(basis);
-    yz_diags_clear(&d);
-    free_lib();
+    yz_diags_free(&d);
+    unit_files_free();
 }

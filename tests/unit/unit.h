@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "yuanzhu.h"
+
 extern int unit_checks, unit_failures;
 
 #define CHECK(cond)                                                                  \
@@ -43,6 +45,16 @@ extern int unit_checks, unit_failures;
  * "error: ..."); static buffer. */
 const char *lua_eval(const char *expr);
 
+/* A ruleset's files in memory (files.c): unit_files_add keeps the literals it is given,
+ * unit_files_add_lib reads every .lua file of rules/lib (from the repository's top folder),
+ * unit_files_free frees those and empties the list. */
+#define UNIT_MAX_FILES 64
+extern yz_file unit_files[UNIT_MAX_FILES];
+extern size_t unit_nfiles;
+void unit_files_add(const char *path, const char *data);
+void unit_files_add_lib(void);
+void unit_files_free(void);
+
 void test_util(void);
 void test_dates(void);
 void test_schema(void);
@@ -51,5 +63,12 @@ void test_sandbox(void);
 void test_eval(void);
 void test_lualint(void);
 void test_batch(void);
+void test_yaml(void);
+void test_json(void);
+void test_merge(void);
+void test_store(void);
+void test_ledger(void);
+void test_sign(void);
+void test_records(void);
 
 #endif

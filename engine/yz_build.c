@@ -1,0 +1,972 @@
+/* yz_build.c: the policy model of one merged policy: sources, dated parameters, conditions (the
+ * all/any/not tree over Lua leaves), prerequisites, disqualifications, categories and subsidies;
+ * the references they make (P.name, r.path, category:, condition:) checked and resolved, and the
+ * texts every determination would otherwise format again. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "yz_diag.h"
+#include "yz_loader.h"
+#include "yz_sandbox.h"
+#include "yz_schema.h"
+
+typedef struct bctx {
+    loader *L;
+    ppolicy *pol;
+} bctx;
+
+static _Thread_local arena *loc_arena; /* the ruleset this thread is building */
+
+static ploc loc_of(const ynode *n)
+{
+    ploc l = {n ? n->file : NULL, n ? n->line : 0, n ? n->col : 0, NULL};
+    if (n && n->file && loc_arena)
+        l.rule = arena_printf(loc_arena, "%s:%d", n->file, n->line);
+    return l;
+}
+
+static pcond *new_cond(loader *L, pckind kind)
+{
+    pcond *c = arena_alloc(ld_mem(L), sizeof *c);
+    memset(c, 0, sizeof *c);
+    c->kind = kind;
+    c->ref_index = -1;
+    c->leaf = -1;
+    c->id = (int)L->rs->nnodes++;
+    return c;
+}
+
+static void add_leaf(loader *L, pcond *c)
+{
+    yz_ruleset *rs = L->rs;
+    rs->leaves = yz_realloc(rs->leaves, (rs->nleaves + 1) * sizeof *rs->leaves);
+    c->leaf = (int)rs->nleaves;
+    rs->leaves[rs->nleaves++] = c;
+}
+
+/* The expression starts on the node's line, or on the next one for block scalars (| and >). */
+static pcond *new_leaf(loader *L, const ynode *n, const char *text)
+{
+    pcond *c = new_cond(L, PC_LEAF);
+    c->expr = n->str;
+    c->text = text;
+    c->loc = loc_of(n);
+    if (n->style == YS_LITERAL || n->style == YS_FOLDED) {
+        c->loc.line++;
+        c->loc.col = 1;
+        c->loc.rule = arena_printf(ld_mem(L), "%s:%d", c->loc.file, c->loc.line);
+    }
+    c->ref_index = -1;
+    add_leaf(L, c);
+    return c;
+}
+
+static pcond *build_cond(bctx *b, const ynode *n, int depth);
+
+static pcond *build_list(bctx *b, const ynode *n, pckind kind, const char *text, int depth, const char *word)
+{
+    loader *L = b->L;
+    if (n->kind != YN_SEQ || n->n == 0) {
+        ld_err_at(L, n, "'%s:' takes a non-empty list of conditions (- lines)", word);
+        return NULL;
+    }
+    pcond *c = new_cond(L, kind);
+    c->text = text;
+    c->loc = loc_of(n);
+    c->ref_index = -1;
+    c->kids = arena_alloc(ld_mem(L), n->n * sizeof *c->kids);
+    for (size_t i = 0; i < n->n; i++) {
+        pcond *k = build_cond(b, n->vals[i], depth + 1);
+        if (k)
+            c->kids[c->nkids++] = k;
+    }
+    return c->nkids ? c : NULL;
+}
+
+static pcond *build_cond(bctx *b, const ynode *n, int depth)
+{
+    loader *L = b->L;
+    if (depth > 32) {
+        ld_err_at(L, n, "conditions nested more than 32 deep");
+        return NULL;
+    }
+    if (!n || ynode_is_null(n)) {
+        ld_err_at(L, n, "a condition is missing here");
+        return NULL;
+    }
+    if (n->kind == YN_SCALAR) {
+        if (!n->len || strspn(n->str, " \t\n") == n->len) {
+            ld_err_at(L, n, "an empty condition");
+            return NULL;
+        }
+        return new_leaf(L, n, NULL);
+    }
+    if (n->kind == YN_SEQ) {
+        ld_err_at(L, n, "a list of conditions needs 'all:' or 'any:' in front of it");
+        return NULL;
+    }
+    static const char *const keys[] = {"all", "any", "not", "lua", "text", "category", "condition", "targets"};
+    const char *text = NULL;
+    const ynode *main = NULL, *mainkey = NULL;
+    for (size_t i = 0; i < n->n; i++) {
+        const char *k = n->keys[i]->str;
+        bool known = false;
+        for (size_t j = 0; j < YZ_ARRAY_LEN(keys); j++)
+            known |= !strcmp(k, keys[j]);
+        if (!known) {
+            const char *near = yz_suggest(k, (const char *const *)keys, YZ_ARRAY_LEN(keys));
+            if (near)
+                ld_err_at(L, n->keys[i], "unknown key '%s' in a condition (did you mean '%s'?)", k, near);
+            else
+                ld_err_at(L, n->keys[i],
+                       "unknown key '%s' in a condition; a condition is text (Lua) or one of all:, any:, not:, lua: (with text:), category:, condition:, targets:",
+                       k);
+            return NULL;
+        }
+        if (!strcmp(k, "text")) {
+            text = ynode_text(n->vals[i]);
+            continue;
+        }
+        if (main) {
+            ld_err_at(L, n->keys[i], "a condition has one of all:, any:, not:, lua:, category:, condition:, targets: (found '%s' and '%s'); nest them",
+                   mainkey->str, k);
+            return NULL;
+        }
+        main = n->vals[i];
+        mainkey = n->keys[i];
+    }
+    if (!main) {
+        ld_err_at(L, n, "a condition needs one of all:, any:, not:, lua:, category:, condition:, targets:");
+        return NULL;
+    }
+    const char *k = mainkey->str;
+    if (!strcmp(k, "all"))
+        return build_list(b, main, PC_ALL, text, depth, "all");
+    if (!strcmp(k, "any"))
+        return build_list(b, main, PC_ANY, text, depth, "any");
+    if (!strcmp(k, "not")) {
+        pcond *kid = build_cond(b, main, depth + 1);
+        if (!kid)
+            return NULL;
+        pcond *c = new_cond(L, PC_NOT);
+        c->text = text;
+        c->loc = loc_of(mainkey);
+        c->ref_index = -1;
+        c->kids = arena_alloc(ld_mem(L), sizeof *c->kids);
+        c->kids[0] = kid;
+        c->nkids = 1;
+        return c;
+    }
+    if (!strcmp(k, "lua")) {
+        if (main->kind != YN_SCALAR || !main->len) {
+            ld_err_at(L, main, "lua: takes a Lua expression");
+            return NULL;
+        }
+        return new_leaf(L, main, text);
+    }
+    if (!strcmp(k, "targets")) {
+        bool t;
+        if (!ynode_bool(main, &t) || !t) {
+            ld_err_at(L, main, "targets: takes true");
+            return NULL;
+        }
+        pcond *c = new_cond(L, PC_TARGETS);
+        c->text = text;
+        c->loc = loc_of(mainkey);
+        c->ref_index = -1;
+        return c;
+    }
+    /* category: / condition: */
+    const char *id = ynode_text(main);
+    if (!id) {
+        ld_err_at(L, main, "%s: takes an id", k);
+        return NULL;
+    }
+    pcond *c = new_cond(L, !strcmp(k, "category") ? PC_CATEGORY : PC_CONDITION);
+    c->text = text;
+    c->ref = id;
+    c->loc = loc_of(main);
+    c->ref_index = -1;
+    return c;
+}
+
+static void build_basis(bctx *b, pitem *it, const ynode *n)
+{
+    loader *L = b->L;
+    if (!n)
+        return;
+    const ynode *one[1] = {n};
+    const ynode *const *list = one;
+    size_t cnt = 1;
+    if (n->kind == YN_SEQ) {
+        list = (const ynode *const *)n->vals;
+        cnt = n->n;
+    }
+    it->basis = arena_alloc(ld_mem(L), (cnt ? cnt : 1) * sizeof *it->basis);
+    for (size_t i = 0; i < cnt; i++) {
+        const ynode *e = list[i];
+        if (e->kind != YN_MAP) {
+            ld_err_at(L, e, "basis: expected {source: id, article: ...}, found %s", ynode_kind_name(e));
+            continue;
+        }
+        for (size_t j = 0; j < e->n; j++) {
+            const char *k = e->keys[j]->str;
+            if (strcmp(k, "source") && strcmp(k, "article") && strcmp(k, "note")) {
+                static const char *const bk[] = {"source", "article", "note"};
+                const char *near = yz_suggest(k, bk, 3);
+                if (near)
+                    ld_err_at(L, e->keys[j], "unknown key '%s' in basis (did you mean '%s'?)", k, near);
+                else
+                    ld_err_at(L, e->keys[j], "unknown key '%s' in basis; allowed: source, article, note", k);
+            }
+        }
+        pbasis *pb = &it->basis[it->nbasis];
+        memset(pb, 0, sizeof *pb);
+        pb->source_id = ynode_text(ynode_get(e, "source"));
+        pb->article = ynode_text(ynode_get(e, "article"));
+        pb->note = ynode_text(ynode_get(e, "note"));
+        if (!pb->source_id) {
+            ld_err_at(L, e, "basis: missing 'source:' (the id of a policy text under sources:)");
+            continue;
+        }
+        for (size_t s = 0; s < b->pol->nsources; s++)
+            if (!strcmp(b->pol->sources[s].id, pb->source_id))
+                pb->src = &b->pol->sources[s];
+        if (!pb->src) {
+            const char *cands[256];
+            size_t nc = 0;
+            for (size_t s = 0; s < b->pol->nsources && nc < 256; s++)
+                cands[nc++] = b->pol->sources[s].id;
+            const char *near = yz_suggest(pb->source_id, cands, nc);
+            const ynode *sn = ynode_get(e, "source");
+            if (near)
+                ld_err_at(L, sn, "basis: unknown source '%s' (did you mean '%s'?)", pb->source_id, near);
+            else
+                ld_err_at(L, sn, "basis: unknown source '%s'; define it under sources:", pb->source_id);
+            continue;
+        }
+        it->nbasis++;
+    }
+}
+
+static const char **build_id_list(bctx *b, const ynode *n, size_t *count)
+{
+    *count = 0;
+    if (!n || n->kind != YN_SEQ)
+        return NULL;
+    const char **out = arena_alloc(ld_mem(b->L), (n->n ? n->n : 1) * sizeof *out);
+    for (size_t i = 0; i < n->n; i++)
+        if (ynode_text(n->vals[i]))
+            out[(*count)++] = n->vals[i]->str;
+    return out;
+}
+
+static const char *const kind_word[PI_NKINDS] = {"prerequisite", "disqualification", "condition", "category", "subsidy"};
+
+static bool build_item(bctx *b, pikind kind, const ynode *key, const ynode *n, pitem *it)
+{
+    loader *L = b->L;
+    memset(it, 0, sizeof *it);
+    it->kind = kind;
+    it->id = key->str;
+    it->loc = loc_of(key);
+    it->verified = true;
+    bool en = true;
+    const ynode *e = ynode_get(n, "enabled");
+    if (e)
+        ynode_bool(e, &en);
+    if (!en)
+        return false;
+    if (n->kind != YN_MAP)
+        return false;
+    it->name = ynode_text(ynode_get(n, kind == PI_CONDITION ? "text" : "name"));
+    it->code = ynode_text(ynode_get(n, "code"));
+    const ynode *v = ynode_get(n, "verified");
+    if (v)
+        ynode_bool(v, &it->verified);
+    it->note = ynode_text(ynode_get(n, "note"));
+    const ynode *when = ynode_get(n, "when");
+    if (when)
+        it->when = build_cond(b, when, 0);
+    else if (kind != PI_SUBSIDY)
+        ld_err_at(L, key, "%s '%s' has no condition: add 'when:'", kind_word[kind], it->id);
+    if (kind != PI_CONDITION && !it->name)
+        ld_err_at(L, key, "%s '%s' has no name: add 'name:' with its Chinese name", kind_word[kind], it->id);
+    if (kind != PI_CONDITION) {
+        const ynode *bn = ynode_get(n, "basis");
+        if (!bn)
+            ld_err_at(L, key, "%s '%s' has no legal basis: add 'basis: {source: <id>, article: <条款>}'", kind_word[kind],
+                   it->id);
+        build_basis(b, it, bn);
+        const ynode *r = ynode_get(n, "reason");
+        it->reason[YZ_MET] = ynode_text(ynode_get(r, "met"));
+        it->reason[YZ_NOT_MET] = ynode_text(ynode_get(r, "not_met"));
+        it->reason[YZ_UNDETERMINED] = ynode_text(ynode_get(r, "undetermined"));
+        it->evidence = build_id_list(b, ynode_get(n, "evidence"), &it->nevidence);
+        const ynode *eff = ynode_get(n, "effective");
+        it->eff_from = ynode_text(ynode_get(eff, "from"));
+        it->eff_to = ynode_text(ynode_get(eff, "to"));
+        if (it->eff_from && it->eff_to && strcmp(it->eff_from, it->eff_to) > 0)
+            ld_err_at(L, ynode_get(eff, "to"), "effective: 'to' (%s) is before 'from' (%s)", it->eff_to, it->eff_from);
+    }
+    if (kind == PI_SUBSIDY) {
+        const ynode *f = ynode_get(n, "for");
+        if (!f) {
+            ld_err_at(L, key, "subsidy '%s' has no 'for:' (write 'for: targets' or a list of category ids)", it->id);
+        } else if (f->kind == YN_SCALAR) {
+            if (strcmp(f->str, "targets") == 0)
+                it->for_targets = true;
+            else
+                ld_err_at(L, f, "for: write 'targets' or a list of category ids, found '%s'", f->str);
+        } else if (f->kind == YN_SEQ) {
+            size_t cnt;
+            const char **ids = build_id_list(b, f, &cnt);
+            it->nfor = cnt;
+            it->for_idx = arena_alloc(ld_mem(L), (cnt ? cnt : 1) * sizeof(int));
+            for (size_t i = 0; i < cnt; i++) {
+                it->for_idx[i] = -1;
+                for (size_t c = 0; c < b->pol->nitems[PI_CATEGORY]; c++)
+                    if (!strcmp(b->pol->items[PI_CATEGORY][c].id, ids[i]))
+                        it->for_idx[i] = (int)c;
+                if (it->for_idx[i] < 0) {
+                    const char *cands[128];
+                    size_t nc = 0;
+                    for (size_t c = 0; c < b->pol->nitems[PI_CATEGORY] && nc < 128; c++)
+                        cands[nc++] = b->pol->items[PI_CATEGORY][c].id;
+                    const char *near = yz_suggest(ids[i], cands, nc);
+                    if (near)
+                        ld_err_at(L, f->vals[i], "for: unknown category '%s' (did you mean '%s'?)", ids[i], near);
+                    else
+                        ld_err_at(L, f->vals[i],
+                               "for: unknown category '%s' (if a province switched it off, override this subsidy's 'for:' there)",
+                               ids[i]);
+                }
+            }
+        }
+        const ynode *am = ynode_get(n, "amount");
+        if (!am) {
+            ld_err_at(L, key, "subsidy '%s' has no amount: add 'amount: {fen: <Lua expression>, per: month}'", it->id);
+        } else if (am->kind == YN_MAP) {
+            const ynode *fen = ynode_get(am, "fen");
+            if (fen && fen->kind == YN_SCALAR && fen->len)
+                it->amount = new_leaf(L, fen, "金额");
+            it->per = ynode_text(ynode_get(am, "per"));
+            it->amount_note = ynode_text(ynode_get(am, "note"));
+        }
+        const ynode *mo = ynode_get(n, "months");
+        if (mo && mo->kind == YN_SCALAR && mo->len)
+            it->months = new_leaf(L, mo, "期限");
+        if (it->per && !strcmp(it->per, "month") && !it->months)
+            ld_err_at(L, am, "subsidy '%s' is paid per month but has no 'months:' (the number of months still available)",
+                   it->id);
+        it->excludes = build_id_list(b, ynode_get(n, "excludes"), &it->nexcl);
+        it->terms = ynode_text(ynode_get(n, "terms"));
+    }
+    return true;
+}
+
+static int cmp_param(const void *a, const void *b)
+{
+    return strcmp(((const pparam *)a)->id, ((const pparam *)b)->id);
+}
+
+static void build_params(bctx *b, const ynode *n)
+{
+    loader *L = b->L;
+    ppolicy *pol = b->pol;
+    if (!n || n->kind != YN_MAP)
+        return;
+    pol->params = arena_alloc(ld_mem(L), (n->n ? n->n : 1) * sizeof *pol->params);
+    arena *m = ld_mem(L);
+    for (size_t i = 0; i < n->n; i++) {
+        const ynode *e = n->vals[i];
+        if (e->kind != YN_MAP)
+            continue;
+        pparam *p = &pol->params[pol->nparams];
+        memset(p, 0, sizeof *p);
+        p->id = n->keys[i]->str;
+        p->loc = loc_of(n->keys[i]);
+        p->unit = ynode_text(ynode_get(e, "unit"));
+        p->source = ynode_text(ynode_get(e, "source"));
+        p->description = ynode_text(ynode_get(e, "description"));
+        p->verified = true;
+        const ynode *vf = ynode_get(e, "verified");
+        if (vf)
+            ynode_bool(vf, &p->verified);
+        const ynode *one = ynode_get(e, "value"), *many = ynode_get(e, "values");
+        if (one && many) {
+            ld_err_at(L, n->keys[i], "parameter '%s' has both value: and values:; keep one", p->id);
+            continue;
+        }
+        if (!one && !many) {
+            /* declared by the national baseline for the provinces to set */
+            if (pol->nlevels > 1 || !yz_str_has_prefix(pol->version_files[0], "rules/national/"))
+                diag_add(L->d, YZ_SEV_ERROR, ld_disp(L, pol->version_files[pol->nlevels - 1]), 1, 1,
+                         "parameter '%s' (declared at %s:%d) has no value: set it under parameters: with 'value:' or dated 'values:'",
+                         p->id, ld_disp(L, p->loc.file), p->loc.line);
+            p->index = (int)pol->nparams;
+            pol->nparams++;
+            continue;
+        }
+        if (!p->unit)
+            ld_err_at(L, n->keys[i], "parameter '%s' has no unit: add 'unit:' (fen, 周岁, months, ...)", p->id);
+        if (p->source) {
+            bool found = false;
+            for (size_t s = 0; s < pol->nsources; s++)
+                found |= !strcmp(pol->sources[s].id, p->source);
+            if (!found)
+                ld_err_at(L, ynode_get(e, "source"), "parameter '%s': unknown source '%s'", p->id, p->source);
+        }
+        if (one) {
+            p->nvalues = 1;
+            p->values = arena_alloc(m, sizeof *p->values);
+            p->values[0].from = NULL;
+            p->values[0].value = yj_from_yaml(m, one);
+            p->values[0].loc = loc_of(one);
+        } else if (many->kind == YN_MAP && many->n) {
+            p->values = arena_alloc(m, many->n * sizeof *p->values);
+            for (size_t k = 0; k < many->n; k++) {
+                p->values[p->nvalues].from = many->keys[k]->str;
+                p->values[p->nvalues].value = yj_from_yaml(m, many->vals[k]);
+                p->values[p->nvalues].loc = loc_of(many->keys[k]);
+                p->nvalues++;
+            }
+        } else {
+            ld_err_at(L, many, "parameter '%s': values: needs at least one 'YYYY-MM-DD: value' line", p->id);
+            continue;
+        }
+        p->index = (int)pol->nparams;
+        pol->nparams++;
+    }
+    if (pol->nparams)
+        qsort(pol->params, pol->nparams, sizeof *pol->params, cmp_param);
+    for (size_t i = 0; i < pol->nparams; i++)
+        pol->params[i].index = (int)i;
+}
+
+static void build_sources(bctx *b, const ynode *n)
+{
+    loader *L = b->L;
+    ppolicy *pol = b->pol;
+    if (!n || n->kind != YN_MAP)
+        return;
+    pol->sources = arena_alloc(ld_mem(L), (n->n ? n->n : 1) * sizeof *pol->sources);
+    for (size_t i = 0; i < n->n; i++) {
+        const ynode *e = n->vals[i];
+        if (e->kind != YN_MAP)
+            continue;
+        psource *s = &pol->sources[pol->nsources++];
+        memset(s, 0, sizeof *s);
+        s->id = n->keys[i]->str;
+        s->loc = loc_of(n->keys[i]);
+        s->issuer = ynode_text(ynode_get(e, "issuer"));
+        s->number = ynode_text(ynode_get(e, "number"));
+        s->title = ynode_text(ynode_get(e, "title"));
+        s->date = ynode_text(ynode_get(e, "date"));
+        s->in_force = ynode_text(ynode_get(e, "in_force"));
+        s->url = ynode_text(ynode_get(e, "url"));
+        s->note = ynode_text(ynode_get(e, "note"));
+        s->verified = true;
+        const ynode *vf = ynode_get(e, "verified");
+        if (vf)
+            ynode_bool(vf, &s->verified);
+    }
+}
+
+static void build_section(bctx *b, pikind kind, const ynode *n)
+{
+    ppolicy *pol = b->pol;
+    if (!n || n->kind != YN_MAP)
+        return;
+    pol->items[kind] = arena_alloc(ld_mem(b->L), (n->n ? n->n : 1) * sizeof(pitem));
+    for (size_t i = 0; i < n->n; i++) {
+        pitem *it = &pol->items[kind][pol->nitems[kind]];
+        if (build_item(b, kind, n->keys[i], n->vals[i], it)) {
+            it->index = (int)pol->nitems[kind];
+            pol->nitems[kind]++;
+        }
+    }
+}
+
+/* ---- references inside Lua text: P.name and r.path ---- */
+
+/* Skips a Lua string or comment starting at p; returns the position after it, or p. */
+static const char *skip_lua_literal(const char *p)
+{
+    if (*p == '"' || *p == '\'') {
+        char q = *p++;
+        while (*p && *p != q) {
+            if (*p == '\\' && p[1])
+                p++;
+            p++;
+        }
+        return *p ? p + 1 : p;
+    }
+    if (p[0] == '-' && p[1] == '-') {
+        if (p[2] == '[' && (p[3] == '[' || p[3] == '=')) {
+            const char *e = strstr(p, "]]");
+            return e ? e + 2 : p + strlen(p);
+        }
+        while (*p && *p != '\n')
+            p++;
+        return p;
+    }
+    if (p[0] == '[' && p[1] == '[') {
+        const char *e = strstr(p + 2, "]]");
+        return e ? e + 2 : p + strlen(p);
+    }
+    return p;
+}
+
+static void check_refs(bctx *b, const pcond *c)
+{
+    loader *L = b->L;
+    const char *s = c->expr;
+    const yz_schema *as = schema_applicant();
+    int line = c->loc.line;
+    for (const char *p = s; *p;) {
+        const char *q = skip_lua_literal(p);
+        if (q != p) {
+            for (const char *x = p; x < q; x++)
+                line += *x == '\n';
+            p = q;
+            continue;
+        }
+        if (*p == '\n')
+            line++;
+        bool start = p == s || !(ld_ident_char(p[-1]) || p[-1] == '.' || p[-1] == ':');
+        if (start && p[0] == 'P' && p[1] == '.' && ld_ident_char(p[2])) {
+            const char *e = p + 2;
+            while (ld_ident_char(*e))
+                e++;
+            char name[128];
+            snprintf(name, sizeof name, "%.*s", (int)(e - p - 2), p + 2);
+            if (!policy_param(b->pol, name)) {
+                const char *cands[256];
+                size_t nc = 0;
+                for (size_t i = 0; i < b->pol->nparams && nc < 256; i++)
+                    cands[nc++] = b->pol->params[i].id;
+                const char *near = yz_suggest(name, cands, nc);
+                int col = line == c->loc.line ? c->loc.col + (int)yz_utf8_width(s, (size_t)(p - s)) : 0;
+                if (near)
+                    diag_add(L->d, YZ_SEV_ERROR, ld_disp(L, c->loc.file), line, col,
+                             "unknown parameter 'P.%s' (did you mean 'P.%s'?)", name, near);
+                else
+                    diag_add(L->d, YZ_SEV_ERROR, ld_disp(L, c->loc.file), line, col,
+                             "unknown parameter 'P.%s': define it under parameters:", name);
+            }
+            p = e;
+            continue;
+        }
+        if (start && p[0] == 'r' && p[1] == '.' && ld_ident_char(p[2])) {
+            const char *e = p + 2;
+            char path[256];
+            size_t pl = 0;
+            while (ld_ident_char(*e) || (*e == '.' && ld_ident_char(e[1]))) {
+                if (pl < sizeof path - 1)
+                    path[pl++] = *e;
+                e++;
+            }
+            path[pl] = '\0';
+            /* the last segment may be a method or a Lua operation on a scalar: check prefixes */
+            const snode *sn = as->root;
+            char *save, *seg = strtok_r(path, ".", &save);
+            char shown[256] = "";
+            while (seg && sn) {
+                const snode *parent = sn;
+                while (parent->type == ST_ARRAY)
+                    parent = parent->items;
+                if (parent->type != ST_OBJECT) {
+                    int col = line == c->loc.line ? c->loc.col + (int)yz_utf8_width(s, (size_t)(p - s)) : 0;
+                    diag_add(L->d, YZ_SEV_ERROR, ld_disp(L, c->loc.file), line, col,
+                             "record field 'r.%s' is %s, it has no field '%s'", shown,
+                             parent->type == ST_STRING ? "text" : "a value", seg);
+                    break;
+                }
+                const snode *child = snode_child(parent, seg, strlen(seg));
+                if (!child) {
+                    const char *cands[64];
+                    size_t nc = 0;
+                    for (size_t i = 0; i < parent->nprops && nc < 64; i++)
+                        cands[nc++] = parent->props[i]->key;
+                    const char *near = yz_suggest(seg, cands, nc);
+                    int col = line == c->loc.line ? c->loc.col + (int)yz_utf8_width(s, (size_t)(p - s)) : 0;
+                    if (near)
+                        diag_add(L->d, YZ_SEV_ERROR, ld_disp(L, c->loc.file), line, col,
+                                 "unknown record field 'r.%s%s%s' (did you mean 'r.%s%s%s'?)", shown, *shown ? "." : "",
+                                 seg, shown, *shown ? "." : "", near);
+                    else
+                        diag_add(L->d, YZ_SEV_ERROR, ld_disp(L, c->loc.file), line, col,
+                                 "unknown record field 'r.%s%s%s' (see schemas/applicant-record.v1.schema.json)", shown,
+                                 *shown ? "." : "", seg);
+                    break;
+                }
+                if (*shown)
+                    strncat(shown, ".", sizeof shown - strlen(shown) - 1);
+                strncat(shown, seg, sizeof shown - strlen(shown) - 1);
+                sn = child;
+                seg = strtok_r(NULL, ".", &save);
+            }
+            p = e;
+            continue;
+        }
+        p++;
+    }
+}
+
+static void check_lua_syntax(bctx *b, const pcond *c)
+{
+    loader *L = b->L;
+    strbuf err = STRBUF_INIT;
+    int line = 0;
+    if (sandbox_check_expr(c->expr, c->loc.line, &err, &line) != 0) {
+        diag_add(L->d, YZ_SEV_ERROR, ld_disp(L, c->loc.file), line ? line : c->loc.line,
+                 line == c->loc.line || !line ? c->loc.col : 0, "Lua syntax: %s", err.buf);
+    }
+    sb_free(&err);
+}
+
+static void walk_leaves(bctx *b, const pcond *c, int *ncat_refs)
+{
+    if (!c)
+        return;
+    if (c->kind == PC_LEAF) {
+        check_lua_syntax(b, c);
+        check_refs(b, c);
+    }
+    for (size_t i = 0; i < c->nkids; i++)
+        walk_leaves(b, c->kids[i], ncat_refs);
+    (void)ncat_refs;
+}
+
+/* resolves category:/condition: references; reports unknown ids */
+static void resolve_refs(bctx *b, pcond *c)
+{
+    if (!c)
+        return;
+    loader *L = b->L;
+    if (c->kind == PC_CATEGORY || c->kind == PC_CONDITION) {
+        pikind k = c->kind == PC_CATEGORY ? PI_CATEGORY : PI_CONDITION;
+        for (size_t i = 0; i < b->pol->nitems[k]; i++)
+            if (!strcmp(b->pol->items[k][i].id, c->ref))
+                c->ref_index = (int)i;
+        if (c->ref_index < 0) {
+            const char *cands[128];
+            size_t nc = 0;
+            for (size_t i = 0; i < b->pol->nitems[k] && nc < 128; i++)
+                cands[nc++] = b->pol->items[k][i].id;
+            const char *near = yz_suggest(c->ref, cands, nc);
+            if (near)
+                diag_add(L->d, YZ_SEV_ERROR, ld_disp(L, c->loc.file), c->loc.line, c->loc.col,
+                         "unknown %s '%s' (did you mean '%s'?)", kind_word[k], c->ref, near);
+            else
+                diag_add(L->d, YZ_SEV_ERROR, ld_disp(L, c->loc.file), c->loc.line, c->loc.col, "unknown %s '%s'",
+                         kind_word[k], c->ref);
+        }
+    }
+    for (size_t i = 0; i < c->nkids; i++)
+        resolve_refs(b, c->kids[i]);
+}
+
+/* cycle check for category -> category and condition -> condition references */
+static bool refs_reach(const ppolicy *pol, const pcond *c, pikind k, int target, int depth)
+{
+    if (!c || depth > 64)
+        return depth > 64;
+    if ((c->kind == PC_CATEGORY && k == PI_CATEGORY) || (c->kind == PC_CONDITION && k == PI_CONDITION)) {
+        if (c->ref_index == target)
+            return true;
+        if (c->ref_index >= 0 && refs_reach(pol, pol->items[k][c->ref_index].when, k, target, depth + 1))
+            return true;
+    }
+    if (c->kind == PC_CONDITION && k == PI_CATEGORY && c->ref_index >= 0 &&
+        refs_reach(pol, pol->items[PI_CONDITION][c->ref_index].when, k, target, depth + 1))
+        return true;
+    if (c->kind == PC_TARGETS && k == PI_CATEGORY)
+        return true; /* a category that depends on being a target depends on itself */
+    for (size_t i = 0; i < c->nkids; i++)
+        if (refs_reach(pol, c->kids[i], k, target, depth + 1))
+            return true;
+    return false;
+}
+
+/* true when a condition reads category results (directly or through named conditions) */
+static bool uses_categories(const ppolicy *pol, const pcond *c, int depth)
+{
+    if (!c || depth > 64)
+        return false;
+    if (c->kind == PC_CATEGORY || c->kind == PC_TARGETS)
+        return true;
+    if (c->kind == PC_CONDITION && c->ref_index >= 0 &&
+        uses_categories(pol, pol->items[PI_CONDITION][c->ref_index].when, depth + 1))
+        return true;
+    for (size_t i = 0; i < c->nkids; i++)
+        if (uses_categories(pol, c->kids[i], depth + 1))
+            return true;
+    return false;
+}
+
+static pcond *group(loader *L, pckind kind, size_t cap)
+{
+    pcond *g = new_cond(L, kind);
+    g->kids = arena_alloc(ld_mem(L), (cap ? cap : 1) * sizeof *g->kids);
+    return g;
+}
+
+/* the whole condition of a category or subsidy, made explicit so explanations can name each part */
+static void build_full_conditions(loader *L, ppolicy *pol)
+{
+    size_t np = pol->nitems[PI_PREREQ], nd = pol->nitems[PI_DISQUAL];
+    for (size_t i = 0; i < pol->nitems[PI_CATEGORY]; i++) {
+        pitem *it = &pol->items[PI_CATEGORY][i];
+        pcond *all = group(L, PC_ALL, np + nd + 1);
+        all->loc = it->loc;
+        for (size_t k = 0; k < np; k++) {
+            pcond *r = new_cond(L, PC_PREREQ);
+            r->ref_index = (int)k;
+            r->ref = pol->items[PI_PREREQ][k].id;
+            r->loc = pol->items[PI_PREREQ][k].loc;
+            all->kids[all->nkids++] = r;
+        }
+        for (size_t k = 0; k < nd; k++) {
+            const pitem *dq = &pol->items[PI_DISQUAL][k];
+            pcond *r = new_cond(L, PC_DISQUAL);
+            r->ref_index = (int)k;
+            r->ref = dq->id;
+            r->loc = dq->loc;
+            pcond *n = group(L, PC_NOT, 1);
+            n->kids[n->nkids++] = r;
+            n->loc = dq->loc;
+            n->text = arena_printf(ld_mem(L), "未出现身份丧失情形：%s", dq->name ? dq->name : dq->id);
+            all->kids[all->nkids++] = n;
+        }
+        if (it->when)
+            all->kids[all->nkids++] = it->when;
+        it->full = all;
+    }
+    for (size_t i = 0; i < pol->nitems[PI_SUBSIDY]; i++) {
+        pitem *it = &pol->items[PI_SUBSIDY][i];
+        pcond *all = group(L, PC_ALL, 2 + it->nexcl);
+        all->loc = it->loc;
+        if (it->for_targets) {
+            pcond *t = new_cond(L, PC_TARGETS);
+            t->loc = it->loc;
+            all->kids[all->nkids++] = t;
+        } else if (it->nfor) {
+            pcond *any = group(L, PC_ANY, it->nfor);
+            any->loc = it->loc;
+            for (size_t k = 0; k < it->nfor; k++) {
+                if (it->for_idx[k] < 0)
+                    continue;
+                pcond *r = new_cond(L, PC_CATEGORY);
+                r->ref_index = it->for_idx[k];
+                r->ref = pol->items[PI_CATEGORY][it->for_idx[k]].id;
+                r->loc = it->loc;
+                any->kids[any->nkids++] = r;
+            }
+            if (any->nkids)
+                all->kids[all->nkids++] = any;
+        }
+        if (it->when)
+            all->kids[all->nkids++] = it->when;
+        for (size_t k = 0; k < it->nexcl; k++) {
+            const pitem *other = it->excl_idx[k] >= 0 ? &pol->items[PI_SUBSIDY][it->excl_idx[k]] : NULL;
+            const char *oname = other && other->name ? other->name : it->excludes[k];
+            pcond *leaf = new_cond(L, PC_LEAF);
+            leaf->expr = arena_printf(ld_mem(L), "receiving(r, as_of, \"%s\")", it->excludes[k]);
+            leaf->text = arena_printf(ld_mem(L), "正在享受%s", oname);
+            leaf->loc = it->loc;
+            add_leaf(L, leaf);
+            pcond *n = group(L, PC_NOT, 1);
+            n->kids[n->nkids++] = leaf;
+            n->loc = it->loc;
+            n->text = arena_printf(ld_mem(L), "未在享受%s（不得重复享受）", oname);
+            all->kids[all->nkids++] = n;
+        }
+        if (!all->nkids) {
+            pcond *t = new_cond(L, PC_TARGETS);
+            t->loc = it->loc;
+            all->kids[all->nkids++] = t;
+        }
+        it->full = all;
+    }
+}
+
+static const char *quoted(loader *L, const char *s)
+{
+    strbuf sb = STRBUF_INIT;
+    json_quote(&sb, s, strlen(s));
+    const char *r = arena_strndup(ld_mem(L), sb.buf, sb.len);
+    sb_free(&sb);
+    return r;
+}
+
+static void texts_of(loader *L, pcond *c)
+{
+    if (!c)
+        return;
+    const char *t = c->text ? c->text : c->expr;
+    if (t && !strchr(t, '{')) { /* texts with {P.name} depend on the date: made per determination */
+        c->fail_text = arena_printf(ld_mem(L), "不满足：%s", t);
+        c->neg_text = arena_printf(ld_mem(L), "并非：%s", t);
+        c->text_json = quoted(L, t);
+        c->neg_json = quoted(L, c->neg_text);
+    }
+    for (size_t i = 0; i < c->nkids; i++)
+        texts_of(L, c->kids[i]);
+}
+
+/* texts every determination would otherwise format again */
+static void precompute_texts(loader *L, ppolicy *pol)
+{
+    static const char *const prefix[PI_NKINDS] = {"前提条件：", "身份丧失情形：", "", "属于：", ""};
+    for (int k = 0; k < PI_NKINDS; k++) {
+        for (size_t i = 0; i < pol->nitems[k]; i++) {
+            pitem *it = &pol->items[k][i];
+            const char *name = it->name ? it->name : it->id;
+            it->txt_met = arena_printf(ld_mem(L), k == PI_SUBSIDY ? "可享受%s" : "符合：%s", name);
+            it->txt_not = arena_printf(ld_mem(L), "不符合%s的条件", name);
+            it->ref_text = arena_printf(ld_mem(L), "%s%s", prefix[k], name);
+            it->ref_fail = arena_printf(ld_mem(L), "不满足：%s", it->ref_text);
+            for (size_t b = 0; b < it->nbasis; b++)
+                it->basis[b].unverified = arena_printf(ld_mem(L), "source:%s", it->basis[b].source_id);
+            it->name_json = quoted(L, name);
+            it->ref_text_json = quoted(L, it->ref_text);
+            strbuf sb = STRBUF_INIT;
+            jw w;
+            jw_init(&w, &sb);
+            jw_arr_begin(&w);
+            for (size_t b = 0; b < it->nbasis; b++) {
+                const pbasis *pb = &it->basis[b];
+                jw_obj_begin(&w);
+                if (pb->article) {
+                    JW_KEY(&w, "article");
+                    jw_str(&w, pb->article);
+                }
+                if (pb->note) {
+                    JW_KEY(&w, "note");
+                    jw_str(&w, pb->note);
+                }
+                if (pb->src && pb->src->number) {
+                    JW_KEY(&w, "number");
+                    jw_str(&w, pb->src->number);
+                }
+                JW_KEY(&w, "source");
+                jw_str(&w, pb->source_id);
+                if (pb->src && pb->src->title) {
+                    JW_KEY(&w, "title");
+                    jw_str(&w, pb->src->title);
+                }
+                if (pb->src && !pb->src->verified) {
+                    JW_KEY(&w, "verified");
+                    jw_bool(&w, false);
+                }
+                jw_obj_end(&w);
+            }
+            jw_arr_end(&w);
+            it->basis_json = arena_strndup(ld_mem(L), sb.buf, sb.len);
+            sb_free(&sb);
+            texts_of(L, it->full ? it->full : it->when);
+            texts_of(L, it->amount);
+            texts_of(L, it->months);
+        }
+    }
+    for (size_t i = 0; i < pol->nparams; i++)
+        pol->params[i].unverified = arena_printf(ld_mem(L), "parameter:%s", pol->params[i].id);
+}
+
+ppolicy *build_policy(loader *L, ynode *root, version **vs, size_t nv, const char *from, const char *to,
+                      const ynode *to_node)
+{
+    loc_arena = ld_mem(L);
+    ppolicy *pol = arena_alloc(ld_mem(L), sizeof *pol);
+    memset(pol, 0, sizeof *pol);
+    bctx b = {L, pol};
+    pol->eff_from = from;
+    pol->eff_to = to;
+    pol->title = ynode_text(ynode_get(root, "title"));
+    const ynode *reg = ynode_get(root, "region");
+    pol->region_code = ynode_text(ynode_get(reg, "code"));
+    pol->region_name = ynode_text(ynode_get(reg, "name"));
+    pol->nlevels = nv;
+    pol->version_files = arena_alloc(ld_mem(L), nv * sizeof(char *));
+    for (size_t i = 0; i < nv; i++)
+        pol->version_files[i] = vs[i]->file->path;
+    /* helper Lua files, parents first */
+    size_t nl = 0;
+    for (size_t i = 0; i < nv; i++)
+        nl += vs[i]->lua && vs[i]->lua->kind == YN_SEQ ? vs[i]->lua->n : 0;
+    pol->lua_files = arena_alloc(ld_mem(L), (nl ? nl : 1) * sizeof(char *));
+    for (size_t i = 0; i < nv; i++) {
+        if (!vs[i]->lua || vs[i]->lua->kind != YN_SEQ)
+            continue;
+        const char *dir = vs[i]->file->path;
+        const char *slash = strrchr(dir, '/');
+        for (size_t j = 0; j < vs[i]->lua->n; j++) {
+            const ynode *ln = vs[i]->lua->vals[j];
+            if (ln->kind != YN_SCALAR)
+                continue;
+            const char *p = arena_printf(ld_mem(L), "%.*s/%s", (int)(slash - dir), dir, ln->str);
+            if (ld_find_file(L, p))
+                pol->lua_files[pol->nlua++] = p;
+        }
+    }
+    build_sources(&b, ynode_get(root, "sources"));
+    build_params(&b, ynode_get(root, "parameters"));
+    build_section(&b, PI_CONDITION, ynode_get(root, "conditions"));
+    build_section(&b, PI_PREREQ, ynode_get(root, "prerequisites"));
+    build_section(&b, PI_DISQUAL, ynode_get(root, "disqualifications"));
+    build_section(&b, PI_CATEGORY, ynode_get(root, "categories"));
+    build_section(&b, PI_SUBSIDY, ynode_get(root, "subsidies"));
+    if (!pol->nitems[PI_CATEGORY])
+        ld_err_at(L, root, "the policy defines no category (categories:)");
+    for (int k = 0; k < PI_NKINDS; k++) {
+        for (size_t i = 0; i < pol->nitems[k]; i++) {
+            pitem *it = &pol->items[k][i];
+            resolve_refs(&b, it->when);
+            walk_leaves(&b, it->when, NULL);
+            if (it->amount)
+                walk_leaves(&b, it->amount, NULL);
+            if (it->months)
+                walk_leaves(&b, it->months, NULL);
+        }
+    }
+    /* cycles, subsidy exclusions */
+    for (size_t i = 0; i < pol->nitems[PI_CATEGORY]; i++) {
+        pitem *it = &pol->items[PI_CATEGORY][i];
+        if (refs_reach(pol, it->when, PI_CATEGORY, (int)i, 0))
+            diag_add(L->d, YZ_SEV_ERROR, ld_disp(L, it->loc.file), it->loc.line, it->loc.col,
+                     "category '%s' depends on itself (through category:, condition: or targets:)", it->id);
+    }
+    for (size_t i = 0; i < pol->nitems[PI_CONDITION]; i++) {
+        pitem *it = &pol->items[PI_CONDITION][i];
+        if (refs_reach(pol, it->when, PI_CONDITION, (int)i, 0))
+            diag_add(L->d, YZ_SEV_ERROR, ld_disp(L, it->loc.file), it->loc.line, it->loc.col,
+                     "condition '%s' depends on itself", it->id);
+    }
+    for (int k = PI_PREREQ; k <= PI_DISQUAL; k++) {
+        for (size_t i = 0; i < pol->nitems[k]; i++) {
+            pitem *it = &pol->items[k][i];
+            if (uses_categories(pol, it->when, 0))
+                diag_add(L->d, YZ_SEV_ERROR, ld_disp(L, it->loc.file), it->loc.line, it->loc.col,
+                         "%s '%s' cannot depend on categories or targets: every category depends on it", kind_word[k],
+                         it->id);
+        }
+    }
+    for (size_t i = 0; i < pol->nitems[PI_SUBSIDY]; i++) {
+        pitem *it = &pol->items[PI_SUBSIDY][i];
+        it->excl_idx = arena_alloc(ld_mem(L), (it->nexcl ? it->nexcl : 1) * sizeof(int));
+        for (size_t j = 0; j < it->nexcl; j++) {
+            it->excl_idx[j] = -1;
+            for (size_t s = 0; s < pol->nitems[PI_SUBSIDY]; s++)
+                if (!strcmp(pol->items[PI_SUBSIDY][s].id, it->excludes[j]))
+                    it->excl_idx[j] = (int)s;
+            /* a subsidy may exclude one that this ruleset does not offer (received elsewhere) */
+        }
+    }
+    build_full_conditions(L, pol);
+    precompute_texts(L, pol);
+    pol->eff_to_loc = loc_of(to_node);
+    return pol;
+}
