@@ -752,6 +752,46 @@ YZ_API void yz_batch_summary_free(yz_batch_summary *s);
  * "categories":[ids],"subsidies":{id:amount} (no braces around them).  Caller frees. */
 YZ_API char *yz_outcome_brief(const char *determination_json, bool json);
 
+/* ---- impact: what a draft ruleset would do to a population (a simulation: nothing recorded) ---- */
+
+typedef struct yz_impact_options {
+    const char *home;
+    const char *baseline, *reform; /* province names or policy folders */
+    const char *as_of;
+    const char *input;    /* a ledger (JSON Lines or CSV, as batch reads it) or "-"; NULL with store */
+    const char *format;   /* "jsonl", "csv", or NULL: by the file's extension */
+    const char *encoding; /* NULL or "utf-8", "gbk", "gb18030" */
+    const char *store;    /* or a decision store: each person's newest stored record */
+    int jobs;             /* worker threads; 0 = one per CPU */
+    int examples;         /* example records per kind of change (0 = 3, at most 20) */
+    yz_limits limits;
+    /* called from the calling thread as the work goes on (and once at the end): records decided,
+       bytes of the ledger read and its size (0 when unknown) */
+    void (*progress)(uint64_t records, uint64_t read, uint64_t size, void *ctx);
+    void *progress_ctx;
+} yz_impact_options;
+
+typedef struct yz_impact yz_impact;
+
+/* Loads and lints both rulesets (one with errors is refused, as check refuses it: YZ_EPOLICY and
+ * nothing evaluated), checks both are in force on as_of, decides every record of the population
+ * under both (all cores, constant memory) and adds up what changes.  Records that break the
+ * schema are counted and listed in the report, and the first 20 go to d as batch reports them.
+ * Returns YZ_OK; YZ_EINPUT or YZ_EPOLICY when some records were rejected or could not be decided
+ * by a rule (the report is made all the same); or an error without a report (YZ_EUSAGE,
+ * YZ_EPOLICY, YZ_ENOTINFORCE, YZ_EIO, YZ_EINPUT for a ledger that cannot be read as one, YZ_ESTORE,
+ * YZ_ENOMEM).  *out is the report (free with yz_impact_free) or NULL. */
+YZ_API int yz_impact_run(const yz_impact_options *o, yz_impact **out, yz_diags *d);
+/* The report as a readable Chinese text, as canonical JSON (sorted keys, integer fen), and as a
+ * self-contained HTML page (inline SVG charts, no scripts, nothing fetched).  Caller frees. */
+YZ_API char *yz_impact_text(const yz_impact *im);
+YZ_API char *yz_impact_json(const yz_impact *im);
+YZ_API char *yz_impact_html(const yz_impact *im);
+/* True when the report's own checks pass: every part adds up to its total and, when the reform is
+ * the baseline's very ruleset, nothing changed (the report says which check failed otherwise). */
+YZ_API bool yz_impact_consistent(const yz_impact *im);
+YZ_API void yz_impact_free(yz_impact *im);
+
 /* ---- policy authoring ---- */
 
 /* Lints a policy folder (recursively with its city folders) or one file.  Problems go to d;

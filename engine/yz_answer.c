@@ -56,8 +56,11 @@ static const char *cond_mark(const yj *result)
 static void text_basis(strbuf *sb, const yj *item, const char *indent)
 {
     const yj *basis = yj_get(item, "basis");
-    if (!yj_size(basis))
+    if (!yj_size(basis)) {
+        if (basis) /* every text it cites took effect after the as-of date (edition 2) */
+            sb_addf(sb, "%s依据：核定日施行的文件未列入规则（所列文件均在核定日之后施行），请核实\n", indent);
         return;
+    }
     sb_addf(sb, "%s依据：", indent);
     int i = 0;
     for (const yj *b = yj_first(basis); b; b = yj_next(b), i++) {
@@ -161,6 +164,27 @@ static const char *item_name(const yj *item)
     return name ? name : yj_key(item);
 }
 
+/* the stretches of a monthly subsidy paid at different amounts */
+static void text_schedule(strbuf *sb, const yj *di)
+{
+    for (const yj *p = yj_first(yj_get(di, "schedule")); p; p = yj_next(p)) {
+        sb_addf(sb, "      %s 至 %s：每月 ", or_empty(ledger_str(p, "from")), or_empty(ledger_str(p, "to")));
+        money(sb, ledger_int(p, "amount_fen", 0));
+        sb_addf(sb, " × %lld 个月\n", (long long)ledger_int(p, "months", 0));
+    }
+}
+
+/* the region whose standard a regional parameter gave */
+static void text_regions(strbuf *sb, const yj *di)
+{
+    for (const yj *r = yj_first(yj_get(di, "regions")); r; r = yj_next(r)) {
+        const char *field = ledger_str(r, "field");
+        const snode *sn = field ? schema_lookup(schema_applicant(), field) : NULL;
+        sb_addf(sb, "      按%s标准（%s %s）\n", or_empty(ledger_str(r, "name")), sn && sn->label ? sn->label : or_empty(field),
+                or_empty(ledger_str(r, "code")));
+    }
+}
+
 static void text_subsidy(strbuf *sb, const yj *di, const yj *subsidies)
 {
     sb_addf(sb, "  %s %s", mark(ledger_status(di)), item_name(di));
@@ -179,6 +203,8 @@ static void text_subsidy(strbuf *sb, const yj *di, const yj *subsidies)
         sb_addf(sb, " × %lld 个月（%s 至 %s），合计 ", (long long)months, or_empty(ledger_str(di, "start")),
                 or_empty(ledger_str(di, "end")));
         money(sb, ledger_int(di, "total_fen", 0));
+        if (yj_get(di, "total_estimate"))
+            sb_adds(sb, "（按当前标准估算，期限内标准调整的以调整后为准）");
     } else if (!strcmp(per, "loan")) {
         sb_adds(sb, "贷款额度最高 ");
         money(sb, amount);
@@ -189,6 +215,11 @@ static void text_subsidy(strbuf *sb, const yj *di, const yj *subsidies)
         money(sb, amount);
     }
     sb_addc(sb, '\n');
+    text_schedule(sb, di);
+    text_regions(sb, di);
+    const char *mnote = ledger_str(di, "months_note");
+    if (mnote)
+        sb_addf(sb, "      期限：%s\n", mnote);
     const yj *excl = yj_get(di, "exclusive_with");
     if (yj_size(excl)) {
         sb_adds(sb, "      注意：与");
@@ -204,6 +235,46 @@ static void text_subsidy(strbuf *sb, const yj *di, const yj *subsidies)
         sb_addf(sb, "      %s\n", terms);
     text_basis(sb, di, "      ");
     text_unverified(sb, di);
+}
+
+/* 办理前需查验的材料: every pending document once, with the items that need it, in the order of
+ * the lists given */
+static void text_evidence(strbuf *sb, const yj **pre, size_t npre, const yj **cats, size_t ncat, const yj **subs,
+                          size_t nsub)
+{
+    const yj **const lists[3] = {pre, cats, subs};
+    const size_t counts[3] = {npre, ncat, nsub};
+    const char **docs = NULL;
+    size_t ndocs = 0, cap = 0;
+    for (int l = 0; l < 3; l++)
+        for (size_t i = 0; i < counts[l]; i++)
+            for (const yj *p = yj_first(yj_get(lists[l][i], "evidence_pending")); p; p = yj_next(p)) {
+                size_t k = 0;
+                while (k < ndocs && strcmp(docs[k], yj_str(p)))
+                    k++;
+                if (k < ndocs)
+                    continue;
+                if (ndocs == cap) {
+                    cap = cap ? cap * 2 : 8;
+                    docs = yz_realloc(docs, cap * sizeof *docs);
+                }
+                docs[ndocs++] = yj_str(p);
+            }
+    if (ndocs)
+        sb_adds(sb, "\n办理前需查验的材料：\n");
+    const yz_schema *as = schema_applicant();
+    for (size_t k = 0; k < ndocs; k++) {
+        const char *name = schema_doc_name(as, docs[k]);
+        sb_addf(sb, "  - %s（", name ? name : docs[k]);
+        int used = 0;
+        for (int l = 0; l < 3; l++)
+            for (size_t i = 0; i < counts[l]; i++)
+                for (const yj *p = yj_first(yj_get(lists[l][i], "evidence_pending")); p; p = yj_next(p))
+                    if (!strcmp(yj_str(p), docs[k]))
+                        sb_addf(sb, "%s%s", used++ ? "、" : "", item_name(lists[l][i]));
+        sb_adds(sb, "）\n");
+    }
+    yz_free(docs);
 }
 
 static void shown(strbuf *out, const char *s, void *ctx)
@@ -225,7 +296,7 @@ static char *text_of_determination(const yj *doc, const ppolicy *pol)
     sb_addf(&sb, "结论：%s —— %s\n", ts == YZ_MET ? "是" : ts == YZ_NOT_MET ? "否" : "待定",
             or_empty(ledger_str(target, "reason")));
 
-    size_t n;
+    size_t n, npre;
     const yj **pre = ordered(yj_get(doc, "prerequisites"), pol, PI_PREREQ, &n);
     bool any_pre_failed = false;
     for (size_t i = 0; i < n; i++)
@@ -272,23 +343,11 @@ static char *text_of_determination(const yj *doc, const ppolicy *pol)
         sb_adds(&sb, "\n需补充的信息或材料：\n");
         text_missing(&sb, missing, "  ");
     }
-    /* documents still to see for what was granted */
-    bool header = false;
-    const yz_schema *as = schema_applicant();
-    for (int pass = 0; pass < 2; pass++) {
-        const yj **list = pass == 0 ? cats : subs;
-        size_t m = pass == 0 ? n : nsub;
-        for (size_t i = 0; i < m; i++) {
-            for (const yj *p = yj_first(yj_get(list[i], "evidence_pending")); p; p = yj_next(p)) {
-                if (!header) {
-                    sb_adds(&sb, "\n办理前需查验的材料：\n");
-                    header = true;
-                }
-                const char *name = schema_doc_name(as, yj_str(p));
-                sb_addf(&sb, "  - %s（%s）\n", name ? name : yj_str(p), item_name(list[i]));
-            }
-        }
-    }
+    /* documents still to see for what was granted, each once, in the order a caseworker works:
+       the recognition (prerequisites, then categories), then the subsidies */
+    const yj **pres = ordered(yj_get(doc, "prerequisites"), pol, PI_PREREQ, &npre);
+    text_evidence(&sb, pres, npre, cats, n, subs, nsub);
+    yz_free(pres);
     yz_free(cats);
     yz_free(subs);
     return sb_release(&sb);

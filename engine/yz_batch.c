@@ -147,64 +147,9 @@ static void reject(batch *b, rres *r, const yz_diags *d, const char *fallback, c
     r->status = RS_REJECTED;
     strbuf hint = STRBUF_INIT;
     quote_hint(c, e, &hint);
-    strbuf j = STRBUF_INIT, m = STRBUF_INIT;
-    jw w;
-    jw_init(&w, &j);
-    jw_obj_begin(&w);
-    JW_KEY(&w, "errors");
-    jw_arr_begin(&w);
-    for (size_t i = 0; i < d->n; i++) {
-        const yz_diag *x = &d->items[i];
-        jw_obj_begin(&w);
-        if (x->field) {
-            JW_KEY(&w, "field");
-            jw_str(&w, x->field);
-        }
-        JW_KEY(&w, "message");
-        jw_str(&w, x->message);
-        jw_obj_end(&w);
-        if (i == 0 && x->field) {
-            sb_add_shown(&m, x->field, strlen(x->field), false);
-            sb_adds(&m, ": ");
-        }
-        if (i == 0)
-            sb_add_shown(&m, x->message, strlen(x->message), false);
-    }
-    if (!d->n) {
-        jw_obj_begin(&w);
-        JW_KEY(&w, "message");
-        jw_str(&w, fallback);
-        jw_obj_end(&w);
-        sb_adds(&m, fallback);
-    }
-    if (hint.len) {
-        jw_obj_begin(&w);
-        JW_KEY(&w, "message");
-        jw_str(&w, hint.buf);
-        jw_obj_end(&w);
-    }
-    jw_arr_end(&w);
-    JW_KEY(&w, "file");
-    jw_str(&w, b->o->input);
-    if (c->long_prefix[e]) {
-        /* the line itself was not kept: how long it was and how it began */
-        JW_KEY(&w, "length");
-        jw_int(&w, (int64_t)c->long_bytes[e]);
-    }
-    JW_KEY(&w, "line");
-    jw_int(&w, r->line);
-    if (c->long_prefix[e]) {
-        JW_KEY(&w, "prefix");
-        jw_str(&w, c->long_prefix[e]);
-    }
-    jw_obj_end(&w);
-    if (d->n > 1)
-        sb_addf(&m, " (and %zu more)", d->n - 1);
-    if (hint.len)
-        sb_addf(&m, "; %s", hint.buf);
+    record_reject_more more = {hint.buf, c->long_bytes[e], c->long_prefix[e]};
+    record_reject(b->o->input, r->line, d, fallback, &more, &r->reject, &r->message);
     sb_free(&hint);
-    r->reject = sb_release(&j);
-    r->message = sb_release(&m);
 }
 
 /* the line of ../shared/bench/POLICY.md: id, categories, subsidies, total */

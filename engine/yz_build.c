@@ -313,12 +313,18 @@ static bool build_item(bctx *b, pikind kind, const ynode *key, const ynode *n, p
     if (kind == PI_SUBSIDY) {
         const ynode *f = ynode_get(n, "for");
         if (!f) {
-            ld_err_at(L, key, "subsidy '%s' has no 'for:' (write 'for: targets' or a list of category ids)", it->id);
+            ld_err_at(L, key, "subsidy '%s' has no 'for:' (write 'for: targets', 'for: anyone' or a list of category ids)",
+                      it->id);
         } else if (f->kind == YN_SCALAR) {
             if (strcmp(f->str, "targets") == 0)
                 it->for_targets = true;
+            else if (strcmp(f->str, "anyone") == 0)
+                it->for_anyone = true;
             else
-                ld_err_at(L, f, "for: write 'targets' or a list of category ids, found '%s'", f->str);
+                ld_err_at(L, f, "for: write 'targets', 'anyone' or a list of category ids, found '%s'", f->str);
+        } else if (f->kind == YN_SEQ && f->n == 0) {
+            ld_err_at(L, f, "for: the list names no category; write 'for: anyone' for a subsidy that is not limited to "
+                      "assistance targets (its when: says who)");
         } else if (f->kind == YN_SEQ) {
             size_t cnt;
             const char **ids = build_id_list(b, f, &cnt);
@@ -353,7 +359,17 @@ static bool build_item(bctx *b, pikind kind, const ynode *key, const ynode *n, p
                 it->amount = new_leaf(L, fen, "金额");
             it->per = ynode_text(ynode_get(am, "per"));
             it->amount_note = ynode_text(ynode_get(am, "note"));
+            const ynode *sch = ynode_get(am, "schedule");
+            if (sch)
+                ynode_bool(sch, &it->schedule);
         }
+        const char *term = ynode_text(ynode_get(n, "term"));
+        if (term && !strcmp(term, "calendar_months"))
+            it->calendar_term = true;
+        if ((it->schedule || it->calendar_term) && !(it->per && !strcmp(it->per, "month")))
+            ld_err_at(L, ynode_get(n, it->calendar_term ? "term" : "amount"),
+                      "subsidy '%s': %s applies to a subsidy paid per month (amount: {per: month})", it->id,
+                      it->calendar_term ? "term: calendar_months" : "amount: {schedule: true}");
         const ynode *mo = ynode_get(n, "months");
         if (mo && mo->kind == YN_SCALAR && mo->len)
             it->months = new_leaf(L, mo, "期限");
@@ -369,6 +385,148 @@ static bool build_item(bctx *b, pikind kind, const ynode *key, const ynode *n, p
 static int cmp_param(const void *a, const void *b)
 {
     return strcmp(((const pparam *)a)->id, ((const pparam *)b)->id);
+}
+
+static bool known_source(const ppolicy *pol, const char *id)
+{
+    for (size_t s = 0; s < pol->nsources; s++)
+        if (!strcmp(pol->sources[s].id, id))
+            return true;
+    return false;
+}
+
+/* region: and regions: of a regional parameter (values keyed by GB/T 2260 region groups) */
+static void build_regions(bctx *b, pparam *p, const ynode *e)
+{
+    loader *L = b->L;
+    arena *m = ld_mem(L);
+    const ynode *rf = ynode_get(e, "region"), *rg = ynode_get(e, "regions");
+    if (!rf && !rg)
+        return;
+    if (!rf || !rg) {
+        ld_err_at(L, rf ? rf : rg, "parameter '%s': a regional parameter needs both region: (the record field whose "
+                  "GB/T 2260 code picks the value) and regions: (the groups of codes)", p->id);
+        return;
+    }
+    p->region_field = ynode_text(rf);
+    const snode *sn = p->region_field ? schema_lookup(schema_applicant(), p->region_field) : NULL;
+    if (!sn || sn->type != ST_STRING || strchr(sn->path, '[')) {
+        ld_err_at(L, rf, "parameter '%s': region: '%s' is not a region field of the applicant record "
+                  "(e.g. unemployment_registration.region, residence.region, hukou.region)",
+                  p->id, p->region_field ? p->region_field : "");
+        p->region_field = NULL;
+        return;
+    }
+    if (rg->kind != YN_MAP || !rg->n) {
+        ld_err_at(L, rg, "parameter '%s': regions: expected groups, e.g. guangzhou: {name: 广州市, codes: [\"4401\"]}",
+                  p->id);
+        p->region_field = NULL;
+        return;
+    }
+    p->regions = arena_alloc(m, rg->n * sizeof *p->regions);
+    for (size_t i = 0; i < rg->n; i++) {
+        const ynode *g = rg->vals[i];
+        pregion *pr = &p->regions[p->nregions];
+        memset(pr, 0, sizeof *pr);
+        pr->id = rg->keys[i]->str;
+        pr->loc = loc_of(rg->keys[i]);
+        pr->name = ynode_text(ynode_get(g, "name"));
+        pr->verified = true;
+        const ynode *vf = ynode_get(g, "verified");
+        if (vf)
+            ynode_bool(vf, &pr->verified);
+        const ynode *codes = ynode_get(g, "codes");
+        if (!pr->name)
+            ld_err_at(L, rg->keys[i], "parameter '%s': region group '%s' has no name: add 'name:' (广州市)", p->id, pr->id);
+        if (!codes || codes->kind != YN_SEQ || !codes->n) {
+            ld_err_at(L, rg->keys[i], "parameter '%s': region group '%s' has no codes: add 'codes: [\"4401\"]' (GB/T 2260 "
+                      "prefixes: 2 digits a province, 4 a city, 6 a county)", p->id, pr->id);
+            continue;
+        }
+        pr->codes = arena_alloc(m, codes->n * sizeof *pr->codes);
+        for (size_t c = 0; c < codes->n; c++) {
+            const char *code = ynode_text(codes->vals[c]);
+            size_t n = code ? strlen(code) : 0;
+            bool digits = n == 2 || n == 4 || n == 6;
+            for (size_t k = 0; digits && k < n; k++)
+                digits = code[k] >= '0' && code[k] <= '9';
+            if (!digits) {
+                ld_err_at(L, codes->vals[c], "parameter '%s': region group '%s': '%s' is not a GB/T 2260 prefix (2, 4 "
+                          "or 6 digits, quoted)", p->id, pr->id, code ? code : "");
+                continue;
+            }
+            for (size_t o = 0; o <= p->nregions; o++) {
+                const pregion *other = &p->regions[o];
+                size_t lim = o == p->nregions ? pr->ncodes : other->ncodes;
+                for (size_t k = 0; k < lim; k++)
+                    if (!strcmp(other->codes[k], code))
+                        ld_err_at(L, codes->vals[c], "parameter '%s': region code '%s' is listed twice (in '%s' and '%s')",
+                                  p->id, code, other->id, pr->id);
+            }
+            pr->codes[pr->ncodes++] = code;
+        }
+        p->nregions++;
+    }
+}
+
+/* a regional parameter's value: one for every group, and no other key */
+static void check_region_value(bctx *b, const pparam *p, const ynode *v)
+{
+    loader *L = b->L;
+    if (v->kind != YN_MAP) {
+        ld_err_at(L, v, "parameter '%s' is regional: give a value for each region group (%s: ..., ...)", p->id,
+                  p->nregions ? p->regions[0].id : "group");
+        return;
+    }
+    for (size_t g = 0; g < p->nregions; g++)
+        if (!ynode_get(v, p->regions[g].id))
+            ld_err_at(L, v, "parameter '%s': no value for region group '%s' (%s); a regional value names every group, "
+                      "so that no region falls back to another's value", p->id, p->regions[g].id,
+                      p->regions[g].name ? p->regions[g].name : "");
+    for (size_t k = 0; k < v->n; k++) {
+        bool found = false;
+        for (size_t g = 0; g < p->nregions; g++)
+            found |= !strcmp(p->regions[g].id, v->keys[k]->str);
+        if (!found) {
+            const char *cands[64];
+            size_t nc = 0;
+            for (size_t g = 0; g < p->nregions && nc < 64; g++)
+                cands[nc++] = p->regions[g].id;
+            const char *near = yz_suggest(v->keys[k]->str, cands, nc);
+            ld_err_at(L, v->keys[k], "parameter '%s': unknown region group '%s'%s%s%s", p->id, v->keys[k]->str,
+                      near ? " (did you mean '" : "; define it under regions:", near ? near : "", near ? "'?)" : "");
+        }
+    }
+}
+
+/* value_sources: the source and verification of each dated value */
+static void build_value_sources(bctx *b, pparam *p, const ynode *e)
+{
+    loader *L = b->L;
+    for (size_t i = 0; i < p->nvalues; i++)
+        p->values[i].verified = p->verified;
+    const ynode *vs = ynode_get(e, "value_sources");
+    if (!vs || vs->kind != YN_MAP)
+        return;
+    for (size_t k = 0; k < vs->n; k++) {
+        const char *date = vs->keys[k]->str;
+        pvalue *pv = NULL;
+        for (size_t i = 0; i < p->nvalues; i++)
+            if (p->values[i].from && !strcmp(p->values[i].from, date))
+                pv = &p->values[i];
+        if (!pv) {
+            ld_err_at(L, vs->keys[k], "parameter '%s': value_sources: %s is not one of the dates under values:", p->id, date);
+            continue;
+        }
+        const ynode *x = vs->vals[k];
+        pv->source = ynode_text(ynode_get(x, "source"));
+        if (pv->source && !known_source(b->pol, pv->source))
+            ld_err_at(L, ynode_get(x, "source"), "parameter '%s': unknown source '%s'", p->id, pv->source);
+        const ynode *vf = ynode_get(x, "verified");
+        pv->verified = true;
+        if (vf)
+            ynode_bool(vf, &pv->verified);
+    }
 }
 
 static void build_params(bctx *b, const ynode *n)
@@ -411,13 +569,9 @@ static void build_params(bctx *b, const ynode *n)
         }
         if (!p->unit)
             ld_err_at(L, n->keys[i], "parameter '%s' has no unit: add 'unit:' (fen, 周岁, months, ...)", p->id);
-        if (p->source) {
-            bool found = false;
-            for (size_t s = 0; s < pol->nsources; s++)
-                found |= !strcmp(pol->sources[s].id, p->source);
-            if (!found)
-                ld_err_at(L, ynode_get(e, "source"), "parameter '%s': unknown source '%s'", p->id, p->source);
-        }
+        if (p->source && !known_source(pol, p->source))
+            ld_err_at(L, ynode_get(e, "source"), "parameter '%s': unknown source '%s'", p->id, p->source);
+        build_regions(b, p, e);
         if (one) {
             p->nvalues = 1;
             p->values = arena_alloc(m, sizeof *p->values);
@@ -436,6 +590,13 @@ static void build_params(bctx *b, const ynode *n)
             ld_err_at(L, many, "parameter '%s': values: needs at least one 'YYYY-MM-DD: value' line", p->id);
             continue;
         }
+        if (p->region_field) {
+            if (one)
+                check_region_value(b, p, one);
+            for (size_t k = 0; many && many->kind == YN_MAP && k < many->n; k++)
+                check_region_value(b, p, many->vals[k]);
+        }
+        build_value_sources(b, p, e);
         p->index = (int)pol->nparams;
         pol->nparams++;
     }
@@ -784,7 +945,7 @@ static void build_full_conditions(loader *L, ppolicy *pol)
             n->text = arena_printf(ld_mem(L), "未在享受%s（不得重复享受）", oname);
             all->kids[all->nkids++] = n;
         }
-        if (!all->nkids) {
+        if (!all->nkids && !it->for_anyone) {
             pcond *t = new_cond(L, PC_TARGETS);
             t->loc = it->loc;
             all->kids[all->nkids++] = t;
@@ -839,6 +1000,7 @@ static void precompute_texts(loader *L, ppolicy *pol)
             jw_arr_begin(&w);
             for (size_t b = 0; b < it->nbasis; b++) {
                 const pbasis *pb = &it->basis[b];
+                size_t start = sb.len;
                 jw_obj_begin(&w);
                 if (pb->article) {
                     JW_KEY(&w, "article");
@@ -863,6 +1025,9 @@ static void precompute_texts(loader *L, ppolicy *pol)
                     jw_bool(&w, false);
                 }
                 jw_obj_end(&w);
+                if (sb.buf[start] == ',') /* the separator jw wrote before this element */
+                    start++;
+                it->basis[b].json = arena_strndup(ld_mem(L), sb.buf + start, sb.len - start);
             }
             jw_arr_end(&w);
             it->basis_json = arena_strndup(ld_mem(L), sb.buf, sb.len);
@@ -886,6 +1051,15 @@ ppolicy *build_policy(loader *L, ynode *root, version **vs, size_t nv, const cha
     pol->eff_from = from;
     pol->eff_to = to;
     pol->title = ynode_text(ynode_get(root, "title"));
+    pol->edition = 1;
+    const ynode *ed = ynode_get(root, "edition");
+    if (ed) {
+        long long e = 0;
+        if (!ynode_int(ed, &e) || e < 1 || e > 2)
+            ld_err_at(L, ed, "edition: write 1 or 2 (the output behaviours of docs/policy-format.md, \"Editions\")");
+        else
+            pol->edition = (int)e;
+    }
     const ynode *reg = ynode_get(root, "region");
     pol->region_code = ynode_text(ynode_get(reg, "code"));
     pol->region_name = ynode_text(ynode_get(reg, "name"));

@@ -163,7 +163,8 @@ int8_t eval_item(yz_evaluator *ev, pikind k, int idx)
     return tv;
 }
 
-static void add_months_date(const char *as_of, int64_t months, char *out)
+/* The date `months` months after as_of (on the month end when the day does not exist). */
+static yz_date plus_months(const char *as_of, int64_t months)
 {
     yz_date d;
     yz_date_parse(as_of, strlen(as_of), &d);
@@ -172,7 +173,122 @@ static void add_months_date(const char *as_of, int64_t months, char *out)
     int dim = yz_days_in_month(e.y, e.m);
     if (e.d > dim)
         e.d = dim;
-    yz_date_format(yz_days_to_date(yz_date_to_days(e) - 1), out);
+    return e;
+}
+
+/* Where period k of a term starts: as_of + k months; for a term in calendar months, as_of for the
+ * first period and the first of each later month. */
+static yz_date period_start(const char *as_of, int64_t k, bool calendar)
+{
+    yz_date e = plus_months(as_of, k);
+    if (calendar && k > 0)
+        e.d = 1;
+    return e;
+}
+
+/* The day before a date. */
+static void day_before(yz_date d, char *out)
+{
+    yz_date_format(yz_days_to_date(yz_date_to_days(d) - 1), out);
+}
+
+/* The last day of a term of `months` periods from as_of. */
+static void term_end(const char *as_of, int64_t months, bool calendar, char *out)
+{
+    if (calendar) {
+        yz_date e = plus_months(as_of, months - 1);
+        e.d = yz_days_in_month(e.y, e.m);
+        yz_date_format(e, out);
+        return;
+    }
+    day_before(plus_months(as_of, months), out);
+}
+
+static int cmp_date_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The dates after start and up to end on which a parameter the amount read takes a new value. */
+static size_t amount_changes(yz_evaluator *ev, const leafrec *lr, const char *start, const char *end,
+                             const char **out, size_t cap)
+{
+    const readent *log = rvm_log(ev->vm);
+    size_t n = 0;
+    for (uint32_t k = lr->log_start; k < lr->log_end; k++) {
+        if (log[k].kind != RL_PARAM)
+            continue;
+        const pparam *p = &ev->pol->params[log[k].index];
+        for (size_t v = 0; v < p->nvalues; v++) {
+            const char *from = p->values[v].from;
+            if (!from || strcmp(from, start) <= 0 || strcmp(from, end) > 0)
+                continue;
+            bool seen = false;
+            for (size_t j = 0; j < n; j++)
+                seen |= !strcmp(out[j], from);
+            if (!seen && n < cap)
+                out[n++] = from;
+        }
+    }
+    if (n)
+        qsort(out, n, sizeof *out, cmp_date_str);
+    return n;
+}
+
+/* The schedule of an eligible monthly subsidy whose amount changes during its term: each period
+ * at the parameters in force on its first day.  Sets the total; returns V_OK, or the status of a
+ * later period's amount that could not be computed. */
+static vstatus subsidy_schedule(yz_evaluator *ev, ditem *di, const char **changes, size_t nchanges)
+{
+    const pitem *it = di->it;
+    bool cal = it->calendar_term;
+    arena *m = &ev->det->mem;
+    /* the first period of each stretch: 0, then the first one starting on or after each change */
+    int64_t *firsts = arena_alloc(m, (nchanges + 1) * sizeof *firsts);
+    size_t nf = 0;
+    firsts[nf++] = 0;
+    for (size_t c = 0; c < nchanges; c++) {
+        yz_date cd;
+        yz_date_parse(changes[c], 10, &cd);
+        int64_t k = firsts[nf - 1];
+        while (k < di->months && yz_date_cmp(period_start(ev->as_of, k, cal), cd) < 0)
+            k++;
+        if (k < di->months && k > firsts[nf - 1])
+            firsts[nf++] = k;
+    }
+    if (nf < 2) {
+        di->total_fen = di->amount_fen * di->months;
+        return V_OK;
+    }
+    leafrec saved = ev->leafrec[it->amount->leaf]; /* the explanation reads the as-of call */
+    di->schedule = arena_alloc(m, nf * sizeof *di->schedule);
+    int64_t total = 0;
+    vstatus vs = V_OK;
+    for (size_t s = 0; s < nf && vs == V_OK; s++) {
+        char from[11], to[11];
+        yz_date_format(period_start(ev->as_of, firsts[s], cal), from);
+        int64_t last = s + 1 < nf ? firsts[s + 1] : di->months;
+        if (s + 1 < nf)
+            day_before(period_start(ev->as_of, last, cal), to);
+        else
+            term_end(ev->as_of, di->months, cal, to);
+        int64_t amount = di->amount_fen;
+        if (s > 0) {
+            leafrec lr = {0, 0, NULL, NULL};
+            vs = rvm_int_at(ev->vm, it->amount, from, INT64_C(1000000000000), "the amount", m, &lr, &amount);
+            if (vs != V_OK)
+                saved.error = lr.error;
+        }
+        dperiod *p = &di->schedule[di->nschedule++];
+        p->from = arena_strdup(m, s ? from : ev->as_of);
+        p->to = arena_strdup(m, to);
+        p->months = last - firsts[s];
+        p->amount_fen = amount;
+        total += amount * p->months;
+    }
+    ev->leafrec[it->amount->leaf] = saved;
+    di->total_fen = total;
+    return vs;
 }
 
 /* Amount, months and dates of an eligible subsidy; returns which formulas were evaluated
@@ -217,18 +333,31 @@ static unsigned subsidy_amounts(yz_evaluator *ev, ditem *di)
         }
         di->months = months;
         char end[11];
-        add_months_date(ev->as_of, months, end);
+        term_end(ev->as_of, months, it->calendar_term, end);
         di->end = arena_strdup(&ev->det->mem, end);
+        di->months_note = ev->leafrec[it->months->leaf].note;
     } else {
         di->end = ev->as_of;
     }
-    if (it->per && !strcmp(it->per, "month") && months > 0)
-        di->total_fen = amount * months;
-    else if (it->per && !strcmp(it->per, "once"))
-        di->total_fen = amount;
     if (it->amount) {
         const leafrec *lr = &ev->leafrec[it->amount->leaf];
         di->amount_note = lr->note;
+    }
+    bool monthly = it->per && !strcmp(it->per, "month");
+    if (monthly && months > 0) {
+        const char *changes[16];
+        size_t nc = amount_changes(ev, &ev->leafrec[it->amount->leaf], di->start, di->end, changes, 16);
+        di->rate_changes = nc > 0;
+        di->total_fen = amount * months;
+        if (it->schedule && nc && subsidy_schedule(ev, di, changes, nc) != V_OK) {
+            di->status = YZ_UNDETERMINED;
+            ev->node_tv[it->amount->id] = TV_U;
+            di->schedule = NULL;
+            di->nschedule = 0;
+            di->total_fen = -1;
+        }
+    } else if (it->per && !strcmp(it->per, "once")) {
+        di->total_fen = amount;
     }
     return used;
 }

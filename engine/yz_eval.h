@@ -27,6 +27,19 @@ typedef struct dkv {
     const char *json; /* canonical JSON value */
 } dkv;
 
+/* The region group a regional parameter's value was chosen for. */
+typedef struct dregion {
+    const pparam *param;
+    const pregion *group;
+    const char *code; /* the record's GB/T 2260 code */
+} dregion;
+
+/* One stretch of a subsidy's schedule: the months from `from` to `to` at one amount. */
+typedef struct dperiod {
+    const char *from, *to;
+    int64_t months, amount_fen;
+} dperiod;
+
 typedef struct dmissing {
     const char *field;    /* "hukou.type" */
     const char *label;    /* 户口性质 */
@@ -56,6 +69,12 @@ typedef struct ditem {
     const char *terms; /* with {P.name} filled in */
     const char **exclusive_with;
     size_t nexclusive;
+    const char *months_note; /* the note of the months formula (why this many months) */
+    dperiod *schedule;       /* amount.schedule: the stretches at one amount, when there are two or more */
+    size_t nschedule;
+    bool rate_changes;       /* a parameter of the amount changes value during the term */
+    dregion *regions;        /* regional parameters its rules read, by parameter id */
+    size_t nregions;
     /* what the outcome rests on that is not verified against a text: "item", "source:<id>",
        "parameter:<id>" */
     const char **unverified;

@@ -216,6 +216,45 @@ static void add_missing(arena *m, dmissing **arr, size_t *n, size_t *cap, const 
     (*arr)[(*n)++] = *mi;
 }
 
+static void add_region(arena *m, ditem *di, size_t *cap, const pparam *p, const pregion *g, const char *code)
+{
+    for (size_t i = 0; i < di->nregions; i++)
+        if (di->regions[i].param == p)
+            return;
+    if (di->nregions == *cap) {
+        *cap = *cap ? *cap * 2 : 2;
+        dregion *na = arena_alloc(m, *cap * sizeof *na);
+        if (di->nregions)
+            memcpy(na, di->regions, di->nregions * sizeof *na);
+        di->regions = na;
+    }
+    di->regions[di->nregions++] = (dregion){p, g, code};
+}
+
+static int cmp_region(const void *a, const void *b)
+{
+    return strcmp(((const dregion *)a)->param->id, ((const dregion *)b)->param->id);
+}
+
+/* The group of a regional parameter for the record being decided (its region field), or NULL. */
+static const pregion *record_region(yz_evaluator *ev, const pparam *p)
+{
+    const yval *obj;
+    const snode *child;
+    const yval *code = yval_find(ev->root, p->region_field, &obj, &child);
+    const char *s = code ? yj_str(code->json) : NULL;
+    return s ? param_region_for(p, s) : NULL;
+}
+
+/* A parameter's value as a rule of this record sees it (regional: for the record's region), or NULL. */
+static const yj *param_for_record(yz_evaluator *ev, const pparam *p)
+{
+    if (!p->region_field)
+        return param_value_at(p, ev->as_of);
+    const pregion *g = record_region(ev, p);
+    return g ? param_region_value(p, g, ev->as_of) : NULL;
+}
+
 static const char *json_of(arena *m, const yj *v, strbuf *tmp)
 {
     sb_clear(tmp);
@@ -249,7 +288,7 @@ static void collect_reads(xbuild *x)
     yz_evaluator *ev = x->ev;
     ditem *di = x->di;
     arena *m = &ev->det->mem;
-    size_t fcap = 0, pcap = 0, mcap = 0;
+    size_t fcap = 0, pcap = 0, mcap = 0, gcap = 0;
     strbuf tmp = STRBUF_INIT, p = STRBUF_INIT;
     const readent *log = rvm_log(ev->vm);
     for (size_t i = 0; i < x->nleaves; i++) {
@@ -268,7 +307,14 @@ static void collect_reads(xbuild *x)
                 add_kv(m, &di->fields, &di->nfields, &fcap, arena_strndup(m, p.buf, p.len), json_of(m, e->val->json, &tmp));
             } else if (e->kind == RL_PARAM) {
                 const pparam *pp = &ev->pol->params[e->index];
-                const yj *v = param_value_at(pp, ev->as_of);
+                const yj *v;
+                if (e->group >= 0) {
+                    const pregion *g = &pp->regions[e->group];
+                    v = param_region_value(pp, g, ev->as_of);
+                    add_region(m, di, &gcap, pp, g, yj_str(e->val->json));
+                } else {
+                    v = param_value_at(pp, ev->as_of);
+                }
                 if (v)
                     add_kv(m, &di->params, &di->nparams, &pcap, pp->id, json_of(m, v, &tmp));
             } else if (unknown) {
@@ -292,6 +338,8 @@ static void collect_reads(xbuild *x)
         qsort(di->params, di->nparams, sizeof *di->params, cmp_dkv);
     if (di->nmissing)
         qsort(di->missing, di->nmissing, sizeof *di->missing, cmp_missing);
+    if (di->nregions)
+        qsort(di->regions, di->nregions, sizeof *di->regions, cmp_region);
     sb_free(&tmp);
     sb_free(&p);
 }
@@ -309,7 +357,7 @@ static const char *interpolate(yz_evaluator *ev, const char *tmpl)
                 char name[128];
                 snprintf(name, sizeof name, "%.*s", (int)(e - p - 3), p + 3);
                 const pparam *pp = policy_param(ev->pol, name);
-                const yj *v = pp ? param_value_at(pp, ev->as_of) : NULL;
+                const yj *v = pp ? param_for_record(ev, pp) : NULL;
                 if (v && yj_typeof(v) == YJ_STRING)
                     sb_adds(&sb, yj_str(v));
                 else if (v)
@@ -383,20 +431,60 @@ static void add_unverified(yz_evaluator *ev, ditem *di, const char *what)
     di->unverified = n;
 }
 
-/* an outcome is only as verified as the item, the texts it cites and the parameters it used */
+/* whether the value of a parameter a rule used is verified: the dated value in force (its
+   value_sources entry, else the parameter's verified) and, for a regional one, its group */
+static bool param_verified(const ditem *di, const pparam *p, const char *as_of)
+{
+    const pvalue *v = param_entry_at(p, as_of);
+    if (!(v ? v->verified : p->verified))
+        return false;
+    for (size_t i = 0; i < di->nregions; i++)
+        if (di->regions[i].param == p && !di->regions[i].group->verified)
+            return false;
+    return true;
+}
+
+/* an outcome is only as verified as the item, the texts it cites and the parameter values it used */
 static void mark_unverified(yz_evaluator *ev, ditem *di)
 {
     const pitem *it = di->it;
     if (!it->verified)
         add_unverified(ev, di, "item");
     for (size_t i = 0; i < it->nbasis; i++)
-        if (it->basis[i].src && !it->basis[i].src->verified)
+        if (it->basis[i].src && !it->basis[i].src->verified && basis_cited(ev->pol, &it->basis[i], ev->as_of))
             add_unverified(ev, di, it->basis[i].unverified);
     for (size_t i = 0; i < di->nparams; i++) {
         const pparam *p = policy_param(ev->pol, di->params[i].key);
-        if (p && !p->verified)
+        if (p && !param_verified(di, p, ev->as_of))
             add_unverified(ev, di, p->unverified);
     }
+}
+
+/* From edition 2, a category that fails on a prerequisite or a disqualification says that rather
+ * than its own not-met text (a 40-year-old woman outside Guangdong does not read "未达到大龄年龄
+ * 条件"): the reason of the first one that decided it, or NULL. */
+static const char *gate_reason(yz_evaluator *ev, const pitem *it)
+{
+    const pcond *full = it->full;
+    if (ev->pol->edition < 2 || !full || full->kind != PC_ALL)
+        return NULL;
+    for (size_t i = 0; i < full->nkids; i++) {
+        const pcond *k = full->kids[i];
+        if (memo_tv(ev, k) != TV_F)
+            continue;
+        if (k->kind == PC_PREREQ) {
+            const ditem *p = eval_build_item(ev, PI_PREREQ, k->ref_index);
+            return arena_printf(&ev->det->mem, "不满足前提条件：%s", p->reason ? p->reason : p->it->name);
+        }
+        if (k->kind == PC_NOT && k->kids[0]->kind == PC_DISQUAL) {
+            const ditem *q = eval_build_item(ev, PI_DISQUAL, k->kids[0]->ref_index);
+            if (q->it->reason[YZ_MET])
+                return q->reason;
+            return arena_printf(&ev->det->mem, "出现身份丧失情形：%s", q->it->name);
+        }
+        return NULL; /* its own condition */
+    }
+    return NULL;
 }
 
 void explain_item(yz_evaluator *ev, ditem *di, unsigned formulas)
@@ -412,6 +500,8 @@ void explain_item(yz_evaluator *ev, ditem *di, unsigned formulas)
     if (it->terms)
         di->terms = interpolate(ev, it->terms);
     mark_unverified(ev, di);
+    if (!di->reason && it->kind == PI_CATEGORY && di->status == YZ_NOT_MET)
+        di->reason = gate_reason(ev, it);
     if (!di->reason) {
         const char *tmpl = it->reason[di->status];
         di->reason = tmpl ? interpolate(ev, tmpl) : default_reason(ev, di);
@@ -424,6 +514,34 @@ void explain_item(yz_evaluator *ev, ditem *di, unsigned formulas)
     }
     yz_free(x.leaves);
     yz_free(x.refs);
+}
+
+/* Why the person is not a target: from edition 2 the prerequisites not met, or else the status
+ * lost, rather than "no category" when no category could apply. */
+static const char *not_target_reason(yz_determination *det)
+{
+    static const char plain[] = "不属于就业援助对象：不符合任何认定类别";
+    if (det->pol->edition < 2)
+        return plain;
+    strbuf sb = STRBUF_INIT;
+    size_t n = 0;
+    for (int pass = 0; pass < 2 && !n; pass++) {
+        pikind k = pass == 0 ? PI_PREREQ : PI_DISQUAL;
+        yz_status bad = pass == 0 ? YZ_NOT_MET : YZ_MET;
+        for (size_t i = 0; i < det->nitems[k]; i++) {
+            const ditem *di = &det->items[k][i];
+            if (di->status != bad)
+                continue;
+            if (!n++)
+                sb_adds(&sb, pass == 0 ? "不属于就业援助对象：不满足前提条件：" : "不属于就业援助对象：");
+            else
+                sb_adds(&sb, "；");
+            sb_adds(&sb, di->reason ? di->reason : di->it->name);
+        }
+    }
+    const char *r = n ? arena_strndup(&det->mem, sb.buf, sb.len) : plain;
+    sb_free(&sb);
+    return r;
 }
 
 void explain_determination(yz_evaluator *ev, yz_determination *det)
@@ -441,7 +559,7 @@ void explain_determination(yz_evaluator *ev, yz_determination *det)
         det->target_reason = arena_strndup(m, sb.buf, sb.len);
         sb_free(&sb);
     } else if (det->target == YZ_NOT_MET) {
-        det->target_reason = "不属于就业援助对象：不符合任何认定类别";
+        det->target_reason = not_target_reason(det);
     } else {
         det->target_reason = "尚无法确定是否属于就业援助对象：部分类别缺少信息";
     }

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "yz_diag.h"
+#include "yz_hash.h"
 #include "yz_util.h"
 
 #define BLOCK (1u << 20)
@@ -35,6 +36,8 @@ struct yz_input {
     long long_taken;
     uint64_t long_bytes;
     strbuf long_prefix;
+    uint64_t skipped;    /* lines dropped so */
+    yz_hasher *hasher;   /* SHA-256 of the bytes read (input_hash_start), or NULL */
 };
 
 static bool is_utf8(const char *encoding)
@@ -227,6 +230,8 @@ int input_next(yz_input *in, const char **buf, size_t *len, long *first_line, yz
             }
             in->eof = true;
         }
+        if (in->hasher)
+            hasher_update(in->hasher, in->raw + in->raw_len, n);
         atomic_fetch_add_explicit(&in->consumed, n, memory_order_relaxed);
         in->raw_len += n;
         if (in->first && in->raw_len >= 3) {
@@ -262,10 +267,28 @@ uint64_t input_size(const yz_input *in)
     return in->size;
 }
 
+void input_hash_start(yz_input *in)
+{
+    if (!in->hasher && !in->consumed)
+        in->hasher = hasher_new(YZ_HASH_SHA256);
+}
+
+void input_hash_final(yz_input *in, char hex[65])
+{
+    hex[0] = '\0';
+    if (in->hasher)
+        hasher_final(in->hasher, hex);
+    in->hasher = NULL;
+}
+
 void input_close(yz_input *in)
 {
     if (!in)
         return;
+    if (in->hasher) {
+        char hex[65];
+        hasher_final(in->hasher, hex);
+    }
     if (in->f && in->f != stdin)
         fclose(in->f);
     if (in->cd != (iconv_t)-1)

@@ -37,6 +37,12 @@ bool input_long_line_taken(yz_input *in, input_long_line *out);
 /* Bytes of the file read so far (any thread may ask) and its size (0 when unknown, e.g. a pipe). */
 uint64_t input_consumed(const yz_input *in);
 uint64_t input_size(const yz_input *in);
+/* Hashes (SHA-256) every byte read from now on, as they are in the file (before a byte-order mark
+ * is dropped or GBK converted), so that the digest equals `sha256sum FILE` once all was read.
+ * Call before the first input_next. */
+void input_hash_start(yz_input *in);
+/* The digest (64 hex digits and a NUL; empty when hashing was not started).  Ends the hashing. */
+void input_hash_final(yz_input *in, char hex[65]);
 void input_close(yz_input *in);
 
 /* Text out in another encoding (exports for Excel in Chinese locales). */

@@ -75,8 +75,65 @@ static void write_tv(jw *w, int8_t tv)
         jw_bool(w, tv == 1);
 }
 
-static void write_item(jw *w, const ditem *di, bool explained)
+/* regions: the region group each regional parameter's value was chosen for */
+static void write_regions(jw *w, const ditem *di)
 {
+    jw_obj_begin(w);
+    for (size_t i = 0; i < di->nregions; i++) {
+        const dregion *r = &di->regions[i];
+        jw_key(w, r->param->id);
+        jw_obj_begin(w);
+        JW_KEY(w, "code");
+        jw_str(w, r->code);
+        JW_KEY(w, "field");
+        jw_str(w, r->param->region_field);
+        JW_KEY(w, "group");
+        jw_str(w, r->group->id);
+        JW_KEY(w, "name");
+        jw_str(w, r->group->name);
+        jw_obj_end(w);
+    }
+    jw_obj_end(w);
+}
+
+/* schedule: the stretches of a monthly subsidy at one amount */
+static void write_schedule(jw *w, const ditem *di)
+{
+    jw_arr_begin(w);
+    for (size_t i = 0; i < di->nschedule; i++) {
+        const dperiod *p = &di->schedule[i];
+        jw_obj_begin(w);
+        JW_KEY(w, "amount_fen");
+        jw_int(w, p->amount_fen);
+        JW_KEY(w, "from");
+        jw_str(w, p->from);
+        JW_KEY(w, "months");
+        jw_int(w, p->months);
+        JW_KEY(w, "to");
+        jw_str(w, p->to);
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+}
+
+/* the legal basis of an item: from edition 2 only the texts in force on the as-of date */
+static void write_basis(jw *w, const ditem *di, const ppolicy *pol, const char *as_of)
+{
+    const pitem *it = di->it;
+    if (pol->edition < 2) {
+        jw_raw(w, it->basis_json, strlen(it->basis_json));
+        return;
+    }
+    jw_arr_begin(w);
+    for (size_t i = 0; i < it->nbasis; i++)
+        if (basis_cited(pol, &it->basis[i], as_of))
+            jw_raw(w, it->basis[i].json, strlen(it->basis[i].json));
+    jw_arr_end(w);
+}
+
+static void write_item(jw *w, const ditem *di, bool explained, const ppolicy *pol, const char *as_of)
+{
+    int edition = pol->edition;
     const pitem *it = di->it;
     bool sub = it->kind == PI_SUBSIDY;
     bool met = di->status == YZ_MET;
@@ -94,7 +151,7 @@ static void write_item(jw *w, const ditem *di, bool explained)
     }
     if (explained) {
         JW_KEY(w, "basis");
-        jw_raw(w, it->basis_json, strlen(it->basis_json));
+        write_basis(w, di, pol, as_of);
         JW_KEY(w, "conditions");
         jw_arr_begin(w);
         for (size_t i = 0; i < di->nconds; i++) {
@@ -162,6 +219,10 @@ static void write_item(jw *w, const ditem *di, bool explained)
         else
             jw_null(w);
     }
+    if (sub && met && explained && edition >= 2 && di->months_note) {
+        JW_KEY(w, "months_note");
+        jw_str(w, di->months_note);
+    }
     JW_KEY(w, "name");
     jw_raw(w, it->name_json, strlen(it->name_json));
     if (explained) {
@@ -176,6 +237,14 @@ static void write_item(jw *w, const ditem *di, bool explained)
         JW_KEY(w, "reason");
         jw_str(w, di->reason ? di->reason : "");
     }
+    if (explained && di->nregions) {
+        JW_KEY(w, "regions");
+        write_regions(w, di);
+    }
+    if (sub && met && di->nschedule) {
+        JW_KEY(w, "schedule");
+        write_schedule(w, di);
+    }
     if (sub && met) {
         JW_KEY(w, "start");
         jw_str(w, di->start);
@@ -185,6 +254,10 @@ static void write_item(jw *w, const ditem *di, bool explained)
     if (explained && sub && di->terms) {
         JW_KEY(w, "terms");
         jw_str(w, di->terms);
+    }
+    if (sub && met && edition >= 2 && di->rate_changes && !di->nschedule && di->total_fen >= 0) {
+        JW_KEY(w, "total_estimate");
+        jw_bool(w, true);
     }
     if (sub && met) {
         JW_KEY(w, "total_fen");
@@ -222,7 +295,7 @@ static void write_items(jw *w, const yz_determination *det, pikind k)
     jw_obj_begin(w);
     for (size_t i = 0; i < n; i++) {
         jw_key(w, sorted[i]->it->id);
-        write_item(w, sorted[i], det->explained);
+        write_item(w, sorted[i], det->explained, det->pol, det->as_of);
     }
     jw_obj_end(w);
     yz_free(sorted);

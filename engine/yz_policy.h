@@ -26,13 +26,25 @@ typedef struct pbasis {
     const char *source_id, *article, *note;
     const psource *src;
     const char *unverified; /* "source:<id>" */
+    const char *json;       /* this basis as canonical JSON (an element of the item's basis_json) */
 } pbasis;
 
 typedef struct pvalue {
     const char *from; /* first day in force; NULL = always */
-    const yj *value;
+    const yj *value;  /* of a regional parameter: an object, region group id -> value */
     ploc loc;
+    const char *source; /* value_sources: the text this dated value comes from (NULL: the parameter's) */
+    bool verified;      /* value_sources: verified; else the parameter's */
 } pvalue;
+
+/* A group of regions a regional parameter gives one value for (a minimum-wage tier). */
+typedef struct pregion {
+    const char *id, *name;
+    const char **codes; /* GB/T 2260 prefixes ("4401", "44") */
+    size_t ncodes;
+    bool verified;
+    ploc loc;
+} pregion;
 
 typedef struct pparam {
     const char *id, *unit, *source, *description;
@@ -42,6 +54,10 @@ typedef struct pparam {
     ploc loc;
     int index;
     const char *unverified; /* "parameter:<id>" */
+    /* a regional parameter: the record field whose GB/T 2260 code picks the group, and the groups */
+    const char *region_field; /* "unemployment_registration.region", or NULL */
+    pregion *regions;
+    size_t nregions;
 } pparam;
 
 typedef enum { PC_LEAF, PC_ALL, PC_ANY, PC_NOT, PC_CATEGORY, PC_CONDITION, PC_TARGETS, PC_PREREQ, PC_DISQUAL } pckind;
@@ -91,6 +107,9 @@ typedef struct pitem {
     const char *ref_text_json;
     /* subsidies */
     bool for_targets;
+    bool for_anyone;    /* for: anyone: not limited to assistance targets (the when: says who) */
+    bool calendar_term; /* term: calendar_months: the as-of month is the first, the last ends on its last day */
+    bool schedule;      /* amount.schedule: each period at the parameters in force when it starts */
     int *for_idx; /* categories, any of which qualifies */
     size_t nfor;
     pcond *amount; /* a leaf giving fen per period */
@@ -119,6 +138,8 @@ typedef struct ppolicy {
     const char **lua_files; /* helper Lua files, in load order (parents first) */
     size_t nlua;
     int index;
+    int edition; /* edition: 1 (absent) or 2: the output behaviours a ruleset asks for, so that the
+                    decisions of older rulesets replay byte for byte (docs/policy-format.md) */
 } ppolicy;
 
 /* A ruleset file: logical path (what is hashed, stored and named in determinations) and the
@@ -162,8 +183,20 @@ const ppolicy *ruleset_policy_at(const yz_ruleset *rs, const char *as_of);
 const rfile *ruleset_file(const yz_ruleset *rs, const char *path);
 /* The display path for a logical path (the logical path itself when unknown). */
 const char *ruleset_display(const yz_ruleset *rs, const char *path);
-/* Value of a parameter on a date, or NULL when it has none yet. */
+/* Value of a parameter on a date, or NULL when it has none yet (of a regional parameter: the
+ * object of every group's value). */
 const yj *param_value_at(const pparam *p, const char *as_of);
+/* The dated value of a parameter in force on a date, or NULL. */
+const pvalue *param_entry_at(const pparam *p, const char *as_of);
+/* The group of a regional parameter for a GB/T 2260 code (the longest matching prefix), or NULL. */
+const pregion *param_region_for(const pparam *p, const char *code);
+/* A regional parameter's value for a group on a date, or NULL. */
+const yj *param_region_value(const pparam *p, const pregion *g, const char *as_of);
+/* The date a source is in force from: its in_force, else its date, else NULL (always). */
+const char *source_in_force(const psource *s);
+/* True when the policy cites this basis in a determination made on as_of: from edition 2 a text
+ * not yet in force then is not cited. */
+bool basis_cited(const ppolicy *pol, const pbasis *b, const char *as_of);
 const pparam *policy_param(const ppolicy *pol, const char *id);
 const pitem *policy_item(const ppolicy *pol, pikind kind, const char *id);
 /* True when the item's own effective period (if it has one) includes as_of. */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "yz_diag.h"
+#include "yz_text.h"
 
 static void offset_to_linecol(const char *text, size_t off, int *line, int *col)
 {
@@ -541,4 +542,70 @@ yj *record_from_csv(arena *mem, const csv_header *h, char **fields, size_t *lens
             yj_append(mem, cur, lst->key, val);
     }
     return root;
+}
+
+void record_reject(const char *file, long line, const yz_diags *d, const char *why, const record_reject_more *more,
+                   char **json, char **message)
+{
+    const char *hint = more && more->hint && *more->hint ? more->hint : NULL;
+    const char *prefix = more ? more->long_prefix : NULL;
+    strbuf j = STRBUF_INIT, m = STRBUF_INIT;
+    jw w;
+    jw_init(&w, &j);
+    jw_obj_begin(&w);
+    JW_KEY(&w, "errors");
+    jw_arr_begin(&w);
+    for (size_t i = 0; i < d->n; i++) {
+        const yz_diag *x = &d->items[i];
+        jw_obj_begin(&w);
+        if (x->field) {
+            JW_KEY(&w, "field");
+            jw_str(&w, x->field);
+        }
+        JW_KEY(&w, "message");
+        jw_str(&w, x->message);
+        jw_obj_end(&w);
+        if (i == 0 && x->field) {
+            sb_add_shown(&m, x->field, strlen(x->field), false);
+            sb_adds(&m, ": ");
+        }
+        if (i == 0)
+            sb_add_shown(&m, x->message, strlen(x->message), false);
+    }
+    if (!d->n) {
+        jw_obj_begin(&w);
+        JW_KEY(&w, "message");
+        jw_str(&w, why);
+        jw_obj_end(&w);
+        sb_add_shown(&m, why, strlen(why), false);
+    }
+    if (hint) {
+        jw_obj_begin(&w);
+        JW_KEY(&w, "message");
+        jw_str(&w, hint);
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    JW_KEY(&w, "file");
+    jw_str(&w, file);
+    if (prefix) {
+        /* the line itself was not kept: how long it was and how it began */
+        JW_KEY(&w, "length");
+        jw_int(&w, (int64_t)more->long_bytes);
+    }
+    JW_KEY(&w, "line");
+    jw_int(&w, line);
+    if (prefix) {
+        JW_KEY(&w, "prefix");
+        jw_str(&w, prefix);
+    }
+    jw_obj_end(&w);
+    if (d->n > 1)
+        sb_addf(&m, " (and %zu more)", d->n - 1);
+    if (hint) {
+        sb_adds(&m, "; ");
+        sb_add_shown(&m, hint, strlen(hint), false);
+    }
+    *json = sb_release(&j);
+    *message = sb_release(&m);
 }

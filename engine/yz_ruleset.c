@@ -133,6 +133,31 @@ static void list_provinces(const char *dir, const char *prefix, strbuf *out, cha
     yz_names_free(sub, ns);
 }
 
+/* The name of a policy folder outside provinces/ (real: its real path): its own, or "draft" when
+   that is not a province name; but a copy of a city folder of provinces/, in a folder named after
+   its province, is named as that city: a copy of provinces/guangdong/guangzhou at
+   /tmp/x/guangdong/guangzhou is "guangdong/guangzhou" (a copy of provinces/guangdong, at
+   /tmp/x/guangdong, is "guangdong" already).  Its files then have the original's logical paths, so
+   the same rules give the same ruleset id (the null reform of yuanzhu impact), and the draft's
+   decisions name the city they are for. */
+static const char *draft_name(loader *L, const char *real)
+{
+    const char *slash = strrchr(real, '/');
+    const char *base = slash ? slash + 1 : real;
+    if (!ld_valid_name(base) || !strcmp(base, "national"))
+        return "draft";
+    if (slash && slash > real && L->home) {
+        const char *ps = slash - 1;
+        while (ps > real && ps[-1] != '/')
+            ps--;
+        char *city = arena_printf(&L->rs->mem, "%.*s/%s", (int)(slash - ps), ps, base);
+        char *known = arena_printf(&L->rs->mem, "%s/provinces/%s", L->home, city);
+        if (ld_valid_name(city) && policy_has_files(known))
+            return city;
+    }
+    return arena_strdup(&L->rs->mem, base);
+}
+
 int yz_ruleset_load(const char *home, const char *province, yz_ruleset **out, yz_diags *d)
 {
     *out = NULL;
@@ -166,11 +191,8 @@ int yz_ruleset_load(const char *home, const char *province, yz_ruleset **out, yz
         if (name) {
             ld_level_dirs(&L, top, name);
         } else {
-            const char *base = strrchr(real, '/');
-            base = base ? base + 1 : real;
-            if (!ld_valid_name(base) || !strcmp(base, "national"))
-                base = "draft";
-            top->name = arena_strdup(&L.rs->mem, base);
+            const char *base = draft_name(&L, real);
+            top->name = base;
             top->logical_dir = arena_printf(&L.rs->mem, "provinces/%s", base);
             top->disk_dir = arena_strdup(&L.rs->mem, province);
         }
@@ -193,6 +215,25 @@ int yz_ruleset_load(const char *home, const char *province, yz_ruleset **out, yz
         yz_free(named);
         yz_ruleset_free(L.rs);
         return YZ_EIO;
+    }
+    if (top->disk_dir && !policy_has_files(top->disk_dir)) {
+        /* a province folder that holds only city policies (shandong/qingdao): name the cities */
+        strbuf cities = STRBUF_INIT;
+        char **names = NULL;
+        size_t n = 0;
+        list_provinces(top->disk_dir, province, &cities, &names, &n, 1);
+        if (n) {
+            diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "'%s' has no policy of its own, only city policies: choose a city: %s",
+                     province, cities.buf);
+            yz_names_free(names, n);
+            sb_free(&cities);
+            yz_free(provdir);
+            yz_free(named);
+            yz_ruleset_free(L.rs);
+            return YZ_EIO;
+        }
+        yz_names_free(names, n);
+        sb_free(&cities);
     }
     yz_free(provdir);
     yz_free(named);
@@ -345,13 +386,53 @@ const char *ruleset_display(const yz_ruleset *rs, const char *path)
     return f ? f->display : path;
 }
 
-const yj *param_value_at(const pparam *p, const char *as_of)
+const pvalue *param_entry_at(const pparam *p, const char *as_of)
 {
-    const yj *v = NULL;
+    const pvalue *v = NULL;
     for (size_t i = 0; i < p->nvalues; i++)
         if (!p->values[i].from || strcmp(p->values[i].from, as_of) <= 0)
-            v = p->values[i].value;
+            v = &p->values[i];
     return v;
+}
+
+const yj *param_value_at(const pparam *p, const char *as_of)
+{
+    const pvalue *v = param_entry_at(p, as_of);
+    return v ? v->value : NULL;
+}
+
+const pregion *param_region_for(const pparam *p, const char *code)
+{
+    const pregion *best = NULL;
+    size_t best_len = 0;
+    for (size_t g = 0; g < p->nregions; g++)
+        for (size_t c = 0; c < p->regions[g].ncodes; c++) {
+            size_t n = strlen(p->regions[g].codes[c]);
+            if (n > best_len && !strncmp(code, p->regions[g].codes[c], n)) {
+                best = &p->regions[g];
+                best_len = n;
+            }
+        }
+    return best;
+}
+
+const yj *param_region_value(const pparam *p, const pregion *g, const char *as_of)
+{
+    const yj *v = param_value_at(p, as_of);
+    return v && g ? yj_get(v, g->id) : NULL;
+}
+
+const char *source_in_force(const psource *s)
+{
+    return s->in_force ? s->in_force : s->date;
+}
+
+bool basis_cited(const ppolicy *pol, const pbasis *b, const char *as_of)
+{
+    if (pol->edition < 2 || !b->src)
+        return true;
+    const char *from = source_in_force(b->src);
+    return !from || strcmp(from, as_of) <= 0;
 }
 
 const pparam *policy_param(const ppolicy *pol, const char *id)

@@ -12,6 +12,8 @@
 #include "yz_diag.h"
 #include "yz_sandbox.h"
 
+#define DATED_VIEWS 4
+
 struct rulevm {
     const yz_ruleset *rs;
     sandbox *sb;
@@ -27,6 +29,10 @@ struct rulevm {
     int params_ref;
     const ppolicy *params_pol;
     char params_asof[11];
+    /* parameter views for other dates (a subsidy's schedule), for params_pol */
+    int dated_refs[DATED_VIEWS];
+    char dated_dates[DATED_VIEWS][11];
+    size_t dated_next;
     strbuf tmp, err;
     strbuf slow; /* this record: the first call stopped by the CPU-time backstop, located */
     /* the state decided nothing yet / a record wore it out (see sandbox_worn) */
@@ -74,6 +80,8 @@ int rvm_new(const yz_ruleset *rs, const yz_limits *limits, void *(*host_realloc)
     for (size_t i = 0; i < rs->npolicies; i++)
         vm->env_refs[i] = LUA_NOREF;
     vm->params_ref = LUA_NOREF;
+    for (size_t i = 0; i < DATED_VIEWS; i++)
+        vm->dated_refs[i] = LUA_NOREF;
     vm->r_ref = LUA_NOREF;
     vm->asof_ref = LUA_NOREF;
     vm->leaf_state = yz_calloc(rs->nleaves ? rs->nleaves : 1, 1);
@@ -291,9 +299,9 @@ static const char *located(arena *m, const pcond *c, const char *msg)
     return arena_printf(m, "%s:%d: %s", c->loc.file, c->loc.line, msg);
 }
 
-/* Calls a leaf: leaves nresults values on the stack when V_OK.  Records the read log range and
- * the error into lr. */
-static vstatus call_leaf(rulevm *vm, const pcond *c, int nresults, arena *m, leafrec *lr)
+/* Calls a leaf with the parameter view in registry slot pref: leaves nresults values on the
+ * stack when V_OK.  Records the read log range and the error into lr. */
+static vstatus call_leaf_with(rulevm *vm, const pcond *c, int pref, int nresults, arena *m, leafrec *lr)
 {
     lr->note = NULL;
     lr->error = NULL;
@@ -306,7 +314,7 @@ static vstatus call_leaf(rulevm *vm, const pcond *c, int nresults, arena *m, lea
     sb_clear(&vm->tmp);
     lua_State *L = vm->sb->L;
     lua_rawgeti(L, LUA_REGISTRYINDEX, vm->r_ref);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, vm->params_ref);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, pref);
     lua_rawgeti(L, LUA_REGISTRYINDEX, vm->asof_ref);
     sb_status st = sandbox_call(vm->sb, 3, nresults, &vm->tmp);
     lr->log_end = (uint32_t)vm->vc.n;
@@ -320,6 +328,11 @@ static vstatus call_leaf(rulevm *vm, const pcond *c, int nresults, arena *m, lea
         return V_ERROR;
     default: lr->error = located(m, c, vm->tmp.buf); return V_ERROR;
     }
+}
+
+static vstatus call_leaf(rulevm *vm, const pcond *c, int nresults, arena *m, leafrec *lr)
+{
+    return call_leaf_with(vm, c, vm->params_ref, nresults, m, lr);
 }
 
 vstatus rvm_bool(rulevm *vm, const pcond *c, arena *m, leafrec *lr, int8_t *tv)
@@ -344,11 +357,12 @@ vstatus rvm_bool(rulevm *vm, const pcond *c, arena *m, leafrec *lr, int8_t *tv)
     return vs;
 }
 
-/* amount and months formulas: an integer in [0, max] */
-vstatus rvm_int(rulevm *vm, const pcond *c, int64_t max, const char *what, arena *m, leafrec *lr, int64_t *out)
+/* amount and months formulas: an integer in [0, max], with the parameter view in slot pref */
+static vstatus int_with(rulevm *vm, const pcond *c, int pref, int64_t max, const char *what, arena *m, leafrec *lr,
+                        int64_t *out)
 {
     lua_State *L = vm->sb->L;
-    vstatus vs = call_leaf(vm, c, 2, m, lr);
+    vstatus vs = call_leaf_with(vm, c, pref, 2, m, lr);
     if (vs != V_OK)
         return vs;
     char buf[200];
@@ -391,6 +405,59 @@ vstatus rvm_int(rulevm *vm, const pcond *c, int64_t max, const char *what, arena
     return vs;
 }
 
+vstatus rvm_int(rulevm *vm, const pcond *c, int64_t max, const char *what, arena *m, leafrec *lr, int64_t *out)
+{
+    return int_with(vm, c, vm->params_ref, max, what, m, lr, out);
+}
+
+typedef struct datedctx {
+    rulevm *vm;
+    const char *date;
+    int ref;
+} datedctx;
+
+static int dated_fn(lua_State *L, void *ud)
+{
+    datedctx *x = ud;
+    view_push_params(L, &x->vm->vc, x->vm->params_pol, x->date);
+    x->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return 0;
+}
+
+/* the registry slot of the parameter view of the bound policy on another date, or LUA_NOREF when
+   the system refused the memory */
+static int params_ref_at(rulevm *vm, const char *date)
+{
+    if (!strcmp(date, vm->params_asof))
+        return vm->params_ref;
+    for (size_t i = 0; i < DATED_VIEWS; i++)
+        if (vm->dated_refs[i] != LUA_NOREF && !strcmp(vm->dated_dates[i], date))
+            return vm->dated_refs[i];
+    size_t slot = vm->dated_next++ % DATED_VIEWS;
+    if (vm->dated_refs[slot] != LUA_NOREF)
+        luaL_unref(vm->sb->L, LUA_REGISTRYINDEX, vm->dated_refs[slot]);
+    vm->dated_refs[slot] = LUA_NOREF;
+    datedctx x = {vm, date, LUA_NOREF};
+    if (sandbox_protect(vm->sb, dated_fn, &x, 0, NULL) != SB_OK)
+        return LUA_NOREF;
+    vm->dated_refs[slot] = x.ref;
+    snprintf(vm->dated_dates[slot], sizeof vm->dated_dates[slot], "%s", date);
+    return x.ref;
+}
+
+vstatus rvm_int_at(rulevm *vm, const pcond *c, const char *date, int64_t max, const char *what, arena *m, leafrec *lr,
+                   int64_t *out)
+{
+    int pref = params_ref_at(vm, date);
+    if (pref == LUA_NOREF) {
+        lr->note = NULL;
+        lr->error = located(m, c, "out of memory while making the parameters of a later period");
+        lr->log_start = lr->log_end = (uint32_t)vm->vc.n;
+        return V_ERROR;
+    }
+    return int_with(vm, c, pref, max, what, m, lr, out);
+}
+
 typedef struct bindctx {
     rulevm *vm;
     const yval *root;
@@ -427,6 +494,11 @@ static int bind_fn(lua_State *L, void *ud)
             luaL_unref(L, LUA_REGISTRYINDEX, vm->params_ref);
         vm->params_ref = LUA_NOREF;
         vm->params_pol = NULL;
+        for (size_t i = 0; i < DATED_VIEWS; i++) {
+            if (vm->dated_refs[i] != LUA_NOREF)
+                luaL_unref(L, LUA_REGISTRYINDEX, vm->dated_refs[i]);
+            vm->dated_refs[i] = LUA_NOREF;
+        }
         view_push_params(L, &vm->vc, pol, as_of);
         vm->params_ref = luaL_ref(L, LUA_REGISTRYINDEX);
         vm->params_pol = pol;

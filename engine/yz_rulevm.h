@@ -46,6 +46,10 @@ vstatus rvm_bool(rulevm *vm, const pcond *c, arena *m, leafrec *lr, int8_t *tv);
 /* Calls a formula leaf (an amount, a number of months) that must give an integer in [0, max];
  * what names it in errors ("the amount"). */
 vstatus rvm_int(rulevm *vm, const pcond *c, int64_t max, const char *what, arena *m, leafrec *lr, int64_t *out);
+/* rvm_int with the parameters in force on another date (a later period of a subsidy's schedule);
+ * the record and as_of stay those bound. */
+vstatus rvm_int_at(rulevm *vm, const pcond *c, const char *date, int64_t max, const char *what, arena *m, leafrec *lr,
+                   int64_t *out);
 /* The read log of the record being decided (every field and parameter a leaf read). */
 const readent *rvm_log(const rulevm *vm);
 /* The first call of this record stopped by the CPU-time backstop, located ("file:line: ..."), or

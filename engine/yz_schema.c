@@ -561,6 +561,31 @@ void yval_child_path(const yval *obj, const snode *child, strbuf *sb)
     sb_adds(sb, child->key);
 }
 
+const yval *yval_find(const yval *root, const char *path, const yval **obj, const snode **child)
+{
+    const yval *v = root;
+    *obj = NULL;
+    *child = NULL;
+    for (const char *p = path; v;) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        const snode *sn = v->sn->type == ST_OBJECT ? snode_child(v->sn, p, n) : NULL;
+        if (!sn)
+            return NULL;
+        const yval *next = v->kids[sn->pos];
+        if (!next) {
+            *obj = v;
+            *child = sn;
+            return NULL;
+        }
+        if (!dot)
+            return next;
+        v = next;
+        p = dot + 1;
+    }
+    return NULL;
+}
+
 /* ---- validation: one validator for JSON records and YAML files ---- */
 
 /* One node of a parsed document as the validator reads it: a JSON node, or a YAML node with its

@@ -126,5 +126,9 @@ void schema_canonicalise(const yz_schema *s, yj *doc); /* the applicant schema o
 void yval_path(const yval *v, strbuf *sb);
 /* Instance path of the property slot of an object. */
 void yval_child_path(const yval *obj, const snode *child, strbuf *sb);
+/* The value at a dotted path of objects ("unemployment_registration.region"), or NULL: then, when
+ * the path stopped at an absent property, *obj and *child name it (else both NULL: the path is
+ * not one of the schema's). */
+const yval *yval_find(const yval *root, const char *path, const yval **obj, const snode **child);
 
 #endif

@@ -37,7 +37,7 @@ static const char *const case_keys[] = {"name", "as_of", "record", "set", "unset
 static const char *const expect_keys[] = {"target", "categories", "subsidies", "missing", "rejected", "error",
                                           "prerequisites", "disqualifications", NULL};
 static const char *const subsidy_keys[] = {"status", "amount_fen", "months", "start", "end", "total_fen", "period",
-                                           NULL};
+                                           "region", "schedule", "total_estimate", "reason", "unverified", NULL};
 
 static size_t count_keys(const char *const *k)
 {
@@ -283,6 +283,72 @@ static const ditem *find_item(const yz_determination *det, pikind k, const char 
     return NULL;
 }
 
+/* region: the group (id or name) a regional parameter's value was chosen for */
+static void compare_region(diffs *df, const char *label, const char *id, const ditem *di, const ynode *want)
+{
+    const char *w = sval(want);
+    if (!w)
+        return;
+    strbuf got = STRBUF_INIT;
+    for (size_t i = 0; i < di->nregions; i++) {
+        const pregion *g = di->regions[i].group;
+        if (!strcmp(g->id, w) || (g->name && !strcmp(g->name, w))) {
+            sb_free(&got);
+            return;
+        }
+        sb_addf(&got, "%s%s", got.len ? ", " : "", g->id);
+    }
+    diff_line(df, "%s.%s.region: expected %s, got %s", label, id, w, got.len ? got.buf : "(no regional parameter)");
+    sb_free(&got);
+}
+
+/* schedule: [{from, to, months, amount_fen}, ...], each key optional; [] = no schedule */
+static void compare_schedule(diffs *df, const char *label, const char *id, const ditem *di, const ynode *want)
+{
+    if (!want)
+        return;
+    size_t n = want->kind == YN_SEQ ? want->n : 0;
+    if (n != di->nschedule) {
+        diff_line(df, "%s.%s.schedule: expected %zu periods, got %zu", label, id, n, di->nschedule);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const ynode *e = want->vals[i];
+        const dperiod *p = &di->schedule[i];
+        const char *from = sval(ynode_get(e, "from")), *to = sval(ynode_get(e, "to"));
+        const char *months = sval(ynode_get(e, "months")), *amount = sval(ynode_get(e, "amount_fen"));
+        if ((from && strcmp(from, p->from)) || (to && strcmp(to, p->to)) ||
+            (months && strtoll(months, NULL, 10) != p->months) || (amount && strtoll(amount, NULL, 10) != p->amount_fen))
+            diff_line(df, "%s.%s.schedule[%zu]: expected %s..%s %s x %s, got %s..%s %lld x %lld", label, id, i,
+                      from ? from : "*", to ? to : "*", months ? months : "*", amount ? amount : "*", p->from, p->to,
+                      (long long)p->months, (long long)p->amount_fen);
+    }
+}
+
+/* unverified: what the outcome rests on that is 待核实 ("parameter:min_wage_fen", "source:<id>",
+   "item"), as a set; [] = nothing */
+static void compare_unverified(diffs *df, const char *label, const char *id, const ditem *di, const ynode *want)
+{
+    if (!want)
+        return;
+    size_t n = want->kind == YN_SEQ ? want->n : 0;
+    bool same = n == di->nunverified;
+    for (size_t i = 0; same && i < n; i++) {
+        const char *w = sval(want->vals[i]);
+        bool found = false;
+        for (size_t j = 0; w && j < di->nunverified; j++)
+            found |= !strcmp(di->unverified[j], w);
+        same = found;
+    }
+    if (same)
+        return;
+    strbuf got = STRBUF_INIT;
+    for (size_t j = 0; j < di->nunverified; j++)
+        sb_addf(&got, "%s%s", j ? ", " : "", di->unverified[j]);
+    diff_line(df, "%s.%s.unverified: expected %zu entries as listed, got [%s]", label, id, n, got.len ? got.buf : "");
+    sb_free(&got);
+}
+
 static void compare_items(trun *t, diffs *df, const yz_determination *det, const ynode *exp, pikind k,
                           const char *label)
 {
@@ -308,6 +374,12 @@ static void compare_items(trun *t, diffs *df, const yz_determination *det, const
                       di->reason ? di->reason : "");
             explain_actual(t, df, di);
         }
+        if (v->kind == YN_MAP)
+            compare_unverified(df, label, id, di, ynode_get(v, "unverified"));
+        const char *want_reason = v->kind == YN_MAP ? sval(ynode_get(v, "reason")) : NULL;
+        if (want_reason && !(di->reason && strstr(di->reason, want_reason)))
+            diff_line(df, "%s.%s.reason: expected it to contain %s, got %s", label, id, want_reason,
+                      di->reason ? di->reason : "(none)");
         if (v->kind == YN_MAP && sub) {
             static const char *const nums[] = {"amount_fen", "months", "total_fen"};
             for (size_t j = 0; j < 3; j++) {
@@ -320,6 +392,12 @@ static void compare_items(trun *t, diffs *df, const yz_determination *det, const
                 if (got < 0 || strtoll(w, NULL, 10) != got)
                     diff_line(df, "%s.%s.%s: expected %s, got %lld", label, id, nums[j], w, (long long)got);
             }
+            compare_region(df, label, id, di, ynode_get(v, "region"));
+            compare_schedule(df, label, id, di, ynode_get(v, "schedule"));
+            const char *est = sval(ynode_get(v, "total_estimate"));
+            bool got_est = di->status == YZ_MET && di->rate_changes && !di->nschedule;
+            if (est && (!strcmp(est, "true")) != got_est)
+                diff_line(df, "%s.%s.total_estimate: expected %s, got %s", label, id, est, got_est ? "true" : "false");
             static const char *const strs[] = {"start", "end", "period"};
             for (size_t j = 0; j < 3; j++) {
                 const char *w = sval(ynode_get(v, strs[j]));

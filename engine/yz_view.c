@@ -3,6 +3,7 @@
 
 #include <lauxlib.h>
 #include <lua.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "yz_sandbox.h"
@@ -20,7 +21,7 @@ static viewctx *ctx_of(lua_State *L)
     return lua_touserdata(L, lua_upvalueindex(1));
 }
 
-static void log_read(viewctx *c, rl_kind kind, int index, const yval *obj, const snode *child, const yval *val)
+static readent *log_read(viewctx *c, rl_kind kind, int index, const yval *obj, const snode *child, const yval *val)
 {
     if (c->n == c->cap) {
         c->cap = c->cap ? c->cap * 2 : 256;
@@ -29,9 +30,11 @@ static void log_read(viewctx *c, rl_kind kind, int index, const yval *obj, const
     readent *e = &c->log[c->n++];
     e->kind = (uint8_t)kind;
     e->index = index;
+    e->group = -1;
     e->obj = obj;
     e->child = child;
     e->val = val;
+    return e;
 }
 
 static void push_view(lua_State *L, viewctx *c, const yval *v)
@@ -250,7 +253,41 @@ static int field_fn(lua_State *L)
 typedef struct pview {
     uint32_t gen;
     const ppolicy *pol;
+    char as_of[11];
 } pview;
+
+/* P.name of a regional parameter: the value of the region group of the record's region field
+ * (read like a field: absent makes the rule unknown and names the field) */
+static int pv_regional(lua_State *L, viewctx *c, const pview *pv, const pparam *p)
+{
+    const yval *obj;
+    const snode *child;
+    const yval *code = c->root ? yval_find(c->root, p->region_field, &obj, &child) : NULL;
+    if (!code) {
+        if (obj)
+            log_read(c, RL_ABSENT, -1, obj, child, NULL);
+        return sandbox_raise_unknown(L);
+    }
+    log_read(c, RL_FIELD, -1, code->parent, code->sn, code);
+    const char *s = yj_str(code->json);
+    const pregion *g = s ? param_region_for(p, s) : NULL;
+    if (!g)
+        return luaL_error(L, "parameter P.%s has no value for region %s (%s): add its group to the parameter's regions:",
+                          p->id, s ? s : "?", p->region_field);
+    readent *e = log_read(c, RL_PARAM, p->index, NULL, NULL, code);
+    e->group = (int32_t)(g - p->regions);
+    const yj *v = param_region_value(p, g, pv->as_of);
+    if (!v) {
+        if (!p->nvalues)
+            return luaL_error(L, "parameter P.%s has no value: the province must set it", p->id);
+        return luaL_error(L, "parameter P.%s has no value on this date (its first value is from %s)", p->id,
+                          p->values[0].from ? p->values[0].from : "?");
+    }
+    view_push_json(L, v);
+    if (lua_type(L, -1) == LUA_TTABLE)
+        sandbox_freeze(L);
+    return 1;
+}
 
 static int pv_index(lua_State *L)
 {
@@ -260,6 +297,8 @@ static int pv_index(lua_State *L)
     const pparam *p = policy_param(pv->pol, name);
     if (!p)
         return luaL_error(L, "unknown parameter P.%s", name);
+    if (p->region_field)
+        return pv_regional(L, c, pv, p);
     log_read(c, RL_PARAM, p->index, NULL, NULL, NULL);
     lua_getiuservalue(L, 1, 1);
     if (lua_rawgeti(L, -1, p->index + 1) == LUA_TNIL) {
@@ -305,10 +344,11 @@ void view_push_params(lua_State *L, viewctx *c, const ppolicy *pol, const char *
     pview *pv = lua_newuserdatauv(L, sizeof *pv, 1);
     pv->gen = c->gen;
     pv->pol = pol;
+    snprintf(pv->as_of, sizeof pv->as_of, "%s", as_of);
     lua_createtable(L, (int)pol->nparams, 0);
     for (size_t i = 0; i < pol->nparams; i++) {
         const yj *val = param_value_at(&pol->params[i], as_of);
-        if (!val)
+        if (!val || pol->params[i].region_field)
             continue;
         view_push_json(L, val);
         /* a list or map parameter is read-only at every depth: the view lives for every record
@@ -325,6 +365,7 @@ void view_push_params(lua_State *L, viewctx *c, const ppolicy *pol, const char *
 void view_push_record(lua_State *L, viewctx *c, const yval *root)
 {
     c->gen++;
+    c->root = root;
     push_view(L, c, root);
 }
 

@@ -14,13 +14,15 @@ typedef struct sandbox sandbox;
 typedef enum { RL_FIELD, RL_ABSENT, RL_PARAM } rl_kind;
 
 /* One read by a rule: a present field (val), an absent one (obj + child, or an array item), or a
- * parameter (index into the policy's params). */
+ * parameter (index into the policy's params; of a regional parameter, the region group chosen
+ * and the record field whose code chose it). */
 typedef struct readent {
     uint8_t kind;
     int32_t index;      /* array item index, or parameter index */
+    int32_t group;      /* RL_PARAM of a regional parameter: index into its regions; else -1 */
     const yval *obj;    /* RL_ABSENT: the object or array read from */
     const snode *child; /* RL_ABSENT: the absent property (NULL for an array item) */
-    const yval *val;    /* RL_FIELD */
+    const yval *val;    /* RL_FIELD; RL_PARAM of a regional parameter: the region field */
 } readent;
 
 typedef struct viewctx {
@@ -28,6 +30,7 @@ typedef struct viewctx {
     readent *log;
     size_t n, cap;
     const ppolicy *pol;
+    const yval *root; /* the record being decided (regional parameters read its region fields) */
     strbuf tmp; /* scratch for messages: a C function that raises holds no malloc'd memory of its own */
 } viewctx;
 

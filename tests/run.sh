@@ -54,6 +54,7 @@ step schema tests/schema/run.sh
 step batch tests/batch/run.sh
 step crash tests/crash/run.sh
 step ledger tests/ledger/run.sh
+step impact tests/impact/run.sh
 [ -x tests/hostile/run.sh ] && step hostile tests/hostile/run.sh
 [ -x tests/faults/run.sh ] && step faults tests/faults/run.sh
 [ -x tests/fuzz/regress.sh ] && step fuzz-regress tests/fuzz/regress.sh

@@ -105,5 +105,6 @@ int cmd_key(cli *c, int argc, char **argv);
 int cmd_sign(cli *c, int argc, char **argv);
 int cmd_serve(cli *c, int argc, char **argv);
 int cmd_token(cli *c, int argc, char **argv);
+int cmd_impact(cli *c, int argc, char **argv);
 
 #endif

@@ -44,6 +44,7 @@ static const struct command {
     {"show", cmd_show, "print a recorded decision in Chinese as check printed it (--json: as stored)"},
     {"export", cmd_export, "write recorded decisions as a spreadsheet (CSV, GBK for Excel) or JSON Lines"},
     {"due", cmd_due, "list whose status changes by a date (subsidy ends, age, retirement, policy end)"},
+    {"impact", cmd_impact, "simulate a draft ruleset on a caseload: who gains, who loses, what it costs"},
     {"replay", cmd_replay, "redo recorded decisions and show they come out byte for byte the same"},
     {"audit", cmd_audit, "verify the tamper-evident audit chain of the store, print its head, or sign a checkpoint"},
     {"init", cmd_init, "create a decision store (SHA-256 or SM3 chain, optionally keyed)"},

@@ -5,6 +5,9 @@
 --   * months are calendar months: add_months("2024-01-31", 1) is "2024-02-29" (the month end when
 --     the day does not exist);
 --   * months_between(a, b) is the number of whole months n with add_months(a, n) <= b;
+--   * calendar months ignore the day: calendar_months("2026-08-31", "2031-07-01") is 59, the
+--     count of month steps from 2026-08 to 2031-07; subsidy terms are counted this way (the
+--     as-of month is the first month paid, see subsidy.lua);
 --   * a person reaches N 周岁 on add_months(birth, 12 * N): their Nth birthday, or 28 February
 --     for someone born on 29 February in a year without one;
 --   * "以上、以下、以内、届满" include the boundary, "不满、超过" exclude it (民法典 第1259条):
@@ -150,6 +153,34 @@ function M.age(birth, on)
   if m1 == 2 and d1 == 29 and not leap(y2) then bd = 28 end
   if m2 < m1 or (m2 == m1 and d2 < bd) then n = n - 1 end
   return n
+end
+
+--- month_index(d) -> the calendar month of a date as one number (year * 12 + month - 1), so that
+--- month_index(b) - month_index(a) counts calendar months ("2026-08-31" and "2026-08-01" are the
+--- same month).
+function M.month_index(d)
+  local y, m = ymd(d, "month_index")
+  return y * 12 + m - 1
+end
+
+--- month_of(d) -> "YYYY-MM", the calendar month of a date.
+function M.month_of(d)
+  ymd(d, "month_of")
+  return d:sub(1, 7)
+end
+
+--- calendar_months(a, b) -> calendar months from the month of a to the month of b, whatever
+--- the days ("2026-08-31" to "2031-07-01" is 59); negative when b's month is earlier.
+function M.calendar_months(a, b)
+  local y1, m1 = ymd(a, "calendar_months")
+  local y2, m2 = ymd(b, "calendar_months")
+  return (y2 * 12 + m2) - (y1 * 12 + m1)
+end
+
+--- month_end(d) -> the last day of the month of a date.
+function M.month_end(d)
+  local y, m = ymd(d, "month_end")
+  return fmt(y, m, dim(y, m))
 end
 
 --- date_min(a, b) -> the earlier date.

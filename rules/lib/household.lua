@@ -33,8 +33,25 @@ function M.members_employed(r)
   return n
 end
 
+--- member_in_working_age(id_number, on, min_age) -> a household member is of working age on the
+--- date, from the birth date and sex in their ID number: at least min_age 周岁 and not yet at
+--- statutory retirement age (members carry no retirement group: a woman between the two female
+--- retirement dates is unknown).  A number that cannot be read counts as working age.
+function M.member_in_working_age(idn, on, min_age)
+  if idn == nil or not id_valid(idn) then return true end
+  local birth = id_birth_date(idn)
+  if on < birth then return true end
+  if age(birth, on) < (min_age or 16) then return false end
+  if id_sex(idn) == "M" then return on < retirement_date(birth, "male") end
+  if on < retirement_date(birth, "female_worker") then return true end
+  if on >= retirement_date(birth, "female_cadre") then return false end
+  return nil
+end
+
 --- zero_employment(r, on, opts) -> true when every working-age member of the household who is
---- able and willing to work is without work (the applicant, who is checked separately, counts as
+--- able and willing to work is without work (members below min_age or at or above statutory
+--- retirement age, member_in_working_age, are outside the test: an employed parent of 70 does
+--- not make the household one with work) (the applicant, who is checked separately, counts as
 --- one).  opts (all optional):
 ---   no_business_income = true    a household with business or investment income is not one
 ---                                (Zhejiang, Qingdao)
@@ -76,12 +93,14 @@ function M.zero_employment(r, on, opts)
       local willing, wk = get(m, "willing_to_work")
       local student, stk = get(m, "student")
       local idn, ik = get(m, "id_number")
+      local in_age = nil
+      if ik then in_age = M.member_in_working_age(idn, on, min_age) end
       if (sk and exclude[status]) or (pk and pension == true) or (ak and ability == "none")
         or (wk and willing == false) or (stk and student == true and exclude.student) then
         counted = false
-      elseif ik and idn ~= nil and id_valid(idn) and on >= id_birth_date(idn) and id_age(idn, on) < min_age then
+      elseif in_age == false then
         counted = false
-      elseif not (pk and ak and wk) or not ik then
+      elseif not (pk and ak and wk) or in_age == nil then
         counted = nil
       end
       if counted ~= false then

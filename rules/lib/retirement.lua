@@ -75,6 +75,16 @@ function M.retirement_date_of(r)
   return by_group(r, function(g) return M.retirement_date(r.birth_date, g) end)
 end
 
+--- retirement_dates_of(r) -> the retirement dates the person may have, earliest first: one for
+--- a man or a woman with retirement_group; for a woman without it, both female ones (worker,
+--- then cadre).  For a result that is known when both groups give the same answer.
+function M.retirement_dates_of(r)
+  if r.sex == "M" then return { M.retirement_date(r.birth_date, "male") } end
+  local ok, g = try(function() return r.retirement_group end)
+  if ok then return { M.retirement_date(r.birth_date, g) } end
+  return { M.retirement_date(r.birth_date, "female_worker"), M.retirement_date(r.birth_date, "female_cadre") }
+end
+
 --- working_age(r, on, min_age) -> within the statutory working age on a date: at least min_age
 --- 周岁 (default 16) and before the retirement date.
 function M.working_age(r, on, min_age)

@@ -106,30 +106,46 @@ function M.first_approved_on(r, ids)
   return first
 end
 
---- months_available(r, on, ids, max_months, near_years) -> months still available of a subsidy
---- limited to max_months in total (counting every id in ids together), extended to the
---- retirement date for a person who, when first approved, was fewer than near_years years from
---- it (age judged at first approval: 以初次核定其享受补贴时年龄为准); never beyond the
---- retirement date.  Returns the months and an explanation.
-function M.months_available(r, on, ids, max_months, near_years)
+-- months_available for one retirement date: months, explanation
+local function available_until(r, on, ids, max_months, near_years, retire)
   local used = M.months_received(r, ids)
   local first = M.first_approved_on(r, ids) or on
-  local retire = retirement_date_of(r)
-  local to_retire = on < retire and months_between(on, retire) or 0
+  local rmonth = month_of(retire)
+  -- calendar months from the as-of month through the retirement month; none once retired
+  local to_retire = on < retire and calendar_months(on, retire) + 1 or 0
   local left = max_months - used
   local why = string.format("已享受%d个月，上限%d个月", used, max_months)
-  if near_years and add_years(first, near_years) > retire then
-    if to_retire > left then
-      left = to_retire
-      why = string.format("首次核定时距法定退休年龄不足%d年，可延长至退休（%s）", near_years, retire)
-    end
+  if near_years and calendar_months(first, retire) < 12 * near_years and to_retire > left then
+    left = to_retire
+    why = string.format("首次核定时（%s）距法定退休年龄不足%d年，可延长至退休（%s）", month_of(first), near_years, rmonth)
   end
   if left > to_retire then
     left = to_retire
-    why = why .. string.format("，至法定退休年龄（%s）止", retire)
+    why = why .. string.format("，至法定退休年龄（%s）止", rmonth)
   end
   if left < 0 then left = 0 end
   return left, why
+end
+
+--- months_available(r, on, ids, max_months, near_years) -> months still available of a subsidy
+--- limited to max_months in total (counting every id in ids together), extended to retirement
+--- for a person who, when first approved, was fewer than near_years years from it (age judged at
+--- first approval: 以初次核定其享受补贴时年龄为准); never beyond retirement.  Returns the months
+--- and an explanation.  Counted in calendar months (the subsidies are paid by the month): the
+--- as-of month is the first, the month the person reaches retirement age is the last one paid,
+--- and "fewer than 5 years" compares months: first approved in 2026-08 with retirement in 2031-07
+--- is 59 months, so fewer (extended through 2031-07: 60 months from 2026-08); first approved in
+--- 2026-07, whatever the day, is exactly 5 years, so not.  For a woman without retirement_group
+--- the result is known when both female groups give the same months.
+function M.months_available(r, on, ids, max_months, near_years)
+  local dates = retirement_dates_of(r)
+  local n, why = available_until(r, on, ids, max_months, near_years, dates[1])
+  if dates[2] then
+    local n2, why2 = available_until(r, on, ids, max_months, near_years, dates[2])
+    if n2 ~= n then return unknown() end
+    if why2 ~= why then why = string.format("%d个月（两种女性退休年龄类别结果相同）", n) end
+  end
+  return n, why
 end
 
 --- count_between(dates, from, to) -> how many dates of a list lie in [from, to].

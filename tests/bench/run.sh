@@ -10,6 +10,7 @@
 #     run) and with --no-record: records/s, CPU, peak RSS; store bytes per decision; `audit verify`
 #     events/s on the store just written;
 #     then times the ledger over that store: export (CSV, JSON Lines) and due (decisions/s);
+#     then `impact` of a reform of the bench policy over the same records against --no-record;
 #  4. runs the kit's compare.sh for the peers' figures in the same run (BENCH_COMPARE=0 skips it;
 #     PEERS, SLOW_N and RUNS are passed through; SLOW_N defaults to 50000).
 #  BENCH_MILLION=1 also measures peak RSS of both modes on 1,000,000 records, and of export over the
@@ -83,6 +84,21 @@ timed "export jsonl --mask" "$YZ" export --db "$W/bench.db" --format jsonl --mas
 timed "due --by 2026-12-31" "$YZ" due --db "$W/bench.db" --by 2026-12-31 --json
 timed "due --by 2026-07-31" "$YZ" due --db "$W/bench.db" --by 2026-07-31 --json
 "$YZ" due --db "$W/bench.db" --by 2026-12-31 --json | grep -o '"cause":"[a-z_]*"' | sort | uniq -c | sed 's/^ */  due rows by cause: /' 
+
+# impact: every record decided under the bench policy and a reform of it (the minimum wage 2,300
+# yuan instead of 2,100), nothing recorded; against --no-record in the same run (goal: at least
+# half its speed, since impact decides every record twice)
+echo
+echo "== yuanzhu impact on $N records (reform: minimum wage 2,100 -> 2,300 yuan)"
+rm -rf "$W/reform"
+cp -R "$POLICY" "$W/reform"
+sed -i 's/min_wage_fen: {\(.*\)value: 210000}/min_wage_fen: {\1value: 230000}/' "$W/reform/policy.yaml"
+grep -q 'value: 230000' "$W/reform/policy.yaml" || { echo "make bench: the reform was not written" >&2; exit 1; }
+timed "--no-record (beside impact)" "$W/yz-norecord.sh" "$DATA"
+norecord=$(cut -d' ' -f1 "$W/time")
+timed "impact (two rulesets)" "$YZ" impact --quiet --json --baseline "$POLICY" --reform "$W/reform" --as-of 2026-07-01 "$DATA"
+awk -v a="$norecord" '{ printf "  impact / --no-record: %.2fx the speed (goal: at least 0.5x)\n", a / $1 }' "$W/time"
+"$YZ" impact --quiet --baseline "$POLICY" --reform "$W/reform" --as-of 2026-07-01 --jobs 1 "$V" | sed -n '/^一、/,/^二、/p' | sed '$d; s/^/  /'
 
 if [ "${BENCH_MILLION:-0}" = 1 ]; then
     M=$W/a1000000.jsonl

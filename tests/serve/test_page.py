@@ -5,21 +5,16 @@
 # it with `yuanzhu check`; paste a YAML record; a record with errors; the printed notice (print
 # media and a PDF); no console errors, nothing loaded from elsewhere.  Screenshots and the PDF are
 # left in build/serve-page/ for a person to look at.  Ends with "N passed, M failed".
-import base64, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.request
+import base64, json, os, re, shutil, signal, subprocess, sys, tempfile
 
 from common import ROOT, YZ, check, counts, start_serve
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from browser import ELEM, Browser  # noqa: E402
 
 OUT = os.path.join(ROOT, "build/serve-page")
 T = tempfile.mkdtemp(prefix="yz-page.")
 os.makedirs(OUT, exist_ok=True)
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
 
 procs = []
 
@@ -46,46 +41,14 @@ if not check("server starts", URL, open(LOG).read()):
     cleanup()
     sys.exit(1)
 
-# ---- chromedriver and a session ----
-CD = free_port()
-drv = subprocess.Popen(["chromedriver", "--port=%d" % CD], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-procs.append(drv)
-BASE = "http://127.0.0.1:%d" % CD
-
-
-def wd(method, path, body=None, timeout=60):
-    data = json.dumps(body).encode() if body is not None else (b"{}" if method == "POST" else None)
-    req = urllib.request.Request(BASE + path, data=data, method=method, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return json.loads(r.read())["value"]
-    except urllib.error.HTTPError as e:
-        raise RuntimeError("webdriver %s %s: %s" % (method, path, e.read()[:500]))
-
-
-for _ in range(100):
-    try:
-        urllib.request.urlopen(BASE + "/status", timeout=2)
-        break
-    except OSError:
-        time.sleep(0.1)
-flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--user-data-dir=" + os.path.join(T, "profile"),
-         "--window-size=1200,2600", "--lang=zh-CN"]
-caps = {"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:loggingPrefs": {"browser": "ALL"},
-                                         "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": flags}}}}
+# ---- chromedriver and a session (tests/browser.py) ----
 try:
-    sess = wd("POST", "/session", caps, timeout=120)
+    B = Browser(T, ["--window-size=1200,2600", "--lang=zh-CN"])
 except Exception as e:  # noqa
     check("chromium starts under chromedriver", False, e)
     cleanup()
     sys.exit(1)
-S = "/session/" + sess["sessionId"]
-ELEM = "element-6066-11e4-a52e-4f735466cecf"
-
-
-def js(script, *args):
-    return wd("POST", S + "/execute/sync", {"script": script, "args": list(args)})
+wd, js, wait, console, S = B.wd, B.js, B.wait, B.console, B.S
 
 
 def find(css):
@@ -113,24 +76,11 @@ def set_value(css, value):  # date inputs: typing depends on the locale's format
     js("const e = document.querySelector(arguments[0]); e.value = arguments[1]; e.dispatchEvent(new Event('change'));", css, value)
 
 
-def wait(cond_js, timeout=20):
-    end = time.time() + timeout
-    while time.time() < end:
-        if js("return !!(" + cond_js + ")"):
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def screenshot(name):
-    png = base64.b64decode(wd("GET", S + "/screenshot"))
+    png = B.screenshot()
     with open(os.path.join(OUT, name), "wb") as f:
         f.write(png)
     return png
-
-
-def console():
-    return wd("POST", S + "/se/log", {"type": "browser"})
 
 
 def cli_check(path, as_of):
@@ -280,10 +230,7 @@ try:
     errs = [e["message"] for e in console() if e["level"] == "SEVERE"]
     check("the only error: the refused record's 422", len(errs) == 1 and "/v1/determinations" in errs[0] and "422" in errs[0], errs)
 finally:
-    try:
-        wd("DELETE", S)
-    except Exception:  # noqa
-        pass
+    B.close()
     cleanup()
 
 if counts["failed"] == 0:

@@ -34,9 +34,9 @@ expect "no-record records nothing" 0 "ok: 5 events" sh -c "'$YZ' check --provinc
 expect "no store" 5 "no store at" "$YZ" audit verify --db "$T/none.db"
 
 # the rules on disk change; the old decision still replays from its stored ruleset
-sed -i 's/value: 40$/value: 45/' "$H/rules/national/policy.yaml"
+sed -i 's/value: 40$/value: 45/' "$H/rules/national/policy.yaml" "$H/provinces/guangdong/policy.yaml"
 sed -i 's/^    reason: {met: 女性年满40周岁或男性年满50周岁.*$//' "$H/provinces/guangdong/policy.yaml"
-grep -q 'value: 45' "$H/rules/national/policy.yaml" || bad "test setup: could not edit the threshold"
+grep -q 'value: 45' "$H/provinces/guangdong/policy.yaml" || bad "test setup: could not edit the threshold"
 expect "replay after editing the rules" 0 "match" "$YZ" replay --db "$DB" "$ID"
 expect "replay --rules shows the difference" 1 "categories.older_unemployed.status: \"met\" -> \"not_met\"" \
     "$YZ" replay --db "$DB" "$ID" --rules "$H/provinces/guangdong"

@@ -103,6 +103,94 @@ void test_library(void)
                               "\"first_approved_on\":\"2023-01-01\",\"from\":\"2023-01-01\",\"to\":\"2023-12-31\",\"months\":12}]"),
                             "2025-06-15"),
               "24");
+    /* calendar months (subsidies are paid by the month) */
+    CHECK_STR(lua_eval("calendar_months('2026-08-31', '2031-07-01')"), "59");
+    CHECK_STR(lua_eval("calendar_months('2026-07-01', '2031-07-31')"), "60");
+    CHECK_STR(lua_eval("calendar_months('2025-03-01', '2025-02-28')"), "-1");
+    CHECK_STR(lua_eval("month_index('2025-01-31') - month_index('2024-12-01')"), "1");
+    CHECK_STR(lua_eval("month_of('2031-07-15')"), "2031-07");
+    CHECK_STR(lua_eval("month_end('2024-02-10')"), "2024-02-29");
+    CHECK_STR(lua_eval("month_end('2031-07-15')"), "2031-07-31");
+
+    /* extension to retirement by month: a man born 1970-03-15 retires 2031-07-15 */
+    const char *m70 = R("440106197003150010", "M", "1970-03-15", ",\"subsidy_history\":[]");
+    CHECK_STR(lua_eval_with("retirement_date_of(r)", m70, NULL), "2031-07-15");
+    CHECK_STR(lua_eval_with("months_available(r, as_of, 'social_insurance_flexible', 36, 5)", m70, "2026-08-15"), "60");
+    CHECK_STR(lua_eval_with("select(2, months_available(r, as_of, 'social_insurance_flexible', 36, 5))", m70, "2026-08-15"),
+              "首次核定时（2026-08）距法定退休年龄不足5年，可延长至退休（2031-07）");
+    CHECK_STR(lua_eval_with("months_available(r, as_of, 'social_insurance_flexible', 36, 5)", m70, "2026-08-01"), "60");
+    CHECK_STR(lua_eval_with("months_available(r, as_of, 'social_insurance_flexible', 36, 5)", m70, "2026-07-31"), "36");
+    CHECK_STR(lua_eval_with("months_available(r, as_of, 'social_insurance_flexible', 36, 5)", m70, "2026-07-01"), "36");
+    /* in the retirement month, before the day: that month is still paid; from the day: none */
+    CHECK_STR(lua_eval_with("months_available(r, as_of, 'social_insurance_flexible', 36, nil)", m70, "2031-07-14"), "1");
+    CHECK_STR(lua_eval_with("months_available(r, as_of, 'social_insurance_flexible', 36, nil)", m70, "2031-07-15"), "0");
+    /* without an extension, capped at the retirement month */
+    CHECK_STR(lua_eval_with("months_available(r, as_of, 'social_insurance_flexible', 36, nil)", m70, "2029-09-01"), "23");
+    /* a woman without retirement_group: known when both groups give the same months */
+    CHECK_STR(lua_eval_with("months_available(r, as_of, 'x', 36, 5)", R("440106198506150025", "F", "1985-06-15", ",\"subsidy_history\":[]"),
+                            "2025-06-15"),
+              "36");
+    CHECK_STR(lua_eval_with("months_available(r, as_of, 'x', 36, 5)", R("44010619730110002X", "F", "1973-01-10", ",\"subsidy_history\":[]"),
+                            "2025-06-15"),
+              "unknown");
+    CHECK_STR(lua_eval_with("#retirement_dates_of(r)", R("44010619730110002X", "F", "1973-01-10", ""), NULL), "2");
+    CHECK_STR(lua_eval_with("retirement_dates_of(r)[2]", R("44010619730110002X", "F", "1973-01-10", ""), NULL), "2028-11-10");
+
+    /* recognition and review: contacts, refusals that take the status away for good */
+    const char *rv = R("440106198506150025", "F", "1985-06-15",
+                       ",\"unemployment_registration\":{\"registered\":true,\"registered_on\":\"2025-01-15\"},"
+                       "\"recognition\":{\"recognised_on\":\"2024-07-01\"},"
+                       "\"service_refusals\":[\"2025-05-01\",\"2025-01-01\",\"2025-03-01\"]");
+    const char *first = R("440106198506150025", "F", "1985-06-15",
+                          ",\"unemployment_registration\":{\"registered\":true,\"registered_on\":\"2024-10-15\"},"
+                          "\"recognition\":{\"recognised_on\":null},\"last_contact_on\":null,"
+                          "\"service_refusals\":[\"2025-05-01\",\"2025-01-01\",\"2025-03-01\"]");
+    const char *bare = R("440106198506150025", "F", "1985-06-15",
+                         ",\"unemployment_registration\":{\"registered\":true,\"registered_on\":\"2024-10-15\"},"
+                         "\"service_refusals\":[]");
+    CHECK_STR(lua_eval_with("recognised(r, as_of)", rv, "2025-06-15"), "true");
+    CHECK_STR(lua_eval_with("recognised(r, as_of)", rv, "2024-06-30"), "false");
+    CHECK_STR(lua_eval_with("recognised(r, as_of)", first, "2025-06-15"), "false");
+    CHECK_STR(lua_eval_with("recognised(r, as_of)", bare, "2025-06-15"), "unknown");
+    /* the registration is a contact: lapsed only more than 6 months after it */
+    CHECK_STR(lua_eval_with("contact_lapsed(r, as_of, 6)", first, "2025-04-15"), "false");
+    CHECK_STR(lua_eval_with("contact_lapsed(r, as_of, 6)", first, "2025-04-16"), "true");
+    CHECK_STR(lua_eval_with("contact_lapsed(r, as_of, 6)", bare, "2025-04-15"), "false"); /* known without last_contact_on */
+    CHECK_STR(lua_eval_with("contact_lapsed(r, as_of, 6)", bare, "2025-04-16"), "unknown");
+    CHECK_STR(lua_eval_with("last_contact(r, as_of)", rv, "2025-06-15"), "2025-01-15");
+    /* refusals: lost on the third within 6 months, and it stays lost */
+    CHECK_STR(lua_eval_with("status_lost_by_refusals(r, as_of, 6, 3)", rv, "2025-04-30"), "false");
+    CHECK_STR(lua_eval_with("status_lost_by_refusals(r, as_of, 6, 3)", rv, "2025-05-01"), "true");
+    CHECK_STR(lua_eval_with("status_lost_by_refusals(r, as_of, 6, 3)", rv, "2025-11-01"), "true");
+    CHECK_STR(lua_eval_with("select(2, status_lost_by_refusals(r, as_of, 6, 3))", rv, "2025-07-01"),
+              "2025-05-01第3次拒绝，自该日丧失身份");
+    CHECK_STR(lua_eval_with("status_lost_by_refusals(r, as_of, 6, 3)", first, "2025-06-15"), "false");
+    CHECK_STR(lua_eval_with("status_lost_by_refusals(r, as_of, 6, 3)", bare, "2025-06-15"), "false");
+    CHECK_STR(lua_eval_with("status_lost_by_refusals(r, as_of, 3, 3)", rv, "2025-06-15"), "false"); /* 01-01 to 05-01: over 3 months */
+    CHECK_STR(lua_eval_with("status_lost_by_refusals(r, as_of, nil, 3)", rv, "2025-06-15"), "true");
+
+    /* graduating year (毕业年度) is the calendar year of graduation */
+    const char *grad = R("440106200305040022", "F", "2003-05-04",
+                         ",\"employment\":{\"status\":\"unemployed\"},\"graduate\":{\"level\":\"bachelor\",\"graduated_on\":\"2024-07-01\"}");
+    const char *stud = R("440106200305040022", "F", "2003-05-04",
+                         ",\"employment\":{\"status\":\"student\"},\"graduate\":{\"graduated_on\":null,\"expected_on\":\"2025-06-30\"}");
+    const char *none = R("440106200305040022", "F", "2003-05-04",
+                         ",\"employment\":{\"status\":\"unemployed\"},\"graduate\":{\"level\":null,\"graduated_on\":null}");
+    CHECK_STR(lua_eval_with("graduating_year(r, as_of)", grad, "2024-12-31"), "true");
+    CHECK_STR(lua_eval_with("graduating_year(r, as_of)", grad, "2025-03-01"), "false");
+    CHECK_STR(lua_eval_with("graduating_year(r, as_of)", stud, "2025-01-01"), "true");
+    CHECK_STR(lua_eval_with("graduating_year(r, as_of)", stud, "2024-12-31"), "false");
+    CHECK_STR(lua_eval_with("graduating_year(r, as_of)", none, "2025-06-15"), "false");
+    CHECK_STR(lua_eval_with("left_school_within(r, as_of, 2)", grad, "2026-07-01"), "true");
+    CHECK_STR(lua_eval_with("left_school_within(r, as_of, 2)", grad, "2026-07-02"), "false");
+
+    /* household members above working age are outside the zero-employment test */
+    CHECK_STR(lua_eval("member_in_working_age('440106195503010429', '2025-06-15', 16)"), "false"); /* woman, 70 */
+    CHECK_STR(lua_eval("member_in_working_age('44010619730110002X', '2025-06-15', 16)"), "nil");   /* woman, 52: group unknown */
+    CHECK_STR(lua_eval("member_in_working_age('44010619730110002X', '2022-06-15', 16)"), "true");
+    CHECK_STR(lua_eval("member_in_working_age('440402196604180713', '2025-06-15', 16)"), "true");  /* man, 59 */
+    CHECK_STR(lua_eval("member_in_working_age('440402196604180713', '2026-08-18', 16)"), "false"); /* retired 2026-08-18 */
+
     /* money in fen: integer arithmetic only */
     CHECK_STR(lua_eval("mul_div(98000, 2, 3)"), "65333");
     CHECK_STR(lua_eval("round_half_up(5, 1, 2)"), "3");
