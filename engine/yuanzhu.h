@@ -262,7 +262,8 @@ YZ_API const char *yz_applicant_schema(void);
 
 typedef struct yz_limits {
     uint64_t instructions; /* Lua VM instructions per predicate call (0 = default 1,000,000) */
-    size_t memory_bytes;   /* memory cap per Lua state (0 = default 64 MiB) */
+    size_t memory_bytes;   /* memory a predicate call may allocate (0 = default 64 MiB); nothing is
+                              collected during a call */
     unsigned cpu_ms;       /* backstop: CPU time per predicate call (0 = default 5,000 ms); a call
                               that reaches it fails the whole evaluation (YZ_EPOLICY), since an
                               outcome must not depend on how fast the machine is */
@@ -674,6 +675,25 @@ YZ_API void yz_format_fen(int64_t fen, char out[40]);
 
 /* ---- batch: a file of records on all cores ---- */
 
+/* A record batch did not decide, for the caller to show (the library prints nothing). */
+typedef struct yz_batch_problem {
+    const char *input;   /* the input, as named in the options */
+    long line;           /* the record's line (CSV: the line its row starts on) */
+    bool rejected;       /* true: rejected (it breaks the schema, or its line cannot be read);
+                            false: a rule could not decide it (the CPU-time backstop) */
+    const char *message; /* the first problem, "field: message" (and how many more), its control and
+                            bidi characters escaped (yz_text_escape) */
+} yz_batch_problem;
+
+/* How far a batch has got, for a progress line. */
+typedef struct yz_batch_progress {
+    uint64_t records, rejected; /* records handled so far, and how many of them were rejected */
+    uint64_t bytes_read;        /* of the input so far */
+    uint64_t bytes_total;       /* the input's size; 0 when unknown (standard input, a pipe) */
+    double seconds;             /* since the batch started */
+    bool final;                 /* the last call, once every record is handled */
+} yz_batch_progress;
+
 typedef struct yz_batch_options {
     const char *home, *province, *as_of;
     const char *input;    /* a JSON Lines or CSV file, or "-" */
@@ -683,10 +703,16 @@ typedef struct yz_batch_options {
     unsigned commit_every; /* decisions per transaction; 0 = 20,000 (a crash loses at most that many) */
     bool record;          /* record decisions in the store at db (else evaluate only) */
     const char *db, *operator_id;
-    const char *lines;    /* write the benchmark's canonical line per record here ("-" = stdout) */
+    const char *lines;    /* write the benchmark's canonical line per record here ("-": stdout, which
+                             the caller checks for write errors) */
     const char *rejects;  /* write rejected records here (JSON Lines: line, errors) */
-    bool progress;        /* draw a progress line on stderr */
     yz_limits limits;
+    /* Callbacks, each may be NULL; ctx goes to both.  They are called one at a time, from one of
+     * the batch's threads: on_problem for every record not decided, in input order;
+     * on_progress about four times a second, and once more at the end with final set. */
+    void (*on_problem)(const yz_batch_problem *p, void *ctx);
+    void (*on_progress)(const yz_batch_progress *p, void *ctx);
+    void *ctx;
     /* the ruleset's signature, checked before any record is decided (see yz_store_check_ruleset,
        or without recording yz_ruleset_verify) */
     const yz_key *const *ruleset_keys;
@@ -695,8 +721,11 @@ typedef struct yz_batch_options {
     const yz_key *chain_key; /* the secret of a keyed store's chain, or NULL */
 } yz_batch_options;
 
+/* With record, the counts (decided, targets, categories, subsidies, sums, seq) are of decisions
+ * committed to the store: those in a transaction the store failed to commit are unrecorded. */
 typedef struct yz_batch_summary {
     uint64_t records, decided, rejected, skipped, failed;
+    uint64_t unrecorded; /* decided, but lost with a transaction the store could not commit */
     uint64_t targets[3]; /* by yz_status */
     size_t ncat, nsub;
     const char **cat_ids, **cat_names, **sub_ids, **sub_names, **sub_per;
@@ -711,9 +740,10 @@ typedef struct yz_batch_summary {
 
 /* Decides every record of a file and, with record, appends each decision (skipping what was
  * already decided with this ruleset and as-of date, so a rerun after a crash finishes the
- * work).  Rejected records go to stderr and the rejects file; the rest continue.  Returns YZ_OK,
- * YZ_EPOLICY when a rule could not decide some records (the CPU-time backstop; nothing recorded
- * for them), YZ_EINPUT when some records were rejected, or an error. */
+ * work).  Rejected records go to on_problem and the rejects file; the rest continue.  Returns
+ * YZ_OK, YZ_EPOLICY when a rule could not decide some records (the CPU-time backstop; nothing
+ * recorded for them), YZ_EINPUT when some records were rejected, YZ_EIO when the input cannot
+ * be read or the lines or rejects file cannot be written (d names it), or another error. */
 YZ_API int yz_batch_run(const yz_batch_options *o, yz_batch_summary *sum, yz_diags *d);
 YZ_API void yz_batch_summary_free(yz_batch_summary *s);
 

@@ -9,6 +9,7 @@
  * date are skipped. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,14 @@ typedef struct chunk {
     size_t cap;
     size_t off[CHUNK + 1];
     size_t ncells[CHUNK]; /* CSV: cells in the row; 0 if a cell is not valid UTF-8 */
+    /* what the reader found wrong with an entry (NULL: nothing), which rejects it: a line too
+       long to keep (then its length and first bytes too), a CSV quote never closed */
+    char *note[CHUNK];
+    uint64_t long_bytes[CHUNK];
+    char *long_prefix[CHUNK];
+    /* CSV: where a quoted cell running over lines opened, and the row's last line (0: none) */
+    long quote_line[CHUNK], quote_end[CHUNK];
+    int quote_col[CHUNK];
     long nul_col[CHUNK];  /* CSV: the column of a cell holding a NUL, or -1 */
     arena rows; /* CSV documents */
     yj *docs[CHUNK];
@@ -64,6 +73,7 @@ typedef struct batch batch;
 typedef struct worker {
     batch *b;
     pthread_t th;
+    bool running; /* th was started */
     yz_evaluator *ev;
     yz_packer *packer;
     yz_store *ro; /* read connection for skipping what is already decided */
@@ -72,7 +82,6 @@ typedef struct worker {
 
 struct batch {
     const yz_batch_options *o;
-    char *shown_input, *shown_rejects_path; /* file names as messages show them (escaped) */
     yz_batch_summary *sum;
     yz_diags *d;
     yz_ruleset *rs;
@@ -88,6 +97,9 @@ struct batch {
     chunk *work_head, *work_tail;
     chunk *done;          /* finished chunks, any order */
     bool work_closed;
+    /* diagnostics of the reader and of the writer, added to d once the threads have ended (d
+       itself is shared by the workers, under mu) */
+    yz_diags rd, wd;
     uint64_t next_seq;    /* next chunk to hand out */
     uint64_t written;     /* chunks written so far */
     int in_flight_max;
@@ -95,18 +107,18 @@ struct batch {
     pthread_t writer;
     int writer_rc;
     FILE *lines, *rejects;
-    long shown_rejects;
+    int lines_errno, rejects_errno; /* the first write error of each */
     uint64_t uncommitted;
-    bool fatal;
+    yz_batch_summary pend; /* the counts of decisions appended since the last commit */
+    atomic_bool fatal;
     int fatal_rc; /* why, when not the store: YZ_ENOMEM */
     bool in_txn;
     worker *workers;
     int nworkers;
-    bool threads;
+    bool threads, no_threads; /* the workers run / none could be started */
     yz_input *in;
     double t0;
     double last_progress;
-    bool progress;
 };
 
 static double now_s(void)
@@ -119,10 +131,25 @@ static double now_s(void)
 /* ------------------------------------------------------------------------------------------ */
 /* one record */
 
-static void reject(batch *b, rres *r, const yz_diags *d, const char *fallback)
+/* the hint for a CSV row rejected while a quoted cell of it ran over lines: a missing closing
+   quote makes the rows after it one cell */
+static void quote_hint(const chunk *c, int i, strbuf *out)
+{
+    if (c->quote_line[i] && !c->note[i])
+        sb_addf(out, "a quoted cell opens at line %ld, column %d, and runs to line %ld: if it should end on its line, "
+                "its closing quote is missing",
+                c->quote_line[i], c->quote_col[i], c->quote_end[i]);
+}
+
+/* rejects entry e of chunk c with the problems in d, or fallback when there are none */
+static void reject(batch *b, rres *r, const yz_diags *d, const char *fallback, const chunk *c, int e)
 {
     r->status = RS_REJECTED;
-    record_reject(b->o->input, r->line, d, fallback, &r->reject, &r->message);
+    strbuf hint = STRBUF_INIT;
+    quote_hint(c, e, &hint);
+    record_reject_more more = {hint.buf, c->long_bytes[e], c->long_prefix[e]};
+    record_reject(b->o->input, r->line, d, fallback, &more, &r->reject, &r->message);
+    sb_free(&hint);
 }
 
 /* the line of ../shared/bench/POLICY.md: id, categories, subsidies, total */
@@ -202,6 +229,10 @@ static void decide(worker *w, chunk *c, int i)
     yz_diags_init(&d);
     const char *where = b->o->input; /* violations carry the line in the rejects output */
     yj *doc;
+    if (c->note[i]) {
+        reject(b, r, &d, c->note[i], c, i);
+        return;
+    }
     if (b->csv) {
         doc = c->docs[i];
         if (!doc && c->nul_col[i] >= 0) {
@@ -209,7 +240,7 @@ static void decide(worker *w, chunk *c, int i)
             csv_header_path(b->header, (size_t)c->nul_col[i], &path);
             nul_found(&d, where, 0, 0, sb_str(&path), "a zero byte");
             sb_free(&path);
-            reject(b, r, &d, "");
+            reject(b, r, &d, "", c, i);
             yz_diags_free(&d);
             return;
         }
@@ -219,7 +250,7 @@ static void decide(worker *w, chunk *c, int i)
                 snprintf(msg, sizeof msg, "the row has %zu cells, the header %zu", c->ncells[i], csv_header_columns(b->header));
             else
                 snprintf(msg, sizeof msg, "the row is not valid UTF-8 (use --encoding gbk for GBK files)");
-            reject(b, r, &d, msg);
+            reject(b, r, &d, msg, c, i);
             return;
         }
     } else {
@@ -228,11 +259,11 @@ static void decide(worker *w, chunk *c, int i)
         const char *text = c->text + c->off[i];
         const char *bad = yz_utf8_invalid(text, len);
         if (bad) {
-            reject(b, r, &d, "the line is not valid UTF-8 (use --encoding gbk for GBK files)");
+            reject(b, r, &d, "the line is not valid UTF-8 (use --encoding gbk for GBK files)", c, i);
             return;
         }
         if (record_json_nul(text, len, where, &d)) {
-            reject(b, r, &d, "");
+            reject(b, r, &d, "", c, i);
             yz_diags_free(&d);
             return;
         }
@@ -240,13 +271,13 @@ static void decide(worker *w, chunk *c, int i)
         if (!doc) {
             char msg[128];
             snprintf(msg, sizeof msg, "%s at column %zu", err, off + 1);
-            reject(b, r, &d, msg);
+            reject(b, r, &d, msg, c, i);
             return;
         }
     }
     yval *root = record_index(&w->mem, doc, where, &d);
     if (!root) {
-        reject(b, r, &d, "the record breaks the schema");
+        reject(b, r, &d, "the record breaks the schema", c, i);
         yz_diags_free(&d);
         return;
     }
@@ -323,6 +354,10 @@ static void free_chunk(chunk *c)
         yz_free(r->message);
         yz_packed_free(r->pk);
     }
+    for (int i = 0; i < c->n; i++) {
+        yz_free(c->note[i]);
+        yz_free(c->long_prefix[i]);
+    }
     yz_free(c->text);
     arena_free(&c->rows);
     yz_free(c);
@@ -364,35 +399,81 @@ static void *worker_main(void *p)
 
 static void progress(batch *b, bool final)
 {
-    if (!b->progress)
+    if (!b->o->on_progress)
         return;
     double t = now_s();
     if (!final && t - b->last_progress < 0.25)
         return;
     b->last_progress = t;
-    yz_batch_summary *s = b->sum;
-    double el = t - b->t0;
-    double rate = el > 0 ? (double)s->records / el : 0;
-    uint64_t size = input_size(b->in), done = input_consumed(b->in);
-    fprintf(stderr, "\r  %llu records", (unsigned long long)s->records);
-    if (s->rejected)
-        fprintf(stderr, " (%llu rejected)", (unsigned long long)s->rejected);
-    fprintf(stderr, "  %.0f/s", rate);
-    if (size && done && !final) {
-        double frac = (double)done / (double)size;
-        double eta = frac > 0.01 ? el / frac - el : 0;
-        fprintf(stderr, "  %3.0f%%  ETA %d:%02d  ", frac * 100, (int)eta / 60, (int)eta % 60);
-    } else {
-        fprintf(stderr, "  %.1f s        ", el);
+    yz_batch_progress p = {b->sum->records, b->sum->rejected, input_consumed(b->in), input_size(b->in),
+                           t - b->t0, final};
+    b->o->on_progress(&p, b->o->ctx);
+}
+
+static void problem(batch *b, const rres *r, bool rejected)
+{
+    if (!b->o->on_problem || !r->message)
+        return;
+    yz_batch_problem p = {b->o->input, r->line, rejected, r->message};
+    b->o->on_problem(&p, b->o->ctx);
+}
+
+/* Adds the counts of from (decided, targets, categories, subsidies, sums, sequence numbers) to
+ * to, and clears them in from: decisions appended become decisions committed. */
+static void summary_add(batch *b, yz_batch_summary *to, yz_batch_summary *from)
+{
+    to->decided += from->decided;
+    for (int k = 0; k < 3; k++)
+        to->targets[k] += from->targets[k];
+    for (size_t k = 0; k < b->ncat; k++)
+        for (int v = 0; v < 3; v++)
+            to->cat_counts[k][v] += from->cat_counts[k][v];
+    for (size_t k = 0; k < b->nsub; k++) {
+        for (int v = 0; v < 3; v++)
+            to->sub_counts[k][v] += from->sub_counts[k][v];
+        add_fen(&to->sub_totals[k], from->sub_totals[k]);
     }
-    if (final)
-        fputc('\n', stderr);
-    fflush(stderr);
+    add_fen(&to->monthly_fen, from->monthly_fen);
+    add_fen(&to->once_fen, from->once_fen);
+    if (from->first_seq && !to->first_seq)
+        to->first_seq = from->first_seq;
+    if (from->last_seq)
+        to->last_seq = from->last_seq;
+    from->decided = from->monthly_fen = from->once_fen = from->first_seq = from->last_seq = 0;
+    memset(from->targets, 0, sizeof from->targets);
+    memset(from->cat_counts, 0, (b->ncat + 1) * sizeof *from->cat_counts);
+    memset(from->sub_counts, 0, (b->nsub + 1) * sizeof *from->sub_counts);
+    memset(from->sub_totals, 0, (b->nsub + 1) * sizeof *from->sub_totals);
+}
+
+static void summary_alloc(batch *b, yz_batch_summary *s)
+{
+    s->cat_counts = yz_calloc(b->ncat + 1, sizeof *s->cat_counts);
+    s->sub_counts = yz_calloc(b->nsub + 1, sizeof *s->sub_counts);
+    s->sub_totals = yz_calloc(b->nsub + 1, sizeof *s->sub_totals);
+}
+
+/* the first write error of an output file */
+static void check_output(FILE *f, int *err)
+{
+    if (f && !*err && ferror(f))
+        *err = errno ? errno : EIO;
+}
+
+static int commit(batch *b)
+{
+    if (yz_store_commit(b->st, &b->wd) != YZ_OK)
+        return YZ_ESTORE;
+    summary_add(b, b->sum, &b->pend);
+    b->uncommitted = 0;
+    return YZ_OK;
 }
 
 static int write_chunk(batch *b, chunk *c)
 {
     yz_batch_summary *s = b->sum;
+    /* counted when committed (at once without a store) */
+    yz_batch_summary *acc = b->o->record ? &b->pend : s;
     for (int i = 0; i < c->n; i++) {
         rres *r = &c->res[i];
         s->records++;
@@ -401,17 +482,12 @@ static int write_chunk(batch *b, chunk *c)
             s->rejected++;
             if (b->rejects)
                 fprintf(b->rejects, "%s\n", r->reject);
-            if (b->shown_rejects++ < 20)
-                fprintf(stderr, "%s:%ld: error: %s\n", b->shown_input, r->line, r->message);
-            else if (b->shown_rejects == 21)
-                fprintf(stderr, "%s: more rejected records: see %s\n", b->shown_input,
-                        b->shown_rejects_path ? b->shown_rejects_path : "the rejects file");
+            problem(b, r, true);
             continue;
         case RS_SKIPPED: s->skipped++; continue;
         case RS_FAILED:
             s->failed++;
-            if (r->message) /* none for records left undecided once memory ran out: one message says so */
-                fprintf(stderr, "%s:%ld: error: %s\n", b->shown_input, r->line, r->message);
+            problem(b, r, false); /* none for records left undecided once memory ran out: one message says so */
             continue;
         default: break;
         }
@@ -419,44 +495,47 @@ static int write_chunk(batch *b, chunk *c)
             bool skipped = false;
             int64_t seq;
             if (!b->in_txn) {
-                if (yz_store_begin(b->st, b->d) != YZ_OK)
+                if (yz_store_begin(b->st, &b->wd) != YZ_OK)
                     return YZ_ESTORE;
                 b->in_txn = true;
             }
-            if (yz_store_append(b->st, r->pk, b->o->operator_id, &skipped, NULL, &seq, b->d) != YZ_OK)
+            if (yz_store_append(b->st, r->pk, b->o->operator_id, &skipped, NULL, &seq, &b->wd) != YZ_OK)
                 return YZ_ESTORE;
             if (skipped) {
                 s->skipped++;
                 continue;
             }
-            if (!s->first_seq)
-                s->first_seq = seq;
-            s->last_seq = seq;
-            if (++b->uncommitted >= (b->o->commit_every ? b->o->commit_every : COMMIT_EVERY)) {
-                if (yz_store_commit(b->st, b->d) != YZ_OK || yz_store_begin(b->st, b->d) != YZ_OK)
-                    return YZ_ESTORE;
-                b->uncommitted = 0;
-            }
+            if (!acc->first_seq)
+                acc->first_seq = seq;
+            acc->last_seq = seq;
         }
-        s->decided++;
-        s->targets[r->target]++;
+        acc->decided++;
+        acc->targets[r->target]++;
         for (size_t k = 0; k < b->ncat; k++)
-            s->cat_counts[k][r->cats[k]]++;
+            acc->cat_counts[k][r->cats[k]]++;
         for (size_t k = 0; k < b->nsub; k++) {
-            s->sub_counts[k][r->subs[k]]++;
+            acc->sub_counts[k][r->subs[k]]++;
             if (r->subs[k] == YZ_MET) {
                 const pitem *it = &b->pol->items[PI_SUBSIDY][k];
                 if (it->per && !strcmp(it->per, "month"))
-                    add_fen(&s->monthly_fen, r->amounts[k]);
+                    add_fen(&acc->monthly_fen, r->amounts[k]);
                 else if (it->per && !strcmp(it->per, "once"))
-                    add_fen(&s->once_fen, r->amounts[k]);
+                    add_fen(&acc->once_fen, r->amounts[k]);
                 if (r->totals[k] > 0)
-                    add_fen(&s->sub_totals[k], r->totals[k]);
+                    add_fen(&acc->sub_totals[k], r->totals[k]);
             }
         }
         if (r->line_out)
             fputs(r->line_out, b->lines);
+        if (b->o->record && ++b->uncommitted >= (b->o->commit_every ? b->o->commit_every : COMMIT_EVERY)) {
+            b->in_txn = false;
+            if (commit(b) != YZ_OK)
+                return YZ_ESTORE;
+        }
     }
+    if (b->lines != stdout)
+        check_output(b->lines, &b->lines_errno);
+    check_output(b->rejects, &b->rejects_errno);
     return YZ_OK;
 }
 
@@ -495,11 +574,14 @@ static void *writer_main(void *p)
         progress(b, false);
     }
     if (b->in_txn) {
+        b->in_txn = false;
         if (rc == YZ_OK)
-            rc = yz_store_commit(b->st, b->d);
+            rc = commit(b);
         else
             yz_store_rollback(b->st);
     }
+    /* what was appended since the last commit is not in the store */
+    b->sum->unrecorded += b->pend.decided;
     b->writer_rc = rc;
     return NULL;
 }
@@ -556,7 +638,44 @@ typedef struct csvctx {
     int rc;
 } csvctx;
 
-static void on_csv_row(char **fields, size_t *lens, size_t n, long line, void *p)
+__attribute__((format(printf, 1, 2))) static char *note_printf(const char *fmt, ...)
+{
+    strbuf sb = STRBUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    sb_vaddf(&sb, fmt, ap);
+    va_end(ap);
+    return sb_release(&sb);
+}
+
+/* the entry just filled in counts: a full chunk goes to the workers */
+static void entry_done(csvctx *x)
+{
+    chunk *c = x->c;
+    c->n++;
+    if (!x->b->csv)
+        c->off[c->n] = c->off[c->n - 1];
+    if (c->n == CHUNK) {
+        dispatch(x->b, c);
+        x->c = new_chunk();
+    }
+}
+
+/* a line too long to keep, as an entry the worker rejects */
+static void long_line(csvctx *x, const input_long_line *ll)
+{
+    chunk *c = x->c;
+    c->line[c->n] = ll->line;
+    c->docs[c->n] = NULL;
+    c->note[c->n] = note_printf("the line is longer than %u MiB (%llu bytes) and was skipped: each record must "
+                                     "be on a line of its own",
+                                     YZ_INPUT_MAX_LINE >> 20, (unsigned long long)ll->bytes);
+    c->long_bytes[c->n] = ll->bytes;
+    c->long_prefix[c->n] = yz_strdup(ll->prefix);
+    entry_done(x);
+}
+
+static void on_csv_row(char **fields, size_t *lens, size_t n, const csv_row *row, void *p)
 {
     csvctx *x = p;
     batch *b = x->b;
@@ -566,7 +685,7 @@ static void on_csv_row(char **fields, size_t *lens, size_t n, long line, void *p
         x->header_done = true;
         for (size_t k = 0; k < n; k++)
             if (memchr(fields[k], '\0', lens[k])) { /* a name cut short there would name another column */
-                diag_add(b->d, YZ_SEV_ERROR, b->o->input, line, 0,
+                diag_add(&b->rd, YZ_SEV_ERROR, b->o->input, row->line, 0,
                          "column %zu of the header holds a NUL character: remove it", k + 1);
                 x->rc = YZ_EINPUT;
                 return;
@@ -574,15 +693,23 @@ static void on_csv_row(char **fields, size_t *lens, size_t n, long line, void *p
         strbuf err = STRBUF_INIT;
         b->header = csv_header_new(fields, n, &err);
         if (!b->header) {
-            diag_add(b->d, YZ_SEV_ERROR, b->o->input, line, 0, "the header is not in the record format: %s", err.buf);
+            diag_add(&b->rd, YZ_SEV_ERROR, b->o->input, row->line, 0, "the header is not in the record format: %s", err.buf);
             x->rc = YZ_EINPUT;
         }
         sb_free(&err);
         return;
     }
     chunk *c = x->c;
-    c->line[c->n] = line;
+    c->line[c->n] = row->line;
     c->ncells[c->n] = n;
+    c->quote_line[c->n] = row->quote_line;
+    c->quote_col[c->n] = row->quote_col;
+    c->quote_end[c->n] = row->last_line;
+    if (row->unterminated)
+        c->note[c->n] = note_printf("the quote that opens at line %ld, column %d is never closed, so every line "
+                                         "after it, to the end of the file (line %ld), was read into one cell: close "
+                                         "the quote",
+                                         row->quote_line, row->quote_col, row->last_line);
     for (size_t k = 0; k < n; k++)
         if (yz_utf8_invalid(fields[k], lens[k])) {
             c->ncells[c->n] = 0;
@@ -590,14 +717,10 @@ static void on_csv_row(char **fields, size_t *lens, size_t n, long line, void *p
         }
     /* a row with another number of cells than the header is reported, not guessed at */
     c->nul_col[c->n] = -1;
-    c->docs[c->n] = n == csv_header_columns(b->header) && c->ncells[c->n]
+    c->docs[c->n] = n == csv_header_columns(b->header) && c->ncells[c->n] && !c->note[c->n]
                         ? record_from_csv(&c->rows, b->header, fields, lens, n, &c->nul_col[c->n])
                         : NULL;
-    c->n++;
-    if (c->n == CHUNK) {
-        dispatch(b, c);
-        x->c = new_chunk();
-    }
+    entry_done(x);
 }
 
 static int read_all(batch *b)
@@ -609,10 +732,13 @@ static int read_all(batch *b)
     csvctx cx = {b, new_chunk(), false, YZ_OK};
     yz_csv *csv = b->csv ? csv_reader_new() : NULL;
     strbuf err = STRBUF_INIT;
-    while ((r = input_next(b->in, &buf, &len, &first, b->d)) > 0 && !b->fatal) {
+    while ((r = input_next(b->in, &buf, &len, &first, &b->rd)) > 0 && !b->fatal) {
+        input_long_line ll;
+        if (input_long_line_taken(b->in, &ll))
+            long_line(&cx, &ll);
         if (b->csv) {
             if (csv_reader_feed(csv, buf, len, first, on_csv_row, &cx, &err) != 0) {
-                diag_add(b->d, YZ_SEV_ERROR, b->o->input, 0, 0, "%s", err.buf);
+                diag_add(&b->rd, YZ_SEV_ERROR, b->o->input, 0, 0, "%s", err.buf);
                 cx.rc = YZ_EINPUT;
                 break;
             }
@@ -638,8 +764,8 @@ static int read_all(batch *b)
                 }
                 memcpy(c->text + c->off[c->n], p, l);
                 c->line[c->n] = line;
+                c->off[c->n + 1] = c->off[c->n] + l;
                 c->n++;
-                c->off[c->n] = c->off[c->n - 1] + l;
                 if (c->n == CHUNK) {
                     dispatch(b, c);
                     cx.c = new_chunk();
@@ -652,7 +778,7 @@ static int read_all(batch *b)
     if (r < 0)
         cx.rc = YZ_EIO;
     if (b->csv && cx.rc == YZ_OK && csv_reader_finish(csv, on_csv_row, &cx, &err) != 0) {
-        diag_add(b->d, YZ_SEV_ERROR, b->o->input, 0, 0, "%s", err.buf);
+        diag_add(&b->rd, YZ_SEV_ERROR, b->o->input, 0, 0, "%s", err.buf);
         cx.rc = YZ_EINPUT;
     }
     if (cx.c->n)
@@ -680,13 +806,41 @@ static void bootstrap(batch *b, const yz_record *rec, const yz_determination *de
     pthread_mutex_unlock(&b->mu);
 }
 
+/* Starts the worker threads.  Those the system refuses (pthread_create fails) are left out: the
+ * others take all the work, and when none starts the reader's thread decides every chunk itself,
+ * as it does before the store's dictionary exists. */
 static void start_workers(batch *b)
 {
-    if (b->threads)
+    if (b->threads || b->no_threads)
         return;
-    b->threads = true;
+    int started = 0;
     for (int i = 0; i < b->nworkers; i++)
-        pthread_create(&b->workers[i].th, NULL, worker_main, &b->workers[i]);
+        if (pthread_create(&b->workers[i].th, NULL, worker_main, &b->workers[i]) == 0) {
+            b->workers[i].running = true;
+            started++;
+        }
+    b->threads = started > 0;
+    b->no_threads = started == 0;
+}
+
+/* Closes an output file: a write that failed (a full disk) is an error that names the file.
+ * Standard output ("-") is the caller's, who checks it like the rest of what it prints there. */
+static int close_output(FILE *f, const char *path, int err, const char *what, yz_diags *d)
+{
+    if (!f)
+        return YZ_OK;
+    if (f == stdout) {
+        fflush(f);
+        return YZ_OK;
+    }
+    if (!err && ferror(f))
+        err = EIO;
+    if (fclose(f) != 0 && !err)
+        err = errno ? errno : EIO;
+    if (!err)
+        return YZ_OK;
+    diag_add(d, YZ_SEV_ERROR, path, 0, 0, "cannot write %s: %s", what, strerror(err));
+    return YZ_EIO;
 }
 
 static bool is_csv(const yz_batch_options *o)
@@ -751,9 +905,8 @@ int yz_batch_run(const yz_batch_options *o, yz_batch_summary *sum, yz_diags *d)
     sum->sub_ids = yz_calloc(b->nsub + 1, sizeof(char *));
     sum->sub_names = yz_calloc(b->nsub + 1, sizeof(char *));
     sum->sub_per = yz_calloc(b->nsub + 1, sizeof(char *));
-    sum->cat_counts = yz_calloc(b->ncat + 1, sizeof *sum->cat_counts);
-    sum->sub_counts = yz_calloc(b->nsub + 1, sizeof *sum->sub_counts);
-    sum->sub_totals = yz_calloc(b->nsub + 1, sizeof *sum->sub_totals);
+    summary_alloc(b, sum);
+    summary_alloc(b, &b->pend);
     size_t k = 0;
     for (size_t i = 0; i < pol->nitems[PI_CATEGORY] && k < b->ncat; i++) {
         const pitem *it = &pol->items[PI_CATEGORY][i];
@@ -772,10 +925,7 @@ int yz_batch_run(const yz_batch_options *o, yz_batch_summary *sum, yz_diags *d)
         sum->sub_names[k++] = it->name;
     }
     snprintf(sum->ruleset, sizeof sum->ruleset, "%s", yz_ruleset_id(b->rs));
-    b->shown_input = yz_text_escape(o->input, false);
-    b->shown_rejects_path = o->rejects ? yz_text_escape(o->rejects, false) : NULL;
     b->csv = is_csv(o);
-    b->progress = o->progress;
     if ((rc = input_open(o->input, o->encoding, &b->in, d)) != YZ_OK)
         goto done;
     if (o->record) {
@@ -838,7 +988,12 @@ int yz_batch_run(const yz_batch_options *o, yz_batch_summary *sum, yz_diags *d)
             for (int i = 0; i < b->nworkers; i++)
                 b->workers[i].packer = yz_packer_new(b->dict);
     }
-    pthread_create(&b->writer, NULL, writer_main, b);
+    int err = pthread_create(&b->writer, NULL, writer_main, b);
+    if (err) {
+        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "cannot start the writer thread: %s; nothing was decided", strerror(err));
+        rc = err == EAGAIN ? YZ_ENOMEM : YZ_EINTERNAL;
+        goto threads_done;
+    }
     if (!o->record || b->dict)
         start_workers(b);
     rc = read_all(b);
@@ -847,29 +1002,27 @@ int yz_batch_run(const yz_batch_options *o, yz_batch_summary *sum, yz_diags *d)
     pthread_cond_broadcast(&b->cv_work);
     pthread_cond_broadcast(&b->cv_done);
     pthread_mutex_unlock(&b->mu);
-    if (b->threads)
-        for (int i = 0; i < b->nworkers; i++)
+    for (int i = 0; i < b->nworkers; i++)
+        if (b->workers[i].running)
             pthread_join(b->workers[i].th, NULL);
     pthread_mutex_lock(&b->mu);
     pthread_cond_broadcast(&b->cv_done);
     pthread_mutex_unlock(&b->mu);
     pthread_join(b->writer, NULL);
     progress(b, true);
-    /* lines too long to read as records were reported as they were skipped */
-    sum->rejected += input_skipped(b->in);
-    sum->records += input_skipped(b->in);
     if (rc == YZ_OK && b->writer_rc != YZ_OK)
         rc = b->writer_rc;
     if (rc == YZ_OK && b->fatal)
         rc = b->fatal_rc ? b->fatal_rc : YZ_ESTORE;
+threads_done:
+    diag_move(d, &b->rd);
+    diag_move(d, &b->wd);
     pthread_mutex_destroy(&b->mu);
     pthread_cond_destroy(&b->cv_work);
     pthread_cond_destroy(&b->cv_done);
     pthread_cond_destroy(&b->cv_room);
 done:
     sum->seconds = now_s() - b->t0;
-    yz_free(b->shown_input);
-    yz_free(b->shown_rejects_path);
     for (int i = 0; i < b->nworkers; i++) {
         yz_evaluator_free(b->workers[i].ev);
         yz_packer_free(b->workers[i].packer);
@@ -879,12 +1032,14 @@ done:
     yz_free(b->workers);
     yz_store_dict_free(b->dict);
     yz_store_close(b->st);
-    if (b->lines && b->lines != stdout)
-        fclose(b->lines);
-    else if (b->lines)
-        fflush(stdout);
-    if (b->rejects)
-        fclose(b->rejects);
+    int orc = close_output(b->lines, o->lines, b->lines_errno, "the lines file", d);
+    if (close_output(b->rejects, o->rejects, b->rejects_errno, "the rejects file", d) != YZ_OK)
+        orc = YZ_EIO;
+    if (rc == YZ_OK)
+        rc = orc;
+    yz_free(b->pend.cat_counts);
+    yz_free(b->pend.sub_counts);
+    yz_free(b->pend.sub_totals);
     csv_header_free(b->header);
     input_close(b->in);
     /* the summary keeps names that live in the ruleset: copy them */

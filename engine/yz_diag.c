@@ -133,3 +133,20 @@ void diag_sort_from(yz_diags *d, size_t first)
     if (d && d->n > first + 1)
         qsort(d->items + first, d->n - first, sizeof *d->items, cmp_diag);
 }
+
+void diag_move(yz_diags *to, yz_diags *from)
+{
+    for (size_t i = 0; i < from->n; i++) {
+        if (to->n == to->cap) {
+            to->cap = to->cap ? to->cap * 2 : 16;
+            to->items = yz_realloc(to->items, to->cap * sizeof *to->items);
+        }
+        to->items[to->n] = from->items[i];
+        to->n++;
+        to->items[to->n - 1].seq = to->n;
+    }
+    to->n_errors += from->n_errors;
+    to->n_warnings += from->n_warnings;
+    yz_free(from->items);
+    memset(from, 0, sizeof *from);
+}

@@ -15,6 +15,8 @@ void diag_add_field(yz_diags *d, const char *file, int line, int col, const char
     __attribute__((format(printf, 6, 7)));
 /* Drops the diagnostics from index n on (what a step said before its caller replaced it). */
 void diag_truncate(yz_diags *d, size_t n);
+/* Moves every diagnostic of from to the end of to; from is left empty. */
+void diag_move(yz_diags *to, yz_diags *from);
 /* Sorts by file, line, column (stable for equal positions). */
 void diag_sort(yz_diags *d);
 /* Sorts the diagnostics from index first on. */

@@ -382,8 +382,32 @@ const ditem *eval_build_item(yz_evaluator *ev, pikind k, int idx)
 /* ------------------------------------------------------------------------------------------ */
 /* one record */
 
+static int evaluate_in(yz_evaluator *ev, const yz_record *rec, const char *as_of, bool explained,
+                       yz_determination **out, yz_diags *d);
+
+/* one record, decided as if it were the first of a new evaluator (see rvm_begin_record) */
 static int evaluate(yz_evaluator *ev, const yz_record *rec, const char *as_of, bool explained,
                     yz_determination **out, yz_diags *d)
+{
+    *out = NULL;
+    for (;;) {
+        int rc = rvm_begin_record(ev->vm);
+        if (rc != YZ_OK)
+            break;
+        rc = evaluate_in(ev, rec, as_of, explained, out, d);
+        if (!rvm_end_decided(ev->vm, rc == YZ_OK))
+            return rc;
+        yz_determination_free(*out);
+        *out = NULL;
+        if (rvm_renew(ev->vm) != YZ_OK)
+            break;
+    }
+    no_memory(d);
+    return YZ_ENOMEM;
+}
+
+static int evaluate_in(yz_evaluator *ev, const yz_record *rec, const char *as_of, bool explained,
+                       yz_determination **out, yz_diags *d)
 {
     *out = NULL;
     if (rvm_failed(ev->vm)) {

@@ -171,7 +171,7 @@ static void losses(const yj *det, strbuf *sb)
             sb_addf(sb, "%s%s", sb->len ? ";" : "", yj_key(v));
 }
 
-static void csv_row(exporter *x, const yz_stored *s, const yj *rec, const yj *det)
+static void export_csv_row(exporter *x, const yz_stored *s, const yj *rec, const yj *det)
 {
     char num[24], masked[32];
     snprintf(num, sizeof num, "%lld", (long long)s->seq);
@@ -270,7 +270,7 @@ static int export_one(const yz_stored *s, void *ctx)
         return 1;
     }
     if (x->csv)
-        csv_row(x, s, rec, det);
+        export_csv_row(x, s, rec, det);
     else
         jsonl_row(x, s, rec, det);
     emit(x, s);

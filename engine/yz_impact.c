@@ -347,7 +347,7 @@ static void add_reject(worker *w, uint64_t order, long line, const yz_diags *d, 
     r->order = order;
     r->line = line;
     r->failed = failed;
-    record_reject(pop_name(w->R->l), line, d, why, &r->json, &r->message);
+    record_reject(pop_name(w->R->l), line, d, why, NULL, &r->json, &r->message);
 }
 
 static const char *mark(int s)

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <iconv.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -23,10 +24,18 @@ struct yz_input {
     strbuf text;         /* converted text; [0, hand) was handed out */
     size_t hand;
     long line;           /* line number of text[hand] */
-    uint64_t consumed, size;
+    /* bytes read: the progress line reads it from another thread than the reader's */
+    _Atomic uint64_t consumed;
+    uint64_t size;
     bool eof, first;
     bool checked;        /* the first block was checked for UTF-8 */
     bool skipping;       /* inside a line too long to keep, dropped until its end */
+    bool long_done;      /* ... which has ended: input_long_line_taken says so */
+    long long_line;      /* the line being dropped (0: none), the one that ended, its length and
+                            first bytes */
+    long long_taken;
+    uint64_t long_bytes;
+    strbuf long_prefix;
     uint64_t skipped;    /* lines dropped so */
     yz_hasher *hasher;   /* SHA-256 of the bytes read (input_hash_start), or NULL */
 };
@@ -159,11 +168,13 @@ int input_next(yz_input *in, const char **buf, size_t *len, long *first_line, yz
         in->text.buf[in->text.len] = '\0';
         in->hand = 0;
     }
+    in->long_done = false;
     for (;;) {
         if (in->skipping && in->text.len) {
             /* the rest of a line too long to keep: drop it up to its end */
             const char *end = memchr(in->text.buf, '\n', in->text.len);
             size_t drop = end ? (size_t)(end - in->text.buf) + 1 : in->text.len;
+            in->long_bytes += end ? drop - 1 : drop;
             memmove(in->text.buf, in->text.buf + drop, in->text.len - drop);
             in->text.len -= drop;
             in->text.buf[in->text.len] = '\0';
@@ -171,6 +182,18 @@ int input_next(yz_input *in, const char **buf, size_t *len, long *first_line, yz
                 in->skipping = false;
                 in->line++;
             }
+        }
+        if (in->skipping && in->eof) /* the last line, without a line end */
+            in->skipping = false;
+        if (!in->skipping && in->long_line) {
+            /* the line has ended: an empty block, after which the caller takes it */
+            in->long_done = true;
+            in->long_taken = in->long_line;
+            in->long_line = 0;
+            *buf = in->text.buf;
+            *len = 0;
+            *first_line = in->line;
+            return 1;
         }
         const char *nl = in->text.len ? memrchr(in->text.buf, '\n', in->text.len) : NULL;
         if (nl || (in->eof && in->text.len)) {
@@ -189,12 +212,13 @@ int input_next(yz_input *in, const char **buf, size_t *len, long *first_line, yz
             /* one record per line: a longer line would only grow (a whole file without line
                ends, a JSON array of every record) */
             in->skipping = true;
-            in->skipped++;
-            diag_add(d, YZ_SEV_ERROR, in->name, in->line, 0,
-                     "the line is longer than %u MiB and was skipped: each record must be on a line of its own",
-                     YZ_INPUT_MAX_LINE >> 20);
+            in->long_line = in->line;
+            in->long_bytes = 0;
+            sb_clear(&in->long_prefix);
+            sb_add_clean(&in->long_prefix, in->text.buf, in->text.len, YZ_INPUT_PREFIX);
         }
         if (in->skipping) {
+            in->long_bytes += in->text.len;
             in->text.len = 0;
             in->text.buf[0] = '\0';
         }
@@ -208,7 +232,7 @@ int input_next(yz_input *in, const char **buf, size_t *len, long *first_line, yz
         }
         if (in->hasher)
             hasher_update(in->hasher, in->raw + in->raw_len, n);
-        in->consumed += n;
+        atomic_fetch_add_explicit(&in->consumed, n, memory_order_relaxed);
         in->raw_len += n;
         if (in->first && in->raw_len >= 3) {
             in->first = false;
@@ -224,12 +248,18 @@ int input_next(yz_input *in, const char **buf, size_t *len, long *first_line, yz
 
 uint64_t input_consumed(const yz_input *in)
 {
-    return in->consumed;
+    return atomic_load_explicit(&in->consumed, memory_order_relaxed);
 }
 
-uint64_t input_skipped(const yz_input *in)
+bool input_long_line_taken(yz_input *in, input_long_line *out)
 {
-    return in->skipped;
+    if (!in->long_done)
+        return false;
+    in->long_done = false;
+    out->line = in->long_taken;
+    out->bytes = in->long_bytes;
+    out->prefix = sb_str(&in->long_prefix);
+    return true;
 }
 
 uint64_t input_size(const yz_input *in)
@@ -264,6 +294,7 @@ void input_close(yz_input *in)
     if (in->cd != (iconv_t)-1)
         iconv_close(in->cd);
     sb_free(&in->text);
+    sb_free(&in->long_prefix);
     yz_free(in);
 }
 

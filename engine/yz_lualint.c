@@ -4,8 +4,10 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "yz_sandbox.h"
 #include "yz_util.h"
 
 typedef enum { T_NAME, T_KEYWORD, T_NUMBER, T_STRING, T_PUNCT } ttype;
@@ -259,6 +261,51 @@ static size_t block_end(const tok *t, size_t n, size_t i)
     return n;
 }
 
+/* a break, return, goto or call of error among tokens [from, to): a way out of a loop */
+static bool exits(const tok *t, size_t from, size_t to)
+{
+    for (size_t k = from; k < to; k++)
+        if (is(&t[k], "break") || is(&t[k], "return") || is(&t[k], "goto") || (t[k].type == T_NAME && is(&t[k], "error")))
+            return true;
+    return false;
+}
+
+/* a number literal, with an optional minus, at t[*i] (advanced past it) */
+static bool number_at(const tok *t, size_t n, size_t *i, double *v)
+{
+    bool neg = *i < n && is(&t[*i], "-");
+    size_t k = *i + neg;
+    if (k >= n || t[k].type != T_NUMBER || t[k].n >= 64)
+        return false;
+    char buf[64], *end;
+    memcpy(buf, t[k].s, t[k].n);
+    buf[t[k].n] = '\0';
+    double x = strtod(buf, &end);
+    if (*end)
+        return false;
+    *v = neg ? -x : x;
+    *i = k + 1;
+    return true;
+}
+
+/* 'for NAME = A, B[, C] do' with number literals: *steps gets how many times it runs */
+static bool numeric_for(const tok *t, size_t n, size_t i, double *steps)
+{
+    double a, b, c = 1;
+    size_t k = i + 3;
+    if (!(i + 3 < n && t[i + 1].type == T_NAME && is(&t[i + 2], "=")))
+        return false;
+    if (!number_at(t, n, &k, &a) || !(k < n && is(&t[k], ",")) || (k++, !number_at(t, n, &k, &b)))
+        return false;
+    if (k < n && is(&t[k], ",") && (k++, !number_at(t, n, &k, &c)))
+        return false;
+    if (!(k < n && is(&t[k], "do")) || c == 0)
+        return false;
+    double d = (b - a) / c;
+    *steps = d < 0 ? 0 : d + 1;
+    return true;
+}
+
 static void reportf(lualint_report report, void *ctx, const tok *t, yz_severity sev, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
@@ -315,15 +362,29 @@ void lualint_text(const char *src, size_t len, bool amount, lualint_report repor
             continue;
         }
         if (is(&t[i], "while") && next && is(next, "true") && i + 2 < n && is(&t[i + 2], "do")) {
-            size_t e = block_end(t, n, i + 3);
-            bool ends = false;
-            for (size_t k = i + 3; k < e && !ends; k++)
-                ends = is(&t[k], "break") || is(&t[k], "return") || is(&t[k], "goto") ||
-                       (t[k].type == T_NAME && is(&t[k], "error"));
-            if (!ends)
-                reportf(report, ctx, &t[i], YZ_SEV_WARNING,
-                        "'while true do' with no break, return or error inside ends only when the instruction budget "
-                        "stops it (the item is then undetermined): give the loop a condition");
+            if (!exits(t, i + 3, block_end(t, n, i + 3)))
+                reportf(report, ctx, &t[i], YZ_SEV_ERROR,
+                        "'while true do' with no break, return or error inside never ends: the instruction budget "
+                        "stops it and the item is always undetermined; give the loop a condition");
+            continue;
+        }
+        if (is(&t[i], "repeat")) {
+            size_t e = block_end(t, n, i + 1);
+            if (e + 1 < n && is(&t[e], "until") && (is(&t[e + 1], "false") || is(&t[e + 1], "nil")) &&
+                !(e + 2 < n && (t[e + 2].type == T_PUNCT || is(&t[e + 2], "or") || is(&t[e + 2], "and"))) &&
+                !exits(t, i + 1, e))
+                reportf(report, ctx, &t[i], YZ_SEV_ERROR,
+                        "'repeat ... until %.*s' with no break, return or error inside never ends: the instruction "
+                        "budget stops it and the item is always undetermined; give the loop a condition",
+                        (int)t[e + 1].n, t[e + 1].s);
+            continue;
+        }
+        double steps;
+        if (is(&t[i], "for") && numeric_for(t, n, i, &steps) && steps > (double)YZ_DEFAULT_INSTRUCTIONS) {
+            reportf(report, ctx, &t[i], YZ_SEV_ERROR,
+                    "this loop runs %.0f times, more than the %u instructions a rule call may run: the instruction "
+                    "budget always stops it and the item is always undetermined; loop over less",
+                    steps, YZ_DEFAULT_INSTRUCTIONS);
             continue;
         }
         if (is(&t[i], "function") && t[i].type == T_KEYWORD && next && next->type == T_NAME && i + 2 < n &&

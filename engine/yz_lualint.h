@@ -1,6 +1,7 @@
 /* yz_lualint.h: static checks of rule and helper Lua text for lint: names the sandbox does not
  * have (os, io, load, require, debug, ...), assignments to globals and to the read-only
- * libraries, the record and the parameters, and loops that can only end at the budget. */
+ * libraries, the record and the parameters, and loops that can only end at the budget (errors:
+ * such an item is always undetermined). */
 #ifndef YZ_LUALINT_H
 #define YZ_LUALINT_H
 

@@ -23,6 +23,7 @@ struct population {
     uint64_t seq;
     int status;
     bool ended;
+    uint64_t long_lines; /* lines too long to keep: skipped, each said in the diagnostics */
     yz_hasher *hasher; /* pushed ledgers */
     long pushed;
     yz_diags *d;       /* during pop_next: where CSV rows report */
@@ -132,9 +133,10 @@ bool pop_is_csv(const population *l)
     return l->csv;
 }
 
-static void on_csv_row(char **fields, size_t *lens, size_t n, long line, void *p)
+static void on_csv_row(char **fields, size_t *lens, size_t n, const csv_row *row, void *p)
 {
     population *l = p;
+    long line = row->line;
     if (l->status != YZ_OK)
         return;
     if (!l->header_done) {
@@ -159,6 +161,9 @@ static void on_csv_row(char **fields, size_t *lens, size_t n, long line, void *p
     int i = c->n;
     c->line[i] = line;
     c->ncells[i] = n;
+    /* a quote never closed: every later line was read into one cell of this row, which is rejected */
+    c->open_quote[i] = row->unterminated ? row->quote_line : 0;
+    c->open_quote_col[i] = row->quote_col;
     for (size_t k = 0; k < n; k++)
         if (yz_utf8_invalid(fields[k], lens[k])) {
             c->ncells[i] = 0;
@@ -166,7 +171,7 @@ static void on_csv_row(char **fields, size_t *lens, size_t n, long line, void *p
         }
     /* a row with another number of cells than the header is reported, not guessed at */
     c->nul_col[i] = -1;
-    c->docs[i] = n == csv_header_columns(l->header) && c->ncells[i]
+    c->docs[i] = n == csv_header_columns(l->header) && c->ncells[i] && !c->open_quote[i]
                      ? record_from_csv(&c->rows, l->header, fields, lens, n, &c->nul_col[i])
                      : NULL;
     c->n++;
@@ -201,6 +206,13 @@ static void read_more(population *l, yz_diags *d)
         size_t len;
         long first;
         int r = input_next(l->in, &buf, &len, &first, d);
+        input_long_line ll;
+        if (r > 0 && input_long_line_taken(l->in, &ll)) {
+            l->long_lines++;
+            diag_add(d, YZ_SEV_ERROR, l->name, ll.line, 0,
+                     "the line is longer than %u MiB (%llu bytes) and was skipped: each record must be on a line "
+                     "of its own", YZ_INPUT_MAX_LINE >> 20, (unsigned long long)ll.bytes);
+        }
         if (r < 0) {
             l->status = YZ_EIO;
         } else if (r > 0 && l->csv) {
@@ -256,6 +268,11 @@ bool pop_record(const population *l, pop_chunk *c, int i, arena *mem, yz_record 
             sb_free(&path);
             return false;
         }
+        if (!doc && c->open_quote[i]) {
+            snprintf(why, 160, "the quote that opens at line %ld, column %d is never closed: close the quote",
+                     c->open_quote[i], c->open_quote_col[i]);
+            return false;
+        }
         if (!doc) {
             if (c->ncells[i])
                 snprintf(why, 160, "the row has %zu cells, the header %zu", c->ncells[i], csv_header_columns(l->header));
@@ -300,7 +317,7 @@ const char *pop_name(const population *l)
 
 uint64_t pop_skipped(const population *l)
 {
-    return l->in ? input_skipped(l->in) : 0;
+    return l->long_lines;
 }
 
 uint64_t pop_consumed(const population *l)

@@ -14,7 +14,8 @@
 
 /* Up to POP_CHUNK records in input order.  JSON: each record's text at text[off[i]..off[i+1]);
  * CSV: each row already built as a JSON document in rows (docs[i]; NULL when the row cannot be one:
- * ncells[i] is then its number of cells, or 0 when a cell is not valid UTF-8). */
+ * ncells[i] is then its number of cells, or 0 when a cell is not valid UTF-8; open_quote[i] is the
+ * line of a quote never closed, which made the rest of the file one cell of the row, or 0). */
 typedef struct pop_chunk {
     uint64_t seq; /* 0, 1, 2, ... in input order */
     int n;
@@ -24,6 +25,8 @@ typedef struct pop_chunk {
     size_t off[POP_CHUNK + 1];
     size_t ncells[POP_CHUNK];
     long nul_col[POP_CHUNK]; /* CSV: the column of a cell holding a NUL, or -1 */
+    long open_quote[POP_CHUNK];
+    int open_quote_col[POP_CHUNK];
     arena rows;
     yj *docs[POP_CHUNK];
     struct pop_chunk *next; /* the ledger's until handed out, then the caller's (its queues) */

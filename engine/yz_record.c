@@ -544,8 +544,11 @@ yj *record_from_csv(arena *mem, const csv_header *h, char **fields, size_t *lens
     return root;
 }
 
-void record_reject(const char *file, long line, const yz_diags *d, const char *why, char **json, char **message)
+void record_reject(const char *file, long line, const yz_diags *d, const char *why, const record_reject_more *more,
+                   char **json, char **message)
 {
+    const char *hint = more && more->hint && *more->hint ? more->hint : NULL;
+    const char *prefix = more ? more->long_prefix : NULL;
     strbuf j = STRBUF_INIT, m = STRBUF_INIT;
     jw w;
     jw_init(&w, &j);
@@ -576,14 +579,33 @@ void record_reject(const char *file, long line, const yz_diags *d, const char *w
         jw_obj_end(&w);
         sb_add_shown(&m, why, strlen(why), false);
     }
+    if (hint) {
+        jw_obj_begin(&w);
+        JW_KEY(&w, "message");
+        jw_str(&w, hint);
+        jw_obj_end(&w);
+    }
     jw_arr_end(&w);
     JW_KEY(&w, "file");
     jw_str(&w, file);
+    if (prefix) {
+        /* the line itself was not kept: how long it was and how it began */
+        JW_KEY(&w, "length");
+        jw_int(&w, (int64_t)more->long_bytes);
+    }
     JW_KEY(&w, "line");
     jw_int(&w, line);
+    if (prefix) {
+        JW_KEY(&w, "prefix");
+        jw_str(&w, prefix);
+    }
     jw_obj_end(&w);
     if (d->n > 1)
         sb_addf(&m, " (and %zu more)", d->n - 1);
+    if (hint) {
+        sb_adds(&m, "; ");
+        sb_add_shown(&m, hint, strlen(hint), false);
+    }
     *json = sb_release(&j);
     *message = sb_release(&m);
 }

@@ -17,10 +17,19 @@ struct yz_record {
  * keeps mem alive as long as the record.  Puts doc in canonical form first (schema_canonicalise),
  * as yz_record_parse does. */
 yval *record_index(arena *mem, yj *doc, const char *source, yz_diags *d);
+/* What a reader knows beyond the diagnostics (each may be NULL / 0): a hint that follows them
+ * (where a CSV quote opened), and for a line too long to keep its length and first bytes. */
+typedef struct record_reject_more {
+    const char *hint;
+    uint64_t long_bytes;
+    const char *long_prefix;
+} record_reject_more;
 /* A record that cannot be decided, as batch and impact report it: the rejects-file line (JSON:
- * errors [{field, message}], file, line) and the one-line message for people ("field: message
- * (and N more)", shown escaped).  With no problem in d, why is the one message.  Caller frees both. */
-void record_reject(const char *file, long line, const yz_diags *d, const char *why, char **json, char **message);
+ * errors [{field, message}], file, [length,] line[, prefix]) and the one-line message for people
+ * ("field: message (and N more)[; hint]", shown escaped).  With no problem in d, why is the one
+ * message.  more may be NULL.  Caller frees both. */
+void record_reject(const char *file, long line, const yz_diags *d, const char *why, const record_reject_more *more,
+                   char **json, char **message);
 
 /* True (and a diagnostic with the field path, line and column) when a JSON record text holds a
  * NUL, as a zero byte or a \u0000 escape. */

@@ -35,6 +35,9 @@ struct rulevm {
     size_t dated_next;
     strbuf tmp, err;
     strbuf slow; /* this record: the first call stopped by the CPU-time backstop, located */
+    /* the state decided nothing yet / a record wore it out (see sandbox_worn) */
+    bool fresh, worn;
+    bool first; /* this record is the first the state decides */
     /* the chunks of an environment (rule library, then a policy's helpers) */
     const char **env_srcs;
     size_t *env_lens;
@@ -88,6 +91,7 @@ int rvm_new(const yz_ruleset *rs, const yz_limits *limits, void *(*host_realloc)
         rvm_free(vm);
         return YZ_ENOMEM;
     }
+    vm->fresh = true;
     *out = vm;
     return YZ_OK;
 }
@@ -132,6 +136,56 @@ const char *rvm_slow(const rulevm *vm)
 void rvm_end_record(rulevm *vm)
 {
     sandbox_restore(vm->sb);
+}
+
+/* A new Lua state in place of the old, as rvm_new made it: nothing a record did to the old one
+ * (its garbage, its grown stack) can reach the next record.  Compiled leaves are compiled again
+ * on first use, as in a new evaluator. */
+static int renew(rulevm *vm)
+{
+    sandbox *sb = sandbox_renew(vm->sb);
+    if (sb) {
+        sandbox_free(vm->sb);
+        vm->sb = sb;
+    }
+    for (size_t i = 0; i < vm->rs->npolicies; i++)
+        vm->env_refs[i] = LUA_NOREF;
+    for (size_t i = 0; i < vm->rs->nleaves; i++)
+        if (vm->leaf_state[i] == 1)
+            vm->leaf_state[i] = 0;
+    vm->params_ref = vm->r_ref = vm->asof_ref = vm->leaves_ref = LUA_NOREF;
+    vm->params_pol = NULL;
+    if (!sb || sandbox_protect(vm->sb, setup_fn, vm, 0, NULL) != SB_OK) {
+        vm->sb->host_failed = true; /* the evaluator can only be freed */
+        return YZ_ENOMEM;
+    }
+    vm->fresh = true;
+    vm->worn = false;
+    return YZ_OK;
+}
+
+int rvm_begin_record(rulevm *vm)
+{
+    if (vm->worn && !vm->sb->host_failed) {
+        int rc = renew(vm);
+        if (rc != YZ_OK)
+            return rc;
+    }
+    vm->first = vm->fresh;
+    sandbox_mark(vm->sb);
+    return YZ_OK;
+}
+
+bool rvm_end_decided(rulevm *vm, bool decided)
+{
+    vm->fresh = false;
+    vm->worn = sandbox_worn(vm->sb);
+    return decided && !vm->first && sandbox_near_cap(vm->sb);
+}
+
+int rvm_renew(rulevm *vm)
+{
+    return renew(vm);
 }
 
 static int file_index(const yz_ruleset *rs, const char *path)

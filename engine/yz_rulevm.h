@@ -57,6 +57,16 @@ const readent *rvm_log(const rulevm *vm);
 const char *rvm_slow(const rulevm *vm);
 /* Ends a record: restores what rules may have changed in the helpers' upvalues. */
 void rvm_end_record(rulevm *vm);
+/* Every record is decided as if it were the first of a new evaluator (as check and replay decide
+ * it).  rvm_begin_record before a record: a record that wore the state out (deep recursion, a
+ * large allocation, a stop by the memory cap or the clock) left it to be replaced by a new one
+ * (YZ_ENOMEM when that fails; rvm_failed is then true).  rvm_end_decided after it: true when a
+ * record that was decided came near the memory cap in a state that had decided others first
+ * (what they left there could have moved it across, see yz_sandbox.h); the caller then makes a
+ * new state with rvm_renew and decides the record again. */
+int rvm_begin_record(rulevm *vm);
+bool rvm_end_decided(rulevm *vm, bool decided);
+int rvm_renew(rulevm *vm);
 
 /* Loads the rule library and each policy's Lua helpers once, as the first record would, so that
  * a helper that fails while loading (raises, assigns a global, keeps an iterator) is reported by

@@ -25,7 +25,11 @@ static char frozen_key;       /* registry key of the weak set of read-only proxi
  * and the system's, which can come anywhere and depends on the machine.  The second sets
  * host_failed for good: every later call reports SB_NOMEM, even when Lua recovered (its
  * emergency collection, or a rule's own pcall catching the error), so no result computed around
- * a refused allocation is ever used. */
+ * a refused allocation is ever used.
+ *
+ * The cap counts what the call allocates, not the state's size: the state also holds the rules
+ * and whatever garbage earlier calls left, which differs from one record to the next (see
+ * SB_GARBAGE_DIVISOR in yz_sandbox.h). */
 
 static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
@@ -36,23 +40,19 @@ static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         sb->mem_used -= old;
         return NULL;
     }
-    if (sb->limited && nsize > old && sb->mem_used - old + nsize > sb->mem_cap) {
+    size_t after = sb->mem_used - old + nsize;
+    if (sb->limited && nsize > old && after > sb->call_base && after - sb->call_base > sb->mem_cap) {
         sb->mem_exceeded = true;
         return NULL;
-    }
-    if (sb->limited && nsize > old) {
-        sb->churn += nsize - old;
-        if (sb->churn > sb->mem_cap * SB_CHURN_FACTOR || sb->churn_exceeded) {
-            sb->churn_exceeded = true;
-            return NULL;
-        }
     }
     void *p = sb->host_realloc ? sb->host_realloc(ptr, nsize) : realloc(ptr, nsize);
     if (!p) {
         sb->host_failed = true;
         return NULL;
     }
-    sb->mem_used = sb->mem_used - old + nsize;
+    sb->mem_used = after;
+    if (sb->limited && after > sb->call_base && after - sb->call_base > sb->call_peak)
+        sb->call_peak = after - sb->call_base;
     return p;
 }
 
@@ -91,35 +91,55 @@ static int hook_count(const sandbox *sb)
     return (int)(sb->budget_left < HOOK_STEP ? sb->budget_left : HOOK_STEP);
 }
 
+static void count_hook(lua_State *L, lua_Debug *ar);
+
+/* Sets the count of the hook.  lua_sethook walks every frame of the call stack, so it is called
+ * only when the count changes (Lua counts each step down from the same count again by itself):
+ * at the depth of a runaway recursion, once per step made a budgeted call a hundred times
+ * slower than its instructions. */
+static void set_hook_count(lua_State *L, sandbox *sb, int count)
+{
+    if (sb->hook_step != count) {
+        sb->hook_step = count;
+        lua_sethook(L, count_hook, LUA_MASKCOUNT, count);
+    }
+}
+
+/* true once a limited call has been stopped by a limit: from then on nothing of the rule runs */
+static bool stopped(const sandbox *sb)
+{
+    return sb->budget_exceeded || sb->too_slow || sb->mem_exceeded;
+}
+
 static void count_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
     sandbox *sb = sb_of(L);
-    if (!sb->budget_exceeded && !sb->too_slow) {
+    if (!stopped(sb)) {
         /* a normal rule runs far fewer than HOOK_STEP instructions and never gets here */
-        sb->budget_left -= (uint64_t)hook_count(sb);
-        if (sb->budget_left > 0) {
+        sb->budget_left -= (uint64_t)sb->hook_step;
+        if (sb->budget_left == 0) {
+            sb->budget_exceeded = true;
+        } else {
             /* the clock is read from the first step on, never by calls that end before it (reading
                this thread's CPU time is a system call) */
             double now = thread_cpu();
             if (sb->cpu_start < 0)
                 sb->cpu_start = now;
             if (now - sb->cpu_start <= sb->cpu_limit) {
-                lua_sethook(L, count_hook, LUA_MASKCOUNT, hook_count(sb));
+                set_hook_count(L, sb, hook_count(sb));
                 return;
             }
             sb->too_slow = true;
-            lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
-            raisef(L, "stopped after %.0f s of CPU time", sb->cpu_limit);
         }
     }
-    if (sb->too_slow) {
-        lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+    /* from now on every instruction fails, so a rule's own pcall cannot swallow the stop (nor a
+       rule go on after its pcall caught the memory cap's refusal) */
+    set_hook_count(L, sb, 1);
+    if (sb->too_slow)
         raisef(L, "stopped after %.0f s of CPU time", sb->cpu_limit);
-    }
-    sb->budget_exceeded = true;
-    /* from now on every instruction fails, so a rule's own pcall cannot swallow the stop */
-    lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+    if (sb->mem_exceeded)
+        raisef(L, "the memory cap of %zu MiB was exceeded", sb->mem_cap >> 20);
     raisef(L, "instruction budget of %llu exceeded", (unsigned long long)sb->budget);
 }
 
@@ -324,7 +344,7 @@ static void charge(lua_State *L, double steps)
     sb->c_steps += steps;
     if (sb->c_steps > (double)sb->budget * PATTERN_STEPS_PER_INSTRUCTION) {
         sb->budget_exceeded = true;
-        lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+        set_hook_count(L, sb, 1);
         raisef(L, "the work of library calls exceeded the instruction budget of %llu", (unsigned long long)sb->budget);
     }
 }
@@ -608,6 +628,43 @@ static int try_fn(lua_State *L)
     return lua_error(L);
 }
 
+/* xpcall(f, msgh, ...) with the message handler guarded.  Lua calls a message handler at the
+ * point an error is raised, before the stack unwinds, and that includes the errors the count
+ * hook raises to stop a call.  While a hook runs, Lua turns hooks off (allowhook), and a hook that
+ * raises never turns them back on: that happens only when the protected call catching the error
+ * returns.  So a handler called for a stop ran with no budget and no clock at all (a handler
+ * 'while true do end' hung for ever).  The guard calls the rule's handler only while the call
+ * has not been stopped (then hooks are on: the error came from the rule, not from the hook), and
+ * passes a stop through untouched.  rule code has no other way to install a message handler
+ * (no coroutines, no debug library), so no rule code ever runs with hooks off. */
+static int guarded_handler(lua_State *L)
+{
+    if (stopped(sb_of(L)))
+        return 1; /* the stop, as it is */
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+static int safe_xpcall(lua_State *L)
+{
+    int n = lua_gettop(L);
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_pushvalue(L, 2);
+    lua_pushcclosure(L, guarded_handler, 1);
+    lua_replace(L, 2);
+    lua_pushboolean(L, 1); /* the first result when there is no error */
+    lua_pushvalue(L, 1);
+    lua_rotate(L, 3, 2); /* f, guard, true, f, args... */
+    if (lua_pcall(L, n - 2, LUA_MULTRET, 2) != LUA_OK) {
+        lua_pushboolean(L, 0);
+        lua_pushvalue(L, -2);
+        return 2;
+    }
+    return lua_gettop(L) - 2;
+}
+
 /* an error outside every protected call: only a bug can get here (all our Lua work runs in
    sandbox_protect or sandbox_call); Lua would abort() after this returns */
 static int panic_fn(lua_State *L)
@@ -662,7 +719,7 @@ sb_status sandbox_protect(sandbox *sb, int (*fn)(lua_State *L, void *ud), void *
 
 static void build_safe_globals(lua_State *L)
 {
-    static const char *const base[] = {"assert", "error", "ipairs", "pcall", "xpcall", "select", "tonumber", "type",
+    static const char *const base[] = {"assert", "error", "ipairs", "pcall", "select", "tonumber", "type",
                                        "rawequal", "rawlen", "rawget", "getmetatable", NULL};
     static const char *const strf[] = {"byte", "char", "find", "gmatch", "gsub", "len", "lower", "match", "rep",
                                        "reverse", "sub", "upper", "pack", "packsize", "unpack", NULL};
@@ -699,6 +756,8 @@ static void build_safe_globals(lua_State *L)
     lua_getfield(L, g, "setmetatable");
     lua_pushcclosure(L, safe_setmetatable, 1);
     lua_setfield(L, safe, "setmetatable");
+    lua_pushcfunction(L, safe_xpcall);
+    lua_setfield(L, safe, "xpcall");
     lua_pushcfunction(L, try_fn);
     lua_setfield(L, safe, "try");
     lua_pushcfunction(L, raise_unknown_fn);
@@ -761,7 +820,8 @@ static void build_safe_globals(lua_State *L)
 static int setup_fn(lua_State *L, void *ud)
 {
     (void)ud;
-    lua_gc(L, LUA_GCGEN, 0, 0);
+    /* collections happen only between calls, in full (sandbox_call), never in a rule */
+    lua_gc(L, LUA_GCSTOP);
     build_safe_globals(L);
     return 0;
 }
@@ -787,6 +847,7 @@ sandbox *sandbox_new(const yz_limits *lim, void *(*host_realloc)(void *p, size_t
         sandbox_free(sb);
         return NULL;
     }
+    sb->mem_settled = sb->mem_used;
     return sb;
 }
 
@@ -796,6 +857,33 @@ void sandbox_free(sandbox *sb)
         return;
     lua_close(sb->L);
     free(sb);
+}
+
+sandbox *sandbox_renew(const sandbox *sb)
+{
+    yz_limits lim = {sb->budget, sb->mem_cap, (unsigned)(sb->cpu_limit * 1000.0 + 0.5)};
+    sandbox *n = sandbox_new(&lim, sb->host_realloc);
+    if (n) {
+        n->chunk_names = sb->chunk_names;
+        n->nchunk_names = sb->nchunk_names;
+    }
+    return n;
+}
+
+void sandbox_mark(sandbox *sb)
+{
+    sb->mark_peak = 0;
+    sb->mark_stopped = false;
+}
+
+bool sandbox_worn(const sandbox *sb)
+{
+    return sb->mark_stopped || sb->mark_peak > sb->mem_cap / SB_GARBAGE_DIVISOR;
+}
+
+bool sandbox_near_cap(const sandbox *sb)
+{
+    return sb->mark_peak > sb->mem_cap - sb->mem_cap / SB_NEAR_DIVISOR;
 }
 
 /* ---- compiling ---- */
@@ -949,19 +1037,27 @@ sb_status sandbox_call(sandbox *sb, int nargs, int nresults, strbuf *msg)
             sb_adds(msg, "out of memory");
         return SB_NOMEM;
     }
+    if (sb->mem_used > sb->mem_settled && sb->mem_used - sb->mem_settled > sb->mem_cap / SB_GARBAGE_DIVISOR) {
+        lua_gc(L, LUA_GCCOLLECT);
+        sb->mem_settled = sb->mem_used;
+    }
     sb->limited = true;
+    sb->call_base = sb->mem_used;
+    sb->call_peak = 0;
     sb->mem_exceeded = false;
     sb->budget_exceeded = false;
-    sb->churn_exceeded = false;
-    sb->churn = 0;
     sb->c_steps = 0;
     sb->too_slow = false;
     sb->budget_left = sb->budget;
     sb->cpu_start = -1;
-    lua_sethook(L, count_hook, LUA_MASKCOUNT, hook_count(sb));
+    sb->hook_step = hook_count(sb);
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, sb->hook_step);
     int rc = lua_pcall(L, nargs, nresults, 0);
     lua_sethook(L, NULL, 0, 0);
     sb->limited = false;
+    if (sb->call_peak > sb->mark_peak)
+        sb->mark_peak = sb->call_peak;
+    sb->mark_stopped |= sb->mem_exceeded || sb->too_slow;
     if (sb->too_slow && !sb->host_failed) {
         lua_pop(L, rc == LUA_OK ? nresults : 1);
         if (msg)
@@ -978,7 +1074,7 @@ sb_status sandbox_call(sandbox *sb, int nargs, int nresults, strbuf *msg)
             sb_adds(msg, "out of memory");
         return SB_NOMEM;
     }
-    if (sb->budget_exceeded || sb->mem_exceeded || sb->churn_exceeded) {
+    if (sb->budget_exceeded || sb->mem_exceeded) {
         if (rc == LUA_OK)
             lua_pop(L, nresults);
         else
@@ -992,13 +1088,8 @@ sb_status sandbox_call(sandbox *sb, int nargs, int nresults, strbuf *msg)
             else if (sb->budget_exceeded)
                 sb_addf(msg, "stopped: the instruction budget of %llu per call was exceeded (an endless loop?)",
                         (unsigned long long)sb->budget);
-            else if (sb->mem_exceeded)
-                sb_addf(msg, "stopped: the memory cap of %zu MiB was exceeded", sb->mem_cap >> 20);
             else
-                sb_addf(msg,
-                        "stopped: the call allocated more than %zu MiB in all (large texts or tables built over "
-                        "and over?)",
-                        (sb->mem_cap >> 20) * SB_CHURN_FACTOR);
+                sb_addf(msg, "stopped: the memory cap of %zu MiB was exceeded", sb->mem_cap >> 20);
         }
         return sb->budget_exceeded ? SB_BUDGET : SB_MEMORY;
     }
@@ -1292,8 +1383,8 @@ static void name_chunk(sandbox *sb, int chunk_id, strbuf *err)
     yz_free(why);
 }
 
-int sandbox_env_new(sandbox *sb, const char *const *srcs, const size_t *lens, const int *chunk_ids, size_t n,
-                    size_t first_helper, strbuf *err)
+static int env_new(sandbox *sb, const char *const *srcs, const size_t *lens, const int *chunk_ids, size_t n,
+                   size_t first_helper, strbuf *err)
 {
     lua_State *L = sb->L;
     /* storage: the safe globals, then library exports */
@@ -1368,4 +1459,14 @@ int sandbox_env_new(sandbox *sb, const char *const *srcs, const size_t *lens, co
     lua_pop(L, 2); /* visited, list */
     lua_remove(L, storage);
     return 0;
+}
+
+int sandbox_env_new(sandbox *sb, const char *const *srcs, const size_t *lens, const int *chunk_ids, size_t n,
+                    size_t first_helper, strbuf *err)
+{
+    /* loading the library is not a record's work: it does not wear the state out */
+    size_t mark_peak = sb->mark_peak;
+    int rc = env_new(sb, srcs, lens, chunk_ids, n, first_helper, err);
+    sb->mark_peak = mark_peak;
+    return rc;
 }

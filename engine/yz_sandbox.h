@@ -1,5 +1,5 @@
 /* yz_sandbox.h: sandboxed Lua 5.4 states (the only place that creates one): safe libraries only,
- * text chunks only, an instruction budget per call, a memory cap per state, deterministic
+ * text chunks only, an instruction budget per call, a memory cap per call, deterministic
  * iteration and printing, and read-only environments. */
 #ifndef YZ_SANDBOX_H
 #define YZ_SANDBOX_H
@@ -15,29 +15,41 @@ typedef struct lua_State lua_State;
 #define YZ_DEFAULT_INSTRUCTIONS 1000000u
 #define YZ_DEFAULT_CPU_MS 5000u
 #define YZ_DEFAULT_MEMORY (64u << 20)
-/* bytes a limited call may allocate in all, as a multiple of the memory cap */
-#define SB_CHURN_FACTOR 2
 /* bytes of a rule's error text kept in a determination (longer ones are cut, with "…") */
 #define SB_MESSAGE_MAX 1000
+
+/* Memory.  The collector never runs while a rule runs (the state's collector is stopped), so
+ * what a call allocates is the same whatever earlier calls and records left behind, and the cap
+ * applies to it: the bytes a call allocates (less what it frees itself) may not pass mem_cap.
+ * Garbage is collected in full between calls, once more than mem_cap / SB_GARBAGE_DIVISOR has
+ * piled up.  What earlier records can still change is small (strings they left that a call
+ * finds already made, the stack and string table sizes they grew), far below SB_NEAR_DIVISOR:
+ * see sandbox_worn and sandbox_near_cap, with which an evaluator keeps every decision as it
+ * would be in a fresh state. */
+#define SB_GARBAGE_DIVISOR 32
+#define SB_NEAR_DIVISOR 4
 
 typedef struct sandbox {
     lua_State *L;
     size_t mem_used, mem_cap;
+    size_t mem_settled;   /* mem_used after the last full collection */
+    size_t call_base;     /* mem_used when the limited call began */
+    size_t call_peak;     /* the most the limited call had allocated (over call_base) */
+    size_t mark_peak;     /* the largest call_peak since sandbox_mark */
+    bool mark_stopped;    /* since sandbox_mark, a call was stopped by the cap or the clock */
     uint64_t budget;
     bool limited;         /* limits apply (inside sandbox_call) */
     bool mem_exceeded;    /* set by the allocator during a limited call: the cap was reached */
     bool budget_exceeded; /* set by the count hook during a limited call */
-    /* work the count hook cannot see, per limited call: bytes allocated (a loop that builds and
-       drops large strings stays under the cap while it keeps C busy) and the steps library
-       functions were charged for (patterns, table shifts) */
-    size_t churn;
-    bool churn_exceeded;
+    /* work the count hook cannot see, per limited call: the steps library functions were
+       charged for (patterns, table shifts) */
     double c_steps;
     bool host_failed;     /* the system refused memory (any time): the state can only be closed */
     /* the CPU-time backstop: a call that keeps C busy on few instructions (comparing long texts
        over and over) is stopped after cpu_limit seconds of this thread's CPU time.  Time depends
        on the machine, so such a stop is never an outcome: the evaluation fails as a whole */
     uint64_t budget_left; /* instructions the call may still run (the count hook fires in steps) */
+    int hook_step;        /* the count hook's count in effect */
     double cpu_limit, cpu_start;
     bool too_slow;
     void *(*host_realloc)(void *p, size_t n); /* realloc, or a failing one in tests */
@@ -55,6 +67,20 @@ typedef enum { SB_OK, SB_UNKNOWN, SB_ERROR, SB_BUDGET, SB_MEMORY, SB_NOMEM, SB_S
  * library's realloc) is where the state's memory comes from; tests pass one that fails. */
 sandbox *sandbox_new(const yz_limits *lim, void *(*host_realloc)(void *p, size_t n));
 void sandbox_free(sandbox *sb);
+/* A new state with the limits, allocator and chunk names of sb (which is left as it is), or
+ * NULL when memory runs out. */
+sandbox *sandbox_renew(const sandbox *sb);
+/* Starts watching the calls of one record (for the two below). */
+void sandbox_mark(sandbox *sb);
+/* True when a call since sandbox_mark allocated more than a little (mem_cap /
+ * SB_GARBAGE_DIVISOR: deep recursion grows the stack, many strings the string table) or was
+ * stopped by the memory cap or the CPU-time backstop: the state is no longer as good as new and
+ * the next record should get a fresh one. */
+bool sandbox_worn(const sandbox *sb);
+/* True when a call since sandbox_mark came within mem_cap / SB_NEAR_DIVISOR of the cap (or
+ * reached it): close enough that what earlier records left in the state might have changed its
+ * outcome, so a state that has decided other records first must decide this one again fresh. */
+bool sandbox_near_cap(const sandbox *sb);
 /* Runs fn(L, ud) as a protected call, so that a memory error raised by any Lua API function in
  * it ends fn instead of the process.  fn returns how many results it leaves; nresults of them
  * are kept.  Returns SB_OK, SB_NOMEM (msg: "out of memory"; also when the state had failed

@@ -57,6 +57,7 @@ struct yz_store {
     yz_hash_alg alg;
     zipper *z;
     bool batch;
+    int64_t ncommits; /* of yz_store_begin's transactions, so far */
     rcache rc[8];
     int nrc;
     dcache dc[16];
@@ -89,6 +90,8 @@ int store_err(yz_store *st, yz_diags *d, const char *what)
     else if (code == SQLITE_READONLY)
         hint = " (the store or its folder is read-only: nothing was recorded; record into a store you can write, "
                "or get write permission for it and its folder)";
+    else if (code == SQLITE_FULL && st && st->ncommits) /* a batch: what it committed before stays */
+        hint = " (the disk is full: the transaction in progress was not recorded; free some space and run it again)";
     else if (code == SQLITE_FULL)
         hint = " (the disk is full: nothing was recorded; free some space and run it again)";
     else if (code == SQLITE_NOTADB)
@@ -1001,13 +1004,15 @@ int yz_store_begin(yz_store *st, yz_diags *d)
 
 int yz_store_commit(yz_store *st, yz_diags *d)
 {
-    st->batch = false;
     st->head_valid = false;
-    if (exec(st, "COMMIT", d, "cannot commit") != YZ_OK) {
+    int rc = exec(st, "COMMIT", d, "cannot commit");
+    st->batch = false;
+    if (rc != YZ_OK) {
         exec(st, "ROLLBACK", NULL, "");
         st->nrc = 0;
         return YZ_ESTORE;
     }
+    st->ncommits++;
     return YZ_OK;
 }
 

@@ -41,7 +41,8 @@ static const char usage_text[] =
     "\n"
     "exit codes: 0 every record decided; 2 usage error; 3 policy error, no policy in force, or a\n"
     "            rule could not decide some records (reported; nothing recorded for them);\n"
-    "            4 some records were rejected (the others were decided); 5 the store failed\n"
+    "            4 some records were rejected (the others were decided); 5 the store failed, or the\n"
+    "            rejects or lines file could not be written\n"
     "\n"
     "example: yuanzhu batch --province guangdong --as-of 2025-06-15 --operator gz-0042 ledger.csv\n";
 
@@ -62,6 +63,52 @@ static void yuan(char *buf, size_t n, int64_t fen)
     snprintf(buf + k, n - k, ".%02lld", (long long)(fen % 100));
 }
 
+/* what the batch reports as it runs: the records it did not decide (the first 20 rejected, then
+   where the rest are), and a progress line on a terminal */
+typedef struct report {
+    const char *rejects; /* the rejects file, or NULL */
+    bool progress;
+    unsigned long shown;
+} report;
+
+#define SHOWN_REJECTS 20
+
+static void on_problem(const yz_batch_problem *p, void *ctx)
+{
+    report *r = ctx;
+    if (r->progress)
+        fputs("\r\033[K", stderr); /* the progress line gives way */
+    if (!p->rejected)
+        fprintf(stderr, "%s:%ld: error: %s\n", cli_shown(p->input), p->line, p->message);
+    else if (r->shown++ < SHOWN_REJECTS)
+        fprintf(stderr, "%s:%ld: error: %s\n", cli_shown(p->input), p->line, p->message);
+    else if (r->shown == SHOWN_REJECTS + 1)
+        fprintf(stderr, "%s: more rejected records: see %s\n", cli_shown(p->input),
+                r->rejects ? cli_shown(r->rejects) : "the rejects file");
+}
+
+static void on_progress(const yz_batch_progress *p, void *ctx)
+{
+    report *r = ctx;
+    if (!r->progress)
+        return;
+    double rate = p->seconds > 0 ? (double)p->records / p->seconds : 0;
+    fprintf(stderr, "\r  %llu records", (unsigned long long)p->records);
+    if (p->rejected)
+        fprintf(stderr, " (%llu rejected)", (unsigned long long)p->rejected);
+    fprintf(stderr, "  %.0f/s", rate);
+    if (p->bytes_total && p->bytes_read && !p->final) {
+        double frac = (double)p->bytes_read / (double)p->bytes_total;
+        double eta = frac > 0.01 ? p->seconds / frac - p->seconds : 0;
+        fprintf(stderr, "  %3.0f%%  ETA %d:%02d  ", frac * 100, (int)eta / 60, (int)eta % 60);
+    } else {
+        fprintf(stderr, "  %.1f s        ", p->seconds);
+    }
+    if (p->final)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+
 static void print_summary(const yz_batch_options *o, const yz_batch_summary *s)
 {
     printf("batch: %llu record%s from %s, %s as of %s (ruleset %.12s)\n", (unsigned long long)s->records,
@@ -70,6 +117,8 @@ static void print_summary(const yz_batch_options *o, const yz_batch_summary *s)
            (unsigned long long)s->skipped, (unsigned long long)s->rejected);
     if (s->failed)
         printf(", failed %llu", (unsigned long long)s->failed);
+    if (s->unrecorded)
+        printf(", decided but not recorded %llu", (unsigned long long)s->unrecorded);
     printf("\n  targets: %llu met, %llu undetermined, %llu not met\n", (unsigned long long)s->targets[YZ_MET],
            (unsigned long long)s->targets[YZ_UNDETERMINED], (unsigned long long)s->targets[YZ_NOT_MET]);
     char label[160];
@@ -120,6 +169,10 @@ static void print_summary(const yz_batch_options *o, const yz_batch_summary *s)
                (long long)s->last_seq);
     else if (o->record)
         printf("  nothing new recorded in %s\n", cli_shown(o->db));
+    if (o->record && s->unrecorded)
+        printf("  not recorded: %llu decided after the last commit, lost with the transaction the store failed; "
+               "run the same command again to decide them (what is recorded is skipped)\n",
+               (unsigned long long)s->unrecorded);
     printf("  %.2f s, %.0f records/s\n", s->seconds, s->seconds > 0 ? (double)s->records / s->seconds : 0.0);
 }
 
@@ -224,7 +277,10 @@ int cmd_batch(cli *c, int argc, char **argv)
         snprintf(rejects, n, "%s.rejects.jsonl", o.input);
         o.rejects = rejects;
     }
-    o.progress = !quiet && isatty(2);
+    report rep = {o.rejects, !quiet && isatty(2), 0};
+    o.on_problem = on_problem;
+    o.on_progress = on_progress;
+    o.ctx = &rep;
     cli_keys keys = {{NULL}, 0}, chain_key = {{NULL}, 0};
     int code = cli_keys_read(c, &key_paths, "YUANZHU_RULESET_KEY", &keys);
     if (!code && (chain || (o.record && (chain = getenv("YUANZHU_CHAIN_KEY")) && *chain)))
@@ -242,6 +298,10 @@ int cmd_batch(cli *c, int argc, char **argv)
     yz_diags_init(&d);
     yz_batch_summary s;
     int rc = yz_batch_run(&o, &s, &d);
+    bool d_output = false; /* an output file could not be written */
+    for (size_t i = 0; i < d.n; i++)
+        d_output |= !strncmp(d.items[i].message, "cannot write the lines file", 27) ||
+                    !strncmp(d.items[i].message, "cannot write the rejects file", 29);
     cli_keys_free(&keys);
     cli_keys_free(&chain_key);
     cli_print_diags(c, &d);
@@ -260,7 +320,8 @@ int cmd_batch(cli *c, int argc, char **argv)
     case YZ_EUSAGE: return EXIT_USAGE;
     case YZ_EPOLICY:
     case YZ_ENOTINFORCE: return EXIT_POLICY;
-    case YZ_EIO: return EXIT_INPUT;
+    case YZ_EIO: /* the input unreadable (4), or an output file unwritable (5) */
+        return d_output ? EXIT_STORE : EXIT_INPUT;
     case YZ_ESTORE: return EXIT_STORE;
     default: return EXIT_INTERNAL;
     }

@@ -28,7 +28,7 @@ static const char usage_text[] =
     "                    keys requires it by itself: yuanzhu key trust)\n"
     "  --chain-key F     the secret of a keyed store's chain (or YUANZHU_CHAIN_KEY)\n"
     "  --instructions N  Lua instruction budget per rule call (default 1000000; with --no-record)\n"
-    "  --memory-mb N     memory cap of the rule sandbox in MiB (default 64; with --no-record)\n"
+    "  --memory-mb N     memory a rule call may allocate, in MiB (default 64; with --no-record)\n"
     "  --cpu-seconds N   stop a rule call after N s of CPU time (default 5): the decision then\n"
     "                    fails with exit 3 rather than depend on the speed of the machine\n"
     "\n"

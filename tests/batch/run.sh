@@ -85,6 +85,32 @@ expect "gbk csv" 4 "decided 50" "$YZ" batch --province $P --as-of $D --db "$T/g.
 decided "$T/g.db" > "$T/gbk.sums"
 same "GBK csv decides as check" "$T/check-csv.sums" "$T/gbk.sums"
 
+# a quote that is never closed makes every later row one cell: the reject says where it opened;
+# a quoted cell that runs over lines and breaks its row is shown with where it opened too
+{ head -n 3 "$T/ledger.csv"; sed -n 4p "$T/ledger.csv" | sed 's/,/,"/5'; sed -n '5,$p' "$T/ledger.csv"; } > "$T/quote.csv"
+pre=$(sed -n 4p "$T/quote.csv" | sed 's/".*//')
+col=$(($(printf '%s' "$pre" | LC_ALL=C.UTF-8 wc -m) + 1)) # in characters
+expect "csv: a quote never closed" 4 "quote.csv:4: error: the quote that opens at line 4, column $col is never closed, so every line after it, to the end of the file (line 52), was read into one cell" \
+    "$YZ" batch --province $P --as-of $D --no-record --quiet "$T/quote.csv"
+grep -q '"line":4' "$T/quote.csv.rejects.jsonl" && grep -q "opens at line 4, column $col is never closed" "$T/quote.csv.rejects.jsonl" &&
+    ok || bad "csv: a quote never closed: the rejects file: $(cat "$T/quote.csv.rejects.jsonl")"
+{ head -n 3 "$T/ledger.csv"; sed -n 4p "$T/ledger.csv" | sed 's/,/,"/5'; sed -n 5p "$T/ledger.csv"; sed -n 6p "$T/ledger.csv" | sed 's/$/"/'; sed -n '7,$p' "$T/ledger.csv"; } > "$T/quote2.csv"
+expect "csv: a quoted cell over three lines breaks its row" 4 "quote2.csv:4: error: the row has " \
+    "$YZ" batch --province $P --as-of $D --no-record "$T/quote2.csv"
+has_text() { case $out in *"$1"*) ok ;; *) bad "$2: no '$1' in: $out" ;; esac; }
+has_text "a quoted cell opens at line 4, column $col, and runs to line 6: if it should end on its line, its closing quote is missing" \
+    "csv: a quoted cell over three lines"
+has_text "decided 47, already decided (skipped) 0, rejected 2" "csv: a quoted cell over three lines"
+
+# output files are checked when closed: a full disk (/dev/full) is an error naming the file
+expect "--lines on a full disk" 5 "/dev/full: error: cannot write the lines file: No space left on device" \
+    "$YZ" batch --province $P --as-of $D --no-record --quiet --lines /dev/full "$T/ledger.jsonl"
+expect "--rejects on a full disk" 5 "/dev/full: error: cannot write the rejects file: No space left on device" \
+    "$YZ" batch --province $P --as-of $D --no-record --quiet --rejects /dev/full "$T/ledger.jsonl"
+head -n 1 "$T/ledger.jsonl" > "$T/good.jsonl"
+expect "--lines - on a full disk" 70 "cannot write the output: No space left on device" \
+    sh -c "'$YZ' batch --province $P --as-of $D --no-record --quiet --lines - '$T/good.jsonl' > /dev/full"
+
 # killed with SIGKILL, run again: every record decided exactly once, a chain that verifies.
 # 3,000 distinct applicants (the 50 good ones, names numbered), killed three times.
 awk 'NR != 20 { for (k = 0; k < 60; k++) { l = $0; sub(/"name":"/, "\"name\":\"" k "号", l); print l } }' \

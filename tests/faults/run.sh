@@ -133,10 +133,16 @@ DB=$T/fullc.db
 cp "$T/base.db" "$DB"
 P=$(sqlite3 "$DB" "PRAGMA page_count")
 expect "full disk, batch committing every 10" 5 "database or disk is full" \
-    env YUANZHU_TEST_MAX_PAGES=$((P + 6)) "$YZ" batch --province guangdong --as-of 2025-06-15 --jobs 2 --quiet \
+    env YUANZHU_TEST_MAX_PAGES=$((P + 6)) "$YZ" batch --province guangdong --as-of 2025-06-15 --jobs 2 \
     --commit-every 10 --db "$DB" "$T/ledger.jsonl"
 n=$(decisions "$DB")
 if [ "$n" -gt 1 ] && [ "$n" -lt 121 ] && [ $(((n - 1) % 10)) = 0 ]; then ok; else bad "full disk, batch committing every 10: $n decisions, expected whole transactions of 10 and not all"; fi
+# the summary counts what was committed, and says what was decided but lost with the transaction
+first=$(sqlite3 "$DB" "SELECT min(seq) FROM decisions WHERE id != '$BASE_ID'") last=$(sqlite3 "$DB" "SELECT max(seq) FROM decisions")
+case $out in
+*"the disk is full: the transaction in progress was not recorded"*"decided $((n - 1)), already decided (skipped) 0, rejected 0, decided but not recorded "[1-9]*"recorded in $DB as decisions seq $first to $last"*"not recorded: "*" decided after the last commit"*) ok ;;
+*) bad "full disk, batch committing every 10: the summary does not match the $((n - 1)) decisions committed (seq $first to $last): $out" ;;
+esac
 consistent "full disk, batch committing every 10" "$DB" "$n"
 expect "full disk, batch committing every 10, again with room" 0 "already decided (skipped) $((n - 1))" \
     "$YZ" batch --province guangdong --as-of 2025-06-15 --jobs 2 --commit-every 10 --db "$DB" "$T/ledger.jsonl"

@@ -54,9 +54,14 @@ static void check_row(run *x, char **fields, size_t *lens, size_t n, long line)
     fuzz_check_canonical(&rec, "row");
 }
 
-static void on_row(char **fields, size_t *lens, size_t n, long line, void *ctx)
+static void on_row(char **fields, size_t *lens, size_t n, const csv_row *row, void *ctx)
 {
     run *x = ctx;
+    long line = row->line;
+    FUZZ_ASSERT(row->last_line >= row->line, "row of line %ld ends at line %ld", line, row->last_line);
+    FUZZ_ASSERT(!row->unterminated || row->quote_line, "row of line %ld: a quote never closed, opened nowhere", line);
+    FUZZ_ASSERT(!row->quote_line || (row->quote_line >= line && row->quote_line <= row->last_line && row->quote_col >= 1),
+                "row of lines %ld-%ld: its quote opens at %ld:%d", line, row->last_line, row->quote_line, row->quote_col);
     for (size_t i = 0; i < n; i++)
         FUZZ_ASSERT(strlen(fields[i]) <= lens[i], "cell %zu of line %ld is longer than its length", i, line);
     if (!x->header_done) {
@@ -69,7 +74,7 @@ static void on_row(char **fields, size_t *lens, size_t n, long line, void *ctx)
         sb_free(&err);
         return;
     }
-    if (!x->header || n != csv_header_columns(x->header) || x->nrows++ > 64)
+    if (!x->header || n != csv_header_columns(x->header) || row->unterminated || x->nrows++ > 64)
         return;
     /* batch rejects a row with a cell that is not UTF-8 before it becomes a document (a GBK
        ledger read as UTF-8): such text could not be stored and read back */

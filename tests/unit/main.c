@@ -13,7 +13,7 @@ static const struct {
     {"library", test_library}, {"sandbox", test_sandbox}, {"eval", test_eval},
     {"lualint", test_lualint}, {"yaml", test_yaml},       {"json", test_json},
     {"merge", test_merge},     {"store", test_store},
-    {"records", test_records}, {"ledger", test_ledger}, {"sign", test_sign},
+    {"records", test_records}, {"ledger", test_ledger}, {"sign", test_sign}, {"batch", test_batch},
 };
 
 int main(int argc, char **argv)

@@ -48,10 +48,22 @@ void test_lualint(void)
     CHECK_STR(lint("function f() end", false), "E1:10 defines the global function 'f'|");
     CHECK_STR(lint("local M = {} function M.f() end local function g() end return M", false), "");
     CHECK_STR(lint("setmetatable({}, {__gc = f})", false), "E1:19 a finalizer (__gc) is refused in rules|");
-    /* warnings */
-    CHECK_STR(lint("while true do end", false), "W1:1 'while true do' with no break, return or error inside ends only when the instruction budget stops it (the item is then undetermined)|");
+    /* loops that only the budget can end: the item is always undetermined */
+    CHECK_STR(lint("while true do end", false), "E1:1 'while true do' with no break, return or error inside never ends|");
     CHECK_STR(lint("while true do if x then break end end", false), "");
     CHECK_STR(lint("while true do local function f() end return 1 end", false), "");
+    CHECK_STR(lint("xpcall(f, function(e) while true do end end)", false), "E1:23 'while true do' with no break, return or error inside never ends|");
+    CHECK_STR(lint("repeat local x = 1 until false", false), "E1:1 'repeat ... until false' with no break, return or error inside never ends|");
+    CHECK_STR(lint("repeat local x = 1 until nil", false), "E1:1 'repeat ... until nil' with no break, return or error inside never ends|");
+    CHECK_STR(lint("repeat if x then break end until false", false), "");
+    CHECK_STR(lint("repeat x = x + 1 until false or x > 3", false), "E1:8 assigns to 'x', which is not a local|");
+    CHECK_STR(lint("for i = 1, 3e8 do end", false), "E1:1 this loop runs 300000000 times, more than the 1000000 instructions a rule call may run|");
+    CHECK_STR(lint("for i = -1e7, 0, 5 do end", false), "E1:1 this loop runs 2000001 times, more than the 1000000 instructions a rule call may run|");
+    CHECK_STR(lint("for i = 1, 1000000 do end", false), "");
+    CHECK_STR(lint("for i = 1e9, 1 do end", false), "");
+    CHECK_STR(lint("for i = 1, 1e9, 0 do end", false), "");
+    CHECK_STR(lint("for i = 1, n do end for i = 1, 1e9 * x do end", false), "");
+    /* warnings */
     CHECK_STR(lint("getmetatable('').__index", false), "W1:1 getmetatable of a string gives false in rules|");
     CHECK_STR(lint("return _ENV.x", false), "W1:8 uses _ENV|");
     /* amounts */

@@ -62,6 +62,7 @@ void test_library(void);
 void test_sandbox(void);
 void test_eval(void);
 void test_lualint(void);
+void test_batch(void);
 void test_yaml(void);
 void test_json(void);
 void test_merge(void);
