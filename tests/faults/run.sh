@@ -387,7 +387,7 @@ else
     # the service cannot serve without its store's writer: it says so and stops (it used to start
     # and then wait for ever on the first decision)
     "$YZ" token add --tokens "$T/nt.tokens" --operator gz-1 --role caseworker > /dev/null 2>&1
-    LD_PRELOAD=$NOTH timeout 20 "$YZ" serve --tokens "$T/nt.tokens" --db "$T/nts.db" --listen 127.0.0.1:0 > "$T/nt.out" 2>&1
+    LD_PRELOAD=$NOTH timeout -k 5 20 "$YZ" serve --tokens "$T/nt.tokens" --db "$T/nts.db" --listen 127.0.0.1:0 > "$T/nt.out" 2>&1
     code=$?
     [ $code = 5 ] && grep -q "cannot start the store's writer thread" "$T/nt.out" && ok ||
         bad "serve without threads: exit $code, expected 5 naming the writer thread: $(head -3 "$T/nt.out")"
