@@ -18,7 +18,7 @@
 #                  allocator the shim cannot replace.
 #   no threads     an LD_PRELOAD shim (nothreads.c) makes every pthread_create fail: batch and impact
 #                  decide on the thread they have, with the same lines, summary and report as with
-#                  their threads; serve refuses to start, saying why
+#                  their threads (replay --all too); serve refuses to start, saying why
 # Every check asserts the exit status and the message.  Runs in well under a minute.
 set -u
 cd "$(dirname "$0")/../.."
@@ -380,6 +380,10 @@ else
     done
     [ "$(decisions "$T/nt.db")" = "$(wc -l < "$T/nt-b.txt")" ] && "$YZ" audit verify --db "$T/nt.db" > /dev/null && ok ||
         bad "batch without threads: the store does not hold one decision per line, or does not verify"
+    "$YZ" replay --all --db "$T/nt.db" > "$T/rp-a.out" 2>&1
+    LD_PRELOAD=$NOTH "$YZ" replay --all --db "$T/nt.db" > "$T/rp-b.out" 2>&1
+    grep -q "^replayed 50 decisions: 50 match" "$T/rp-a.out" && cmp -s "$T/rp-a.out" "$T/rp-b.out" && ok ||
+        bad "replay --all without threads: $(head -3 "$T/rp-b.out")"
     "$YZ" impact --quiet --baseline guangdong --reform guangdong --as-of 2026-06-15 --jobs 2 --json "$L" > "$T/imp-a.json" 2> /dev/null
     LD_PRELOAD=$NOTH "$YZ" impact --quiet --baseline guangdong --reform guangdong --as-of 2026-06-15 --jobs 2 --json "$L" > "$T/imp-b.json" 2> "$T/nt.err"
     [ -s "$T/imp-a.json" ] && cmp -s "$T/imp-a.json" "$T/imp-b.json" && ok ||
