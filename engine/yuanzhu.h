@@ -491,6 +491,8 @@ typedef struct yz_stored {
 /* Loads a decision by id (or a unique prefix of at least 6 characters). */
 YZ_API int yz_store_load(yz_store *st, const char *id, bool with_files, yz_stored **out, yz_diags *d);
 YZ_API void yz_stored_free(yz_stored *s);
+/* A copy of s without its files (files NULL, nfiles 0); free it with yz_stored_free. */
+YZ_API yz_stored *yz_stored_dup(const yz_stored *s);
 
 /* Calls fn for decisions in sequence order: all (from/to NULL), those recorded on dates
  * from..to (inclusive, UTC, "YYYY-MM-DD"), or one person's (id_number; a check digit x or X

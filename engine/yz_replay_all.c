@@ -26,7 +26,7 @@ typedef struct fileset {
 } fileset;
 
 typedef struct rjob {
-    yz_stored s; /* copies; s.files points into fs */
+    yz_stored *s; /* a copy (yz_stored_dup); s->files points into fs */
     fileset *fs;
     int rc;
     char *diff;
@@ -62,10 +62,6 @@ typedef struct rall {
     bool stop;       /* the caller's function asked to stop */
 } rall;
 
-static char *dup_or_null(const char *s)
-{
-    return s ? yz_strdup(s) : NULL;
-}
 
 static void fileset_release(fileset *fs)
 {
@@ -105,18 +101,9 @@ static fileset *fileset_of(rall *A, const yz_stored *s)
 
 static void job_free(rjob *j)
 {
-    yz_stored *s = &j->s;
-    yz_free(s->province);
-    yz_free(s->ruleset);
-    yz_free(s->id_number);
-    yz_free(s->as_of);
-    yz_free(s->operator_id);
-    yz_free(s->recorded_at);
-    yz_free(s->engine);
-    yz_free(s->target);
-    yz_free(s->input);
-    yz_free(s->output);
-    yz_free(s->ruleset_signer);
+    j->s->files = NULL; /* fs's */
+    j->s->nfiles = 0;
+    yz_stored_free(j->s);
     yz_free(j->diff);
     yz_diags_free(&j->d);
     fileset_release(j->fs);
@@ -126,7 +113,7 @@ static void replay_chunk(rworker *w, rchunk *c)
 {
     for (int i = 0; i < c->n; i++) {
         rjob *j = &c->job[i];
-        j->rc = yz_replayer_run(w->rp, &j->s, &j->diff, &j->d);
+        j->rc = yz_replayer_run(w->rp, j->s, &j->diff, &j->d);
     }
 }
 
@@ -176,7 +163,7 @@ static void report(rall *A, bool all)
         pthread_mutex_unlock(&A->mu);
         for (int i = 0; i < c->n; i++) {
             rjob *j = &c->job[i];
-            if (!A->stop && A->o->on_result(&j->s, j->rc, j->diff, &j->d, A->o->ctx))
+            if (!A->stop && A->o->on_result(j->s, j->rc, j->diff, &j->d, A->o->ctx))
                 A->stop = true;
             job_free(j);
         }
@@ -221,20 +208,8 @@ static int on_stored(const yz_stored *s, void *ctx)
     if (!A->cur)
         A->cur = yz_calloc(1, sizeof *A->cur);
     rjob *j = &A->cur->job[A->cur->n++];
-    yz_stored *c = &j->s;
-    c->seq = s->seq;
-    memcpy(c->id, s->id, sizeof c->id);
-    c->province = dup_or_null(s->province);
-    c->ruleset = dup_or_null(s->ruleset);
-    c->id_number = dup_or_null(s->id_number);
-    c->as_of = dup_or_null(s->as_of);
-    c->operator_id = dup_or_null(s->operator_id);
-    c->recorded_at = dup_or_null(s->recorded_at);
-    c->engine = dup_or_null(s->engine);
-    c->target = dup_or_null(s->target);
-    c->input = dup_or_null(s->input);
-    c->output = dup_or_null(s->output);
-    c->ruleset_signer = dup_or_null(s->ruleset_signer);
+    j->s = yz_stored_dup(s);
+    yz_stored *c = j->s;
     if (!A->o->rules_path) {
         j->fs = fileset_of(A, s);
         atomic_fetch_add(&j->fs->refs, 1);

@@ -1428,6 +1428,30 @@ void yz_stored_free(yz_stored *s)
     yz_free(s);
 }
 
+static char *dup_or_null(const char *s)
+{
+    return s ? yz_strdup(s) : NULL;
+}
+
+yz_stored *yz_stored_dup(const yz_stored *s)
+{
+    yz_stored *c = yz_calloc(1, sizeof *c);
+    c->seq = s->seq;
+    memcpy(c->id, s->id, sizeof c->id);
+    c->province = dup_or_null(s->province);
+    c->ruleset = dup_or_null(s->ruleset);
+    c->id_number = dup_or_null(s->id_number);
+    c->as_of = dup_or_null(s->as_of);
+    c->operator_id = dup_or_null(s->operator_id);
+    c->recorded_at = dup_or_null(s->recorded_at);
+    c->engine = dup_or_null(s->engine);
+    c->target = dup_or_null(s->target);
+    c->input = dup_or_null(s->input);
+    c->output = dup_or_null(s->output);
+    c->ruleset_signer = dup_or_null(s->ruleset_signer);
+    return c;
+}
+
 /* the files of a ruleset: YZ_OK, YZ_EFAILED (one is damaged) or YZ_ESTORE (SQLite failed) */
 static int load_files(yz_store *st, int64_t rs_row, yz_stored *out, yz_diags *d)
 {
