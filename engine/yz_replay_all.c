@@ -98,7 +98,6 @@ static fileset *fileset_of(rall *A, const yz_stored *s)
     return fs;
 }
 
-
 static void job_free(rjob *j)
 {
     j->s->files = NULL; /* fs's */
