@@ -537,6 +537,20 @@ YZ_API yz_replayer *yz_replayer_new(const char *home, const char *rules_path);
 YZ_API int yz_replayer_run(yz_replayer *r, const yz_stored *s, char **diff, yz_diags *d);
 YZ_API void yz_replayer_free(yz_replayer *r);
 
+/* Replays every decision a scan of the store finds (q: which ones; input, output and files are
+ * read whatever q says), on jobs threads (0: one per CPU), each with a replayer of its own.
+ * on_result gets each decision in sequence order, from the calling thread, with what
+ * yz_replayer_run returned for it (rc, diff, d); a non-zero return stops the walk.  Returns what
+ * yz_store_scan returns (YZ_EFAILED: damaged decisions were left out, one error each in d). */
+typedef struct yz_replay_all_options {
+    const char *home;       /* for rules_path */
+    const char *rules_path; /* replay with this policy folder instead of the stored rulesets, or NULL */
+    int jobs;
+    int (*on_result)(const yz_stored *s, int rc, const char *diff, const yz_diags *d, void *ctx);
+    void *ctx;
+} yz_replay_all_options;
+YZ_API int yz_replay_all(yz_store *st, const yz_scan *q, const yz_replay_all_options *o, yz_diags *d);
+
 /* ---- the real-name ledger (实名制台账): decisions read back for listings ---- */
 
 /* One category, subsidy or status-loss rule of a recorded decision. */

@@ -98,6 +98,8 @@ struct batch {
     worker *workers;
     int nworkers;
     bool threads, no_threads; /* the workers run / none could be started */
+    bool inline_writer;       /* no writer thread could be started: the reader writes */
+    int wrc;                  /* the writer's first failure */
     yz_input *in; /* pop's, for the progress counters */
     double t0;
     double last_progress;
@@ -470,40 +472,46 @@ static int write_chunk(batch *b, chunk *c)
     return YZ_OK;
 }
 
-static void *writer_main(void *p)
+/* Takes the next chunk in input order that is decided and writes it (lines, rejects, store).
+ * With wait, waits for it, and returns false once every chunk is written; without, returns false
+ * when the next one is not decided yet. */
+static bool write_next(batch *b, bool wait)
 {
-    batch *b = p;
-    int rc = YZ_OK;
+    pthread_mutex_lock(&b->mu);
+    chunk *c = NULL;
     for (;;) {
-        pthread_mutex_lock(&b->mu);
-        chunk *c = NULL;
-        for (;;) {
-            chunk **pp = &b->done;
-            while (*pp && (*pp)->seq != b->written)
-                pp = &(*pp)->next;
-            if (*pp) {
-                c = *pp;
-                *pp = c->next;
-                break;
-            }
-            if (b->work_closed && b->written == b->next_seq)
-                break;
-            pthread_cond_wait(&b->cv_done, &b->mu);
-        }
-        pthread_mutex_unlock(&b->mu);
-        if (!c)
+        chunk **pp = &b->done;
+        while (*pp && (*pp)->seq != b->written)
+            pp = &(*pp)->next;
+        if (*pp) {
+            c = *pp;
+            *pp = c->next;
             break;
-        if (rc == YZ_OK)
-            rc = write_chunk(b, c);
-        free_chunk(c);
-        pthread_mutex_lock(&b->mu);
-        b->written++;
-        if (rc != YZ_OK)
-            b->fatal = true;
-        pthread_cond_broadcast(&b->cv_room);
-        pthread_mutex_unlock(&b->mu);
-        progress(b, false);
+        }
+        if (!wait || (b->work_closed && b->written == b->next_seq))
+            break;
+        pthread_cond_wait(&b->cv_done, &b->mu);
     }
+    pthread_mutex_unlock(&b->mu);
+    if (!c)
+        return false;
+    if (b->wrc == YZ_OK)
+        b->wrc = write_chunk(b, c);
+    free_chunk(c);
+    pthread_mutex_lock(&b->mu);
+    b->written++;
+    if (b->wrc != YZ_OK)
+        b->fatal = true;
+    pthread_cond_broadcast(&b->cv_room);
+    pthread_mutex_unlock(&b->mu);
+    progress(b, false);
+    return true;
+}
+
+/* after the last chunk: the open transaction committed (or rolled back after a failure) */
+static void write_end(batch *b)
+{
+    int rc = b->wrc;
     if (b->in_txn) {
         b->in_txn = false;
         if (rc == YZ_OK)
@@ -514,6 +522,14 @@ static void *writer_main(void *p)
     /* what was appended since the last commit is not in the store */
     b->sum->unrecorded += b->pend.decided;
     b->writer_rc = rc;
+}
+
+static void *writer_main(void *p)
+{
+    batch *b = p;
+    while (write_next(b, true))
+        ;
+    write_end(b);
     return NULL;
 }
 
@@ -542,8 +558,12 @@ static void dispatch(batch *b, chunk *c)
         pthread_cond_broadcast(&b->cv_done);
         bool ready = !b->o->record || b->dict;
         pthread_mutex_unlock(&b->mu);
-        if (ready)
+        if (b->inline_writer) {
+            while (write_next(b, false))
+                ;
+        } else if (ready) {
             start_workers(b);
+        }
         return;
     }
     if (b->work_tail)
@@ -761,13 +781,12 @@ int yz_batch_run(const yz_batch_options *o, yz_batch_summary *sum, yz_diags *d)
             for (int i = 0; i < b->nworkers; i++)
                 b->workers[i].packer = yz_packer_new(b->dict);
     }
-    int err = pthread_create(&b->writer, NULL, writer_main, b);
-    if (err) {
-        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0, "cannot start the writer thread: %s; nothing was decided", strerror(err));
-        rc = err == EAGAIN ? YZ_ENOMEM : YZ_EINTERNAL;
-        goto threads_done;
-    }
-    if (!o->record || b->dict)
+    /* no thread to write (the system refuses one): the reader's thread decides and writes every
+       chunk itself, one after the other */
+    b->inline_writer = pthread_create(&b->writer, NULL, writer_main, b) != 0;
+    if (b->inline_writer)
+        b->no_threads = true;
+    else if (!o->record || b->dict)
         start_workers(b);
     rc = read_all(b);
     pthread_mutex_lock(&b->mu);
@@ -781,13 +800,18 @@ int yz_batch_run(const yz_batch_options *o, yz_batch_summary *sum, yz_diags *d)
     pthread_mutex_lock(&b->mu);
     pthread_cond_broadcast(&b->cv_done);
     pthread_mutex_unlock(&b->mu);
-    pthread_join(b->writer, NULL);
+    if (b->inline_writer) {
+        while (write_next(b, true))
+            ;
+        write_end(b);
+    } else {
+        pthread_join(b->writer, NULL);
+    }
     progress(b, true);
     if (rc == YZ_OK && b->writer_rc != YZ_OK)
         rc = b->writer_rc;
     if (rc == YZ_OK && b->fatal)
         rc = b->fatal_rc ? b->fatal_rc : YZ_ESTORE;
-threads_done:
     diag_move(d, &b->rd);
     diag_move(d, &b->wd);
     pthread_mutex_destroy(&b->mu);

@@ -40,6 +40,7 @@ typedef struct run run;
 typedef struct worker {
     run *R;
     pthread_t th;
+    bool running; /* its thread started */
     yz_evaluator *ev[2];
     arena mem;
     imp_acc acc;
@@ -66,6 +67,7 @@ struct run {
     int fatal_rc;
     worker *workers;
     int nworkers;
+    int started; /* worker threads running */
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -633,6 +635,15 @@ static void one_record(worker *w, pop_chunk *c, int i)
 /* ------------------------------------------------------------------------------------------ */
 /* threads */
 
+static void decide_chunk(worker *w, pop_chunk *c)
+{
+    run *R = w->R;
+    for (int i = 0; i < c->n && !atomic_load(&R->stop); i++)
+        one_record(w, c, i);
+    atomic_fetch_add(&R->done, (uint_fast64_t)c->n);
+    pop_chunk_free(c);
+}
+
 static void *worker_main(void *p)
 {
     worker *w = p;
@@ -652,16 +663,20 @@ static void *worker_main(void *p)
         pthread_mutex_unlock(&R->mu);
         if (!c)
             break;
-        for (int i = 0; i < c->n && !atomic_load(&R->stop); i++)
-            one_record(w, c, i);
-        atomic_fetch_add(&R->done, (uint_fast64_t)c->n);
-        pop_chunk_free(c);
+        decide_chunk(w, c);
     }
     return NULL;
 }
 
 static void dispatch(run *R, pop_chunk *c)
 {
+    if (!R->started) {
+        /* no worker thread could be started: the reader's thread decides */
+        decide_chunk(&R->workers[0], c);
+        if (R->o->progress)
+            R->o->progress(atomic_load(&R->done), pop_consumed(R->l), pop_size(R->l), R->o->progress_ctx);
+        return;
+    }
     pthread_mutex_lock(&R->mu);
     while (R->queued >= R->max_queued)
         pthread_cond_wait(&R->cv_room, &R->mu);
@@ -1019,7 +1034,8 @@ static void stop_workers(run *R)
     pthread_cond_broadcast(&R->cv_work);
     pthread_mutex_unlock(&R->mu);
     for (int i = 0; i < R->nworkers; i++)
-        pthread_join(R->workers[i].th, NULL);
+        if (R->workers[i].running)
+            pthread_join(R->workers[i].th, NULL);
 }
 
 static void free_run(run *R)
@@ -1118,8 +1134,12 @@ int yz_impact_run(const yz_impact_options *o, yz_impact **out, yz_diags *d)
     pthread_mutex_init(&R->mu, NULL);
     pthread_cond_init(&R->cv_work, NULL);
     pthread_cond_init(&R->cv_room, NULL);
+    /* those the system refuses are left out: the others take all the work (none: see dispatch) */
     for (int i = 0; i < R->nworkers; i++)
-        pthread_create(&R->workers[i].th, NULL, worker_main, &R->workers[i]);
+        if (pthread_create(&R->workers[i].th, NULL, worker_main, &R->workers[i]) == 0) {
+            R->workers[i].running = true;
+            R->started++;
+        }
     yz_diags rd; /* the reader's problems, kept apart from the workers' threads */
     yz_diags_init(&rd);
     if (st) {

@@ -195,7 +195,9 @@ typedef struct serve_checkpoint_status {
     unsigned long made, failed;
     char error[320];       /* why the last attempt failed, or "" */
 } serve_checkpoint_status;
-void serve_store_checkpoints(serve_store *s, const yz_key *const *keys, size_t n, unsigned every, const char *file);
+/* Starts the checkpoint timer thread; -1 (err says why) when the system refuses the thread. */
+int serve_store_checkpoints(serve_store *s, const yz_key *const *keys, size_t n, unsigned every, const char *file,
+                           char *err, size_t errlen);
 void serve_store_checkpoint_status(serve_store *s, serve_checkpoint_status *out);
 /* Records a determination through the writer and waits for its commit: YZ_OK, or an error with
  * the store's message in msg. */

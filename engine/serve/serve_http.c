@@ -452,7 +452,13 @@ serve_http *serve_http_start(const char *addr, const serve_http_options *o, serv
         http_free(h);
         return NULL;
     }
-    pthread_create(&h->watchdog, NULL, watchdog_main, h);
+    int e = pthread_create(&h->watchdog, NULL, watchdog_main, h);
+    if (e) {
+        snprintf(err, errlen, "cannot start the connection watchdog thread: %s", strerror(e));
+        MHD_stop_daemon(h->d);
+        http_free(h);
+        return NULL;
+    }
     return h;
 }
 

@@ -1128,9 +1128,11 @@ int serve_start(const serve_config *cfg, serve **out, char *err, size_t errlen)
         code = 3;
         goto fail;
     }
-    if (cfg->checkpoint_every)
-        serve_store_checkpoints(s->store, cfg->checkpoint_keys, cfg->n_checkpoint_keys, cfg->checkpoint_every,
-                                cfg->checkpoint_file);
+    if (cfg->checkpoint_every && serve_store_checkpoints(s->store, cfg->checkpoint_keys, cfg->n_checkpoint_keys,
+                                                         cfg->checkpoint_every, cfg->checkpoint_file, err, errlen)) {
+        code = 5;
+        goto fail;
+    }
     serve_http_options o = {cfg->threads, cfg->idle_timeout, cfg->request_timeout, cfg->max_connections, cfg->max_body};
     s->http = serve_http_start(cfg->listen, &o, preflight, handle, s, err, errlen);
     if (!s->http) {

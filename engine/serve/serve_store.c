@@ -41,6 +41,7 @@ struct serve_store {
     char *path;
     yz_store *w;
     pthread_t writer;
+    bool no_writer; /* its thread could not be started */
     pthread_mutex_t mu;
     pthread_cond_t work, done;
     job *head, *tail;
@@ -158,7 +159,13 @@ serve_store *serve_store_open(const char *path, const yz_key *chain_key, char *e
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&s->cp_wake, &ca);
     pthread_condattr_destroy(&ca);
-    pthread_create(&s->writer, NULL, writer_main, s);
+    int e = pthread_create(&s->writer, NULL, writer_main, s);
+    if (e) {
+        snprintf(err, errlen, "cannot start the store's writer thread: %s", strerror(e));
+        s->no_writer = true;
+        serve_store_close(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -267,13 +274,18 @@ static void *checkpoint_main(void *p)
     return NULL;
 }
 
-void serve_store_checkpoints(serve_store *s, const yz_key *const *keys, size_t n, unsigned every, const char *file)
+int serve_store_checkpoints(serve_store *s, const yz_key *const *keys, size_t n, unsigned every, const char *file,
+                           char *err, size_t errlen)
 {
     s->cp_keys = keys;
     s->cp_nkeys = n;
     s->cp_every = every;
     s->cp_file = file ? sv_strdup(file) : NULL;
-    s->cp_running = pthread_create(&s->cp_thread, NULL, checkpoint_main, s) == 0;
+    int e = pthread_create(&s->cp_thread, NULL, checkpoint_main, s);
+    s->cp_running = e == 0;
+    if (e)
+        snprintf(err, errlen, "cannot start the checkpoint thread: %s", strerror(e));
+    return e ? -1 : 0;
 }
 
 void serve_store_checkpoint_status(serve_store *s, serve_checkpoint_status *out)
@@ -341,7 +353,8 @@ void serve_store_close(serve_store *s)
     s->stopping = true;
     pthread_cond_signal(&s->work);
     pthread_mutex_unlock(&s->mu);
-    pthread_join(s->writer, NULL);
+    if (!s->no_writer)
+        pthread_join(s->writer, NULL);
     for (reader *r = s->readers, *next; r; r = next) {
         next = r->next;
         yz_store_close(r->st);

@@ -8,7 +8,7 @@
 #     10,000 (the kit's verify.sh), both from a recording run and from --no-record;
 #  3. times `batch` with full recording (validation, explanations, audit chain; a fresh store each
 #     run) and with --no-record: records/s, CPU, peak RSS; store bytes per decision; `audit verify`
-#     events/s on the store just written;
+#     events/s on the store just written; `replay --all` of it against --no-record;
 #     then times the ledger over that store: export (CSV, JSON Lines) and due (decisions/s);
 #     then `impact` of a reform of the bench policy over the same records against --no-record;
 #  4. runs the kit's compare.sh for the peers' figures in the same run (BENCH_COMPARE=0 skips it;
@@ -73,6 +73,11 @@ echo "  store: $bytes bytes, $((bytes / decisions)) bytes per decision (input an
 /usr/bin/time -o "$W/time" -f '%e' "$YZ" audit verify --db "$W/bench.db" | sed 's/^/  /'
 awk -v n="$((decisions + 1))" '{ printf "  audit verify: %.0f events/s (%.2f s for %d events)\n", n / $1, $1, n }' "$W/time"
 timed "--no-record" "$W/yz-norecord.sh" "$DATA"
+norecord_first=$(cut -d' ' -f1 "$W/time")
+# replay --all decides every stored decision again from the stored ruleset and input and compares
+# the bytes (goal: at least half of --no-record's rate)
+timed "replay --all" "$YZ" replay --all --db "$W/bench.db"
+awk -v a="$norecord_first" '{ printf "  replay --all / --no-record: %.2fx the speed (goal: at least 0.5x)\n", a / $1 }' "$W/time"
 
 # the ledger over the store just recorded: export streams every decision; due follows each person's
 # newest decision (evaluations per person: the monthly grid of the window, the dates the rules

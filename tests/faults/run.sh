@@ -16,6 +16,9 @@
 #                  memory"; the store verifies with the old count of decisions or one more, and a
 #                  decision that was recorded replays.  Skipped under the sanitizer build, whose
 #                  allocator the shim cannot replace.
+#   no threads     an LD_PRELOAD shim (nothreads.c) makes every pthread_create fail: batch and impact
+#                  decide on the thread they have, with the same lines, summary and report as with
+#                  their threads (replay --all too); serve refuses to start, saying why
 # Every check asserts the exit status and the message.  Runs in well under a minute.
 set -u
 . "$(dirname "$0")/../lib.sh"
@@ -351,5 +354,44 @@ case $YZ in
     fi
     ;;
 esac
+
+# ---- no threads -------------------------------------------------------------------------------
+echo "-- no threads"
+NOTH=$T/nothreads.so
+if ! ${CC:-cc} -O2 -fPIC -shared -o "$NOTH" tests/faults/nothreads.c; then
+    bad "cannot build tests/faults/nothreads.c"
+else
+    # a sanitizer runtime must come first among the libraries: let the shim go before it
+    export ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0"
+    L=tests/batch/ledger.jsonl
+    for mode in "--no-record" "--db $T/nt.db"; do
+        rm -f "$T/nt.db"* "$T/nt-a.txt" "$T/nt-b.txt"
+        "$YZ" batch --province guangdong --as-of 2026-06-15 --jobs 2 $mode --lines "$T/nt-a.txt" --rejects "$T/nt-a.rej" "$L" 2> /dev/null |
+            grep -v 'records/s$' | sed "s|$T/nt.db|DB|" > "$T/nt-a.out"
+        rm -f "$T/nt.db"*
+        LD_PRELOAD=$NOTH "$YZ" batch --province guangdong --as-of 2026-06-15 --jobs 2 $mode --lines "$T/nt-b.txt" --rejects "$T/nt-b.rej" "$L" 2> "$T/nt.err" |
+            grep -v 'records/s$' | sed "s|$T/nt.db|DB|" > "$T/nt-b.out"
+        code=$?
+        [ -s "$T/nt-a.txt" ] && cmp -s "$T/nt-a.txt" "$T/nt-b.txt" && cmp -s "$T/nt-a.out" "$T/nt-b.out" && cmp -s "$T/nt-a.rej" "$T/nt-b.rej" && ok ||
+            bad "batch $mode without threads: other lines, summary or rejects: $(diff "$T/nt-a.out" "$T/nt-b.out" | head -5) $(head -3 "$T/nt.err")"
+    done
+    [ "$(decisions "$T/nt.db")" = "$(wc -l < "$T/nt-b.txt")" ] && "$YZ" audit verify --db "$T/nt.db" > /dev/null && ok ||
+        bad "batch without threads: the store does not hold one decision per line, or does not verify"
+    "$YZ" replay --all --db "$T/nt.db" > "$T/rp-a.out" 2>&1
+    LD_PRELOAD=$NOTH "$YZ" replay --all --db "$T/nt.db" > "$T/rp-b.out" 2>&1
+    grep -q "^replayed 50 decisions: 50 match" "$T/rp-a.out" && cmp -s "$T/rp-a.out" "$T/rp-b.out" && ok ||
+        bad "replay --all without threads: $(head -3 "$T/rp-b.out")"
+    "$YZ" impact --quiet --baseline guangdong --reform guangdong --as-of 2026-06-15 --jobs 2 --json "$L" > "$T/imp-a.json" 2> /dev/null
+    LD_PRELOAD=$NOTH "$YZ" impact --quiet --baseline guangdong --reform guangdong --as-of 2026-06-15 --jobs 2 --json "$L" > "$T/imp-b.json" 2> "$T/nt.err"
+    [ -s "$T/imp-a.json" ] && cmp -s "$T/imp-a.json" "$T/imp-b.json" && ok ||
+        bad "impact without threads: another report: $(cmp "$T/imp-a.json" "$T/imp-b.json") $(head -3 "$T/nt.err")"
+    # the service cannot serve without its store's writer: it says so and stops (it used to start
+    # and then wait for ever on the first decision)
+    "$YZ" token add --tokens "$T/nt.tokens" --operator gz-1 --role caseworker > /dev/null 2>&1
+    LD_PRELOAD=$NOTH timeout -k 5 20 "$YZ" serve --tokens "$T/nt.tokens" --db "$T/nts.db" --listen 127.0.0.1:0 > "$T/nt.out" 2>&1
+    code=$?
+    [ $code = 5 ] && grep -q "cannot start the store's writer thread" "$T/nt.out" && ok ||
+        bad "serve without threads: exit $code, expected 5 naming the writer thread: $(head -3 "$T/nt.out")"
+fi
 
 finish faults

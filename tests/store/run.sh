@@ -55,6 +55,26 @@ sqlite3 "$T/m2.db" "DROP TRIGGER decisions_no_update; UPDATE decisions SET outpu
 expect "replay --all finds the one altered output" 1 "4 match, 1 mismatch" "$YZ" replay --db "$T/m2.db" --all
 expect "replay --all names it" 1 "(seq $last_a," "$YZ" replay --db "$T/m2.db" --all
 
+# replay --all on several threads reports in the order decisions were recorded, whatever the
+# number of threads: 400 decisions of two rulesets (more chunks than threads), three outputs
+# altered far apart
+P=$T/p.db
+for day in 01 02 03 04; do
+    for home in "$H" "$(pwd)"; do
+        YUANZHU_HOME=$home "$YZ" batch --quiet --province guangdong --as-of 2026-06-$day --db "$P" tests/batch/ledger.jsonl > /dev/null 2>&1
+    done
+done
+[ "$(sqlite3 "$P" "SELECT count(*) FROM decisions")" = 400 ] || bad "test setup: expected 400 decisions, got $(sqlite3 "$P" "SELECT count(*) FROM decisions")"
+sqlite3 "$P" "DROP TRIGGER decisions_no_update; UPDATE decisions SET output = (SELECT output FROM decisions WHERE seq = 5) WHERE seq IN (40, 211, 390)"
+for j in 1 2 3; do
+    "$YZ" replay --db "$P" --all --jobs $j > "$T/p$j.out" 2>&1
+    echo "exit $?" >> "$T/p$j.out"
+done
+cmp -s "$T/p1.out" "$T/p2.out" && cmp -s "$T/p1.out" "$T/p3.out" && ok || bad "replay --all gives another report on 1, 2 and 3 threads: $(diff "$T/p1.out" "$T/p2.out" | head -5)"
+[ "$(grep -o '^MISMATCH [0-9a-f]* (seq [0-9]*' "$T/p2.out" | sed 's/.*seq //' | tr '\n' ' ')" = "40 211 390 " ] &&
+    grep -q "^replayed 400 decisions: 397 match, 3 mismatch, 0 failed" "$T/p2.out" && grep -q '^exit 1$' "$T/p2.out" && ok ||
+    bad "replay --all on 2 threads: the mismatches in another order or other counts: $(grep -E '^MISMATCH|^replayed|^exit' "$T/p2.out")"
+
 # tampering, each on its own copy
 head=$("$YZ" audit head --db "$DB")
 cp "$DB" "$T/u.db"; cp "$DB" "$T/d.db"; cp "$DB" "$T/i.db"; cp "$DB" "$T/s.db"; cp "$DB" "$T/t.db"; cp "$DB" "$T/o.db"
