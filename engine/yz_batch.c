@@ -9,7 +9,6 @@
  * date are skipped. */
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,15 +16,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "yz_csv.h"
 #include "yz_diag.h"
 #include "yz_eval.h"
 #include "yz_hash.h"
 #include "yz_input.h"
+#include "yz_population.h"
 #include "yz_record.h"
 #include "yz_text.h"
 
-#define CHUNK 256
+#define CHUNK POP_CHUNK
 #define COMMIT_EVERY 20000
 
 enum { RS_DECIDED, RS_REJECTED, RS_SKIPPED, RS_FAILED };
@@ -47,23 +46,7 @@ typedef struct rres {
 typedef struct chunk {
     uint64_t seq;
     int n;
-    long line[CHUNK];
-    /* JSON Lines: text and offsets; CSV: the rows, as JSON documents already built */
-    char *text;
-    size_t cap;
-    size_t off[CHUNK + 1];
-    size_t ncells[CHUNK]; /* CSV: cells in the row; 0 if a cell is not valid UTF-8 */
-    /* what the reader found wrong with an entry (NULL: nothing), which rejects it: a line too
-       long to keep (then its length and first bytes too), a CSV quote never closed */
-    char *note[CHUNK];
-    uint64_t long_bytes[CHUNK];
-    char *long_prefix[CHUNK];
-    /* CSV: where a quoted cell running over lines opened, and the row's last line (0: none) */
-    long quote_line[CHUNK], quote_end[CHUNK];
-    int quote_col[CHUNK];
-    long nul_col[CHUNK];  /* CSV: the column of a cell holding a NUL, or -1 */
-    arena rows; /* CSV documents */
-    yj *docs[CHUNK];
+    pop_chunk *in; /* the entries as yz_population read them (a note: the reader rejects it) */
     rres res[CHUNK];
     struct chunk *next;
 } chunk;
@@ -87,8 +70,7 @@ struct batch {
     yz_ruleset *rs;
     const ppolicy *pol;
     size_t ncat, nsub;
-    bool csv;
-    csv_header *header;
+    population *pop; /* the reader */
     yz_store *st;
     yz_store_dict *dict;
     /* queues */
@@ -118,7 +100,7 @@ struct batch {
     bool threads, no_threads; /* the workers run / none could be started */
     bool inline_writer;       /* no writer thread could be started: the reader writes */
     int wrc;                  /* the writer's first failure */
-    yz_input *in;
+    yz_input *in; /* pop's, for the progress counters */
     double t0;
     double last_progress;
 };
@@ -135,7 +117,7 @@ static double now_s(void)
 
 /* the hint for a CSV row rejected while a quoted cell of it ran over lines: a missing closing
    quote makes the rows after it one cell */
-static void quote_hint(const chunk *c, int i, strbuf *out)
+static void quote_hint(const pop_chunk *c, int i, strbuf *out)
 {
     if (c->quote_line[i] && !c->note[i])
         sb_addf(out, "a quoted cell opens at line %ld, column %d, and runs to line %ld: if it should end on its line, "
@@ -144,7 +126,7 @@ static void quote_hint(const chunk *c, int i, strbuf *out)
 }
 
 /* rejects entry e of chunk c with the problems in d, or fallback when there are none */
-static void reject(batch *b, rres *r, const yz_diags *d, const char *fallback, const chunk *c, int e)
+static void reject(batch *b, rres *r, const yz_diags *d, const char *fallback, const pop_chunk *c, int e)
 {
     r->status = RS_REJECTED;
     strbuf hint = STRBUF_INIT;
@@ -224,70 +206,24 @@ static void decide(worker *w, chunk *c, int i)
 {
     batch *b = w->b;
     rres *r = &c->res[i];
+    pop_chunk *pc = c->in;
     memset(r, 0, sizeof *r);
-    r->line = c->line[i];
+    r->line = pc->line[i];
     arena_clear(&w->mem);
     yz_diags d;
     yz_diags_init(&d);
-    const char *where = b->o->input; /* violations carry the line in the rejects output */
-    yj *doc;
-    if (c->note[i]) {
-        reject(b, r, &d, c->note[i], c, i);
+    if (pc->note[i]) {
+        reject(b, r, &d, pc->note[i], pc, i);
         return;
     }
-    if (b->csv) {
-        doc = c->docs[i];
-        if (!doc && c->nul_col[i] >= 0) {
-            strbuf path = STRBUF_INIT;
-            csv_header_path(b->header, (size_t)c->nul_col[i], &path);
-            nul_found(&d, where, 0, 0, sb_str(&path), "a zero byte");
-            sb_free(&path);
-            reject(b, r, &d, "", c, i);
-            yz_diags_free(&d);
-            return;
-        }
-        if (!doc) {
-            char msg[128];
-            if (c->ncells[i])
-                snprintf(msg, sizeof msg, "the row has %zu cells, the header %zu", c->ncells[i], csv_header_columns(b->header));
-            else
-                snprintf(msg, sizeof msg, "the row is not valid UTF-8 (use --encoding gbk for GBK files)");
-            reject(b, r, &d, msg, c, i);
-            return;
-        }
-    } else {
-        size_t off, len = c->off[i + 1] - c->off[i];
-        const char *err;
-        const char *text = c->text + c->off[i];
-        const char *bad = yz_utf8_invalid(text, len);
-        if (bad) {
-            reject(b, r, &d, "the line is not valid UTF-8 (use --encoding gbk for GBK files)", c, i);
-            return;
-        }
-        if (record_json_nul(text, len, where, &d)) {
-            reject(b, r, &d, "", c, i);
-            yz_diags_free(&d);
-            return;
-        }
-        doc = yj_parse(&w->mem, text, len, &off, &err);
-        if (!doc) {
-            char msg[128];
-            snprintf(msg, sizeof msg, "%s at column %zu", err, off + 1);
-            reject(b, r, &d, msg, c, i);
-            return;
-        }
-    }
-    yval *root = record_index(&w->mem, doc, where, &d);
-    if (!root) {
-        reject(b, r, &d, "the record breaks the schema", c, i);
+    /* violations carry the line in the rejects output */
+    yz_record rec;
+    char why[160];
+    if (!pop_record(b->pop, pc, i, &w->mem, &rec, &d, why)) {
+        reject(b, r, &d, why, pc, i);
         yz_diags_free(&d);
         return;
     }
-    yz_record rec;
-    memset(&rec, 0, sizeof rec);
-    rec.doc = doc;
-    rec.root = root;
-    rec.id_number = yj_str(yj_get(doc, "id_number"));
     if (w->ro) {
         /* already decided with this ruleset on this date: nothing to do */
         char *canon = yz_record_canonical(&rec);
@@ -356,12 +292,7 @@ static void free_chunk(chunk *c)
         yz_free(r->message);
         yz_packed_free(r->pk);
     }
-    for (int i = 0; i < c->n; i++) {
-        yz_free(c->note[i]);
-        yz_free(c->long_prefix[i]);
-    }
-    yz_free(c->text);
-    arena_free(&c->rows);
+    pop_chunk_free(c->in);
     yz_free(c);
 }
 
@@ -605,13 +536,6 @@ static void *writer_main(void *p)
 /* ------------------------------------------------------------------------------------------ */
 /* reader */
 
-static chunk *new_chunk(void)
-{
-    chunk *c = yz_calloc(1, sizeof *c);
-    arena_init(&c->rows, 64 * 1024);
-    return c;
-}
-
 static void start_workers(batch *b);
 
 /* hands a chunk to the workers, waiting while too many are in flight.  Until the store's
@@ -651,163 +575,18 @@ static void dispatch(batch *b, chunk *c)
     pthread_mutex_unlock(&b->mu);
 }
 
-typedef struct csvctx {
-    batch *b;
-    chunk *c;
-    bool header_done;
-    int rc;
-} csvctx;
-
-__attribute__((format(printf, 1, 2))) static char *note_printf(const char *fmt, ...)
-{
-    strbuf sb = STRBUF_INIT;
-    va_list ap;
-    va_start(ap, fmt);
-    sb_vaddf(&sb, fmt, ap);
-    va_end(ap);
-    return sb_release(&sb);
-}
-
-/* the entry just filled in counts: a full chunk goes to the workers */
-static void entry_done(csvctx *x)
-{
-    chunk *c = x->c;
-    c->n++;
-    if (!x->b->csv)
-        c->off[c->n] = c->off[c->n - 1];
-    if (c->n == CHUNK) {
-        dispatch(x->b, c);
-        x->c = new_chunk();
-    }
-}
-
-/* a line too long to keep, as an entry the worker rejects */
-static void long_line(csvctx *x, const input_long_line *ll)
-{
-    chunk *c = x->c;
-    c->line[c->n] = ll->line;
-    c->docs[c->n] = NULL;
-    c->note[c->n] = note_printf("the line is longer than %u MiB (%llu bytes) and was skipped: each record must "
-                                     "be on a line of its own",
-                                     YZ_INPUT_MAX_LINE >> 20, (unsigned long long)ll->bytes);
-    c->long_bytes[c->n] = ll->bytes;
-    c->long_prefix[c->n] = yz_strdup(ll->prefix);
-    entry_done(x);
-}
-
-static void on_csv_row(char **fields, size_t *lens, size_t n, const csv_row *row, void *p)
-{
-    csvctx *x = p;
-    batch *b = x->b;
-    if (x->rc != YZ_OK)
-        return;
-    if (!x->header_done) {
-        x->header_done = true;
-        for (size_t k = 0; k < n; k++)
-            if (memchr(fields[k], '\0', lens[k])) { /* a name cut short there would name another column */
-                diag_add(&b->rd, YZ_SEV_ERROR, b->o->input, row->line, 0,
-                         "column %zu of the header holds a NUL character: remove it", k + 1);
-                x->rc = YZ_EINPUT;
-                return;
-            }
-        strbuf err = STRBUF_INIT;
-        b->header = csv_header_new(fields, n, &err);
-        if (!b->header) {
-            diag_add(&b->rd, YZ_SEV_ERROR, b->o->input, row->line, 0, "the header is not in the record format: %s", err.buf);
-            x->rc = YZ_EINPUT;
-        }
-        sb_free(&err);
-        return;
-    }
-    chunk *c = x->c;
-    c->line[c->n] = row->line;
-    c->ncells[c->n] = n;
-    c->quote_line[c->n] = row->quote_line;
-    c->quote_col[c->n] = row->quote_col;
-    c->quote_end[c->n] = row->last_line;
-    if (row->unterminated)
-        c->note[c->n] = note_printf("the quote that opens at line %ld, column %d is never closed, so every line "
-                                         "after it, to the end of the file (line %ld), was read into one cell: close "
-                                         "the quote",
-                                         row->quote_line, row->quote_col, row->last_line);
-    for (size_t k = 0; k < n; k++)
-        if (yz_utf8_invalid(fields[k], lens[k])) {
-            c->ncells[c->n] = 0;
-            break;
-        }
-    /* a row with another number of cells than the header is reported, not guessed at */
-    c->nul_col[c->n] = -1;
-    c->docs[c->n] = n == csv_header_columns(b->header) && c->ncells[c->n] && !c->note[c->n]
-                        ? record_from_csv(&c->rows, b->header, fields, lens, n, &c->nul_col[c->n])
-                        : NULL;
-    entry_done(x);
-}
-
+/* reads the input through yz_population, chunk by chunk, to the workers; returns YZ_OK, or why
+   reading stopped (YZ_EIO, YZ_EINPUT: said in b->rd) */
 static int read_all(batch *b)
 {
-    const char *buf;
-    size_t len;
-    long first;
-    int r;
-    csvctx cx = {b, new_chunk(), false, YZ_OK};
-    yz_csv *csv = b->csv ? csv_reader_new() : NULL;
-    strbuf err = STRBUF_INIT;
-    while ((r = input_next(b->in, &buf, &len, &first, &b->rd)) > 0 && !b->fatal) {
-        input_long_line ll;
-        if (input_long_line_taken(b->in, &ll))
-            long_line(&cx, &ll);
-        if (b->csv) {
-            if (csv_reader_feed(csv, buf, len, first, on_csv_row, &cx, &err) != 0) {
-                diag_add(&b->rd, YZ_SEV_ERROR, b->o->input, 0, 0, "%s", err.buf);
-                cx.rc = YZ_EINPUT;
-                break;
-            }
-            if (cx.rc != YZ_OK)
-                break;
-            continue;
-        }
-        /* JSON Lines: whole lines into chunks of CHUNK records */
-        const char *p = buf, *end = buf + len;
-        long line = first;
-        while (p < end) {
-            const char *nl = memchr(p, '\n', (size_t)(end - p));
-            const char *e = nl ? nl : end;
-            const char *q = p;
-            while (q < e && (*q == ' ' || *q == '\t' || *q == '\r'))
-                q++;
-            if (q < e) {
-                chunk *c = cx.c;
-                size_t l = (size_t)(e - p);
-                if (c->off[c->n] + l + 1 > c->cap) {
-                    c->cap = (c->off[c->n] + l + 1) * 2;
-                    c->text = yz_realloc(c->text, c->cap);
-                }
-                memcpy(c->text + c->off[c->n], p, l);
-                c->line[c->n] = line;
-                c->off[c->n + 1] = c->off[c->n] + l;
-                c->n++;
-                if (c->n == CHUNK) {
-                    dispatch(b, c);
-                    cx.c = new_chunk();
-                }
-            }
-            p = nl ? nl + 1 : end;
-            line++;
-        }
+    pop_chunk *pc;
+    while (!b->fatal && (pc = pop_next(b->pop, &b->rd))) {
+        chunk *c = yz_calloc(1, sizeof *c);
+        c->in = pc;
+        c->n = pc->n;
+        dispatch(b, c);
     }
-    if (r < 0)
-        cx.rc = YZ_EIO;
-    if (b->csv && cx.rc == YZ_OK && csv_reader_finish(csv, on_csv_row, &cx, &err) != 0) {
-        diag_add(&b->rd, YZ_SEV_ERROR, b->o->input, 0, 0, "%s", err.buf);
-        cx.rc = YZ_EINPUT;
-    }
-    if (cx.c->n)
-        dispatch(b, cx.c);
-    else
-        free_chunk(cx.c);
-    csv_reader_free(csv);
-    sb_free(&err);
-    return cx.rc;
+    return pop_status(b->pop);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -861,13 +640,6 @@ static int close_output(FILE *f, const char *path, int err, const char *what, yz
         return YZ_OK;
     diag_add(d, YZ_SEV_ERROR, path, 0, 0, "cannot write %s: %s", what, strerror(err));
     return YZ_EIO;
-}
-
-static bool is_csv(const yz_batch_options *o)
-{
-    if (o->format)
-        return !strcmp(o->format, "csv");
-    return yz_str_has_suffix(o->input, ".csv") || yz_str_has_suffix(o->input, ".CSV");
 }
 
 void yz_batch_summary_free(yz_batch_summary *s)
@@ -945,9 +717,10 @@ int yz_batch_run(const yz_batch_options *o, yz_batch_summary *sum, yz_diags *d)
         sum->sub_names[k++] = it->name;
     }
     snprintf(sum->ruleset, sizeof sum->ruleset, "%s", yz_ruleset_id(b->rs));
-    b->csv = is_csv(o);
-    if ((rc = input_open(o->input, o->encoding, &b->in, d)) != YZ_OK)
+    if ((rc = pop_open(o->input, o->format, o->encoding, false, &b->pop, d)) != YZ_OK)
         goto done;
+    pop_set_notes(b->pop); /* long lines and open quotes are rejected in input order */
+    b->in = pop_input(b->pop);
     if (o->record) {
         if ((rc = yz_operator_check(o->operator_id, d)) != YZ_OK)
             goto done;
@@ -1064,8 +837,7 @@ done:
     yz_free(b->pend.cat_counts);
     yz_free(b->pend.sub_counts);
     yz_free(b->pend.sub_totals);
-    csv_header_free(b->header);
-    input_close(b->in);
+    pop_close(b->pop);
     /* the summary keeps names that live in the ruleset: copy them */
     for (size_t i = 0; i < sum->ncat; i++) {
         sum->cat_ids[i] = sum->cat_ids[i] ? yz_strdup(sum->cat_ids[i]) : NULL;

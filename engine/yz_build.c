@@ -1,20 +1,14 @@
 /* yz_build.c: the policy model of one merged policy: sources, dated parameters, conditions (the
- * all/any/not tree over Lua leaves), prerequisites, disqualifications, categories and subsidies;
- * the references they make (P.name, r.path, category:, condition:) checked and resolved, and the
- * texts every determination would otherwise format again. */
+ * all/any/not tree over Lua leaves), prerequisites, disqualifications, categories and subsidies.
+ * The references they make are checked in yz_build_refs.c, the whole conditions and texts made
+ * in yz_build_texts.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "yz_build.h"
 #include "yz_diag.h"
-#include "yz_loader.h"
-#include "yz_sandbox.h"
 #include "yz_schema.h"
-
-typedef struct bctx {
-    loader *L;
-    ppolicy *pol;
-} bctx;
 
 static _Thread_local arena *loc_arena; /* the ruleset this thread is building */
 
@@ -26,7 +20,7 @@ static ploc loc_of(const ynode *n)
     return l;
 }
 
-static pcond *new_cond(loader *L, pckind kind)
+pcond *build_new_cond(loader *L, pckind kind)
 {
     pcond *c = arena_alloc(ld_mem(L), sizeof *c);
     memset(c, 0, sizeof *c);
@@ -37,7 +31,7 @@ static pcond *new_cond(loader *L, pckind kind)
     return c;
 }
 
-static void add_leaf(loader *L, pcond *c)
+void build_add_leaf(loader *L, pcond *c)
 {
     yz_ruleset *rs = L->rs;
     rs->leaves = yz_realloc(rs->leaves, (rs->nleaves + 1) * sizeof *rs->leaves);
@@ -48,7 +42,7 @@ static void add_leaf(loader *L, pcond *c)
 /* The expression starts on the node's line, or on the next one for block scalars (| and >). */
 static pcond *new_leaf(loader *L, const ynode *n, const char *text)
 {
-    pcond *c = new_cond(L, PC_LEAF);
+    pcond *c = build_new_cond(L, PC_LEAF);
     c->expr = n->str;
     c->text = text;
     c->loc = loc_of(n);
@@ -58,7 +52,7 @@ static pcond *new_leaf(loader *L, const ynode *n, const char *text)
         c->loc.rule = arena_printf(ld_mem(L), "%s:%d", c->loc.file, c->loc.line);
     }
     c->ref_index = -1;
-    add_leaf(L, c);
+    build_add_leaf(L, c);
     return c;
 }
 
@@ -71,7 +65,7 @@ static pcond *build_list(bctx *b, const ynode *n, pckind kind, const char *text,
         ld_err_at(L, n, "'%s:' takes a non-empty list of conditions (- lines)", word);
         return NULL;
     }
-    pcond *c = new_cond(L, kind);
+    pcond *c = build_new_cond(L, kind);
     c->text = text;
     c->loc = loc_of(n);
     c->ref_index = -1;
@@ -149,7 +143,7 @@ static pcond *build_cond(bctx *b, const ynode *n, int depth)
         pcond *kid = build_cond(b, main, depth + 1);
         if (!kid)
             return NULL;
-        pcond *c = new_cond(L, PC_NOT);
+        pcond *c = build_new_cond(L, PC_NOT);
         c->text = text;
         c->loc = loc_of(mainkey);
         c->ref_index = -1;
@@ -171,7 +165,7 @@ static pcond *build_cond(bctx *b, const ynode *n, int depth)
             ld_err_at(L, main, "targets: takes true");
             return NULL;
         }
-        pcond *c = new_cond(L, PC_TARGETS);
+        pcond *c = build_new_cond(L, PC_TARGETS);
         c->text = text;
         c->loc = loc_of(mainkey);
         c->ref_index = -1;
@@ -183,7 +177,7 @@ static pcond *build_cond(bctx *b, const ynode *n, int depth)
         ld_err_at(L, main, "%s: takes an id", k);
         return NULL;
     }
-    pcond *c = new_cond(L, !strcmp(k, "category") ? PC_CATEGORY : PC_CONDITION);
+    pcond *c = build_new_cond(L, !strcmp(k, "category") ? PC_CATEGORY : PC_CONDITION);
     c->text = text;
     c->ref = id;
     c->loc = loc_of(main);
@@ -262,7 +256,7 @@ static const char **build_id_list(bctx *b, const ynode *n, size_t *count)
     return out;
 }
 
-static const char *const kind_word[PI_NKINDS] = {"prerequisite", "disqualification", "condition", "category", "subsidy"};
+const char *const build_kind_word[PI_NKINDS] = {"prerequisite", "disqualification", "condition", "category", "subsidy"};
 
 static bool build_item(bctx *b, pikind kind, const ynode *key, const ynode *n, pitem *it)
 {
@@ -290,13 +284,13 @@ static bool build_item(bctx *b, pikind kind, const ynode *key, const ynode *n, p
     if (when)
         it->when = build_cond(b, when, 0);
     else if (kind != PI_SUBSIDY)
-        ld_err_at(L, key, "%s '%s' has no condition: add 'when:'", kind_word[kind], it->id);
+        ld_err_at(L, key, "%s '%s' has no condition: add 'when:'", build_kind_word[kind], it->id);
     if (kind != PI_CONDITION && !it->name)
-        ld_err_at(L, key, "%s '%s' has no name: add 'name:' with its Chinese name", kind_word[kind], it->id);
+        ld_err_at(L, key, "%s '%s' has no name: add 'name:' with its Chinese name", build_kind_word[kind], it->id);
     if (kind != PI_CONDITION) {
         const ynode *bn = ynode_get(n, "basis");
         if (!bn)
-            ld_err_at(L, key, "%s '%s' has no legal basis: add 'basis: {source: <id>, article: <条款>}'", kind_word[kind],
+            ld_err_at(L, key, "%s '%s' has no legal basis: add 'basis: {source: <id>, article: <条款>}'", build_kind_word[kind],
                    it->id);
         build_basis(b, it, bn);
         const ynode *r = ynode_get(n, "reason");
@@ -650,397 +644,6 @@ static void build_section(bctx *b, pikind kind, const ynode *n)
     }
 }
 
-/* ---- references inside Lua text: P.name and r.path ---- */
-
-/* Skips a Lua string or comment starting at p; returns the position after it, or p. */
-static const char *skip_lua_literal(const char *p)
-{
-    if (*p == '"' || *p == '\'') {
-        char q = *p++;
-        while (*p && *p != q) {
-            if (*p == '\\' && p[1])
-                p++;
-            p++;
-        }
-        return *p ? p + 1 : p;
-    }
-    if (p[0] == '-' && p[1] == '-') {
-        if (p[2] == '[' && (p[3] == '[' || p[3] == '=')) {
-            const char *e = strstr(p, "]]");
-            return e ? e + 2 : p + strlen(p);
-        }
-        while (*p && *p != '\n')
-            p++;
-        return p;
-    }
-    if (p[0] == '[' && p[1] == '[') {
-        const char *e = strstr(p + 2, "]]");
-        return e ? e + 2 : p + strlen(p);
-    }
-    return p;
-}
-
-static void check_refs(bctx *b, const pcond *c)
-{
-    loader *L = b->L;
-    const char *s = c->expr;
-    const yz_schema *as = schema_applicant();
-    int line = c->loc.line;
-    for (const char *p = s; *p;) {
-        const char *q = skip_lua_literal(p);
-        if (q != p) {
-            for (const char *x = p; x < q; x++)
-                line += *x == '\n';
-            p = q;
-            continue;
-        }
-        if (*p == '\n')
-            line++;
-        bool start = p == s || !(ld_ident_char(p[-1]) || p[-1] == '.' || p[-1] == ':');
-        if (start && p[0] == 'P' && p[1] == '.' && ld_ident_char(p[2])) {
-            const char *e = p + 2;
-            while (ld_ident_char(*e))
-                e++;
-            char name[128];
-            snprintf(name, sizeof name, "%.*s", (int)(e - p - 2), p + 2);
-            if (!policy_param(b->pol, name)) {
-                const char *cands[256];
-                size_t nc = 0;
-                for (size_t i = 0; i < b->pol->nparams && nc < 256; i++)
-                    cands[nc++] = b->pol->params[i].id;
-                const char *near = yz_suggest(name, cands, nc);
-                int col = line == c->loc.line ? c->loc.col + (int)yz_utf8_width(s, (size_t)(p - s)) : 0;
-                if (near)
-                    diag_add(L->d, YZ_SEV_ERROR, ld_disp(L, c->loc.file), line, col,
-                             "unknown parameter 'P.%s' (did you mean 'P.%s'?)", name, near);
-                else
-                    diag_add(L->d, YZ_SEV_ERROR, ld_disp(L, c->loc.file), line, col,
-                             "unknown parameter 'P.%s': define it under parameters:", name);
-            }
-            p = e;
-            continue;
-        }
-        if (start && p[0] == 'r' && p[1] == '.' && ld_ident_char(p[2])) {
-            const char *e = p + 2;
-            char path[256];
-            size_t pl = 0;
-            while (ld_ident_char(*e) || (*e == '.' && ld_ident_char(e[1]))) {
-                if (pl < sizeof path - 1)
-                    path[pl++] = *e;
-                e++;
-            }
-            path[pl] = '\0';
-            /* the last segment may be a method or a Lua operation on a scalar: check prefixes */
-            const snode *sn = as->root;
-            char *save, *seg = strtok_r(path, ".", &save);
-            char shown[256] = "";
-            while (seg && sn) {
-                const snode *parent = sn;
-                while (parent->type == ST_ARRAY)
-                    parent = parent->items;
-                if (parent->type != ST_OBJECT) {
-                    int col = line == c->loc.line ? c->loc.col + (int)yz_utf8_width(s, (size_t)(p - s)) : 0;
-                    diag_add(L->d, YZ_SEV_ERROR, ld_disp(L, c->loc.file), line, col,
-                             "record field 'r.%s' is %s, it has no field '%s'", shown,
-                             parent->type == ST_STRING ? "text" : "a value", seg);
-                    break;
-                }
-                const snode *child = snode_child(parent, seg, strlen(seg));
-                if (!child) {
-                    const char *cands[64];
-                    size_t nc = 0;
-                    for (size_t i = 0; i < parent->nprops && nc < 64; i++)
-                        cands[nc++] = parent->props[i]->key;
-                    const char *near = yz_suggest(seg, cands, nc);
-                    int col = line == c->loc.line ? c->loc.col + (int)yz_utf8_width(s, (size_t)(p - s)) : 0;
-                    if (near)
-                        diag_add(L->d, YZ_SEV_ERROR, ld_disp(L, c->loc.file), line, col,
-                                 "unknown record field 'r.%s%s%s' (did you mean 'r.%s%s%s'?)", shown, *shown ? "." : "",
-                                 seg, shown, *shown ? "." : "", near);
-                    else
-                        diag_add(L->d, YZ_SEV_ERROR, ld_disp(L, c->loc.file), line, col,
-                                 "unknown record field 'r.%s%s%s' (see schemas/applicant-record.v1.schema.json)", shown,
-                                 *shown ? "." : "", seg);
-                    break;
-                }
-                if (*shown)
-                    strncat(shown, ".", sizeof shown - strlen(shown) - 1);
-                strncat(shown, seg, sizeof shown - strlen(shown) - 1);
-                sn = child;
-                seg = strtok_r(NULL, ".", &save);
-            }
-            p = e;
-            continue;
-        }
-        p++;
-    }
-}
-
-static void check_lua_syntax(bctx *b, const pcond *c)
-{
-    loader *L = b->L;
-    strbuf err = STRBUF_INIT;
-    int line = 0;
-    if (sandbox_check_expr(c->expr, c->loc.line, &err, &line) != 0) {
-        diag_add(L->d, YZ_SEV_ERROR, ld_disp(L, c->loc.file), line ? line : c->loc.line,
-                 line == c->loc.line || !line ? c->loc.col : 0, "Lua syntax: %s", err.buf);
-    }
-    sb_free(&err);
-}
-
-static void walk_leaves(bctx *b, const pcond *c, int *ncat_refs)
-{
-    if (!c)
-        return;
-    if (c->kind == PC_LEAF) {
-        check_lua_syntax(b, c);
-        check_refs(b, c);
-    }
-    for (size_t i = 0; i < c->nkids; i++)
-        walk_leaves(b, c->kids[i], ncat_refs);
-    (void)ncat_refs;
-}
-
-/* resolves category:/condition: references; reports unknown ids */
-static void resolve_refs(bctx *b, pcond *c)
-{
-    if (!c)
-        return;
-    loader *L = b->L;
-    if (c->kind == PC_CATEGORY || c->kind == PC_CONDITION) {
-        pikind k = c->kind == PC_CATEGORY ? PI_CATEGORY : PI_CONDITION;
-        for (size_t i = 0; i < b->pol->nitems[k]; i++)
-            if (!strcmp(b->pol->items[k][i].id, c->ref))
-                c->ref_index = (int)i;
-        if (c->ref_index < 0) {
-            const char *cands[128];
-            size_t nc = 0;
-            for (size_t i = 0; i < b->pol->nitems[k] && nc < 128; i++)
-                cands[nc++] = b->pol->items[k][i].id;
-            const char *near = yz_suggest(c->ref, cands, nc);
-            if (near)
-                diag_add(L->d, YZ_SEV_ERROR, ld_disp(L, c->loc.file), c->loc.line, c->loc.col,
-                         "unknown %s '%s' (did you mean '%s'?)", kind_word[k], c->ref, near);
-            else
-                diag_add(L->d, YZ_SEV_ERROR, ld_disp(L, c->loc.file), c->loc.line, c->loc.col, "unknown %s '%s'",
-                         kind_word[k], c->ref);
-        }
-    }
-    for (size_t i = 0; i < c->nkids; i++)
-        resolve_refs(b, c->kids[i]);
-}
-
-/* cycle check for category -> category and condition -> condition references */
-static bool refs_reach(const ppolicy *pol, const pcond *c, pikind k, int target, int depth)
-{
-    if (!c || depth > 64)
-        return depth > 64;
-    if ((c->kind == PC_CATEGORY && k == PI_CATEGORY) || (c->kind == PC_CONDITION && k == PI_CONDITION)) {
-        if (c->ref_index == target)
-            return true;
-        if (c->ref_index >= 0 && refs_reach(pol, pol->items[k][c->ref_index].when, k, target, depth + 1))
-            return true;
-    }
-    if (c->kind == PC_CONDITION && k == PI_CATEGORY && c->ref_index >= 0 &&
-        refs_reach(pol, pol->items[PI_CONDITION][c->ref_index].when, k, target, depth + 1))
-        return true;
-    if (c->kind == PC_TARGETS && k == PI_CATEGORY)
-        return true; /* a category that depends on being a target depends on itself */
-    for (size_t i = 0; i < c->nkids; i++)
-        if (refs_reach(pol, c->kids[i], k, target, depth + 1))
-            return true;
-    return false;
-}
-
-/* true when a condition reads category results (directly or through named conditions) */
-static bool uses_categories(const ppolicy *pol, const pcond *c, int depth)
-{
-    if (!c || depth > 64)
-        return false;
-    if (c->kind == PC_CATEGORY || c->kind == PC_TARGETS)
-        return true;
-    if (c->kind == PC_CONDITION && c->ref_index >= 0 &&
-        uses_categories(pol, pol->items[PI_CONDITION][c->ref_index].when, depth + 1))
-        return true;
-    for (size_t i = 0; i < c->nkids; i++)
-        if (uses_categories(pol, c->kids[i], depth + 1))
-            return true;
-    return false;
-}
-
-static pcond *group(loader *L, pckind kind, size_t cap)
-{
-    pcond *g = new_cond(L, kind);
-    g->kids = arena_alloc(ld_mem(L), (cap ? cap : 1) * sizeof *g->kids);
-    return g;
-}
-
-/* the whole condition of a category or subsidy, made explicit so explanations can name each part */
-static void build_full_conditions(loader *L, ppolicy *pol)
-{
-    size_t np = pol->nitems[PI_PREREQ], nd = pol->nitems[PI_DISQUAL];
-    for (size_t i = 0; i < pol->nitems[PI_CATEGORY]; i++) {
-        pitem *it = &pol->items[PI_CATEGORY][i];
-        pcond *all = group(L, PC_ALL, np + nd + 1);
-        all->loc = it->loc;
-        for (size_t k = 0; k < np; k++) {
-            pcond *r = new_cond(L, PC_PREREQ);
-            r->ref_index = (int)k;
-            r->ref = pol->items[PI_PREREQ][k].id;
-            r->loc = pol->items[PI_PREREQ][k].loc;
-            all->kids[all->nkids++] = r;
-        }
-        for (size_t k = 0; k < nd; k++) {
-            const pitem *dq = &pol->items[PI_DISQUAL][k];
-            pcond *r = new_cond(L, PC_DISQUAL);
-            r->ref_index = (int)k;
-            r->ref = dq->id;
-            r->loc = dq->loc;
-            pcond *n = group(L, PC_NOT, 1);
-            n->kids[n->nkids++] = r;
-            n->loc = dq->loc;
-            n->text = arena_printf(ld_mem(L), "未出现身份丧失情形：%s", dq->name ? dq->name : dq->id);
-            all->kids[all->nkids++] = n;
-        }
-        if (it->when)
-            all->kids[all->nkids++] = it->when;
-        it->full = all;
-    }
-    for (size_t i = 0; i < pol->nitems[PI_SUBSIDY]; i++) {
-        pitem *it = &pol->items[PI_SUBSIDY][i];
-        pcond *all = group(L, PC_ALL, 2 + it->nexcl);
-        all->loc = it->loc;
-        if (it->for_targets) {
-            pcond *t = new_cond(L, PC_TARGETS);
-            t->loc = it->loc;
-            all->kids[all->nkids++] = t;
-        } else if (it->nfor) {
-            pcond *any = group(L, PC_ANY, it->nfor);
-            any->loc = it->loc;
-            for (size_t k = 0; k < it->nfor; k++) {
-                if (it->for_idx[k] < 0)
-                    continue;
-                pcond *r = new_cond(L, PC_CATEGORY);
-                r->ref_index = it->for_idx[k];
-                r->ref = pol->items[PI_CATEGORY][it->for_idx[k]].id;
-                r->loc = it->loc;
-                any->kids[any->nkids++] = r;
-            }
-            if (any->nkids)
-                all->kids[all->nkids++] = any;
-        }
-        if (it->when)
-            all->kids[all->nkids++] = it->when;
-        for (size_t k = 0; k < it->nexcl; k++) {
-            const pitem *other = it->excl_idx[k] >= 0 ? &pol->items[PI_SUBSIDY][it->excl_idx[k]] : NULL;
-            const char *oname = other && other->name ? other->name : it->excludes[k];
-            pcond *leaf = new_cond(L, PC_LEAF);
-            leaf->expr = arena_printf(ld_mem(L), "receiving(r, as_of, \"%s\")", it->excludes[k]);
-            leaf->text = arena_printf(ld_mem(L), "正在享受%s", oname);
-            leaf->loc = it->loc;
-            add_leaf(L, leaf);
-            pcond *n = group(L, PC_NOT, 1);
-            n->kids[n->nkids++] = leaf;
-            n->loc = it->loc;
-            n->text = arena_printf(ld_mem(L), "未在享受%s（不得重复享受）", oname);
-            all->kids[all->nkids++] = n;
-        }
-        if (!all->nkids && !it->for_anyone) {
-            pcond *t = new_cond(L, PC_TARGETS);
-            t->loc = it->loc;
-            all->kids[all->nkids++] = t;
-        }
-        it->full = all;
-    }
-}
-
-static const char *quoted(loader *L, const char *s)
-{
-    strbuf sb = STRBUF_INIT;
-    json_quote(&sb, s, strlen(s));
-    const char *r = arena_strndup(ld_mem(L), sb.buf, sb.len);
-    sb_free(&sb);
-    return r;
-}
-
-static void texts_of(loader *L, pcond *c)
-{
-    if (!c)
-        return;
-    const char *t = c->text ? c->text : c->expr;
-    if (t && !strchr(t, '{')) { /* texts with {P.name} depend on the date: made per determination */
-        c->fail_text = arena_printf(ld_mem(L), "不满足：%s", t);
-        c->neg_text = arena_printf(ld_mem(L), "并非：%s", t);
-        c->text_json = quoted(L, t);
-        c->neg_json = quoted(L, c->neg_text);
-    }
-    for (size_t i = 0; i < c->nkids; i++)
-        texts_of(L, c->kids[i]);
-}
-
-/* texts every determination would otherwise format again */
-static void precompute_texts(loader *L, ppolicy *pol)
-{
-    static const char *const prefix[PI_NKINDS] = {"前提条件：", "身份丧失情形：", "", "属于：", ""};
-    for (int k = 0; k < PI_NKINDS; k++) {
-        for (size_t i = 0; i < pol->nitems[k]; i++) {
-            pitem *it = &pol->items[k][i];
-            const char *name = it->name ? it->name : it->id;
-            it->txt_met = arena_printf(ld_mem(L), k == PI_SUBSIDY ? "可享受%s" : "符合：%s", name);
-            it->txt_not = arena_printf(ld_mem(L), "不符合%s的条件", name);
-            it->ref_text = arena_printf(ld_mem(L), "%s%s", prefix[k], name);
-            it->ref_fail = arena_printf(ld_mem(L), "不满足：%s", it->ref_text);
-            for (size_t b = 0; b < it->nbasis; b++)
-                it->basis[b].unverified = arena_printf(ld_mem(L), "source:%s", it->basis[b].source_id);
-            it->name_json = quoted(L, name);
-            it->ref_text_json = quoted(L, it->ref_text);
-            strbuf sb = STRBUF_INIT;
-            jw w;
-            jw_init(&w, &sb);
-            jw_arr_begin(&w);
-            for (size_t b = 0; b < it->nbasis; b++) {
-                const pbasis *pb = &it->basis[b];
-                size_t start = sb.len;
-                jw_obj_begin(&w);
-                if (pb->article) {
-                    JW_KEY(&w, "article");
-                    jw_str(&w, pb->article);
-                }
-                if (pb->note) {
-                    JW_KEY(&w, "note");
-                    jw_str(&w, pb->note);
-                }
-                if (pb->src && pb->src->number) {
-                    JW_KEY(&w, "number");
-                    jw_str(&w, pb->src->number);
-                }
-                JW_KEY(&w, "source");
-                jw_str(&w, pb->source_id);
-                if (pb->src && pb->src->title) {
-                    JW_KEY(&w, "title");
-                    jw_str(&w, pb->src->title);
-                }
-                if (pb->src && !pb->src->verified) {
-                    JW_KEY(&w, "verified");
-                    jw_bool(&w, false);
-                }
-                jw_obj_end(&w);
-                if (sb.buf[start] == ',') /* the separator jw wrote before this element */
-                    start++;
-                it->basis[b].json = arena_strndup(ld_mem(L), sb.buf + start, sb.len - start);
-            }
-            jw_arr_end(&w);
-            it->basis_json = arena_strndup(ld_mem(L), sb.buf, sb.len);
-            sb_free(&sb);
-            texts_of(L, it->full ? it->full : it->when);
-            texts_of(L, it->amount);
-            texts_of(L, it->months);
-        }
-    }
-    for (size_t i = 0; i < pol->nparams; i++)
-        pol->params[i].unverified = arena_printf(ld_mem(L), "parameter:%s", pol->params[i].id);
-}
-
 ppolicy *build_policy(loader *L, ynode *root, version **vs, size_t nv, const char *from, const char *to,
                       const ynode *to_node)
 {
@@ -1095,52 +698,9 @@ ppolicy *build_policy(loader *L, ynode *root, version **vs, size_t nv, const cha
     build_section(&b, PI_SUBSIDY, ynode_get(root, "subsidies"));
     if (!pol->nitems[PI_CATEGORY])
         ld_err_at(L, root, "the policy defines no category (categories:)");
-    for (int k = 0; k < PI_NKINDS; k++) {
-        for (size_t i = 0; i < pol->nitems[k]; i++) {
-            pitem *it = &pol->items[k][i];
-            resolve_refs(&b, it->when);
-            walk_leaves(&b, it->when, NULL);
-            if (it->amount)
-                walk_leaves(&b, it->amount, NULL);
-            if (it->months)
-                walk_leaves(&b, it->months, NULL);
-        }
-    }
-    /* cycles, subsidy exclusions */
-    for (size_t i = 0; i < pol->nitems[PI_CATEGORY]; i++) {
-        pitem *it = &pol->items[PI_CATEGORY][i];
-        if (refs_reach(pol, it->when, PI_CATEGORY, (int)i, 0))
-            diag_add(L->d, YZ_SEV_ERROR, ld_disp(L, it->loc.file), it->loc.line, it->loc.col,
-                     "category '%s' depends on itself (through category:, condition: or targets:)", it->id);
-    }
-    for (size_t i = 0; i < pol->nitems[PI_CONDITION]; i++) {
-        pitem *it = &pol->items[PI_CONDITION][i];
-        if (refs_reach(pol, it->when, PI_CONDITION, (int)i, 0))
-            diag_add(L->d, YZ_SEV_ERROR, ld_disp(L, it->loc.file), it->loc.line, it->loc.col,
-                     "condition '%s' depends on itself", it->id);
-    }
-    for (int k = PI_PREREQ; k <= PI_DISQUAL; k++) {
-        for (size_t i = 0; i < pol->nitems[k]; i++) {
-            pitem *it = &pol->items[k][i];
-            if (uses_categories(pol, it->when, 0))
-                diag_add(L->d, YZ_SEV_ERROR, ld_disp(L, it->loc.file), it->loc.line, it->loc.col,
-                         "%s '%s' cannot depend on categories or targets: every category depends on it", kind_word[k],
-                         it->id);
-        }
-    }
-    for (size_t i = 0; i < pol->nitems[PI_SUBSIDY]; i++) {
-        pitem *it = &pol->items[PI_SUBSIDY][i];
-        it->excl_idx = arena_alloc(ld_mem(L), (it->nexcl ? it->nexcl : 1) * sizeof(int));
-        for (size_t j = 0; j < it->nexcl; j++) {
-            it->excl_idx[j] = -1;
-            for (size_t s = 0; s < pol->nitems[PI_SUBSIDY]; s++)
-                if (!strcmp(pol->items[PI_SUBSIDY][s].id, it->excludes[j]))
-                    it->excl_idx[j] = (int)s;
-            /* a subsidy may exclude one that this ruleset does not offer (received elsewhere) */
-        }
-    }
+    build_check_refs(&b);
     build_full_conditions(L, pol);
-    precompute_texts(L, pol);
+    build_texts(L, pol);
     pol->eff_to_loc = loc_of(to_node);
     return pol;
 }

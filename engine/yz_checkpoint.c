@@ -23,6 +23,15 @@ static int prep(yz_store *st, const char *sql, sqlite3_stmt **s, yz_diags *d)
     return YZ_OK;
 }
 
+/* prep, with v bound to the query's one parameter */
+static int prep_int(yz_store *st, const char *sql, int64_t v, sqlite3_stmt **s, yz_diags *d)
+{
+    int rc = prep(st, sql, s, d);
+    if (rc == YZ_OK)
+        sqlite3_bind_int64(*s, 1, v);
+    return rc;
+}
+
 /* registers a public key under its name (inside the caller's transaction) */
 static int add_key(yz_store *st, const yz_key *k, yz_diags *d)
 {
@@ -219,12 +228,11 @@ int checkpoint_check_signature(yz_store *st, int64_t sig_row, int64_t rs_row, in
                                yz_verify_report *rep, yz_diags *d)
 {
     sqlite3_stmt *s;
-    if (prep(st,
-             "SELECT g.ruleset, g.signer, g.note, k.pubkey, r.province FROM ruleset_signatures g "
-             "LEFT JOIN keys k ON k.name = g.signer LEFT JOIN rulesets r ON r.id = g.ruleset WHERE g.id = ?",
-             &s, d) != YZ_OK)
+    if (prep_int(st,
+                 "SELECT g.ruleset, g.signer, g.note, k.pubkey, r.province FROM ruleset_signatures g "
+                 "LEFT JOIN keys k ON k.name = g.signer LEFT JOIN rulesets r ON r.id = g.ruleset WHERE g.id = ?",
+                 sig_row, &s, d) != YZ_OK)
         return YZ_ESTORE;
-    sqlite3_bind_int64(s, 1, sig_row);
     int step = sqlite3_step(s);
     if (step != SQLITE_ROW) {
         sqlite3_finalize(s);
@@ -249,8 +257,8 @@ int checkpoint_check_signature(yz_store *st, int64_t sig_row, int64_t rs_row, in
         strbuf m = STRBUF_INIT;
         manifest_begin(&m, col_text(s, 4));
         sqlite3_stmt *f;
-        if ((rc = prep(st, "SELECT blob, path FROM ruleset_files WHERE ruleset = ? ORDER BY path", &f, d)) == YZ_OK) {
-            sqlite3_bind_int64(f, 1, rs_row);
+        if ((rc = prep_int(st, "SELECT blob, path FROM ruleset_files WHERE ruleset = ? ORDER BY path", rs_row, &f, d)) ==
+            YZ_OK) {
             while ((step = sqlite3_step(f)) == SQLITE_ROW)
                 manifest_file(&m, col_text(f, 0), col_text(f, 1));
             if (step != SQLITE_DONE)
@@ -272,12 +280,11 @@ int checkpoint_check_signature(yz_store *st, int64_t sig_row, int64_t rs_row, in
 int checkpoint_check_stored(yz_store *st, int64_t head_seq, yz_verify_report *rep, yz_diags *d)
 {
     sqlite3_stmt *s;
-    if (prep(st,
-             "SELECT c.size, c.made_at FROM checkpoints c LEFT JOIN audit a ON a.seq = c.size "
-             "WHERE c.size > ? OR (c.size > 0 AND (a.hash IS NULL OR a.hash <> c.hash)) ORDER BY c.size LIMIT 1",
-             &s, d) != YZ_OK)
+    if (prep_int(st,
+                 "SELECT c.size, c.made_at FROM checkpoints c LEFT JOIN audit a ON a.seq = c.size "
+                 "WHERE c.size > ? OR (c.size > 0 AND (a.hash IS NULL OR a.hash <> c.hash)) ORDER BY c.size LIMIT 1",
+                 head_seq, &s, d) != YZ_OK)
         return YZ_ESTORE;
-    sqlite3_bind_int64(s, 1, head_seq);
     int step = sqlite3_step(s);
     int rc = YZ_OK;
     if (step == SQLITE_ROW) {
@@ -502,9 +509,8 @@ int yz_store_checkpoint(yz_store *st, const yz_key *const *keys, size_t n, const
 static int event_hash(yz_store *st, int64_t seq, char hash[65])
 {
     sqlite3_stmt *s;
-    if (prep(st, "SELECT hash FROM audit WHERE seq = ?", &s, NULL) != YZ_OK)
+    if (prep_int(st, "SELECT hash FROM audit WHERE seq = ?", seq, &s, NULL) != YZ_OK)
         return -1;
-    sqlite3_bind_int64(s, 1, seq);
     int step = sqlite3_step(s);
     if (step == SQLITE_ROW)
         snprintf(hash, 65, "%s", col_text(s, 0));
@@ -520,9 +526,8 @@ static const char SQL_EVENTS_AFTER[] = "SELECT a.seq, a.kind, coalesce(x.recorde
 static int appended_since(yz_store *st, yz_checkpoint_report *cp, yz_verify_report *rep, yz_diags *d)
 {
     sqlite3_stmt *s;
-    if (prep(st, SQL_EVENTS_AFTER, &s, d) != YZ_OK)
+    if (prep_int(st, SQL_EVENTS_AFTER, cp->size, &s, d) != YZ_OK)
         return YZ_ESTORE;
-    sqlite3_bind_int64(s, 1, cp->size);
     int step, rc = YZ_OK;
     while (rc == YZ_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
         const char *when = col_text(s, 2);

@@ -1,7 +1,9 @@
 /* yz_population.c: a population read as chunks of records in input order (a JSON Lines or CSV
- * ledger, or records handed over), and each record parsed and validated as batch decides it. */
+ * ledger, or records handed over), and each record parsed and validated: the one reader of batch
+ * and impact. */
 #include "yz_population.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,6 +25,7 @@ struct population {
     uint64_t seq;
     int status;
     bool ended;
+    bool notes;          /* pop_set_notes */
     uint64_t long_lines; /* lines too long to keep: skipped, each said in the diagnostics */
     yz_hasher *hasher; /* pushed ledgers */
     long pushed;
@@ -40,6 +43,10 @@ void pop_chunk_free(pop_chunk *c)
 {
     if (!c)
         return;
+    for (int i = 0; i < c->n; i++) {
+        yz_free(c->note[i]);
+        yz_free(c->long_prefix[i]);
+    }
     yz_free(c->text);
     arena_free(&c->rows);
     yz_free(c);
@@ -133,6 +140,50 @@ bool pop_is_csv(const population *l)
     return l->csv;
 }
 
+void pop_set_notes(population *l)
+{
+    l->notes = true;
+}
+
+yz_input *pop_input(const population *l)
+{
+    return l->in;
+}
+
+__attribute__((format(printf, 1, 2))) static char *note_printf(const char *fmt, ...)
+{
+    strbuf sb = STRBUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    sb_vaddf(&sb, fmt, ap);
+    va_end(ap);
+    return sb_release(&sb);
+}
+
+/* the entry just filled in counts: a full chunk is ready */
+static void entry_done(population *l, pop_chunk *c)
+{
+    c->n++;
+    if (!l->csv)
+        c->off[c->n] = c->off[c->n - 1];
+    if (c->n == POP_CHUNK)
+        chunk_done(l);
+}
+
+/* a line too long to keep, as an entry with a note (pop_set_notes) */
+static void long_line_entry(population *l, const input_long_line *ll)
+{
+    pop_chunk *c = current(l);
+    c->line[c->n] = ll->line;
+    c->docs[c->n] = NULL;
+    c->note[c->n] = note_printf("the line is longer than %u MiB (%llu bytes) and was skipped: each record must "
+                                "be on a line of its own",
+                                YZ_INPUT_MAX_LINE >> 20, (unsigned long long)ll->bytes);
+    c->long_bytes[c->n] = ll->bytes;
+    c->long_prefix[c->n] = yz_strdup(ll->prefix);
+    entry_done(l, c);
+}
+
 static void on_csv_row(char **fields, size_t *lens, size_t n, const csv_row *row, void *p)
 {
     population *l = p;
@@ -161,9 +212,16 @@ static void on_csv_row(char **fields, size_t *lens, size_t n, const csv_row *row
     int i = c->n;
     c->line[i] = line;
     c->ncells[i] = n;
+    c->quote_line[i] = row->quote_line;
+    c->quote_col[i] = row->quote_col;
+    c->quote_end[i] = row->last_line;
     /* a quote never closed: every later line was read into one cell of this row, which is rejected */
-    c->open_quote[i] = row->unterminated ? row->quote_line : 0;
-    c->open_quote_col[i] = row->quote_col;
+    c->unterminated[i] = row->unterminated;
+    if (row->unterminated && l->notes)
+        c->note[i] = note_printf("the quote that opens at line %ld, column %d is never closed, so every line "
+                                 "after it, to the end of the file (line %ld), was read into one cell: close "
+                                 "the quote",
+                                 row->quote_line, row->quote_col, row->last_line);
     for (size_t k = 0; k < n; k++)
         if (yz_utf8_invalid(fields[k], lens[k])) {
             c->ncells[i] = 0;
@@ -171,12 +229,10 @@ static void on_csv_row(char **fields, size_t *lens, size_t n, const csv_row *row
         }
     /* a row with another number of cells than the header is reported, not guessed at */
     c->nul_col[i] = -1;
-    c->docs[i] = n == csv_header_columns(l->header) && c->ncells[i] && !c->open_quote[i]
+    c->docs[i] = n == csv_header_columns(l->header) && c->ncells[i] && !c->unterminated[i]
                      ? record_from_csv(&c->rows, l->header, fields, lens, n, &c->nul_col[i])
                      : NULL;
-    c->n++;
-    if (c->n == POP_CHUNK)
-        chunk_done(l);
+    entry_done(l, c);
 }
 
 /* JSON Lines: whole lines, blank ones left out, into chunks */
@@ -208,10 +264,14 @@ static void read_more(population *l, yz_diags *d)
         int r = input_next(l->in, &buf, &len, &first, d);
         input_long_line ll;
         if (r > 0 && input_long_line_taken(l->in, &ll)) {
-            l->long_lines++;
-            diag_add(d, YZ_SEV_ERROR, l->name, ll.line, 0,
-                     "the line is longer than %u MiB (%llu bytes) and was skipped: each record must be on a line "
-                     "of its own", YZ_INPUT_MAX_LINE >> 20, (unsigned long long)ll.bytes);
+            if (l->notes) {
+                long_line_entry(l, &ll);
+            } else {
+                l->long_lines++;
+                diag_add(d, YZ_SEV_ERROR, l->name, ll.line, 0,
+                         "the line is longer than %u MiB (%llu bytes) and was skipped: each record must be on a "
+                         "line of its own", YZ_INPUT_MAX_LINE >> 20, (unsigned long long)ll.bytes);
+            }
         }
         if (r < 0) {
             l->status = YZ_EIO;
@@ -258,6 +318,10 @@ int pop_status(const population *l)
 bool pop_record(const population *l, pop_chunk *c, int i, arena *mem, yz_record *rec, yz_diags *d, char why[160])
 {
     why[0] = '\0';
+    if (c->note[i]) {
+        snprintf(why, 160, "%s", c->note[i]);
+        return false;
+    }
     yj *doc;
     if (l->csv) {
         doc = c->docs[i];
@@ -268,9 +332,9 @@ bool pop_record(const population *l, pop_chunk *c, int i, arena *mem, yz_record 
             sb_free(&path);
             return false;
         }
-        if (!doc && c->open_quote[i]) {
+        if (!doc && c->unterminated[i]) {
             snprintf(why, 160, "the quote that opens at line %ld, column %d is never closed: close the quote",
-                     c->open_quote[i], c->open_quote_col[i]);
+                     c->quote_line[i], c->quote_col[i]);
             return false;
         }
         if (!doc) {

@@ -1,12 +1,13 @@
-/* yz_population.h: the population impact decides: applicant records read as chunks in input order —
- * a JSON Lines or CSV ledger as batch reads it, or records handed over one by one (a store's) — and
- * each record parsed and validated the way batch does it. */
+/* yz_population.h: applicant records read as chunks in input order — a JSON Lines or CSV ledger
+ * (the one reader of batch and impact), or records handed over one by one (a store's, for
+ * impact) — and each record parsed and validated. */
 #ifndef YZ_POPULATION_H
 #define YZ_POPULATION_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "yz_input.h"
 #include "yz_json.h"
 #include "yz_record.h"
 
@@ -14,8 +15,9 @@
 
 /* Up to POP_CHUNK records in input order.  JSON: each record's text at text[off[i]..off[i+1]);
  * CSV: each row already built as a JSON document in rows (docs[i]; NULL when the row cannot be one:
- * ncells[i] is then its number of cells, or 0 when a cell is not valid UTF-8; open_quote[i] is the
- * line of a quote never closed, which made the rest of the file one cell of the row, or 0). */
+ * ncells[i] is then its number of cells, or 0 when a cell is not valid UTF-8; unterminated[i] when
+ * a quote never closed made the rest of the file one cell of the row).  With pop_set_notes, an
+ * entry may be no record at all: note[i] (owned by the chunk) says why. */
 typedef struct pop_chunk {
     uint64_t seq; /* 0, 1, 2, ... in input order */
     int n;
@@ -25,8 +27,15 @@ typedef struct pop_chunk {
     size_t off[POP_CHUNK + 1];
     size_t ncells[POP_CHUNK];
     long nul_col[POP_CHUNK]; /* CSV: the column of a cell holding a NUL, or -1 */
-    long open_quote[POP_CHUNK];
-    int open_quote_col[POP_CHUNK];
+    /* CSV: where a quoted cell running over lines opened, and the row's last line (0: none) */
+    long quote_line[POP_CHUNK], quote_end[POP_CHUNK];
+    int quote_col[POP_CHUNK];
+    bool unterminated[POP_CHUNK];
+    /* with pop_set_notes: why the entry is no record (NULL: it is one), and for a line too long
+       to keep, its length and first bytes (owned by the chunk) */
+    char *note[POP_CHUNK];
+    uint64_t long_bytes[POP_CHUNK];
+    char *long_prefix[POP_CHUNK];
     arena rows;
     yj *docs[POP_CHUNK];
     struct pop_chunk *next; /* the ledger's until handed out, then the caller's (its queues) */
@@ -46,6 +55,13 @@ void pop_push(population *l, const char *json, size_t len);
 void pop_push_end(population *l);
 /* True when the file is CSV. */
 bool pop_is_csv(const population *l);
+/* From now on a line too long to keep and a CSV row whose quote never closes become entries of
+ * their chunk with a note (batch rejects them there, in input order), instead of a diagnostic
+ * and a skip (long lines: pop_skipped) or pop_record's reason (the quote). */
+void pop_set_notes(population *l);
+/* The input read (NULL for a pushed ledger), for its counters only (input_consumed, input_size);
+ * the population owns it. */
+yz_input *pop_input(const population *l);
 
 /* The next chunk in input order (the caller owns it: pop_chunk_free), or NULL when there is
  * none: at the end, after an error (pop_status), or, for a pushed ledger, until more is pushed.
@@ -58,7 +74,8 @@ void pop_chunk_free(pop_chunk *c);
 
 /* Record i of chunk c, validated against the schema, into *rec (its document and index in mem,
  * or in the chunk for CSV; rec owns nothing).  Returns true, or false when the record cannot be
- * used: its problems are in d, or, when it is not even a record, why holds the reason. */
+ * used: its problems are in d, or, when it is not even a record, why holds the reason (an entry
+ * with a note: the note, cut to fit). */
 bool pop_record(const population *l, pop_chunk *c, int i, arena *mem, yz_record *rec, yz_diags *d,
                 char why[160]);
 const char *pop_name(const population *l);

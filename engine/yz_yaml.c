@@ -118,6 +118,54 @@ static int check_limits(builder *b, const yaml_event_t *ev, int depth)
     return 1;
 }
 
+/* A sequence or mapping starts: an anchor is refused (a soft error), the node made, the event
+   freed. */
+static ynode *start_collection(builder *b, yaml_event_t *ev, ynode_kind kind, const yaml_char_t *anchor,
+                               const yaml_char_t *tag)
+{
+    if (anchor) {
+        diag_add(b->d, YZ_SEV_ERROR, b->doc->file, (int)ev->start_mark.line + 1, (int)ev->start_mark.column + 1,
+                 "anchors (&%s) are not allowed", (const char *)anchor);
+        b->soft++;
+    }
+    ynode *n = new_node(b, kind, ev);
+    n->tag = tag_of(b, tag);
+    yaml_event_delete(ev);
+    return n;
+}
+
+/* The next event inside the collection n, into *e: 1; 0 at its end (whose position n keeps);
+   -1 when the parser failed. */
+static int next_in(builder *b, ynode *n, yaml_event_type_t end, yaml_event_t *e)
+{
+    if (!next_event(b, e))
+        return -1;
+    if (e->type != end)
+        return 1;
+    n->end_line = (int)e->end_mark.line + 1;
+    n->end_col = (int)e->end_mark.column + 1;
+    yaml_event_delete(e);
+    return 0;
+}
+
+/* Room for one more entry in n (its values, and with keys its keys), doubling *cap in the arena. */
+static void grow(builder *b, ynode *n, size_t *cap, bool keys)
+{
+    if (n->n < *cap)
+        return;
+    *cap = *cap ? *cap * 2 : 8;
+    if (keys) {
+        ynode **nk = arena_alloc(&b->doc->mem, *cap * sizeof *nk);
+        if (n->n)
+            memcpy(nk, n->keys, n->n * sizeof *nk);
+        n->keys = nk;
+    }
+    ynode **nv = arena_alloc(&b->doc->mem, *cap * sizeof *nv);
+    if (n->n)
+        memcpy(nv, n->vals, n->n * sizeof *nv);
+    n->vals = nv;
+}
+
 static ynode *parse_node(builder *b, yaml_event_t *ev, int depth)
 {
     if (!check_limits(b, ev, depth)) {
@@ -153,58 +201,28 @@ static ynode *parse_node(builder *b, yaml_event_t *ev, int depth)
         return n;
     }
     case YAML_SEQUENCE_START_EVENT: {
-        if (ev->data.sequence_start.anchor) {
-            diag_add(b->d, YZ_SEV_ERROR, b->doc->file, (int)ev->start_mark.line + 1, (int)ev->start_mark.column + 1,
-                     "anchors (&%s) are not allowed", (const char *)ev->data.sequence_start.anchor);
-            b->soft++;
-        }
-        ynode *n = new_node(b, YN_SEQ, ev);
-        n->tag = tag_of(b, ev->data.sequence_start.tag);
-        yaml_event_delete(ev);
+        ynode *n = start_collection(b, ev, YN_SEQ, ev->data.sequence_start.anchor, ev->data.sequence_start.tag);
         size_t cap = 0;
         for (;;) {
             yaml_event_t e;
-            if (!next_event(b, &e))
-                return NULL;
-            if (e.type == YAML_SEQUENCE_END_EVENT) {
-                n->end_line = (int)e.end_mark.line + 1;
-                n->end_col = (int)e.end_mark.column + 1;
-                yaml_event_delete(&e);
-                return n;
-            }
+            int more = next_in(b, n, YAML_SEQUENCE_END_EVENT, &e);
+            if (more <= 0)
+                return more ? NULL : n;
             ynode *item = parse_node(b, &e, depth + 1);
             if (!item)
                 return NULL;
-            if (n->n == cap) {
-                cap = cap ? cap * 2 : 8;
-                ynode **nv = arena_alloc(&b->doc->mem, cap * sizeof *nv);
-                if (n->n)
-                    memcpy(nv, n->vals, n->n * sizeof *nv);
-                n->vals = nv;
-            }
+            grow(b, n, &cap, false);
             n->vals[n->n++] = item;
         }
     }
     case YAML_MAPPING_START_EVENT: {
-        if (ev->data.mapping_start.anchor) {
-            diag_add(b->d, YZ_SEV_ERROR, b->doc->file, (int)ev->start_mark.line + 1, (int)ev->start_mark.column + 1,
-                     "anchors (&%s) are not allowed", (const char *)ev->data.mapping_start.anchor);
-            b->soft++;
-        }
-        ynode *n = new_node(b, YN_MAP, ev);
-        n->tag = tag_of(b, ev->data.mapping_start.tag);
-        yaml_event_delete(ev);
+        ynode *n = start_collection(b, ev, YN_MAP, ev->data.mapping_start.anchor, ev->data.mapping_start.tag);
         size_t cap = 0;
         for (;;) {
             yaml_event_t e;
-            if (!next_event(b, &e))
-                return NULL;
-            if (e.type == YAML_MAPPING_END_EVENT) {
-                n->end_line = (int)e.end_mark.line + 1;
-                n->end_col = (int)e.end_mark.column + 1;
-                yaml_event_delete(&e);
-                return n;
-            }
+            int more = next_in(b, n, YAML_MAPPING_END_EVENT, &e);
+            if (more <= 0)
+                return more ? NULL : n;
             ynode *key = parse_node(b, &e, depth + 1);
             if (!key)
                 return NULL;
@@ -239,17 +257,7 @@ static ynode *parse_node(builder *b, yaml_event_t *ev, int depth)
             }
             if (dup)
                 continue;
-            if (n->n == cap) {
-                cap = cap ? cap * 2 : 8;
-                ynode **nk = arena_alloc(&b->doc->mem, cap * sizeof *nk);
-                ynode **nv = arena_alloc(&b->doc->mem, cap * sizeof *nv);
-                if (n->n) {
-                    memcpy(nk, n->keys, n->n * sizeof *nk);
-                    memcpy(nv, n->vals, n->n * sizeof *nv);
-                }
-                n->keys = nk;
-                n->vals = nv;
-            }
+            grow(b, n, &cap, true);
             n->keys[n->n] = key;
             n->vals[n->n] = val;
             n->n++;

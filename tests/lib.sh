@@ -1,8 +1,24 @@
-# tests/lib.sh: what the shell suites share (sourced, POSIX sh): the pass/fail counters, ok and
-# bad, expect, and the closing line.  A suite that needs a stricter expect (tests/hostile: bounded
+# tests/lib.sh: what the shell suites share (sourced, POSIX sh): the set-up (suite_init), the
+# pass/fail counters, ok and bad, expect, and the closing line.  A suite starts with
+#     set -u
+#     . "$(dirname "$0")/../lib.sh"
+#     suite_init NAME  A suite that needs a stricter expect (tests/hostile: bounded
 # time and memory) defines its own after sourcing this.
 pass=0
 fail=0
+# suite_init NAME: the repository root as the working folder (and ROOT), YZ the binary under test
+# (YZ_BIN, absolute or relative to the root; bin/yuanzhu by default, as an absolute path), T a new
+# temporary folder yz-NAME.XXXXXX removed at exit (a suite with more to clean sets its own trap)
+suite_init() {
+    cd "$(dirname "$0")/../.." || exit 1
+    ROOT=$(pwd)
+    case ${YZ_BIN:-bin/yuanzhu} in
+    /*) YZ=$YZ_BIN ;;
+    *) YZ=$ROOT/${YZ_BIN:-bin/yuanzhu} ;;
+    esac
+    T=$(mktemp -d "${TMPDIR:-/tmp}/yz-$1.XXXXXX") || exit 1
+    trap 'rm -rf "$T"' EXIT
+}
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 # expect NAME WANT_EXIT TEXT COMMAND...: the exit status, and TEXT in stdout+stderr; returns 1 on

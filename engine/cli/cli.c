@@ -10,17 +10,63 @@
 #include <wchar.h>
 #include <time.h>
 
-void cli_error(const cli *c, const char *fmt, ...)
+static void verror(const cli *c, const char *fmt, va_list ap)
 {
     /* the message quotes arguments, file names and values: shown escaped, on one line */
-    va_list ap;
-    va_start(ap, fmt);
     char *msg = NULL;
     if (vasprintf(&msg, fmt, ap) < 0)
         cli_out_of_memory(0);
-    va_end(ap);
     fprintf(stderr, "yuanzhu%s%s: error: %s\n", c->cmd ? " " : "", c->cmd ? c->cmd : "", cli_shown(msg));
     free(msg);
+}
+
+void cli_error(const cli *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    verror(c, fmt, ap);
+    va_end(ap);
+}
+
+bool cli_is_help(const char *arg)
+{
+    return !strcmp(arg, "--help") || !strcmp(arg, "-h");
+}
+
+int cli_help(const char *usage)
+{
+    fputs(usage, stdout);
+    return 0;
+}
+
+int cli_usage(const cli *c, const char *usage, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    verror(c, fmt, ap);
+    va_end(ap);
+    fputs(usage, stderr);
+    return EXIT_USAGE;
+}
+
+int cli_input_format(const cli *c, const char *v, const char **format)
+{
+    if (strcmp(v, "jsonl") && strcmp(v, "csv")) {
+        cli_error(c, "--format takes jsonl or csv, not '%s'", v);
+        return EXIT_USAGE;
+    }
+    *format = v;
+    return 0;
+}
+
+int cli_one_input(const cli *c, const char **input, const char *arg, const char *what)
+{
+    if (*input) {
+        cli_error(c, "one %s at a time ('%s' and '%s')", what, *input, arg);
+        return EXIT_USAGE;
+    }
+    *input = arg;
+    return 0;
 }
 
 const char *cli_shown(const char *s)

@@ -30,6 +30,18 @@ void cli_error(const cli *c, const char *fmt, ...) __attribute__((format(printf,
 const char *cli_shown(const char *s);
 /* 0, or EXIT_USAGE after saying why operator_id cannot be recorded (yz_operator_check). */
 int cli_check_operator(const cli *c, const char *operator_id);
+/* True for --help and -h. */
+bool cli_is_help(const char *arg);
+/* --help: prints usage to stdout; returns 0 (the exit code). */
+int cli_help(const char *usage);
+/* A usage error: cli_error's message, then usage, to stderr; returns EXIT_USAGE. */
+int cli_usage(const cli *c, const char *usage, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* --format of a ledger read (batch, impact): v is jsonl or csv, kept in *format: 0, or
+ * EXIT_USAGE after saying which formats there are. */
+int cli_input_format(const cli *c, const char *v, const char **format);
+/* The one input operand: arg into *input, 0; or, when there is one already, EXIT_USAGE after
+ * saying "one WHAT at a time". */
+int cli_one_input(const cli *c, const char **input, const char *arg, const char *what);
 /* Prints every diagnostic to stderr; returns the number of errors. */
 size_t cli_print_diags(const cli *c, const yz_diags *d);
 /* Exit code for a library return code. */

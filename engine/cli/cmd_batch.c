@@ -191,9 +191,8 @@ int cmd_batch(cli *c, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *v;
         int l;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage_text, stdout);
-            return 0;
+        if (cli_is_help(argv[i])) {
+            return cli_help(usage_text);
         } else if ((v = cli_opt(argc, argv, &i, "--province"))) {
             o.province = v;
         } else if ((v = cli_opt(argc, argv, &i, "--as-of"))) {
@@ -213,11 +212,8 @@ int cmd_batch(cli *c, int argc, char **argv)
                 return EXIT_USAGE;
             o.jobs = (int)n;
         } else if ((v = cli_opt(argc, argv, &i, "--format"))) {
-            if (strcmp(v, "jsonl") && strcmp(v, "csv")) {
-                cli_error(c, "--format takes jsonl or csv, not '%s'", v);
+            if (cli_input_format(c, v, &o.format) != 0)
                 return EXIT_USAGE;
-            }
-            o.format = v;
         } else if ((v = cli_opt(argc, argv, &i, "--encoding"))) {
             o.encoding = v;
         } else if ((v = cli_opt(argc, argv, &i, "--rejects"))) {
@@ -239,22 +235,16 @@ int cmd_batch(cli *c, int argc, char **argv)
             if (l < 0)
                 return EXIT_USAGE;
         } else if (argv[i][0] == '-' && argv[i][1]) {
-            cli_error(c, "unknown option '%s'", argv[i]);
-            fputs(usage_text, stderr);
+            return cli_usage(c, usage_text, "unknown option '%s'", argv[i]);
+        } else if (cli_one_input(c, &o.input, argv[i], "input file") != 0) {
             return EXIT_USAGE;
-        } else if (o.input) {
-            cli_error(c, "one input file at a time ('%s' and '%s')", o.input, argv[i]);
-            return EXIT_USAGE;
-        } else {
-            o.input = argv[i];
         }
     }
     if (!o.province || !o.as_of || !o.input) {
-        cli_error(c, "%s", !o.province ? "which province? add --province"
-                           : !o.as_of  ? "which date? add --as-of YYYY-MM-DD (all records are decided for one date)"
-                                       : "no input: name a JSON Lines or CSV file, or - for standard input");
-        fputs(usage_text, stderr);
-        return EXIT_USAGE;
+        return cli_usage(c, usage_text, "%s",
+                         !o.province ? "which province? add --province"
+                         : !o.as_of  ? "which date? add --as-of YYYY-MM-DD (all records are decided for one date)"
+                                     : "no input: name a JSON Lines or CSV file, or - for standard input");
     }
     if (o.record && (o.limits.instructions || o.limits.memory_bytes)) {
         cli_error(c, "--instructions and --memory-mb change what a rule may do, so decisions made with them "

@@ -55,9 +55,8 @@ int cmd_check(cli *c, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *v;
         int l;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage_text, stdout);
-            return 0;
+        if (cli_is_help(argv[i])) {
+            return cli_help(usage_text);
         } else if ((v = cli_opt(argc, argv, &i, "--ruleset-key"))) {
             if (cli_key_path(c, &key_paths, v) != 0)
                 return EXIT_USAGE;
@@ -81,9 +80,7 @@ int cmd_check(cli *c, int argc, char **argv)
             if (l < 0)
                 return EXIT_USAGE;
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            cli_error(c, "unknown option '%s'", argv[i]);
-            fputs(usage_text, stderr);
-            return EXIT_USAGE;
+            return cli_usage(c, usage_text, "unknown option '%s'", argv[i]);
         } else if (file) {
             cli_error(c, "one record at a time: '%s' and '%s' (use batch for many)", file, argv[i]);
             return EXIT_USAGE;
@@ -92,14 +89,10 @@ int cmd_check(cli *c, int argc, char **argv)
         }
     }
     if (!province || !*province) {
-        cli_error(c, "which province? add --province (e.g. --province guangdong)");
-        fputs(usage_text, stderr);
-        return EXIT_USAGE;
+        return cli_usage(c, usage_text, "which province? add --province (e.g. --province guangdong)");
     }
     if (!file) {
-        cli_error(c, "no record given: name a JSON or YAML file, or - for standard input");
-        fputs(usage_text, stderr);
-        return EXIT_USAGE;
+        return cli_usage(c, usage_text, "no record given: name a JSON or YAML file, or - for standard input");
     }
     if (record && (lim.instructions || lim.memory_bytes)) {
         cli_error(c, "--instructions and --memory-mb change what a rule may do, so a decision made with them "

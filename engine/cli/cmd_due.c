@@ -99,9 +99,8 @@ int cmd_due(cli *c, int argc, char **argv)
     yz_due_options o = {0};
     for (int i = 1; i < argc; i++) {
         const char *v;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(due_usage, stdout);
-            return 0;
+        if (cli_is_help(argv[i])) {
+            return cli_help(due_usage);
         } else if ((v = cli_opt(argc, argv, &i, "--db"))) {
             db = v;
         } else if ((v = cli_opt(argc, argv, &i, "--by"))) {
@@ -126,15 +125,11 @@ int cmd_due(cli *c, int argc, char **argv)
         } else if (!strcmp(argv[i], "--mask")) {
             mask = true;
         } else {
-            cli_error(c, "unexpected '%s'", argv[i]);
-            fputs(due_usage, stderr);
-            return EXIT_USAGE;
+            return cli_usage(c, due_usage, "unexpected '%s'", argv[i]);
         }
     }
     if (!o.by) {
-        cli_error(c, "by which date? add --by YYYY-MM-DD");
-        fputs(due_usage, stderr);
-        return EXIT_USAGE;
+        return cli_usage(c, due_usage, "by which date? add --by YYYY-MM-DD");
     }
     yz_store *st;
     int code = cli_open_existing(c, cli_db_path(db), &st);

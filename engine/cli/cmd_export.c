@@ -49,9 +49,8 @@ int cmd_export(cli *c, int argc, char **argv)
     yz_export_options o = {0};
     for (int i = 1; i < argc; i++) {
         const char *v;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(export_usage, stdout);
-            return 0;
+        if (cli_is_help(argv[i])) {
+            return cli_help(export_usage);
         } else if ((v = cli_opt(argc, argv, &i, "--db"))) {
             db = v;
         } else if ((v = cli_opt(argc, argv, &i, "--from"))) {
@@ -71,9 +70,7 @@ int cmd_export(cli *c, int argc, char **argv)
         } else if (!strcmp(argv[i], "--mask")) {
             o.mask = true;
         } else {
-            cli_error(c, "unexpected '%s'", argv[i]);
-            fputs(export_usage, stderr);
-            return EXIT_USAGE;
+            return cli_usage(c, export_usage, "unexpected '%s'", argv[i]);
         }
     }
     if (header && strcmp(header, "ids") && strcmp(header, "zh")) {

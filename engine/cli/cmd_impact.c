@@ -118,9 +118,8 @@ int cmd_impact(cli *c, int argc, char **argv)
         const char *v;
         int l;
         unsigned long long n;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage_text, stdout);
-            return 0;
+        if (cli_is_help(argv[i])) {
+            return cli_help(usage_text);
         } else if ((v = cli_opt(argc, argv, &i, "--baseline"))) {
             o.baseline = v;
         } else if ((v = cli_opt(argc, argv, &i, "--reform"))) {
@@ -132,11 +131,8 @@ int cmd_impact(cli *c, int argc, char **argv)
         } else if ((v = cli_opt(argc, argv, &i, "--html"))) {
             html = v;
         } else if ((v = cli_opt(argc, argv, &i, "--format"))) {
-            if (strcmp(v, "jsonl") && strcmp(v, "csv")) {
-                cli_error(c, "--format takes jsonl or csv, not '%s'", v);
+            if (cli_input_format(c, v, &o.format) != 0)
                 return EXIT_USAGE;
-            }
-            o.format = v;
         } else if ((v = cli_opt(argc, argv, &i, "--encoding"))) {
             o.encoding = v;
         } else if ((v = cli_opt(argc, argv, &i, "--jobs"))) {
@@ -155,14 +151,9 @@ int cmd_impact(cli *c, int argc, char **argv)
             if (l < 0)
                 return EXIT_USAGE;
         } else if (argv[i][0] == '-' && argv[i][1]) {
-            cli_error(c, "unknown option '%s'", argv[i]);
-            fputs(usage_text, stderr);
+            return cli_usage(c, usage_text, "unknown option '%s'", argv[i]);
+        } else if (cli_one_input(c, &o.input, argv[i], "population") != 0) {
             return EXIT_USAGE;
-        } else if (o.input) {
-            cli_error(c, "one population at a time ('%s' and '%s')", o.input, argv[i]);
-            return EXIT_USAGE;
-        } else {
-            o.input = argv[i];
         }
     }
     const char *missing = !o.baseline || !*o.baseline ? "which rules are in force? add --baseline (e.g. --baseline guangdong)"
@@ -171,9 +162,7 @@ int cmd_impact(cli *c, int argc, char **argv)
                               ? "no population: name a JSON Lines or CSV ledger, - for standard input, or --store DB"
                               : NULL;
     if (missing) {
-        cli_error(c, "%s", missing);
-        fputs(usage_text, stderr);
-        return EXIT_USAGE;
+        return cli_usage(c, usage_text, "%s", missing);
     }
     if (o.input && o.store) {
         cli_error(c, "one population at a time: the ledger '%s' or --store %s", o.input, o.store);

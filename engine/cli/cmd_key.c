@@ -149,9 +149,8 @@ int cmd_key(cli *c, int argc, char **argv)
     const char *sub = NULL, *alg = NULL, *out = NULL, *db = NULL, *file = NULL;
     for (int i = 1; i < argc; i++) {
         const char *v;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage_text, stdout);
-            return 0;
+        if (cli_is_help(argv[i])) {
+            return cli_help(usage_text);
         } else if ((v = cli_opt(argc, argv, &i, "--alg"))) {
             alg = v;
         } else if ((v = cli_opt(argc, argv, &i, "--out"))) {
@@ -163,15 +162,11 @@ int cmd_key(cli *c, int argc, char **argv)
         } else if (sub && strcmp(sub, "new") && argv[i][0] != '-' && !file) {
             file = argv[i];
         } else {
-            cli_error(c, "unexpected '%s'", cli_shown(argv[i]));
-            fputs(usage_text, stderr);
-            return EXIT_USAGE;
+            return cli_usage(c, usage_text, "unexpected '%s'", cli_shown(argv[i]));
         }
     }
     if (!sub) {
-        cli_error(c, "say what to do: key new, key show or key trust");
-        fputs(usage_text, stderr);
-        return EXIT_USAGE;
+        return cli_usage(c, usage_text, "say what to do: key new, key show or key trust");
     }
     if (!strcmp(sub, "new"))
         return key_new(c, alg, out);

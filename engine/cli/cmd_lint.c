@@ -32,18 +32,15 @@ int cmd_lint(cli *c, int argc, char **argv)
     cli_key_paths key_paths = {{NULL}, 0};
     for (int i = 1; i < argc; i++) {
         const char *v;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage_text, stdout);
-            return 0;
+        if (cli_is_help(argv[i])) {
+            return cli_help(usage_text);
         } else if ((v = cli_opt(argc, argv, &i, "--today"))) {
             today = v;
         } else if ((v = cli_opt(argc, argv, &i, "--ruleset-key"))) {
             if (cli_key_path(c, &key_paths, v) != 0)
                 return EXIT_USAGE;
         } else if (argv[i][0] == '-' && argv[i][1]) {
-            cli_error(c, "unknown option '%s'", argv[i]);
-            fputs(usage_text, stderr);
-            return EXIT_USAGE;
+            return cli_usage(c, usage_text, "unknown option '%s'", argv[i]);
         } else {
             npaths++;
         }

@@ -95,9 +95,8 @@ int cmd_serve(cli *c, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *v;
         unsigned long long n;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(serve_usage, stdout);
-            return 0;
+        if (cli_is_help(argv[i])) {
+            return cli_help(serve_usage);
         } else if ((v = cli_opt(argc, argv, &i, "--listen"))) {
             listen_addr = v;
         } else if ((v = cli_opt(argc, argv, &i, "--db"))) {
@@ -147,9 +146,7 @@ int cmd_serve(cli *c, int argc, char **argv)
         } else if ((v = cli_opt(argc, argv, &i, "--checkpoint-file"))) {
             cfg.checkpoint_file = v;
         } else {
-            cli_error(c, "unexpected '%s'", argv[i]);
-            fputs(serve_usage, stderr);
-            return EXIT_USAGE;
+            return cli_usage(c, serve_usage, "unexpected '%s'", argv[i]);
         }
     }
     if (!*listen_addr) {
@@ -280,9 +277,8 @@ int cmd_token(cli *c, int argc, char **argv)
     const char *tokens = getenv("YUANZHU_TOKENS");
     for (int i = 1; i < argc; i++) {
         const char *v;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(token_usage, stdout);
-            return 0;
+        if (cli_is_help(argv[i])) {
+            return cli_help(token_usage);
         } else if ((v = cli_opt(argc, argv, &i, "--operator"))) {
             op = v;
         } else if ((v = cli_opt(argc, argv, &i, "--role"))) {
@@ -296,20 +292,14 @@ int cmd_token(cli *c, int argc, char **argv)
         } else if (!sub && !strcmp(argv[i], "add")) {
             sub = argv[i];
         } else {
-            cli_error(c, "unexpected '%s'", argv[i]);
-            fputs(token_usage, stderr);
-            return EXIT_USAGE;
+            return cli_usage(c, token_usage, "unexpected '%s'", argv[i]);
         }
     }
     if (!sub) {
-        cli_error(c, "say what to do: token add");
-        fputs(token_usage, stderr);
-        return EXIT_USAGE;
+        return cli_usage(c, token_usage, "say what to do: token add");
     }
     if (!op || !*op || !role || !*role) {
-        cli_error(c, "a token needs --operator ID and --role ROLE");
-        fputs(token_usage, stderr);
-        return EXIT_USAGE;
+        return cli_usage(c, token_usage, "a token needs --operator ID and --role ROLE");
     }
     const char *path = tokens && *tokens ? tokens : "yuanzhu.tokens";
     char tok[128], err[512];

@@ -41,9 +41,8 @@ int cmd_show(cli *c, int argc, char **argv)
     bool input = false, json = false;
     for (int i = 1; i < argc; i++) {
         const char *v;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(show_usage, stdout);
-            return 0;
+        if (cli_is_help(argv[i])) {
+            return cli_help(show_usage);
         } else if ((v = cli_opt(argc, argv, &i, "--db"))) {
             db = v;
         } else if (!strcmp(argv[i], "--input")) {
@@ -53,15 +52,11 @@ int cmd_show(cli *c, int argc, char **argv)
         } else if (argv[i][0] != '-' && !id) {
             id = argv[i];
         } else {
-            cli_error(c, "unexpected '%s'", argv[i]);
-            fputs(show_usage, stderr);
-            return EXIT_USAGE;
+            return cli_usage(c, show_usage, "unexpected '%s'", argv[i]);
         }
     }
     if (!id) {
-        cli_error(c, "which decision? give its id");
-        fputs(show_usage, stderr);
-        return EXIT_USAGE;
+        return cli_usage(c, show_usage, "which decision? give its id");
     }
     if (input && json) {
         cli_error(c, "--json prints the determination, --input the record: choose one");

@@ -112,10 +112,9 @@ int cmd_sign(cli *c, int argc, char **argv)
     int code = 0, nfolders = 0;
     for (int i = 1; i < argc && !code; i++) {
         const char *v;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage_text, stdout);
+        if (cli_is_help(argv[i])) {
             cli_keys_free(&ks);
-            return 0;
+            return cli_help(usage_text);
         } else if ((v = cli_opt(argc, argv, &i, "--key"))) {
             if (ks.n) {
                 cli_error(c, "one --key at a time (a second signer signs the folder again with theirs)");
@@ -123,9 +122,7 @@ int cmd_sign(cli *c, int argc, char **argv)
             } else
                 code = cli_key_add(c, &ks, v);
         } else if (argv[i][0] == '-') {
-            cli_error(c, "unknown option '%s'", cli_shown(argv[i]));
-            fputs(usage_text, stderr);
-            code = EXIT_USAGE;
+            code = cli_usage(c, usage_text, "unknown option '%s'", cli_shown(argv[i]));
         } else {
             nfolders++;
         }

@@ -27,9 +27,8 @@ int cmd_init(cli *c, int argc, char **argv)
     const char *db = NULL, *hash = "sha256", *chain = NULL;
     for (int i = 1; i < argc; i++) {
         const char *v;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(init_usage, stdout);
-            return 0;
+        if (cli_is_help(argv[i])) {
+            return cli_help(init_usage);
         } else if ((v = cli_opt(argc, argv, &i, "--db"))) {
             db = v;
         } else if ((v = cli_opt(argc, argv, &i, "--chain-key"))) {
@@ -37,9 +36,7 @@ int cmd_init(cli *c, int argc, char **argv)
         } else if ((v = cli_opt(argc, argv, &i, "--hash"))) {
             hash = v;
         } else {
-            cli_error(c, "unexpected '%s'", argv[i]);
-            fputs(init_usage, stderr);
-            return EXIT_USAGE;
+            return cli_usage(c, init_usage, "unexpected '%s'", argv[i]);
         }
     }
     if (strcmp(hash, "sha256") && strcmp(hash, "sm3")) {
@@ -171,11 +168,10 @@ int cmd_audit(cli *c, int argc, char **argv)
     int code = 0;
     for (int i = 1; i < argc && !code; i++) {
         const char *v;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(audit_usage, stdout);
+        if (cli_is_help(argv[i])) {
             cli_keys_free(&keys);
             cli_keys_free(&pubkeys);
-            return 0;
+            return cli_help(audit_usage);
         } else if ((v = cli_opt(argc, argv, &i, "--db"))) {
             db = v;
         } else if ((v = cli_opt(argc, argv, &i, "--expect-head"))) {
@@ -193,15 +189,11 @@ int cmd_audit(cli *c, int argc, char **argv)
         } else if (!sub && (!strcmp(argv[i], "verify") || !strcmp(argv[i], "head") || !strcmp(argv[i], "checkpoint"))) {
             sub = argv[i];
         } else {
-            cli_error(c, "unexpected '%s'", argv[i]);
-            fputs(audit_usage, stderr);
-            code = EXIT_USAGE;
+            code = cli_usage(c, audit_usage, "unexpected '%s'", argv[i]);
         }
     }
     if (!code && !sub) {
-        cli_error(c, "say what to do: audit verify, audit checkpoint, or audit head");
-        fputs(audit_usage, stderr);
-        code = EXIT_USAGE;
+        code = cli_usage(c, audit_usage, "say what to do: audit verify, audit checkpoint, or audit head");
     }
     const char *path = cli_db_path(db);
     if (!code && checkpoint && (strcmp(sub, "verify") || !pubkeys.n)) {
@@ -314,9 +306,8 @@ int cmd_replay(cli *c, int argc, char **argv)
     int jobs = 0;
     for (int i = 1; i < argc; i++) {
         const char *v;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(replay_usage, stdout);
-            return 0;
+        if (cli_is_help(argv[i])) {
+            return cli_help(replay_usage);
         } else if ((v = cli_opt(argc, argv, &i, "--db"))) {
             db = v;
         } else if ((v = cli_opt(argc, argv, &i, "--jobs"))) {
@@ -335,15 +326,11 @@ int cmd_replay(cli *c, int argc, char **argv)
         } else if (argv[i][0] != '-' && !id) {
             id = argv[i];
         } else {
-            cli_error(c, "unexpected '%s'", argv[i]);
-            fputs(replay_usage, stderr);
-            return EXIT_USAGE;
+            return cli_usage(c, replay_usage, "unexpected '%s'", argv[i]);
         }
     }
     if (!id && !all && !(from && to)) {
-        cli_error(c, "name a decision id, or --all, or --from DATE --to DATE");
-        fputs(replay_usage, stderr);
-        return EXIT_USAGE;
+        return cli_usage(c, replay_usage, "name a decision id, or --all, or --from DATE --to DATE");
     }
     if (id && (all || from || to)) {
         cli_error(c, "give a decision id or a range, not both");
@@ -526,9 +513,8 @@ int cmd_history(cli *c, int argc, char **argv)
     bool json = false;
     for (int i = 1; i < argc; i++) {
         const char *v;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(history_usage, stdout);
-            return 0;
+        if (cli_is_help(argv[i])) {
+            return cli_help(history_usage);
         } else if ((v = cli_opt(argc, argv, &i, "--db"))) {
             db = v;
         } else if (!strcmp(argv[i], "--json")) {
@@ -536,15 +522,11 @@ int cmd_history(cli *c, int argc, char **argv)
         } else if (argv[i][0] != '-' && !person) {
             person = argv[i];
         } else {
-            cli_error(c, "unexpected '%s'", argv[i]);
-            fputs(history_usage, stderr);
-            return EXIT_USAGE;
+            return cli_usage(c, history_usage, "unexpected '%s'", argv[i]);
         }
     }
     if (!person) {
-        cli_error(c, "whose history? give a resident ID number");
-        fputs(history_usage, stderr);
-        return EXIT_USAGE;
+        return cli_usage(c, history_usage, "whose history? give a resident ID number");
     }
     yz_store *st;
     int code = cli_open_existing(c, cli_db_path(db), &st);

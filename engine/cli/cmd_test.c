@@ -38,9 +38,8 @@ int cmd_test(cli *c, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *v;
         int l;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage_text, stdout);
-            return 0;
+        if (cli_is_help(argv[i])) {
+            return cli_help(usage_text);
         } else if ((v = cli_opt(argc, argv, &i, "--filter"))) {
             opts.filter = v;
         } else if ((v = cli_opt(argc, argv, &i, "--records"))) {
@@ -51,9 +50,7 @@ int cmd_test(cli *c, int argc, char **argv)
             if (l < 0)
                 return EXIT_USAGE;
         } else if (argv[i][0] == '-' && argv[i][1]) {
-            cli_error(c, "unknown option '%s'", argv[i]);
-            fputs(usage_text, stderr);
-            return EXIT_USAGE;
+            return cli_usage(c, usage_text, "unknown option '%s'", argv[i]);
         } else if (npaths < 256) {
             paths[npaths++] = argv[i];
         }

@@ -10,11 +10,8 @@
 #  - a second run records nothing new; a batch killed with SIGKILL and run again ends with every
 #    record decided exactly once and a chain that verifies.
 set -u
-cd "$(dirname "$0")/../.."
-YZ=$(pwd)/${YZ_BIN:-bin/yuanzhu}
-T=$(mktemp -d "${TMPDIR:-/tmp}/yz-batch.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-. tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+suite_init batch
 same() { # same NAME FILE_A FILE_B
     if cmp -s "$2" "$3"; then ok; else bad "$1: $2 and $3 differ"; diff "$2" "$3" | head -5; fi
 }

@@ -8,14 +8,10 @@
 # extra delay, i.e. somewhere inside the next transaction, its commit, or the skipping of records
 # decided by earlier runs.  YZ_CRASH_N sets the number of records (default 200000).
 set -u
-cd "$(dirname "$0")/../.."
-YZ=$(pwd)/${YZ_BIN:-bin/yuanzhu}
+. "$(dirname "$0")/../lib.sh"
+suite_init crash
 N=${YZ_CRASH_N:-200000}
-T=$(mktemp -d "${TMPDIR:-/tmp}/yz-crash.XXXXXX")
-trap 'rm -rf "$T"' EXIT
 export YUANZHU_OPERATOR=crash-test
-fail=0
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 count() { sqlite3 "$T/k.db" "SELECT count(*) FROM decisions" 2> /dev/null || echo 0; }
 
 # N distinct applicants: the 50 good records of the batch ledger, names numbered

@@ -21,10 +21,8 @@
 #                  their threads (replay --all too); serve refuses to start, saying why
 # Every check asserts the exit status and the message.  Runs in well under a minute.
 set -u
-cd "$(dirname "$0")/../.."
-ROOT=$(pwd)
-YZ=$ROOT/${YZ_BIN:-bin/yuanzhu}
-T=$(mktemp -d "${TMPDIR:-/tmp}/yz-faults.XXXXXX")
+. "$(dirname "$0")/../lib.sh"
+suite_init faults
 chmod 755 "$T"
 cleanup() {
     touch "$T/release" # a lock holder still waiting lets go
@@ -36,7 +34,6 @@ trap cleanup EXIT
 export YUANZHU_HOME=$ROOT YUANZHU_OPERATOR=fault-test
 unset YUANZHU_DB YUANZHU_BUSY_TIMEOUT_MS YUANZHU_TEST_MAX_PAGES
 REC=$ROOT/schemas/examples/applicant.yaml
-. tests/lib.sh
 # the decisions of a store, and the audit events that record decisions: always equal
 decisions() { sqlite3 "$1" "SELECT count(*) FROM decisions"; }
 events() { sqlite3 "$1" "SELECT count(*) FROM audit WHERE kind = 'decision'"; }

@@ -11,14 +11,8 @@
 # Every command runs under `timeout` and /usr/bin/time: a hang or a memory blow-up fails the check
 # instead of stalling CI.
 set -u
-cd "$(dirname "$0")/../.."
-ROOT=$(pwd)
-case ${YZ_BIN:-bin/yuanzhu} in
-/*) YZ=${YZ_BIN} ;;
-*) YZ=$ROOT/${YZ_BIN:-bin/yuanzhu} ;;
-esac
-T=$(mktemp -d "${TMPDIR:-/tmp}/yz-hostile.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/../lib.sh"
+suite_init hostile
 EVIL=tests/hostile/evil
 FILES=tests/hostile/files
 AS_OF=2025-06-15
@@ -29,7 +23,6 @@ case $YZ in
 *asan*) # the sanitizers: shadow memory, and several times slower
     LIMIT_S=80 SLOW_S=40 MAX_KB=1500000 ;;
 esac
-. tests/lib.sh
 
 # run COMMAND...: runs it bounded; sets code, secs, kb; stdout in $T/out, stderr in $T/err
 run() {

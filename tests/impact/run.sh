@@ -17,12 +17,8 @@
 #    in the screenshot and no console message (tests/impact/test_html.py).
 # Ledgers come from tests/impact/gen.py (deterministic); nothing here reads ../shared.
 set -u
-cd "$(dirname "$0")/../.."
-ROOT=$(pwd)
-YZ=$ROOT/${YZ_BIN:-bin/yuanzhu}
-T=$(mktemp -d "${TMPDIR:-/tmp}/yz-impact.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-. tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+suite_init impact
 D=2026-06-15
 GEN="python3 tests/impact/gen.py"
 export YUANZHU_OPERATOR=impact-test

@@ -14,23 +14,13 @@ from PIL import Image
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from browser import Browser  # noqa: E402
+from checks import check, finish  # noqa: E402
 
 REPORT, T = os.path.abspath(sys.argv[1]), sys.argv[2]
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 OUT = os.path.join(ROOT, "build/impact-report")
 os.makedirs(OUT, exist_ok=True)
 CHARTS = ("chart-target", "chart-cost", "chart-regions", "chart-buckets")
-passed = failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: html: %s%s" % (name, (": " + str(detail)[:600]) if detail else ""), flush=True)
-    return cond
 
 
 def ink(png, rect, ratio):
@@ -50,7 +40,7 @@ try:
     B = Browser(T, ["--window-size=1100,1000", "--lang=zh-CN"])
 except Exception as e:  # noqa
     check("chromium starts under chromedriver", False, e)
-    print("html: %d passed, %d failed" % (passed, failed))
+    finish("html")
     sys.exit(1)
 try:
     # the control page: the console check sees an error and a fetch the page's policy refuses
@@ -114,5 +104,4 @@ try:
     check("it prints as a PDF of a few A4 pages", pdf.startswith(b"%PDF") and 2 <= pages <= 40, pages)
 finally:
     B.close()
-print("html: %d passed, %d failed (screenshots in build/impact-report/)" % (passed, failed))
-sys.exit(1 if failed else 0)
+sys.exit(finish("html", " (screenshots in build/impact-report/)"))

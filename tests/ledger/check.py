@@ -24,23 +24,19 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import fixtures  # noqa: E402
+from checks import check, fail, finish  # noqa: E402
 
 YZ = os.environ.get("YZ_BIN", "bin/yuanzhu")
 T = tempfile.mkdtemp(prefix="yz-ledger.")
 DB = os.path.join(T, "ledger.db")
 OPERATOR = 'gz"0042\\x'  # a quote and a backslash: history --json must still be JSON
-passed = failed = 0
 
 
 def ok(cond, what, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: %s%s" % (what, (": " + str(detail)[:600]) if detail else ""))
-    return cond
+    """check() with the condition first, as this script's checks are written"""
+    return check(what, cond, detail)
 
 
 def yz(*args, check_rc=0, text=True):
@@ -50,9 +46,7 @@ def yz(*args, check_rc=0, text=True):
     if text:
         r.stdout = r.stdout.decode("utf-8")
     if check_rc is not None and r.returncode != check_rc:
-        print("FAIL: yuanzhu %s: exit %d, expected %d: %s" % (" ".join(args), r.returncode, check_rc, r.stderr[-400:]))
-        global failed
-        failed += 1
+        fail("yuanzhu %s: exit %d, expected %d: %s" % (" ".join(args), r.returncode, check_rc, r.stderr[-400:]))
     return r
 
 
@@ -345,6 +339,6 @@ for what, out in [("due", yz("due", "--db", DB, "--by", "2026-12-31").stdout),
     ok("\x1b" not in out and "\u202e" not in out, "%s shows a name's control characters escaped" % what)
 ok("赵" in yz("due", "--db", DB, "--by", "2026-12-31").stdout, "due still names the person")
 
-print("ledger: %d passed, %d failed" % (passed, failed))
+status = finish("ledger")
 subprocess.run(["rm", "-rf", T])
-sys.exit(1 if failed else 0)
+sys.exit(status)

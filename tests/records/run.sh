@@ -9,11 +9,8 @@
 #   inject   operator ids are checked before anything is recorded, and record values, rule error
 #            texts and file names are shown escaped: no forged lines, no escape sequences
 set -u
-cd "$(dirname "$0")/../.."
-YZ=$(pwd)/${YZ_BIN:-bin/yuanzhu}
-T=$(mktemp -d "${TMPDIR:-/tmp}/yz-records.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-. tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+suite_init records
 export YUANZHU_OPERATOR=records-test
 REC=schemas/examples/applicant.yaml
 D=2025-06-15

@@ -9,11 +9,9 @@
 # engine's verdicts come from batch --no-record (its rejects file) and, for single JSON and YAML
 # files, from check --no-record.
 set -u
-cd "$(dirname "$0")/../.."
-YZ=$(pwd)/${YZ_BIN:-bin/yuanzhu}
+. "$(dirname "$0")/../lib.sh"
+suite_init schema
 PY=/usr/bin/python3 # Debian's: python3-jsonschema and python3-yaml live there (make test installs them)
-T=$(mktemp -d "${TMPDIR:-/tmp}/yz-schema.XXXXXX")
-trap 'rm -rf "$T"' EXIT
 SCHEMA=schemas/applicant-record.v1.schema.json
 "$PY" -c 'import jsonschema, yaml' || { echo "schema: FAIL: $PY has no jsonschema or yaml (python3-jsonschema, python3-yaml)"; exit 1; }
 

@@ -1,20 +1,13 @@
-# tests/serve/common.py: what the service's test scripts share: the counters and check(), where
-# the binary is, and starting `yuanzhu serve` and waiting for the address it prints.
-import os, re, subprocess, time
+# tests/serve/common.py: what the service's test scripts share: the counters and check() (from
+# tests/checks.py), where the binary is, and starting `yuanzhu serve` and waiting for the address
+# it prints.
+import os, re, subprocess, sys, time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from checks import check, counts  # noqa: E402,F401  (the serve scripts import them from here)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 YZ = os.path.join(ROOT, os.environ.get("YZ_BIN", "bin/yuanzhu"))
-counts = {"passed": 0, "failed": 0}
-
-
-def check(name, cond, detail=""):
-    """counts one assertion; prints the failed ones with what was seen"""
-    if cond:
-        counts["passed"] += 1
-    else:
-        counts["failed"] += 1
-        print("FAIL: %s%s" % (name, (": " + str(detail)[:800]) if detail else ""), flush=True)
-    return cond
 
 
 def start_serve(args, log_path, env=None):

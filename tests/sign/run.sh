@@ -12,11 +12,8 @@
 #   a keyed (HMAC) chain: a forger without the secret is caught, one with it (openssl) is not;
 #   a version 1 store migrated to version 2.
 set -u
-cd "$(dirname "$0")/../.."
-YZ=$(pwd)/${YZ_BIN:-bin/yuanzhu}
-T=$(mktemp -d "${TMPDIR:-/tmp}/yz-sign.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-. tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+suite_init sign
 . tests/sign/forge.sh
 
 H=$T/home

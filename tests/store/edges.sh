@@ -9,11 +9,8 @@
 #   damaged  replay --all reports a decision that cannot be read back and goes on, with counts
 #   person   audit verify: a decision whose id_number is not the person of its stored input
 set -u
-cd "$(dirname "$0")/../.."
-YZ=$(pwd)/${YZ_BIN:-bin/yuanzhu}
-T=$(mktemp -d "${TMPDIR:-/tmp}/yz-edges.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-. tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+suite_init edges
 export YUANZHU_OPERATOR=edges-test
 REC=schemas/examples/applicant.yaml
 D=2025-06-15

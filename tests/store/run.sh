@@ -4,11 +4,8 @@
 # (update, delete, insert, swap, truncate); an SM3 store; two concurrent recorders; a recorder
 # killed in the middle of its work.
 set -u
-cd "$(dirname "$0")/../.."
-YZ=$(pwd)/${YZ_BIN:-bin/yuanzhu}
-T=$(mktemp -d "${TMPDIR:-/tmp}/yz-store.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-. tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+suite_init store
 
 # a private home so policy files can be edited "afterwards" without touching the tree
 H=$T/home

@@ -11,15 +11,11 @@
 # for SM3 stores.  No suppressions are needed: the static archives (STATIC=1) carry symbols, and
 # nothing in them is reported.
 set -u
-cd "$(dirname "$0")/../.."
-YZ=$(pwd)/${YZ_BIN:-bin/yuanzhu}
-T=$(mktemp -d "${TMPDIR:-/tmp}/yz-valgrind.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/../lib.sh"
+suite_init valgrind
 export YUANZHU_HOME=$(pwd) YUANZHU_OPERATOR=valgrind-test
 VG="valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect,possible --show-leak-kinds=definite,indirect,possible --error-exitcode=99 --num-callers=30"
 REC=schemas/examples/applicant.yaml
-pass=0
-fail=0
 # run NAME WANT_EXIT COMMAND...: the command under memcheck; its own exit status must be WANT_EXIT
 # and memcheck must report nothing (exit 99 and a report otherwise)
 run() {
