@@ -108,7 +108,7 @@ for op in "$FORGED" "$ESC" "$RLO" "$(printf '%070d' 0)" " gz-1"; do
     [ "$(wc -l < "$T/err")" = 1 ] && ok || bad "the refusal is not one line: $(cat "$T/err")"
     no_byte "operator refusal" "$T/err" '033'
     grep -q '^已记录' "$T/out" "$T/err" && bad "a forged confirmation line was printed" || ok
-    "$YZ" batch --province guangdong --as-of $D --db "$T/inj.db" --operator "$op" --quiet tests/batch/ledger.jsonl > /dev/null 2>&1
+    "$YZ" batch --province guangdong --as-of $D --db "$T/inj.db" --operator "$op" --quiet --rejects "$T/inj.rejects" tests/batch/ledger.jsonl > /dev/null 2>&1
     [ $? = 2 ] && [ ! -e "$T/inj.db" ] && ok || bad "batch recorded with a refused operator id"
 done
 expect "the forged line is shown escaped" 2 'gz-1\n已记录：决定编号 FAKE' "$YZ" check --province guangdong --as-of $D --db "$T/inj.db" --operator "$FORGED" "$REC"

@@ -255,7 +255,7 @@ expect "a key given on the command line does not override the store's trust" 3 "
     "$YZ" check --province guangdong --as-of 2025-06-15 --db "$T/s2.db" --ruleset-key "$T/aud.pub" "$REC"
 n=$(sqlite3 "$S" "SELECT count(*) FROM decisions")
 expect "batch: a trusting store refuses an unsigned ruleset" 3 "records only rulesets signed" \
-    "$YZ" batch --province guangdong/guangzhou --as-of 2025-06-15 --db "$S" --quiet tests/batch/ledger.jsonl
+    "$YZ" batch --province guangdong/guangzhou --as-of 2025-06-15 --db "$S" --quiet --rejects "$T/gz.rejects" tests/batch/ledger.jsonl
 expect "audit verify checks the recorded signatures" 0 "ok: " "$YZ" audit verify --db "$S"
 cp "$S" "$T/s3.db"
 sqlite3 "$T/s3.db" "DROP TRIGGER ruleset_signatures_no_update; UPDATE ruleset_signatures SET note = replace(note, 'yuanzhu ruleset guangdong', 'yuanzhu ruleset guangdong ')"
@@ -270,7 +270,7 @@ expect "lint: a file changed after signing" 3 "policy.yaml: error: changed after
 expect "check refuses a ruleset changed after signing" 3 "nothing was decided" \
     "$YZ" check --province guangdong --as-of 2025-08-01 --db "$S" "$REC"
 expect "batch refuses a ruleset changed after signing" 3 "changed after the ruleset was signed" \
-    "$YZ" batch --province guangdong --as-of 2025-06-15 --db "$S" --quiet tests/batch/ledger.jsonl
+    "$YZ" batch --province guangdong --as-of 2025-06-15 --db "$S" --quiet --rejects "$T/gd.rejects" tests/batch/ledger.jsonl
 [ "$(sqlite3 "$S" "SELECT count(*) FROM decisions")" = "$n" ] && ok || bad "a decision was recorded with a changed ruleset"
 sed -i '$ d' "$G/policy.yaml"
 expect "restored, it decides again" 0 "已记录" "$YZ" check --province guangdong --as-of 2025-08-01 --db "$S" "$REC"

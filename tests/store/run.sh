@@ -61,7 +61,7 @@ expect "replay --all names it" 1 "(seq $last_a," "$YZ" replay --db "$T/m2.db" --
 P=$T/p.db
 for day in 01 02 03 04; do
     for home in "$H" "$(pwd)"; do
-        YUANZHU_HOME=$home "$YZ" batch --quiet --province guangdong --as-of 2026-06-$day --db "$P" tests/batch/ledger.jsonl > /dev/null 2>&1
+        YUANZHU_HOME=$home "$YZ" batch --quiet --province guangdong --as-of 2026-06-$day --db "$P" --rejects "$T/p.rejects" tests/batch/ledger.jsonl > /dev/null 2>&1
     done
 done
 [ "$(sqlite3 "$P" "SELECT count(*) FROM decisions")" = 400 ] || bad "test setup: expected 400 decisions, got $(sqlite3 "$P" "SELECT count(*) FROM decisions")"
