@@ -15,6 +15,7 @@
 #include "yz_util.h"
 
 #define RCHUNK 128
+#define KEEP_FILESETS 8
 
 /* a ruleset's stored files, shared by the chunks of the decisions made with it */
 typedef struct fileset {
@@ -58,7 +59,10 @@ typedef struct rall {
     int nworkers, started;
     rworker *workers;
     rchunk *cur;     /* being filled */
-    fileset *fs;     /* of the last decision copied */
+    /* the filesets of the last rulesets met (the reader holds a reference to each), so that
+       decisions of a few rulesets interleaved do not copy their files again and again */
+    fileset *fs[KEEP_FILESETS];
+    int nfs, next_fs;
     bool stop;       /* the caller's function asked to stop */
 } rall;
 
@@ -77,11 +81,19 @@ static void fileset_release(fileset *fs)
 
 static fileset *fileset_of(rall *A, const yz_stored *s)
 {
-    if (A->fs && !strcmp(A->fs->ruleset, s->ruleset))
-        return A->fs;
-    fileset_release(A->fs); /* the reader's reference to the previous one */
+    for (int i = 0; i < A->nfs; i++)
+        if (!strcmp(A->fs[i]->ruleset, s->ruleset))
+            return A->fs[i];
+    int slot;
+    if (A->nfs < KEEP_FILESETS) {
+        slot = A->nfs++;
+    } else {
+        slot = A->next_fs; /* the oldest: the reader gives up its reference */
+        A->next_fs = (slot + 1) % KEEP_FILESETS;
+        fileset_release(A->fs[slot]);
+    }
     fileset *fs = yz_calloc(1, sizeof *fs);
-    atomic_init(&fs->refs, 1); /* the reader's own reference, given up when it moves on */
+    atomic_init(&fs->refs, 1); /* the reader's own, until it drops the fileset from fs[] */
     fs->ruleset = yz_strdup(s->ruleset);
     fs->n = s->nfiles;
     fs->files = yz_calloc(s->nfiles ? s->nfiles : 1, sizeof *fs->files);
@@ -94,7 +106,7 @@ static fileset *fileset_of(rall *A, const yz_stored *s)
         fs->own[2 * i + 1] = data;
         fs->files[i] = (yz_file){path, data, s->files[i].len};
     }
-    A->fs = fs;
+    A->fs[slot] = fs;
     return fs;
 }
 
@@ -257,7 +269,8 @@ int yz_replay_all(yz_store *st, const yz_scan *q, const yz_replay_all_options *o
     for (int i = 0; i < A.nworkers; i++)
         if (A.workers[i].running)
             pthread_join(A.workers[i].th, NULL);
-    fileset_release(A.fs);
+    for (int i = 0; i < A.nfs; i++)
+        fileset_release(A.fs[i]);
     for (int i = 0; i < A.nworkers; i++)
         yz_replayer_free(A.workers[i].rp);
     yz_free(A.workers);
