@@ -173,15 +173,16 @@ check: deps-check deps-test
 	@YZ_BIN=bin/yuanzhu-asan YZ_UNIT=build-asan/unit ASAN_OPTIONS=$(CHECK_SAN) UBSAN_OPTIONS=$(CHECK_SAN):print_stacktrace=1 \
 	    tests/run.sh
 
-# batch is the only part with threads (a reader, workers, a writer): its suites and the unit tests
-# (which run yz_batch_run too) under ThreadSanitizer, in a build of their own; a report ends the
-# process with 99 as in make check (the crash suite on 60,000 records: instrumented, it runs several times slower)
+# the threaded parts under ThreadSanitizer, in a build of their own: batch (a reader, workers, a
+# writer) with its crash suite, replay --all (tests/store), impact, and the unit tests (which run
+# yz_batch_run too); a report ends the process with 99 as in make check (the crash suite on 60,000
+# records: instrumented, it runs several times slower)
 TSAN_OPTS = halt_on_error=1:exitcode=99:second_deadlock_stack=1
 tsan: deps-check deps-test
 	@$(MAKE) --no-print-directory BUILD=build-tsan BIN=bin/yuanzhu-tsan CC=clang \
 	    CFLAGS="-O1 -g -fsanitize=thread -fno-omit-frame-pointer" LDFLAGS="-fsanitize=thread" SO_LDFLAGS= all unit
 	@export YZ_BIN=bin/yuanzhu-tsan TSAN_OPTIONS=$(TSAN_OPTS); \
-	    build-tsan/unit && tests/batch/run.sh && YZ_CRASH_N=60000 tests/crash/run.sh && echo "tsan: no data race reported"
+	    build-tsan/unit && tests/batch/run.sh && tests/store/run.sh && tests/impact/run.sh && YZ_CRASH_N=60000 tests/crash/run.sh && echo "tsan: no data race reported"
 
 valgrind: deps-check
 	@$(MAKE) --no-print-directory all
