@@ -542,7 +542,8 @@ YZ_API void yz_replayer_free(yz_replayer *r);
 /* Replays every decision a scan of the store finds (q: which ones; input, output and files are
  * read whatever q says), on jobs threads (0: one per CPU), each with a replayer of its own.
  * on_result gets each decision in sequence order, from the calling thread, with what
- * yz_replayer_run returned for it (rc, diff, d); a non-zero return stops the walk.  Returns what
+ * yz_replayer_run returned for it (rc, diff, d); a non-zero return stops the walk.  Returns
+ * YZ_EUSAGE when q's from or to is not a real date (or from is after to), else what
  * yz_store_scan returns (YZ_EFAILED: damaged decisions were left out, one error each in d). */
 typedef struct yz_replay_all_options {
     const char *home;       /* for rules_path */

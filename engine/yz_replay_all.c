@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "yz_diag.h"
+#include "yz_ledger.h"
 #include "yz_util.h"
 
 #define RCHUNK 128
@@ -235,6 +236,8 @@ static int on_stored(const yz_stored *s, void *ctx)
 
 int yz_replay_all(yz_store *st, const yz_scan *q, const yz_replay_all_options *o, yz_diags *d)
 {
+    if (!ledger_dates_ok(q->from, q->to, "--from", "--to", d))
+        return YZ_EUSAGE;
     rall A;
     memset(&A, 0, sizeof A);
     A.o = o;

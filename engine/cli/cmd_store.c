@@ -390,6 +390,11 @@ int cmd_replay(cli *c, int argc, char **argv)
         yz_replay_all_options ro = {c->home, NULL, jobs, replay_one, &r};
         int rc = yz_replay_all(st, &q, &ro, &d);
         cli_print_diags(c, &d);
+        if (rc == YZ_EUSAGE) {
+            yz_diags_free(&d);
+            yz_store_close(st);
+            return EXIT_USAGE;
+        }
         /* damaged decisions were skipped, one error each, and the others replayed */
         long long damaged = rc == YZ_EFAILED ? (long long)d.n_errors : 0;
         if (r.nomem)

@@ -55,6 +55,9 @@ sqlite3 "$T/m2.db" "DROP TRIGGER decisions_no_update; UPDATE decisions SET outpu
 expect "replay --all finds the one altered output" 1 "4 match, 1 mismatch" "$YZ" replay --db "$T/m2.db" --all
 expect "replay --all names it" 1 "(seq $last_a," "$YZ" replay --db "$T/m2.db" --all
 
+expect "replay --from with a date that does not exist" 2 "--from '2026-13-01' is not a real date" "$YZ" replay --db "$M" --from 2026-13-01 --to 2026-12-31
+expect "replay --from after --to" 2 "--from 2026-12-31 is after --to 2026-12-01" "$YZ" replay --db "$M" --from 2026-12-31 --to 2026-12-01
+
 # replay --all on several threads reports in the order decisions were recorded, whatever the
 # number of threads: 400 decisions of two rulesets (more chunks than threads), three outputs
 # altered far apart
