@@ -6,13 +6,12 @@
  * caller's function in sequence order, so what is reported does not depend on the number of
  * threads.  A ruleset's stored files are copied once per run of decisions made with it and shared
  * by the chunks that need them. */
-#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "yz_diag.h"
 #include "yz_ledger.h"
+#include "yz_pool.h"
 #include "yz_util.h"
 
 #define RCHUNK 128
@@ -38,35 +37,18 @@ typedef struct rjob {
 typedef struct rchunk {
     rjob job[RCHUNK];
     int n;
-    bool done;
-    struct rchunk *next_work, *next_order;
 } rchunk;
-
-typedef struct rworker {
-    struct rall *A;
-    pthread_t th;
-    bool running;
-    yz_replayer *rp;
-} rworker;
 
 typedef struct rall {
     const yz_replay_all_options *o;
-    pthread_mutex_t mu;
-    pthread_cond_t cv_work, cv_done;
-    rchunk *work_head, *work_tail;   /* to be replayed */
-    rchunk *order_head, *order_tail; /* every chunk not yet reported, in order */
-    int in_flight, max_in_flight;
-    bool closed;
-    int nworkers, started;
-    rworker *workers;
-    rchunk *cur;     /* being filled */
+    yz_pool *pool;
+    rchunk *cur; /* being filled */
     /* the filesets of the last rulesets met (the reader holds a reference to each), so that
        decisions of a few rulesets interleaved do not copy their files again and again */
     fileset *fs[KEEP_FILESETS];
     int nfs, next_fs;
-    bool stop;       /* the caller's function asked to stop */
+    bool stop; /* the caller's function asked to stop */
 } rall;
-
 
 static void fileset_release(fileset *fs)
 {
@@ -121,97 +103,48 @@ static void job_free(rjob *j)
     fileset_release(j->fs);
 }
 
-static void replay_chunk(rworker *w, rchunk *c)
+static void *replayer_new(void *arg)
 {
+    const rall *A = arg;
+    return yz_replayer_new(A->o->home, A->o->rules_path);
+}
+
+static void replayer_free(void *rp)
+{
+    yz_replayer_free(rp);
+}
+
+static void replay_chunk(void *rp, void *chunk)
+{
+    rchunk *c = chunk;
     for (int i = 0; i < c->n; i++) {
         rjob *j = &c->job[i];
-        j->rc = yz_replayer_run(w->rp, j->s, &j->diff, &j->d);
+        j->rc = yz_replayer_run(rp, j->s, &j->diff, &j->d);
     }
 }
 
-static void *worker_main(void *p)
+/* the results of a chunk, in sequence order, to the caller's function */
+static void report(void *chunk, void *arg)
 {
-    rworker *w = p;
-    rall *A = w->A;
-    for (;;) {
-        pthread_mutex_lock(&A->mu);
-        while (!A->work_head && !A->closed)
-            pthread_cond_wait(&A->cv_work, &A->mu);
-        rchunk *c = A->work_head;
-        if (c) {
-            A->work_head = c->next_work;
-            if (!A->work_head)
-                A->work_tail = NULL;
-        }
-        pthread_mutex_unlock(&A->mu);
-        if (!c)
-            break;
-        replay_chunk(w, c);
-        pthread_mutex_lock(&A->mu);
-        c->done = true;
-        pthread_cond_broadcast(&A->cv_done);
-        pthread_mutex_unlock(&A->mu);
+    rall *A = arg;
+    rchunk *c = chunk;
+    for (int i = 0; i < c->n; i++) {
+        rjob *j = &c->job[i];
+        if (!A->stop && A->o->on_result(j->s, j->rc, j->diff, &j->d, A->o->ctx))
+            A->stop = true;
+        job_free(j);
     }
-    return NULL;
-}
-
-/* hands the caller the results of the chunks at the head of the order that are done; waits for
- * the head while max_in_flight chunks are in flight, or with all until every chunk is reported */
-static void report(rall *A, bool all)
-{
-    for (;;) {
-        pthread_mutex_lock(&A->mu);
-        while (A->order_head && !A->order_head->done && (all || A->in_flight >= A->max_in_flight))
-            pthread_cond_wait(&A->cv_done, &A->mu);
-        rchunk *c = A->order_head;
-        if (!c || !c->done) {
-            pthread_mutex_unlock(&A->mu);
-            return;
-        }
-        A->order_head = c->next_order;
-        if (!A->order_head)
-            A->order_tail = NULL;
-        A->in_flight--;
-        pthread_mutex_unlock(&A->mu);
-        for (int i = 0; i < c->n; i++) {
-            rjob *j = &c->job[i];
-            if (!A->stop && A->o->on_result(j->s, j->rc, j->diff, &j->d, A->o->ctx))
-                A->stop = true;
-            job_free(j);
-        }
-        yz_free(c);
-    }
+    yz_free(c);
 }
 
 static void dispatch(rall *A)
 {
     rchunk *c = A->cur;
     A->cur = NULL;
-    if (!c || !c->n) {
-        yz_free(c);
-        return;
-    }
-    if (!A->started) { /* no worker thread: replayed here */
-        replay_chunk(&A->workers[0], c);
-        c->done = true;
-    }
-    pthread_mutex_lock(&A->mu);
-    if (A->order_tail)
-        A->order_tail->next_order = c;
+    if (c && c->n)
+        pool_submit(A->pool, c);
     else
-        A->order_head = c;
-    A->order_tail = c;
-    A->in_flight++;
-    if (A->started) {
-        if (A->work_tail)
-            A->work_tail->next_work = c;
-        else
-            A->work_head = c;
-        A->work_tail = c;
-        pthread_cond_signal(&A->cv_work);
-    }
-    pthread_mutex_unlock(&A->mu);
-    report(A, false);
+        yz_free(c);
 }
 
 static int on_stored(const yz_stored *s, void *ctx)
@@ -241,44 +174,15 @@ int yz_replay_all(yz_store *st, const yz_scan *q, const yz_replay_all_options *o
     rall A;
     memset(&A, 0, sizeof A);
     A.o = o;
-    A.nworkers = o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    if (A.nworkers < 1)
-        A.nworkers = 1;
-    A.max_in_flight = 4 * A.nworkers;
-    A.workers = yz_calloc((size_t)A.nworkers, sizeof *A.workers);
-    pthread_mutex_init(&A.mu, NULL);
-    pthread_cond_init(&A.cv_work, NULL);
-    pthread_cond_init(&A.cv_done, NULL);
-    for (int i = 0; i < A.nworkers; i++) {
-        A.workers[i].A = &A;
-        A.workers[i].rp = yz_replayer_new(o->home, o->rules_path);
-    }
-    /* those the system refuses are left out; with none, the calling thread replays */
-    for (int i = 0; i < A.nworkers; i++)
-        if (pthread_create(&A.workers[i].th, NULL, worker_main, &A.workers[i]) == 0) {
-            A.workers[i].running = true;
-            A.started++;
-        }
+    yz_pool_ops ops = {replayer_new, replayer_free, replay_chunk, report, &A};
+    A.pool = pool_new(o->jobs, &ops);
     yz_scan scan = *q;
     scan.input = scan.output = true;
     scan.files = !o->rules_path;
     int rc = yz_store_scan(st, &scan, on_stored, &A, d);
     dispatch(&A);
-    report(&A, true);
-    pthread_mutex_lock(&A.mu);
-    A.closed = true;
-    pthread_cond_broadcast(&A.cv_work);
-    pthread_mutex_unlock(&A.mu);
-    for (int i = 0; i < A.nworkers; i++)
-        if (A.workers[i].running)
-            pthread_join(A.workers[i].th, NULL);
+    pool_free(A.pool);
     for (int i = 0; i < A.nfs; i++)
         fileset_release(A.fs[i]);
-    for (int i = 0; i < A.nworkers; i++)
-        yz_replayer_free(A.workers[i].rp);
-    yz_free(A.workers);
-    pthread_mutex_destroy(&A.mu);
-    pthread_cond_destroy(&A.cv_work);
-    pthread_cond_destroy(&A.cv_done);
     return rc;
 }
