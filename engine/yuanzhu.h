@@ -406,6 +406,9 @@ typedef struct yz_verify_report {
  * say where), YZ_EUSAGE (expect_head is malformed or too short; nothing was checked) or
  * YZ_ESTORE. */
 YZ_API int yz_store_verify(yz_store *st, const char *expect_head, yz_verify_report *rep, yz_diags *d);
+/* The threads verification checks decisions on (0, the default: one per online processor; 1:
+ * the calling thread only).  The report is the same for any number. */
+YZ_API void yz_store_set_jobs(yz_store *st, int jobs);
 YZ_API int yz_store_head(yz_store *st, int64_t *seq, char hash[65], yz_diags *d);
 
 /* ---- what a store can prove against someone who can write it (docs/audit.md) ----

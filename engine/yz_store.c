@@ -12,6 +12,7 @@
 
 #include "yz_diag.h"
 #include "yz_embed.h"
+#include "yz_event.h"
 #include "yz_eval.h"
 #include "yz_hash.h"
 #include "yz_json.h"
@@ -28,7 +29,6 @@
 static const char *const migrations[STORE_VERSION] = {yz_embed_store_v1, yz_embed_store_sign};
 
 #define need_chain_key store_need_chain_key
-#define MAX_BLOB (64u << 20)
 
 typedef struct rcache {
     char ruleset[65];
@@ -66,11 +66,7 @@ struct yz_store {
     char chain_name[48];     /* meta.chain_key: the name of the chain's secret; "" for a plain chain */
     char chain[80];          /* as a checkpoint states it */
     const yz_key *chain_key; /* the secret, once given (yz_store_set_chain_key) */
-    struct {                 /* signature rows a verification found sound, for the decisions that follow */
-        int64_t sig_row, rs_row;
-        char name[48];
-    } sig_ok[4];
-    int nsig_ok;
+    int jobs;                /* verification's threads (yz_store_set_jobs) */
 };
 
 int store_err(yz_store *st, yz_diags *d, const char *what)
@@ -615,6 +611,31 @@ int store_exec(yz_store *st, const char *sql, yz_diags *d, const char *what)
     return exec(st, sql, d, what);
 }
 
+const void *store_col_blob(sqlite3_stmt *s, int i, size_t *n)
+{
+    return col_blob(s, i, n);
+}
+
+void yz_store_set_jobs(yz_store *st, int jobs)
+{
+    st->jobs = jobs;
+}
+
+int store_jobs(const yz_store *st)
+{
+    return st->jobs;
+}
+
+yz_hash_alg store_alg(const yz_store *st)
+{
+    return st->alg;
+}
+
+const yz_key *store_chain_key(const yz_store *st)
+{
+    return st->chain_key;
+}
+
 const char *store_col_text(sqlite3_stmt *s, int i)
 {
     return col_text(s, i);
@@ -653,12 +674,7 @@ static void sha256_hex(const void *data, size_t n, char hex[65])
 
 static void chain_hash(yz_store *st, const char *prev, const char *event, size_t n, char hex[65])
 {
-    size_t nk = 0;
-    const unsigned char *k = st->chain_key ? key_secret(st->chain_key, &nk) : NULL;
-    yz_hasher *h = k ? hasher_new_hmac(st->alg, k, nk) : hasher_new(st->alg);
-    hasher_update(h, prev, 64);
-    hasher_update(h, event, n);
-    hasher_final(h, hex);
+    event_chain_hash(st->alg, st->chain_key, prev, event, n, hex);
 }
 
 /* the dictionary with this id, kept in a small cache: YZ_OK, YZ_EFAILED (there is none: the
@@ -756,89 +772,6 @@ static int insert_audit(yz_store *st, int64_t seq, const char *kind, const char 
         st->head_hash[64] = '\0';
     }
     return YZ_OK;
-}
-
-/* ---- events (the bytes the chain hashes) ---- */
-
-typedef struct rs_event {
-    const char *ruleset, *province, *dict_hash, *recorded_at;
-    const char **paths, **blobs;
-    size_t nfiles;
-    int64_t seq;
-} rs_event;
-
-static void ruleset_event(const rs_event *e, strbuf *sb)
-{
-    jw w;
-    jw_init(&w, sb);
-    jw_obj_begin(&w);
-    JW_KEY(&w, "dict");
-    jw_str(&w, e->dict_hash);
-    JW_KEY(&w, "files");
-    jw_arr_begin(&w);
-    for (size_t i = 0; i < e->nfiles; i++) {
-        jw_obj_begin(&w);
-        JW_KEY(&w, "blob");
-        jw_str(&w, e->blobs[i]);
-        JW_KEY(&w, "path");
-        jw_str(&w, e->paths[i]);
-        jw_obj_end(&w);
-    }
-    jw_arr_end(&w);
-    JW_KEY(&w, "kind");
-    jw_str(&w, "ruleset");
-    JW_KEY(&w, "province");
-    jw_str(&w, e->province);
-    JW_KEY(&w, "recorded_at");
-    jw_str(&w, e->recorded_at);
-    JW_KEY(&w, "ruleset");
-    jw_str(&w, e->ruleset);
-    JW_KEY(&w, "seq");
-    jw_int(&w, e->seq);
-    jw_obj_end(&w);
-}
-
-typedef struct dec_event {
-    const char *as_of, *engine, *id_number, *input_hash, *operator_id, *output_hash, *province, *recorded_at,
-        *ruleset, *target;
-    int64_t seq;
-    const char *signer; /* the key that signed the ruleset, or NULL (then the event has no such key) */
-} dec_event;
-
-static void decision_event(const dec_event *e, strbuf *sb)
-{
-    jw w;
-    jw_init(&w, sb);
-    jw_obj_begin(&w);
-    JW_KEY(&w, "as_of");
-    jw_str(&w, e->as_of);
-    JW_KEY(&w, "engine");
-    jw_str(&w, e->engine);
-    JW_KEY(&w, "id_number");
-    jw_str(&w, e->id_number);
-    JW_KEY(&w, "input");
-    jw_str(&w, e->input_hash);
-    JW_KEY(&w, "kind");
-    jw_str(&w, "decision");
-    JW_KEY(&w, "operator");
-    jw_str(&w, e->operator_id);
-    JW_KEY(&w, "output");
-    jw_str(&w, e->output_hash);
-    JW_KEY(&w, "province");
-    jw_str(&w, e->province);
-    JW_KEY(&w, "recorded_at");
-    jw_str(&w, e->recorded_at);
-    JW_KEY(&w, "ruleset");
-    jw_str(&w, e->ruleset);
-    if (e->signer) {
-        JW_KEY(&w, "ruleset_signer");
-        jw_str(&w, e->signer);
-    }
-    JW_KEY(&w, "seq");
-    jw_int(&w, e->seq);
-    JW_KEY(&w, "target");
-    jw_str(&w, e->target);
-    jw_obj_end(&w);
 }
 
 /* ---- recording ---- */
@@ -967,9 +900,9 @@ static int ruleset_row(yz_store *st, const yz_ruleset *rs, const char *input, co
             sqlite3_finalize(s);
         }
         if (!err) {
-            rs_event e = {id, yz_ruleset_province(rs), dict_hash, when, paths, blobs, n, seq};
+            event_ruleset e = {id, yz_ruleset_province(rs), dict_hash, when, paths, blobs, n, seq};
             strbuf ev = STRBUF_INIT;
-            ruleset_event(&e, &ev);
+            event_ruleset_json(&e, &ev);
             chain_hash(st, prev, ev.buf, ev.len, hash);
             sb_free(&ev);
             err = insert_audit(st, seq, "ruleset", hash, d) != YZ_OK;
@@ -1297,10 +1230,10 @@ static int append_locked(yz_store *st, const yz_packed *pk, const char *operator
         return YZ_ESTORE;
     seq++;
     now_utc(when);
-    dec_event e = {pk->as_of, "yuanzhu " YZ_VERSION, pk->id_number, pk->input_hash, operator_id, pk->output_hash,
+    event_decision e = {pk->as_of, "yuanzhu " YZ_VERSION, pk->id_number, pk->input_hash, operator_id, pk->output_hash,
                    pk->dict->province, when, pk->dict->ruleset, pk->target, seq, pk->dict->signer};
     strbuf ev = STRBUF_INIT;
-    decision_event(&e, &ev);
+    event_decision_json(&e, &ev);
     chain_hash(st, prev, ev.buf, ev.len, hash);
     sb_free(&ev);
     if (!(s = cached(st, SQL_DECISION_ADD, d)))
@@ -1389,7 +1322,7 @@ static int unzip_col(yz_store *st, sqlite3_stmt *s, int col, const zdict *zd, ch
     strbuf sb = STRBUF_INIT;
     size_t n;
     const void *b = col_blob(s, col, &n);
-    if (zip_decompress(st->z, zd, b, n, MAX_BLOB, &sb) != 0) {
+    if (zip_decompress(st->z, zd, b, n, STORE_MAX_BLOB, &sb) != 0) {
         sb_free(&sb);
         *out = NULL;
         return -1;
@@ -1398,7 +1331,7 @@ static int unzip_col(yz_store *st, sqlite3_stmt *s, int col, const zdict *zd, ch
     return 0;
 }
 
-static void files_free(yz_stored *s)
+void store_files_free(yz_stored *s)
 {
     for (size_t i = 0; i < s->nfiles; i++) {
         yz_free_const(s->files[i].path);
@@ -1424,7 +1357,7 @@ void yz_stored_free(yz_stored *s)
     yz_free(s->ruleset_signer);
     yz_free(s->input);
     yz_free(s->output);
-    files_free(s);
+    store_files_free(s);
     yz_free(s);
 }
 
@@ -1453,7 +1386,7 @@ yz_stored *yz_stored_dup(const yz_stored *s)
 }
 
 /* the files of a ruleset: YZ_OK, YZ_EFAILED (one is damaged) or YZ_ESTORE (SQLite failed) */
-static int load_files(yz_store *st, int64_t rs_row, yz_stored *out, yz_diags *d)
+int store_load_files(yz_store *st, int64_t rs_row, yz_stored *out, yz_diags *d)
 {
     sqlite3_stmt *s;
     if (prepare(st,
@@ -1558,7 +1491,7 @@ int yz_store_load(yz_store *st, const char *id, bool with_files, yz_stored **out
         rc = YZ_EUSAGE;
     }
     sqlite3_finalize(s);
-    if (rc == YZ_OK && with_files && (rc = load_files(st, rs_row, o, d)) == YZ_EFAILED)
+    if (rc == YZ_OK && with_files && (rc = store_load_files(st, rs_row, o, d)) == YZ_EFAILED)
         rc = YZ_ESTORE;
     if (rc != YZ_OK) {
         yz_stored_free(o);
@@ -1640,9 +1573,9 @@ int yz_store_scan(yz_store *st, const yz_scan *q, yz_stored_fn fn, void *ctx, yz
             r = unpack_row(st, s, q->input, q->output, o, d);
         int64_t row = sqlite3_column_int64(s, 10);
         if (r == YZ_OK && q->files && row != files_row) {
-            files_free(&files);
+            store_files_free(&files);
             files_row = -1;
-            if ((r = load_files(st, row, &files, d)) == YZ_OK)
+            if ((r = store_load_files(st, row, &files, d)) == YZ_OK)
                 files_row = row;
         }
         if (r == YZ_EFAILED) {
@@ -1665,14 +1598,14 @@ int yz_store_scan(yz_store *st, const yz_scan *q, yz_stored_fn fn, void *ctx, yz
         o->nfiles = 0;
         yz_stored_free(o);
         if (r != YZ_OK) {
-            files_free(&files);
+            store_files_free(&files);
             sqlite3_finalize(s);
             return r;
         }
         if (stop)
             break;
     }
-    files_free(&files);
+    store_files_free(&files);
     int ok = rc == SQLITE_DONE || rc == SQLITE_ROW;
     sqlite3_finalize(s);
     if (!ok)
@@ -1699,13 +1632,13 @@ int yz_store_rulesets(yz_store *st, const yz_scan *q, yz_ruleset_fn fn, void *ct
         return rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         yz_stored files = {0};
-        int r = load_files(st, sqlite3_column_int64(s, 0), &files, d);
+        int r = store_load_files(st, sqlite3_column_int64(s, 0), &files, d);
         if (r != YZ_OK) {
             sqlite3_finalize(s);
             return YZ_ESTORE;
         }
         int stop = fn(col_text(s, 1), col_text(s, 2), files.files, files.nfiles, ctx);
-        files_free(&files);
+        store_files_free(&files);
         if (stop)
             break;
     }
@@ -1719,422 +1652,4 @@ int yz_store_rulesets(yz_store *st, const yz_scan *q, yz_ruleset_fn fn, void *ct
 int yz_store_head(yz_store *st, int64_t *seq, char hash[65], yz_diags *d)
 {
     return last_event(st, seq, hash, d);
-}
-
-#define problem(...) store_problem(__VA_ARGS__)
-int store_problem(yz_verify_report *rep, int64_t seq, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    rep->bad_seq = seq;
-    vsnprintf(rep->problem, sizeof rep->problem, fmt, ap);
-    va_end(ap);
-    return YZ_EFAILED;
-}
-
-/* identity bound to content: the id_number recorded with a decision must be the one inside its
-   stored input and inside its output.  Otherwise writes what is wrong into why and returns false. */
-/* the ID number at the top of a stored input or output: found by a scan (json_top_string; the
-   input's bytes are those its hash chains), parsed only when the scan cannot tell */
-static const char *top_id_number(arena *m, const char *json, char *buf, size_t cap)
-{
-    const char *v;
-    size_t n;
-    if (json_top_string(json, "id_number", &v, &n)) {
-        if (n >= cap)
-            return NULL;
-        memcpy(buf, v, n);
-        buf[n] = '\0';
-        return buf;
-    }
-    size_t off;
-    const char *err;
-    yj *doc = yj_parse(m, json, strlen(json), &off, &err);
-    const yj *id = doc ? yj_get(doc, "id_number") : NULL;
-    return yj_typeof(id) == YJ_STRING ? yj_str(id) : NULL;
-}
-
-static bool same_person(const char *input, const char *output, const char *id_number, char *why, size_t n)
-{
-    arena m;
-    arena_init(&m, 1024);
-    char abuf[64], bbuf[64];
-    const char *a = top_id_number(&m, input, abuf, sizeof abuf), *b = top_id_number(&m, output, bbuf, sizeof bbuf);
-    bool same = a && b && !strcmp(a, id_number) && !strcmp(b, id_number);
-    if (!same) {
-        strbuf x = STRBUF_INIT, y = STRBUF_INIT, z = STRBUF_INIT;
-        snprintf(why, n,
-                 "the decision is recorded for id_number %s, but its stored input is the record of %s and its output "
-                 "the determination for %s: a decision must hold the record of the person it names (altered)",
-                 text_shown(&x, id_number), text_shown(&y, a ? a : "(none)"), text_shown(&z, b ? b : "(none)"));
-        sb_free(&x);
-        sb_free(&y);
-        sb_free(&z);
-    }
-    arena_free(&m);
-    return same;
-}
-
-static const char SQL_VERIFY_DECISION[] =
-    "SELECT d.id, r.ruleset, r.province, i.hash, i.data, i.dict, d.id_number, d.as_of, d.operator, "
-    "d.recorded_at, d.engine, d.target, d.output, r.dict, d.signed_by, d.ruleset FROM decisions d "
-    "LEFT JOIN rulesets r ON r.id = d.ruleset LEFT JOIN inputs i ON i.id = d.input WHERE d.seq = ?";
-
-/* the signer of a ruleset signature row, checked once per walk (decisions come in runs of one) */
-static int signer_of(yz_store *st, int64_t sig_row, int64_t rs_row, int64_t seq, char name[48], yz_verify_report *rep,
-                     yz_diags *d)
-{
-    for (int i = 0; i < st->nsig_ok; i++)
-        if (st->sig_ok[i].sig_row == sig_row && st->sig_ok[i].rs_row == rs_row) {
-            memcpy(name, st->sig_ok[i].name, 48);
-            return YZ_OK;
-        }
-    int rc = checkpoint_check_signature(st, sig_row, rs_row, seq, name, rep, d);
-    if (rc == YZ_OK) {
-        int k = st->nsig_ok < 4 ? st->nsig_ok++ : (int)(sig_row % 4);
-        st->sig_ok[k].sig_row = sig_row;
-        st->sig_ok[k].rs_row = rs_row;
-        memcpy(st->sig_ok[k].name, name, 48);
-    }
-    return rc;
-}
-
-static int verify_decision(yz_store *st, int64_t seq, const char *prev, const char *stored, yz_verify_report *rep,
-                           yz_diags *d)
-{
-    sqlite3_stmt *s = cached(st, SQL_VERIFY_DECISION, d);
-    if (!s)
-        return YZ_ESTORE;
-    sqlite3_bind_int64(s, 1, seq);
-    int step = sqlite3_step(s);
-    if (step != SQLITE_ROW) {
-        int rc = step == SQLITE_DONE ? problem(rep, seq, "the decision recorded by this event is missing (deleted)")
-                                     : store_err(st, d, "cannot read a decision");
-        sqlite3_reset(s);
-        return rc;
-    }
-    int rc = YZ_OK;
-    if (sqlite3_column_type(s, 1) == SQLITE_NULL || sqlite3_column_type(s, 3) == SQLITE_NULL) {
-        rc = problem(rep, seq, "the decision's ruleset or input row is missing (deleted)");
-        sqlite3_reset(s);
-        return rc;
-    }
-    const zdict *idict, *odict;
-    int r1 = dict_by_id(st, sqlite3_column_int64(s, 5), &idict, d);
-    int r2 = r1 == YZ_ESTORE ? r1 : dict_by_id(st, sqlite3_column_int64(s, 13), &odict, d);
-    if (r1 == YZ_ESTORE || r2 == YZ_ESTORE) {
-        sqlite3_reset(s); /* cached: reset, never finalized */
-        return YZ_ESTORE;
-    }
-    char *input = NULL, *output = NULL;
-    char ihash[65], ohash[65], hash[65], signer[48];
-    if (!idict || unzip_col(st, s, 4, idict, &input) != 0) {
-        rc = problem(rep, seq, "the decision's input cannot be read back (altered)");
-    } else if (sha256_hex(input, strlen(input), ihash), strcmp(ihash, col_text(s, 3)) != 0) {
-        rc = problem(rep, seq, "the decision's input was altered (its hash no longer matches)");
-    } else if (!odict || unzip_col(st, s, 12, odict, &output) != 0) {
-        rc = problem(rep, seq, "the decision's output cannot be read back (altered)");
-    } else if (!same_person(input, output, col_text(s, 6), rep->problem, sizeof rep->problem)) {
-        /* checked before the chain: a chain recomputed by someone who rewrote the store is valid,
-           but it cannot make one person's decision hold another person's record */
-        rep->bad_seq = seq;
-        rc = YZ_EFAILED;
-    } else if (sqlite3_column_type(s, 14) != SQLITE_NULL &&
-               (rc = signer_of(st, sqlite3_column_int64(s, 14), sqlite3_column_int64(s, 15), seq, signer, rep, d)) !=
-                   YZ_OK) {
-        /* the signature its ruleset was accepted with is gone or no longer signs the ruleset */
-    } else {
-        sha256_hex(output, strlen(output), ohash);
-        dec_event e = {col_text(s, 7),  col_text(s, 10),
-                       col_text(s, 6),  ihash,
-                       col_text(s, 8),  ohash,
-                       col_text(s, 2),  col_text(s, 9),
-                       col_text(s, 1),  col_text(s, 11),
-                       seq,             sqlite3_column_type(s, 14) != SQLITE_NULL ? signer : NULL};
-        strbuf ev = STRBUF_INIT;
-        decision_event(&e, &ev);
-        chain_hash(st, prev, ev.buf, ev.len, hash);
-        sb_free(&ev);
-        if (strcmp(hash, stored) != 0)
-            rc = problem(rep, seq, "altered: the decision or its audit event no longer matches the chain");
-        else if (strncmp(col_text(s, 0), hash, 16) != 0)
-            rc = problem(rep, seq, "altered: the decision id does not match its event");
-    }
-    yz_free(input);
-    yz_free(output);
-    sqlite3_reset(s);
-    return rc;
-}
-
-static int verify_ruleset(yz_store *st, int64_t seq, const char *prev, const char *stored, yz_verify_report *rep,
-                          yz_diags *d)
-{
-    sqlite3_stmt *s;
-    if (prepare(st,
-                "SELECT r.id, r.ruleset, r.province, x.hash, x.data, r.recorded_at FROM rulesets r "
-                "LEFT JOIN dicts x ON x.id = r.dict WHERE r.seq = ?",
-                &s, d) != YZ_OK)
-        return YZ_ESTORE;
-    sqlite3_bind_int64(s, 1, seq);
-    int step = sqlite3_step(s);
-    if (step != SQLITE_ROW) {
-        int rc = step == SQLITE_DONE ? problem(rep, seq, "the ruleset registered by this event is missing (deleted)")
-                                     : store_err(st, d, "cannot read a ruleset");
-        sqlite3_finalize(s);
-        return rc;
-    }
-    int64_t row = sqlite3_column_int64(s, 0);
-    char *ruleset = col_dup(s, 1), *province = col_dup(s, 2), *dict_hash = col_dup(s, 3), *when = col_dup(s, 5);
-    char dh[65];
-    const void *dict_blob;
-    size_t dict_len;
-    int rc = YZ_OK;
-    if (sqlite3_column_type(s, 4) == SQLITE_NULL)
-        rc = problem(rep, seq, "the ruleset's dictionary is missing (deleted)");
-    else if (dict_blob = col_blob(s, 4, &dict_len), sha256_hex(dict_blob, dict_len, dh), strcmp(dh, dict_hash))
-        rc = problem(rep, seq, "the ruleset's dictionary was altered");
-    sqlite3_finalize(s);
-    /* files: contents must match their hashes, and together reproduce the ruleset id */
-    yz_stored files;
-    memset(&files, 0, sizeof files);
-    if (rc == YZ_OK && (rc = load_files(st, row, &files, d)) == YZ_EFAILED)
-        rc = problem(rep, seq, "a file of the ruleset cannot be read back (altered)");
-    const char **paths = yz_malloc((files.nfiles ? files.nfiles : 1) * sizeof *paths);
-    const char **blobs = yz_malloc((files.nfiles ? files.nfiles : 1) * sizeof *blobs);
-    char (*hashes)[65] = yz_malloc((files.nfiles ? files.nfiles : 1) * sizeof *hashes);
-    if (rc == YZ_OK) {
-        /* the recorded blob hash of each file */
-        sqlite3_stmt *f;
-        if (prepare(st, "SELECT path, blob FROM ruleset_files WHERE ruleset = ? ORDER BY path", &f, d) != YZ_OK)
-            rc = YZ_ESTORE;
-        sqlite3_bind_int64(f, 1, row);
-        size_t k = 0;
-        int fstep = SQLITE_DONE;
-        while (rc == YZ_OK && (fstep = sqlite3_step(f)) == SQLITE_ROW && k < files.nfiles) {
-            snprintf(hashes[k], 65, "%s", col_text(f, 1));
-            paths[k] = files.files[k].path;
-            blobs[k] = hashes[k];
-            char real[65];
-            sha256_hex(files.files[k].data, files.files[k].len, real);
-            if (strcmp(real, hashes[k]) != 0 && rc == YZ_OK)
-                rc = problem(rep, seq, "the stored file %s was altered", files.files[k].path);
-            k++;
-        }
-        if (rc == YZ_OK && fstep != SQLITE_ROW && fstep != SQLITE_DONE)
-            rc = store_err(st, d, "cannot read the ruleset's files");
-        else if (rc == YZ_OK && k != files.nfiles)
-            rc = problem(rep, seq, "the ruleset's list of files was altered");
-        sqlite3_finalize(f);
-        char id[65];
-        ruleset_hash_files(files.files, files.nfiles, id);
-        if (rc == YZ_OK && strcmp(id, ruleset) != 0)
-            rc = problem(rep, seq, "the ruleset's files no longer reproduce its id %.12s", ruleset);
-    }
-    if (rc == YZ_OK) {
-        rs_event e = {ruleset, province, dict_hash, when, paths, blobs, files.nfiles, seq};
-        strbuf ev = STRBUF_INIT;
-        ruleset_event(&e, &ev);
-        char hash[65];
-        chain_hash(st, prev, ev.buf, ev.len, hash);
-        sb_free(&ev);
-        if (strcmp(hash, stored) != 0)
-            rc = problem(rep, seq, "altered: the ruleset registration no longer matches the chain");
-    }
-    for (size_t i = 0; i < files.nfiles; i++) {
-        yz_free_const(files.files[i].path);
-        yz_free_const(files.files[i].data);
-    }
-    yz_free(files.files);
-    yz_free(paths);
-    yz_free(blobs);
-    yz_free(hashes);
-    yz_free(ruleset);
-    yz_free(province);
-    yz_free(dict_hash);
-    yz_free(when);
-    return rc;
-}
-
-/* Reads an anchored head "[SEQ:]HASH": HASH is the hash audit head prints, or its first 16 or more
-   hex digits (upper or lower case; a trailing "…" or "..." of an abbreviation is allowed).  Fewer
-   digits are refused: with 8 (32 bits) a forger who rewrites the chain could make a head that
-   matches within minutes.  Returns YZ_OK or YZ_EUSAGE with a diagnostic. */
-static int parse_head(const char *s, int64_t *seq, char hex[65], yz_diags *d)
-{
-    *seq = 0;
-    const char *h = s, *colon = strchr(s, ':');
-    bool ok = true;
-    if (colon) {
-        size_t nd = (size_t)(colon - s);
-        ok = nd >= 1 && nd <= 18 && strspn(s, "0123456789") == nd;
-        *seq = ok ? strtoll(s, NULL, 10) : 0;
-        ok = ok && *seq > 0;
-        h = colon + 1;
-    }
-    size_t n = strlen(h);
-    if (yz_str_has_suffix(h, "\xE2\x80\xA6")) /* … */
-        n -= 3;
-    else if (yz_str_has_suffix(h, "..."))
-        n -= 3;
-    size_t x = 0;
-    while (x < n && strchr("0123456789abcdefABCDEF", h[x]))
-        x++;
-    ok = ok && x == n && n >= 16 && n <= 64;
-    if (!ok) {
-        strbuf sb = STRBUF_INIT;
-        const char *shown = text_shown(&sb, s);
-        if (x == n && n > 0 && n < 16)
-            diag_add(d, YZ_SEV_ERROR, NULL, 0, 0,
-                     "--expect-head '%s': %zu hex digits are too few to anchor the chain (a forged chain could be "
-                     "made to match them); give the whole SEQ:HASH that audit head prints, or at least its first 16 "
-                     "hex digits",
-                     shown, n);
-        else
-            diag_add(d, YZ_SEV_ERROR, NULL, 0, 0,
-                     "--expect-head takes SEQ:HASH as audit head prints it (e.g. 2:7a6bee8b...: the sequence number, a "
-                     "colon, and the 64 hex digits of the hash, or at least their first 16), not '%s'",
-                     shown);
-        sb_free(&sb);
-        return YZ_EUSAGE;
-    }
-    for (size_t i = 0; i < n; i++)
-        hex[i] = (char)(h[i] >= 'A' && h[i] <= 'F' ? h[i] - 'A' + 'a' : h[i]);
-    hex[n] = '\0';
-    return YZ_OK;
-}
-
-/* the walk from event from+1 (from_hash: the hash of event from, which must be in the chain) */
-static int verify(yz_store *st, int64_t from, const char *from_hash, const char *expect_head, yz_verify_report *rep,
-                  yz_diags *d)
-{
-    memset(rep, 0, sizeof *rep);
-    int64_t want_seq = 0;
-    char want[65] = "";
-    if (expect_head && parse_head(expect_head, &want_seq, want, d) != YZ_OK)
-        return YZ_EUSAGE;
-    if (need_chain_key(st, d) != YZ_OK)
-        return YZ_EUSAGE;
-    st->nsig_ok = 0;
-    char prev[65];
-    memset(prev, '0', 64);
-    prev[64] = '\0';
-    if (from > 0)
-        snprintf(prev, sizeof prev, "%s", from_hash);
-    rep->head_seq = from;
-    sqlite3_stmt *s;
-    /* one snapshot of the store (or the caller's transaction: a checkpoint holds the write lock) */
-    bool own = sqlite3_get_autocommit(st->db) != 0;
-    if (own && exec(st, "BEGIN", d, "cannot read the store") != YZ_OK)
-        return YZ_ESTORE;
-    if (prepare(st, "SELECT seq, kind, hash FROM audit WHERE seq >= ? ORDER BY seq", &s, d) != YZ_OK) {
-        if (own)
-            exec(st, "ROLLBACK", NULL, "");
-        return YZ_ESTORE;
-    }
-    sqlite3_bind_int64(s, 1, from);
-    int64_t expected = from + 1;
-    int rc = YZ_OK;
-    if (from > 0) {
-        /* the event the walk starts after, as the caller knows it */
-        int first = sqlite3_step(s);
-        if (first != SQLITE_ROW || sqlite3_column_int64(s, 0) != from || strcmp(col_text(s, 2), from_hash) != 0)
-            rc = first == SQLITE_ROW || first == SQLITE_DONE
-                     ? problem(rep, from, "event %lld is no longer the one checked before (rewritten or removed)",
-                               (long long)from)
-                     : store_err(st, d, "cannot read the audit chain");
-    }
-    int step = SQLITE_DONE;
-    while (rc == YZ_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
-        int64_t seq = sqlite3_column_int64(s, 0);
-        const char *kind = col_text(s, 1);
-        const char *hash = col_text(s, 2);
-        if (seq != expected) {
-            rc = problem(rep, expected, "event %lld is missing: the chain jumps from %lld to %lld (deleted)",
-                         (long long)expected, (long long)expected - 1, (long long)seq);
-            break;
-        }
-        if (!hash || strlen(hash) != 64) {
-            rc = problem(rep, seq, "the event's hash is damaged (altered)");
-            break;
-        }
-        if (!strcmp(kind, "decision"))
-            rc = verify_decision(st, seq, prev, hash, rep, d);
-        else
-            rc = verify_ruleset(st, seq, prev, hash, rep, d);
-        memcpy(prev, hash, 65);
-        rep->events++;
-        rep->head_seq = seq;
-        expected++;
-    }
-    /* a walk that stopped on an error checked only part of the chain */
-    if (rc == YZ_OK && step != SQLITE_DONE)
-        rc = store_err(st, d, "cannot read the audit chain");
-    sqlite3_finalize(s);
-    if (rc == YZ_OK)
-        snprintf(rep->head_hash, sizeof rep->head_hash, "%s", prev);
-    /* store-wide checks (in the caller's transaction, the checkpoint's second pass over the few
-       events since its first, they were just made) */
-    if (rc == YZ_OK && own) {
-        /* rows the chain does not describe were inserted around it */
-        static const char *const orphans[] = {
-            "SELECT min(seq) FROM decisions WHERE seq NOT IN (SELECT seq FROM audit WHERE kind = 'decision')",
-            "SELECT min(seq) FROM rulesets WHERE seq NOT IN (SELECT seq FROM audit WHERE kind = 'ruleset')"};
-        for (int i = 0; i < 2 && rc == YZ_OK; i++) {
-            if (prepare(st, orphans[i], &s, d) != YZ_OK) {
-                rc = YZ_ESTORE;
-                break;
-            }
-            step = sqlite3_step(s);
-            if (step != SQLITE_ROW)
-                rc = store_err(st, d, "cannot read the store");
-            else if (sqlite3_column_type(s, 0) != SQLITE_NULL)
-                rc = problem(rep, sqlite3_column_int64(s, 0), "a %s with no audit event was inserted",
-                             i == 0 ? "decision" : "ruleset");
-            sqlite3_finalize(s);
-        }
-        /* the checkpoints the store keeps must still hold (the ones kept elsewhere prove more) */
-        if (rc == YZ_OK)
-            rc = checkpoint_check_stored(st, rep->head_seq, rep, d);
-    }
-    if (rc == YZ_OK && expect_head) {
-        /* the anchored head, or the abbreviation of it, must be an event of the chain (at its
-           sequence number when one is given); hex digits sort below 'g', so [want, want+"g")
-           are the hashes that begin with want */
-        char upper[66];
-        snprintf(upper, sizeof upper, "%sg", want);
-        if (prepare(st,
-                    want_seq ? "SELECT seq FROM audit WHERE seq = ?3 AND hash >= ?1 AND hash < ?2"
-                             : "SELECT seq FROM audit WHERE hash >= ?1 AND hash < ?2 ORDER BY seq LIMIT 1",
-                    &s, d) != YZ_OK) {
-            if (own)
-                exec(st, "COMMIT", NULL, "");
-            return YZ_ESTORE;
-        }
-        sqlite3_bind_text(s, 1, want, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, upper, -1, SQLITE_STATIC);
-        if (want_seq)
-            sqlite3_bind_int64(s, 3, want_seq);
-        step = sqlite3_step(s);
-        bool found = step == SQLITE_ROW;
-        sqlite3_finalize(s);
-        if (step != SQLITE_ROW && step != SQLITE_DONE)
-            rc = store_err(st, d, "cannot read the audit chain");
-        else if (!found)
-            rc = problem(rep, want_seq ? want_seq : rep->head_seq + 1,
-                         "the anchored head %.16s... is not in the chain: events up to it were removed or rewritten",
-                         want);
-    }
-    if (own)
-        exec(st, "COMMIT", NULL, "");
-    return rc;
-}
-
-int yz_store_verify(yz_store *st, const char *expect_head, yz_verify_report *rep, yz_diags *d)
-{
-    return verify(st, 0, NULL, expect_head, rep, d);
-}
-
-int store_verify_from(yz_store *st, int64_t from, const char *from_hash, yz_verify_report *rep, yz_diags *d)
-{
-    return verify(st, from, from_hash, NULL, rep, d);
 }

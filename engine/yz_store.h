@@ -1,8 +1,9 @@
-/* yz_store.h: what the store's two files share (internal to the engine):
- *   yz_store.c       the store: schema and migrations, recording, reading, verifying the chain
+/* yz_store.h: what the store's files share (internal to the engine):
+ *   yz_store.c       the store: schema and migrations, recording, reading
+ *   yz_chain.c       verification of the audit chain and the rows it describes
  *   yz_checkpoint.c  what proves more than the chain: checkpoints, ruleset signatures and the
  *                    keys they name, trusted keys
- * Both are the only users of sqlite3.h. */
+ * They are the only users of sqlite3.h. */
 #ifndef YZ_STORE_H
 #define YZ_STORE_H
 
@@ -10,6 +11,7 @@
 #include <stdint.h>
 
 #include "yuanzhu.h"
+#include "yz_hash.h"
 #include "yz_util.h"
 
 /* ---- yz_store.c ---- */
@@ -22,10 +24,28 @@ int store_err(yz_store *st, yz_diags *d, const char *what);
 int store_exec(yz_store *st, const char *sql, yz_diags *d, const char *what);
 /* A column's text, "" for SQL NULL. */
 const char *store_col_text(sqlite3_stmt *s, int i);
+/* A column's bytes (NULL with *n = 0 when empty or SQL NULL). */
+const void *store_col_blob(sqlite3_stmt *s, int i, size_t *n);
+/* The store's chain hash, and the chain's secret (NULL: the chain is not keyed, or its secret
+ * was not given). */
+yz_hash_alg store_alg(const yz_store *st);
+const yz_key *store_chain_key(const yz_store *st);
+/* The threads verification may use (yz_store_set_jobs). */
+int store_jobs(const yz_store *st);
+/* The largest stored text read back (a frame claiming more is damaged). */
+#define STORE_MAX_BLOB (64u << 20)
+/* The files of the ruleset row rs_row into out->files (sorted by path): YZ_OK, YZ_EFAILED (one
+ * cannot be read back: damaged) or YZ_ESTORE (SQLite failed); said in d.  store_files_free
+ * frees them (and leaves the rest of out). */
+int store_load_files(yz_store *st, int64_t rs_row, yz_stored *out, yz_diags *d);
+void store_files_free(yz_stored *s);
 /* The current time in UTC as YYYY-MM-DDTHH:MM:SSZ. */
 void store_now(char out[21]);
 /* YZ_OK, or YZ_EUSAGE (said in d) when the chain is keyed and its secret was not given. */
 int store_need_chain_key(yz_store *st, yz_diags *d);
+
+/* ---- yz_chain.c ---- */
+
 /* Records a problem found by verification at seq; returns YZ_EFAILED. */
 int store_problem(yz_verify_report *rep, int64_t seq, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Walks the chain from event from+1 (from_hash: event from's hash; from 0: the whole chain) as

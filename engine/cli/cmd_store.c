@@ -66,7 +66,7 @@ int cmd_init(cli *c, int argc, char **argv)
 /* ---- audit ---- */
 
 static const char audit_usage[] =
-    "usage: yuanzhu audit verify [--db PATH] [--expect-head [SEQ:]HASH] [--chain-key SECRET]\n"
+    "usage: yuanzhu audit verify [--db PATH] [--expect-head [SEQ:]HASH] [--chain-key SECRET] [--jobs N]\n"
     "                            [--checkpoint FILE --pubkey PUBLIC_KEY...]\n"
     "       yuanzhu audit checkpoint [--db PATH] --key PRIVATE_KEY... [--to FILE] [--chain-key SECRET]\n"
     "       yuanzhu audit head [--db PATH]\n"
@@ -87,6 +87,8 @@ static const char audit_usage[] =
     "of this store, and the store still holds exactly the events each covers; then it reports what\n"
     "was appended since the latest (an event recorded before it but appended after is back-dated).\n"
     "A store made with --chain-key needs its secret to be verified (--chain-key or YUANZHU_CHAIN_KEY).\n"
+    "verify checks decisions on --jobs N threads (default: one per CPU); what it reports is the same\n"
+    "for any N.\n"
     "\n"
     "exit codes: 0 the chain (and the checkpoints) hold; 1 tampering found, or a checkpoint refused;\n"
     "            2 usage error; 4 a file cannot be read; 5 the store cannot be read\n";
@@ -166,6 +168,7 @@ int cmd_audit(cli *c, int argc, char **argv)
     const char *db = NULL, *expect = NULL, *sub = NULL, *checkpoint = NULL, *to = NULL, *chain = NULL;
     cli_keys keys = {{NULL}, 0}, pubkeys = {{NULL}, 0};
     int code = 0;
+    unsigned long long jobs = 0;
     for (int i = 1; i < argc && !code; i++) {
         const char *v;
         if (cli_is_help(argv[i])) {
@@ -182,6 +185,9 @@ int cmd_audit(cli *c, int argc, char **argv)
             to = v;
         } else if ((v = cli_opt(argc, argv, &i, "--chain-key"))) {
             chain = v;
+        } else if ((v = cli_opt(argc, argv, &i, "--jobs"))) {
+            if (cli_number(c, "--jobs", v, 1, 64, &jobs) != 0)
+                code = EXIT_USAGE;
         } else if ((v = cli_opt(argc, argv, &i, "--key"))) {
             code = cli_key_add(c, &keys, v);
         } else if ((v = cli_opt(argc, argv, &i, "--pubkey"))) {
@@ -220,6 +226,7 @@ int cmd_audit(cli *c, int argc, char **argv)
         cli_keys_free(&pubkeys);
         return code;
     }
+    yz_store_set_jobs(st, (int)jobs);
     yz_diags d;
     yz_diags_init(&d);
     if (!strcmp(sub, "checkpoint")) {

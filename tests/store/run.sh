@@ -78,6 +78,50 @@ cmp -s "$T/p1.out" "$T/p2.out" && cmp -s "$T/p1.out" "$T/p3.out" && ok || bad "r
     grep -q "^replayed 400 decisions: 397 match, 3 mismatch, 0 failed" "$T/p2.out" && grep -q '^exit 1$' "$T/p2.out" && ok ||
     bad "replay --all on 2 threads: the mismatches in another order or other counts: $(grep -E '^MISMATCH|^replayed|^exit' "$T/p2.out")"
 
+# audit verify checks decisions on several threads and reports the first problem in sequence
+# order, whatever the number of threads: 2,000 decisions of two rulesets (8 chunks of 256, more
+# than the threads have in flight), each store altered in two places, or one place and a gap
+V=$T/v.db
+awk 'NR != 20 { rec[m++] = $0 } END {
+    for (i = 0; i < 1000; i++) { l = rec[i % m]; sub(/"name":"/, "\"name\":\"" int(i / m) "号", l); print l } }' \
+    tests/batch/ledger.jsonl > "$T/v.jsonl"
+for home in "$H" "$(pwd)"; do
+    YUANZHU_HOME=$home "$YZ" batch --quiet --province guangdong --as-of 2026-06-01 --db "$V" --rejects "$T/v.rejects" "$T/v.jsonl" > /dev/null 2>&1
+done
+rs2=$(sqlite3 "$V" "SELECT seq FROM audit WHERE kind = 'ruleset' AND seq > 1")
+[ "$(sqlite3 "$V" "SELECT count(*) FROM decisions")" = 2000 ] && [ "$rs2" = 1002 ] ||
+    bad "test setup: expected 2,000 decisions and a second ruleset at seq 1002, got $(sqlite3 "$V" "SELECT count(*) FROM decisions") and '$rs2'"
+verify_jobs() { # NAME WANT DB: the same report on 1, 2 and 3 threads, and it is WANT
+    for j in 1 2 3; do "$YZ" audit verify --jobs $j --db "$3" > "$T/vj$j.out" 2>&1; echo "exit $?" >> "$T/vj$j.out"; done
+    if ! cmp -s "$T/vj1.out" "$T/vj2.out" || ! cmp -s "$T/vj1.out" "$T/vj3.out"; then
+        bad "$1: another report on 1, 2 and 3 threads: $(cat "$T/vj1.out" "$T/vj2.out" "$T/vj3.out" | tr '\n' ' ')"
+    else
+        case $(cat "$T/vj1.out") in *"$2"*) ok ;; *) bad "$1: expected '$2', got: $(cat "$T/vj1.out")" ;; esac
+    fi
+}
+verify_jobs "2,000 decisions verify" "ok: 2002 events" "$V"
+alter() { # COPY SQL: a copy of the store, altered by SQL (the triggers dropped)
+    cp "$V" "$1"
+    sqlite3 "$1" "DROP TRIGGER decisions_no_update; DROP TRIGGER decisions_no_delete; DROP TRIGGER audit_no_delete; DROP TRIGGER blobs_no_update; $2"
+}
+forge="UPDATE decisions SET operator = 'forger' WHERE seq IN"
+alter "$T/v1.db" "$forge (1500, 300)"
+verify_jobs "two altered outputs: the first" "TAMPERED at seq 300: altered: the decision or its audit event no longer matches the chain" "$T/v1.db"
+alter "$T/v2.db" "$forge (1999)"
+verify_jobs "an altered output in the last chunk" "TAMPERED at seq 1999: altered: the decision or its audit event no longer matches the chain" "$T/v2.db"
+ruleset_file="UPDATE blobs SET data = (SELECT data FROM blobs LIMIT 1 OFFSET 1) WHERE hash IN (SELECT blob FROM ruleset_files WHERE ruleset = 2 EXCEPT SELECT blob FROM ruleset_files WHERE ruleset = 1);"
+alter "$T/v3.db" "$ruleset_file $forge (1800)"
+verify_jobs "the second ruleset altered, and a later decision" "TAMPERED at seq 1002: the stored file" "$T/v3.db"
+alter "$T/v4.db" "$ruleset_file $forge (700)"
+verify_jobs "a decision altered before an altered ruleset" "TAMPERED at seq 700: altered: the decision or its audit event no longer matches the chain" "$T/v4.db"
+alter "$T/v5.db" "DELETE FROM audit WHERE seq = 1900; $forge (600)"
+verify_jobs "an altered decision before a gap" "TAMPERED at seq 600: altered: the decision or its audit event no longer matches the chain" "$T/v5.db"
+alter "$T/v6.db" "DELETE FROM audit WHERE seq = 1900; $forge (1950)"
+verify_jobs "a gap before an altered decision" "TAMPERED at seq 1900: event 1900 is missing" "$T/v6.db"
+alter "$T/v7.db" "UPDATE decisions SET id_number = (SELECT id_number FROM decisions WHERE seq = 2) WHERE seq = 1234; UPDATE decisions SET operator = 'x' WHERE seq = 1600"
+verify_jobs "another person's decision in the middle" "TAMPERED at seq 1234: the decision is recorded for id_number" "$T/v7.db"
+expect "verify --jobs 0" 2 "--jobs takes a number from 1 to 64" "$YZ" audit verify --jobs 0 --db "$V"
+
 # tampering, each on its own copy
 head=$("$YZ" audit head --db "$DB")
 cp "$DB" "$T/u.db"; cp "$DB" "$T/d.db"; cp "$DB" "$T/i.db"; cp "$DB" "$T/s.db"; cp "$DB" "$T/t.db"; cp "$DB" "$T/o.db"
