@@ -580,6 +580,7 @@ static int verify(yz_store *st, int64_t from, const char *from_hash, const char 
         int64_t seq = sqlite3_column_int64(s, 0);
         const char *kind = col_text(s, 1);
         const char *hash = col_text(s, 2);
+        char stored[65]; /* the hash, kept while a ruleset's own queries run */
         if (seq != expected) {
             rc = problem(rep, expected, "event %lld is missing: the chain jumps from %lld to %lld (deleted)",
                          (long long)expected, (long long)expected - 1, (long long)seq);
@@ -595,7 +596,6 @@ static int verify(yz_store *st, int64_t from, const char *from_hash, const char 
             /* checked here (it reads its files); its outcome goes with the chunk, in order */
             yz_verify_report tmp;
             memset(&tmp, 0, sizeof tmp);
-            char stored[65];
             memcpy(stored, hash, 65);
             rc = verify_ruleset(st, seq, prev, stored, &tmp, d);
             if (rc == YZ_EFAILED) {
