@@ -25,25 +25,10 @@
 
 #define problem(...) store_problem(__VA_ARGS__)
 #define col_text store_col_text
+#define col_dup store_col_dup
+#define prepare store_prepare
 #define VCHUNK 256     /* decisions a chunk */
 #define KEEP_DICTS 64  /* dictionaries a walk keeps before it waits for its chunks and lets them go */
-
-static int prepare(yz_store *st, const char *sql, sqlite3_stmt **stmt, yz_diags *d)
-{
-    if (sqlite3_prepare_v2(store_db(st), sql, -1, stmt, NULL) != SQLITE_OK)
-        return store_err(st, d, "cannot prepare a query");
-    return YZ_OK;
-}
-
-static void sha256_hex(const void *data, size_t n, char hex[65])
-{
-    hash_hex(YZ_HASH_SHA256, data, n, hex);
-}
-
-static char *col_dup(sqlite3_stmt *s, int i)
-{
-    return yz_strdup(col_text(s, i));
-}
 
 int store_problem(yz_verify_report *rep, int64_t seq, const char *fmt, ...)
 {
@@ -289,26 +274,16 @@ static int dict_of(walk *W, int64_t id, const zdict **out)
             *out = W->dict[i].z;
             return YZ_OK;
         }
-    sqlite3_stmt *s;
-    if (prepare(W->st, "SELECT data FROM dicts WHERE id = ?", &s, W->d) != YZ_OK)
-        return YZ_ESTORE;
-    sqlite3_bind_int64(s, 1, id);
-    int step = sqlite3_step(s);
-    zdict *z = NULL;
-    if (step == SQLITE_ROW) {
-        size_t n;
-        const void *b = store_col_blob(s, 0, &n);
-        z = zdict_new(b, n);
+    zdict *z;
+    int rc = store_dict_load(W->st, id, &z, W->d);
+    if (rc == YZ_ESTORE)
+        return rc;
+    if (rc == YZ_OK) {
+        W->dict[W->ndict].id = id;
+        W->dict[W->ndict].z = z;
+        W->ndict++;
+        *out = z;
     }
-    sqlite3_finalize(s);
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
-        return store_err(W->st, W->d, "cannot read a dictionary");
-    if (!z)
-        return YZ_OK;
-    W->dict[W->ndict].id = id;
-    W->dict[W->ndict].z = z;
-    W->ndict++;
-    *out = z;
     return YZ_OK;
 }
 

@@ -23,6 +23,11 @@ void hasher_update(yz_hasher *h, const void *data, size_t n);
 void hasher_final(yz_hasher *h, char *hex);
 /* One-shot helper; returns 0, or -1 when the algorithm is unavailable. */
 int hash_hex(yz_hash_alg alg, const void *data, size_t n, char *hex);
+/* The SHA-256 of data as 64 hex digits (SHA-256 is always there). */
+static inline void sha256_hex(const void *data, size_t n, char hex[65])
+{
+    hash_hex(YZ_HASH_SHA256, data, n, hex);
+}
 const char *hash_alg_name(yz_hash_alg alg);
 /* True when this OpenSSL build has the algorithm (SM3 may be missing). */
 int hash_alg_available(yz_hash_alg alg);

@@ -29,6 +29,8 @@
 static const char *const migrations[STORE_VERSION] = {yz_embed_store_v1, yz_embed_store_sign};
 
 #define need_chain_key store_need_chain_key
+#define prepare store_prepare
+#define col_dup store_col_dup
 
 typedef struct rcache {
     char ruleset[65];
@@ -157,7 +159,7 @@ static sqlite3_stmt *cached(yz_store *st, const char *sql, yz_diags *d)
     return s;
 }
 
-static int prepare(yz_store *st, const char *sql, sqlite3_stmt **stmt, yz_diags *d)
+int store_prepare(yz_store *st, const char *sql, sqlite3_stmt **stmt, yz_diags *d)
 {
     if (sqlite3_prepare_v2(st->db, sql, -1, stmt, NULL) != SQLITE_OK)
         return store_err(st, d, "cannot prepare a query");
@@ -667,14 +669,27 @@ const char *yz_store_hash_alg(const yz_store *st)
 
 /* ---- helpers ---- */
 
-static void sha256_hex(const void *data, size_t n, char hex[65])
-{
-    hash_hex(YZ_HASH_SHA256, data, n, hex);
-}
-
 static void chain_hash(yz_store *st, const char *prev, const char *event, size_t n, char hex[65])
 {
     event_chain_hash(st->alg, st->chain_key, prev, event, n, hex);
+}
+
+int store_dict_load(yz_store *st, int64_t id, zdict **out, yz_diags *d)
+{
+    *out = NULL;
+    sqlite3_stmt *s;
+    if (prepare(st, "SELECT data FROM dicts WHERE id = ?", &s, d) != YZ_OK)
+        return YZ_ESTORE;
+    sqlite3_bind_int64(s, 1, id);
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW) {
+        size_t n;
+        const void *b = col_blob(s, 0, &n);
+        *out = zdict_new(b, n);
+    }
+    int rc = step == SQLITE_ROW ? YZ_OK : step == SQLITE_DONE ? YZ_EFAILED : store_err(st, d, "cannot read a dictionary");
+    sqlite3_finalize(s);
+    return rc;
 }
 
 /* the dictionary with this id, kept in a small cache: YZ_OK, YZ_EFAILED (there is none: the
@@ -687,19 +702,8 @@ static int dict_by_id(yz_store *st, int64_t id, const zdict **out, yz_diags *d)
             *out = st->dc[i].d;
             return YZ_OK;
         }
-    sqlite3_stmt *s;
-    if (prepare(st, "SELECT data FROM dicts WHERE id = ?", &s, d) != YZ_OK)
-        return YZ_ESTORE;
-    sqlite3_bind_int64(s, 1, id);
-    zdict *z = NULL;
-    int step = sqlite3_step(s);
-    if (step == SQLITE_ROW) {
-        size_t n;
-        const void *b = col_blob(s, 0, &n);
-        z = zdict_new(b, n);
-    }
-    int rc = step == SQLITE_ROW ? YZ_OK : step == SQLITE_DONE ? YZ_EFAILED : store_err(st, d, "cannot read a dictionary");
-    sqlite3_finalize(s);
+    zdict *z;
+    int rc = store_dict_load(st, id, &z, d);
     if (rc != YZ_OK)
         return rc;
     if (st->ndc == 16) {
@@ -1312,7 +1316,7 @@ int yz_store_record(yz_store *st, const yz_ruleset *rs, const yz_record *rec, co
 
 /* ---- reading ---- */
 
-static char *col_dup(sqlite3_stmt *s, int i)
+char *store_col_dup(sqlite3_stmt *s, int i)
 {
     return yz_strdup(col_text(s, i));
 }

@@ -12,6 +12,7 @@
 
 #include "yuanzhu.h"
 #include "yz_hash.h"
+#include "yz_zip.h"
 #include "yz_util.h"
 
 /* ---- yz_store.c ---- */
@@ -22,8 +23,11 @@ const char *store_path(const yz_store *st);
 int store_err(yz_store *st, yz_diags *d, const char *what);
 /* Runs sql; on failure reports it as store_err does (d may be NULL) and returns YZ_ESTORE. */
 int store_exec(yz_store *st, const char *sql, yz_diags *d, const char *what);
-/* A column's text, "" for SQL NULL. */
+/* Prepares sql on st's connection; on failure reports it as store_err does and returns YZ_ESTORE. */
+int store_prepare(yz_store *st, const char *sql, sqlite3_stmt **stmt, yz_diags *d);
+/* A column's text, "" for SQL NULL; store_col_dup: a copy the caller frees (yz_free). */
 const char *store_col_text(sqlite3_stmt *s, int i);
+char *store_col_dup(sqlite3_stmt *s, int i);
 /* A column's bytes (NULL with *n = 0 when empty or SQL NULL). */
 const void *store_col_blob(sqlite3_stmt *s, int i, size_t *n);
 /* The store's chain hash, and the chain's secret (NULL: the chain is not keyed, or its secret
@@ -32,6 +36,9 @@ yz_hash_alg store_alg(const yz_store *st);
 const yz_key *store_chain_key(const yz_store *st);
 /* The threads verification may use (yz_store_set_jobs). */
 int store_jobs(const yz_store *st);
+/* The dictionary row id made ready for zstd into *out (the caller frees it: zdict_free): YZ_OK,
+ * YZ_EFAILED (no such row: the store was damaged) or YZ_ESTORE (SQLite failed; said in d). */
+int store_dict_load(yz_store *st, int64_t id, zdict **out, yz_diags *d);
 /* The largest stored text read back (a frame claiming more is damaged). */
 #define STORE_MAX_BLOB (64u << 20)
 /* The files of the ruleset row rs_row into out->files (sorted by path): YZ_OK, YZ_EFAILED (one
