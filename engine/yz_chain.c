@@ -568,7 +568,7 @@ static int verify(yz_store *st, int64_t from, const char *from_hash, const char 
         if (!strcmp(kind, "decision")) {
             rc = add_decision(&W, s, seq, prev, hash);
         } else {
-            /* checked here (it reads its files); its outcome goes with the chunk, in order */
+            /* checked here (it reads its files); a problem goes with the chunk, in order */
             yz_verify_report tmp;
             memset(&tmp, 0, sizeof tmp);
             memcpy(stored, hash, 65);
@@ -577,8 +577,6 @@ static int verify(yz_store *st, int64_t from, const char *from_hash, const char 
                 vitem *it = next_item(&W, VI_CHECKED, seq);
                 it->bad = arena_strdup(&W.cur->m, tmp.problem);
                 rc = YZ_OK;
-            } else if (rc == YZ_OK) {
-                next_item(&W, VI_CHECKED, seq);
             }
             hash = stored; /* the statement's text may have been freed by the ruleset's queries */
         }
