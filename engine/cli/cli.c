@@ -158,6 +158,10 @@ int cli_number(const cli *c, const char *opt, const char *v, unsigned long long 
     char *end;
     errno = 0;
     *n = strtoull(v, &end, 10);
+    if (!*v) {
+        cli_error(c, "%s needs a number from %llu to %llu after it", opt, lo, hi);
+        return -1;
+    }
     if (*v < '0' || *v > '9' || *end || errno || *n < lo || *n > hi) {
         cli_error(c, "%s takes a number from %llu to %llu, not '%s'", opt, lo, hi, v);
         return -1;

@@ -208,6 +208,10 @@ int cmd_audit(cli *c, int argc, char **argv)
                                                    "signer (a checkpoint whose signature is not checked proves nothing)");
         code = EXIT_USAGE;
     }
+    if (!code && jobs && !strcmp(sub, "head")) {
+        cli_error(c, "--jobs goes with audit verify and audit checkpoint (audit head reads one row)");
+        code = EXIT_USAGE;
+    }
     if (!code && ((pubkeys.n && !checkpoint) || (keys.n && strcmp(sub, "checkpoint")) || (to && strcmp(sub, "checkpoint")))) {
         cli_error(c, "%s", pubkeys.n && !checkpoint ? "--pubkey goes with --checkpoint FILE"
                                                     : "--key and --to go with audit checkpoint");

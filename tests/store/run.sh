@@ -121,6 +121,8 @@ verify_jobs "a gap before an altered decision" "TAMPERED at seq 1900: event 1900
 alter "$T/v7.db" "UPDATE decisions SET id_number = (SELECT id_number FROM decisions WHERE seq = 2) WHERE seq = 1234; UPDATE decisions SET operator = 'x' WHERE seq = 1600"
 verify_jobs "another person's decision in the middle" "TAMPERED at seq 1234: the decision is recorded for id_number" "$T/v7.db"
 expect "verify --jobs 0" 2 "--jobs takes a number from 1 to 64" "$YZ" audit verify --jobs 0 --db "$V"
+expect "verify --jobs with no number" 2 "--jobs needs a number from 1 to 64 after it" "$YZ" audit verify --db "$V" --jobs
+expect "head --jobs" 2 "--jobs goes with audit verify and audit checkpoint" "$YZ" audit head --jobs 2 --db "$V"
 
 # tampering, each on its own copy
 head=$("$YZ" audit head --db "$DB")
