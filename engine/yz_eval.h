@@ -138,5 +138,7 @@ enum { EX_AMOUNT = 1, EX_MONTHS = 2 };
 void explain_item(yz_evaluator *ev, ditem *di, unsigned formulas);
 /* The determination's own explanation: the target reason and everything still missing. */
 void explain_determination(yz_evaluator *ev, yz_determination *det);
+/* yz_determination_json appended to out (a buffer reused decision after decision). */
+void determination_json_to(const yz_determination *det, strbuf *out);
 
 #endif

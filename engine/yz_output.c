@@ -304,8 +304,14 @@ static void write_items(jw *w, const yz_determination *det, pikind k)
 char *yz_determination_json(const yz_determination *det)
 {
     strbuf sb = STRBUF_INIT;
+    determination_json_to(det, &sb);
+    return sb_release(&sb);
+}
+
+void determination_json_to(const yz_determination *det, strbuf *out)
+{
     jw w;
-    jw_init(&w, &sb);
+    jw_init(&w, out);
     const ppolicy *pol = det->pol;
     bool ex = det->explained;
     jw_obj_begin(&w);
@@ -401,6 +407,5 @@ char *yz_determination_json(const yz_determination *det)
     jw_str(&w, yz_status_name(det->target, false));
     jw_obj_end(&w);
     jw_obj_end(&w);
-    sb_addc(&sb, '\n');
-    return sb_release(&sb);
+    sb_addc(out, '\n');
 }

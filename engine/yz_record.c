@@ -268,6 +268,11 @@ char *yz_record_canonical(const yz_record *rec)
     return sb_release(&sb);
 }
 
+void record_canonical_to(const yz_record *rec, strbuf *out)
+{
+    yj_write_canonical(out, rec->doc);
+}
+
 /* ---- CSV ---- */
 
 enum { COL_VALUE, COL_COUNT, COL_LIST };

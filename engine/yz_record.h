@@ -13,6 +13,9 @@ struct yz_record {
     const char *id_number;
 };
 
+/* yz_record_canonical appended to out (a buffer reused record after record). */
+void record_canonical_to(const yz_record *rec, strbuf *out);
+
 /* Validates an already parsed document (e.g. a CSV row), taking ownership of nothing: the caller
  * keeps mem alive as long as the record.  Puts doc in canonical form first (schema_canonicalise),
  * as yz_record_parse does. */

@@ -687,7 +687,10 @@ int store_dict_load(yz_store *st, int64_t id, zdict **out, yz_diags *d)
         const void *b = col_blob(s, 0, &n);
         *out = zdict_new(b, n);
     }
-    int rc = step == SQLITE_ROW ? YZ_OK : step == SQLITE_DONE ? YZ_EFAILED : store_err(st, d, "cannot read a dictionary");
+    /* a dictionary zstd refuses (damaged tables) is as good as none */
+    int rc = step == SQLITE_ROW && *out ? YZ_OK
+             : step == SQLITE_DONE || step == SQLITE_ROW ? YZ_EFAILED
+                                                         : store_err(st, d, "cannot read a dictionary");
     sqlite3_finalize(s);
     return rc;
 }
@@ -792,15 +795,20 @@ struct yz_store_dict {
 struct yz_packer {
     const yz_store_dict *dict;
     zipper *z;
-    strbuf scratch; /* a frame as zstd writes it: room for its bound, reused record after record */
+    /* reused record after record: the canonical input and output, and their frames as zstd
+       writes them (room for its bound) */
+    strbuf input, output, input_z, output_z;
 };
 
+/* one allocation, since a packed decision is made on a worker and freed on the writer: the
+   frames and texts follow the struct */
 struct yz_packed {
     const yz_store_dict *dict;
     char input_hash[65], output_hash[65];
-    strbuf input_z, output_z;
-    char *id_number, *as_of;
-    const char *target;
+    const char *input_z, *output_z; /* frames */
+    size_t ninput_z, noutput_z;
+    const char *id_number, *as_of, *target;
+    char data[];
 };
 
 /* finds or registers the ruleset (inside the caller's transaction); dict content for a new one:
@@ -832,9 +840,12 @@ static int ruleset_row(yz_store *st, const yz_ruleset *rs, const char *input, co
         char when[21];
         now_utc(when);
         /* the dictionary */
-        strbuf dd = STRBUF_INIT;
-        sb_adds(&dd, input);
-        sb_adds(&dd, output);
+        strbuf content = STRBUF_INIT, dd = STRBUF_INIT;
+        size_t parts[2] = {strlen(input), strlen(output)};
+        sb_add(&content, input, parts[0]);
+        sb_add(&content, output, parts[1]);
+        zip_dict_build(content.buf, parts, 2, &dd);
+        sb_free(&content);
         char dict_hash[65];
         sha256_hex(dd.buf, dd.len, dict_hash);
         if (prepare(st, "INSERT OR IGNORE INTO dicts (hash, data) VALUES (?, ?)", &s, d) != YZ_OK) {
@@ -1018,19 +1029,12 @@ int yz_store_dict_get(yz_store *st, const yz_ruleset *rs, const yz_record *rec, 
     if (rc == YZ_OK)
         rc = checkpoint_ruleset_signature(st, rs, row, &sig_row, d);
     zdict *z = NULL;
-    if (rc == YZ_OK) {
-        sqlite3_stmt *s;
-        if ((rc = prepare(st, "SELECT data FROM dicts WHERE id = ?", &s, d)) == YZ_OK) {
-            sqlite3_bind_int64(s, 1, dict);
-            if (sqlite3_step(s) == SQLITE_ROW) {
-                size_t n;
-                const void *b = col_blob(s, 0, &n);
-                z = zdict_new(b, n);
-            }
-            sqlite3_finalize(s);
-            if (!z)
-                rc = store_err(st, d, "cannot load the ruleset's dictionary");
-        }
+    if (rc == YZ_OK && (rc = store_dict_load(st, dict, &z, d)) == YZ_EFAILED) {
+        diag_add(d, YZ_SEV_ERROR, NULL, 0, 0,
+                 "the store's dictionary of this ruleset (dicts row %lld) is missing or damaged: nothing more can be "
+                 "recorded with it; yuanzhu audit verify names the damage",
+                 (long long)dict);
+        rc = YZ_ESTORE;
     }
     rc = close_txn(st, own, rc, d);
     if (rc != YZ_OK) {
@@ -1072,22 +1076,20 @@ void yz_packer_free(yz_packer *p)
     if (!p)
         return;
     zipper_free(p->z);
-    sb_free(&p->scratch);
+    sb_free(&p->input);
+    sb_free(&p->output);
+    sb_free(&p->input_z);
+    sb_free(&p->output_z);
     yz_free(p);
 }
 
-/* compresses src into the packer's scratch, then into *out at its exact size: a packed record
-   waits in the batch's queue, and a buffer sized for zstd's bound would hold ten times the frame */
-static int pack_blob(yz_packer *p, const char *src, size_t n, strbuf *out)
+/* the packer's buffers keep what they grew to, but not a stray giant (a record of megabytes) */
+static void packer_trim(strbuf *sb)
 {
-    sb_clear(&p->scratch);
-    if (zip_compress(p->z, p->dict->z, src, n, &p->scratch) != 0)
-        return -1;
-    out->buf = yz_malloc(p->scratch.len + 1);
-    memcpy(out->buf, p->scratch.buf, p->scratch.len + 1);
-    out->len = p->scratch.len;
-    out->cap = p->scratch.len + 1;
-    return 0;
+    if (sb->cap > 1 << 20)
+        sb_free(sb);
+    else
+        sb_clear(sb);
 }
 
 int yz_pack(yz_packer *p, const yz_record *rec, const yz_determination *det, yz_packed **out)
@@ -1098,25 +1100,33 @@ int yz_pack(yz_packer *p, const yz_record *rec, const yz_determination *det, yz_
     if (!det->explained || strcmp(det->ruleset, p->dict->ruleset) != 0 || !rec->id_number ||
         strcmp(det->id_number, rec->id_number) != 0)
         return YZ_EUSAGE;
-    yz_packed *pk = yz_calloc(1, sizeof *pk);
+    packer_trim(&p->input);
+    packer_trim(&p->output);
+    packer_trim(&p->input_z);
+    packer_trim(&p->output_z);
+    record_canonical_to(rec, &p->input);
+    determination_json_to(det, &p->output);
+    if (zip_compress(p->z, p->dict->z, p->input.buf, p->input.len, &p->input_z) != 0 ||
+        zip_compress(p->z, p->dict->z, p->output.buf, p->output.len, &p->output_z) != 0)
+        return YZ_ENOMEM;
+    /* exactly sized: a packed record waits in the batch's queue, and a buffer sized for zstd's
+       bound would hold ten times the frame */
+    size_t nid = strlen(det->id_number) + 1, nas = strlen(det->as_of) + 1;
+    yz_packed *pk = yz_malloc(sizeof *pk + p->input_z.len + p->output_z.len + nid + nas);
     pk->dict = p->dict;
-    char *input = yz_record_canonical(rec);
-    char *output = yz_determination_json(det);
-    size_t nin = strlen(input), nout = strlen(output);
-    sha256_hex(input, nin, pk->input_hash);
-    sha256_hex(output, nout, pk->output_hash);
-    int rc = YZ_OK;
-    if (pack_blob(p, input, nin, &pk->input_z) != 0 || pack_blob(p, output, nout, &pk->output_z) != 0)
-        rc = YZ_ENOMEM;
-    yz_free(input);
-    yz_free(output);
-    pk->id_number = yz_strdup(det->id_number);
-    pk->as_of = yz_strdup(det->as_of);
+    sha256_hex(p->input.buf, p->input.len, pk->input_hash);
+    sha256_hex(p->output.buf, p->output.len, pk->output_hash);
+    char *at = pk->data;
+    pk->input_z = memcpy(at, p->input_z.buf, p->input_z.len);
+    pk->ninput_z = p->input_z.len;
+    at += p->input_z.len;
+    pk->output_z = memcpy(at, p->output_z.buf, p->output_z.len);
+    pk->noutput_z = p->output_z.len;
+    at += p->output_z.len;
+    pk->id_number = memcpy(at, det->id_number, nid);
+    at += nid;
+    pk->as_of = memcpy(at, det->as_of, nas);
     pk->target = yz_status_name(det->target, false);
-    if (rc != YZ_OK) {
-        yz_packed_free(pk);
-        return rc;
-    }
     *out = pk;
     return YZ_OK;
 }
@@ -1128,12 +1138,6 @@ const char *yz_packed_input_hash(const yz_packed *pk)
 
 void yz_packed_free(yz_packed *pk)
 {
-    if (!pk)
-        return;
-    sb_free(&pk->input_z);
-    sb_free(&pk->output_z);
-    yz_free(pk->id_number);
-    yz_free(pk->as_of);
     yz_free(pk);
 }
 
@@ -1221,7 +1225,7 @@ static int append_locked(yz_store *st, const yz_packed *pk, const char *operator
             return YZ_ESTORE;
         sqlite3_bind_text(s, 1, pk->input_hash, 64, SQLITE_STATIC);
         sqlite3_bind_int64(s, 2, pk->dict->dict_id);
-        sqlite3_bind_blob(s, 3, pk->input_z.buf, (int)pk->input_z.len, SQLITE_STATIC);
+        sqlite3_bind_blob(s, 3, pk->input_z, (int)pk->ninput_z, SQLITE_STATIC);
         int rc = sqlite3_step(s);
         sqlite3_reset(s);
         if (rc != SQLITE_DONE)
@@ -1252,7 +1256,7 @@ static int append_locked(yz_store *st, const yz_packed *pk, const char *operator
     sqlite3_bind_text(s, 8, when, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 9, "yuanzhu " YZ_VERSION, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 10, pk->target, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(s, 11, pk->output_z.buf, (int)pk->output_z.len, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 11, pk->output_z, (int)pk->noutput_z, SQLITE_STATIC);
     if (pk->dict->sig_row)
         sqlite3_bind_int64(s, 12, pk->dict->sig_row);
     int r = sqlite3_step(s);

@@ -5,8 +5,9 @@
 -- triggers at the end refuse UPDATE and DELETE on every table.
 --
 -- Compression: file contents, inputs and outputs are zstd frames.  Inputs and outputs use the
--- raw-content dictionary of their ruleset (the canonical input and output of the first decision
--- made with it), which makes a determination of ~20 KB take a few hundred bytes.
+-- dictionary of their ruleset: the canonical input and output of the first decision made with
+-- it, with zstd entropy tables computed from them (stores written before had the raw content
+-- alone; both are read), which makes a determination of ~12 KB take a few hundred bytes.
 --
 -- The audit chain: audit.hash = H(hex hash of the previous event, or 64 zeros, || the event's
 -- canonical JSON), H being meta.hash ('sha256' or 'sm3').  Events are rebuilt from the rows
@@ -18,7 +19,7 @@ CREATE TABLE meta (                      -- store-wide settings, written once
     value TEXT NOT NULL
 ) WITHOUT ROWID;
 
-CREATE TABLE dicts (                     -- zstd raw-content dictionaries, content-addressed
+CREATE TABLE dicts (                     -- zstd dictionaries (zip_dict_build), content-addressed
     id   INTEGER PRIMARY KEY,
     hash TEXT NOT NULL UNIQUE,           -- SHA-256 of data
     data BLOB NOT NULL
