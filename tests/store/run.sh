@@ -136,6 +136,18 @@ expect "triggers refuse UPDATE" 19 "append-only" sqlite3 "$T/u.db" "UPDATE decis
 expect "triggers refuse DELETE" 19 "append-only" sqlite3 "$T/u.db" "DELETE FROM audit WHERE seq = 3"
 sqlite3 "$T/u.db" "DROP TRIGGER decisions_no_update; UPDATE decisions SET output = (SELECT output FROM decisions WHERE seq = 2) WHERE seq = 4"
 expect "altered output" 1 "TAMPERED at seq 4" "$YZ" audit verify --db "$T/u.db"
+
+# a dictionary whose entropy tables are damaged: zstd refuses it; every command says the store is
+# damaged (never "out of memory", never a crash), and nothing more is recorded with it
+"$YZ" check --province guangdong --as-of 2025-06-15 --db "$T/z.db" "$REC" > /dev/null 2>&1 || bad "test setup: check into z.db failed"
+[ "$(sqlite3 "$T/z.db" "SELECT hex(substr(data, 1, 4)) FROM dicts LIMIT 1")" = 37A430EC ] || bad "test setup: the dictionary does not start with zstd's dictionary magic"
+sqlite3 "$T/z.db" "DROP TRIGGER dicts_no_update; UPDATE dicts SET data = substr(data, 1, 12) || x'FFFFFFFFFFFFFFFFFFFFFFFF' || substr(data, 25)"
+expect "damaged dictionary: verify" 1 "the ruleset's dictionary was altered" "$YZ" audit verify --db "$T/z.db"
+expect "damaged dictionary: replay" 1 "cannot be read back" "$YZ" replay --db "$T/z.db" --all
+expect "damaged dictionary: check records nothing" 5 "dictionary of this ruleset (dicts row 1) is missing or damaged" \
+    "$YZ" check --province guangdong --as-of 2025-06-16 --db "$T/z.db" "$REC"
+[ "$(sqlite3 "$T/z.db" "SELECT count(*) FROM decisions")" = 1 ] && ok ||
+    bad "damaged dictionary: a decision was recorded"
 sqlite3 "$T/d.db" "DROP TRIGGER decisions_no_delete; DROP TRIGGER audit_no_delete; DELETE FROM decisions WHERE seq = 3; DELETE FROM audit WHERE seq = 3"
 expect "deleted middle row" 1 "TAMPERED at seq 3: event 3 is missing" "$YZ" audit verify --db "$T/d.db"
 sqlite3 "$T/i.db" "INSERT INTO decisions SELECT 9, 'aaaaaaaaaaaaaaaa', ruleset, input, id_number, as_of, 'forger', recorded_at, engine, target, output, signed_by FROM decisions WHERE seq = 5"
