@@ -33,10 +33,10 @@ typedef struct rres {
     int status;
     long line;
     yz_status target;
+    int64_t *amounts; /* per subsidy: amount per period (the allocation of all four) */
+    int64_t *totals;  /* per subsidy: total (or -1) */
     int8_t *cats;     /* per category: status */
     int8_t *subs;     /* per subsidy: status */
-    int64_t *amounts; /* per subsidy: amount per period */
-    int64_t *totals;  /* per subsidy: total (or -1) */
     char *line_out;   /* canonical line (--lines) */
     char *reject;     /* rejects-file JSON line */
     char *message;    /* first problem, for stderr */
@@ -250,10 +250,11 @@ static void decide(worker *w, chunk *c, int i)
         return;
     }
     r->target = det->target;
-    r->cats = yz_malloc(b->ncat + 1);
-    r->subs = yz_malloc(b->nsub + 1);
-    r->amounts = yz_malloc((b->nsub + 1) * sizeof(int64_t));
-    r->totals = yz_malloc((b->nsub + 1) * sizeof(int64_t));
+    /* one allocation (freed on the writer's thread): the amounts first, for their alignment */
+    r->amounts = yz_malloc(2 * (b->nsub + 1) * sizeof(int64_t) + b->ncat + 1 + b->nsub + 1);
+    r->totals = r->amounts + b->nsub + 1;
+    r->cats = (int8_t *)(r->totals + b->nsub + 1);
+    r->subs = r->cats + b->ncat + 1;
     for (size_t k = 0; k < det->nitems[PI_CATEGORY] && k < b->ncat; k++)
         r->cats[k] = (int8_t)det->items[PI_CATEGORY][k].status;
     for (size_t k = 0; k < det->nitems[PI_SUBSIDY] && k < b->nsub; k++) {
@@ -283,10 +284,7 @@ static void free_chunk(chunk *c)
 {
     for (int i = 0; i < c->n; i++) {
         rres *r = &c->res[i];
-        yz_free(r->cats);
-        yz_free(r->subs);
-        yz_free(r->amounts);
-        yz_free(r->totals);
+        yz_free(r->amounts); /* and cats, subs, totals: one allocation */
         yz_free(r->line_out);
         yz_free(r->reject);
         yz_free(r->message);

@@ -636,7 +636,20 @@ void yj_write_canonical(strbuf *sb, const yj *v)
         size_t k = 0;
         for (yj *x = v->child; x; x = x->next)
             m[k++] = x;
-        qsort(m, n, sizeof *m, cmp_members);
+        if (n <= 24) {
+            /* a record's objects are small: insertion sort, without qsort's calls per comparison */
+            for (size_t i = 1; i < n; i++) {
+                const cJSON *x = m[i];
+                size_t j = i;
+                while (j > 0 && strcmp(m[j - 1]->string, x->string) > 0) {
+                    m[j] = m[j - 1];
+                    j--;
+                }
+                m[j] = x;
+            }
+        } else {
+            qsort(m, n, sizeof *m, cmp_members);
+        }
         sb_addc(sb, '{');
         for (size_t i = 0; i < n; i++) {
             if (i)
