@@ -4,7 +4,7 @@
  * recorded.
  *
  * The calling thread reads the population (a ledger as batch reads it, or each person's newest
- * record in a store) in chunks; worker threads, each with an evaluator for either ruleset, decide
+ * record in a store) in chunks; worker threads (yz_pool), each with an evaluator for either ruleset, decide
  * every record under both without explanations and add the outcome into an accumulator of their
  * own; a record that changes is decided again with explanations while its worker still lacks
  * examples of that change.  The accumulators are merged at the end.  Nothing in the report
@@ -24,6 +24,7 @@
 #include "yz_impact.h"
 #include "yz_population.h"
 #include "yz_policy.h"
+#include "yz_pool.h"
 
 #define DEFAULT_EXAMPLES 3
 #define MAX_EXAMPLES 20
@@ -39,8 +40,6 @@ typedef struct run run;
 
 typedef struct worker {
     run *R;
-    pthread_t th;
-    bool running; /* its thread started */
     yz_evaluator *ev[2];
     arena mem;
     imp_acc acc;
@@ -57,17 +56,14 @@ struct run {
     side sd[2];
     population *l;
     int nex;
-    pthread_mutex_t mu;
-    pthread_cond_t cv_work, cv_room;
-    pop_chunk *head, *tail;
-    int queued, max_queued;
-    bool closed;
+    pthread_mutex_t mu; /* fatal_rc */
+    yz_pool *pool;      /* the workers' threads (yz_pool) */
+    int handed;         /* workers handed to the pool as its states */
     atomic_bool stop;
     atomic_uint_fast64_t done;
     int fatal_rc;
     worker *workers;
     int nworkers;
-    int started; /* worker threads running */
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -644,51 +640,23 @@ static void decide_chunk(worker *w, pop_chunk *c)
     pop_chunk_free(c);
 }
 
-static void *worker_main(void *p)
+/* the pool's operations: its worker states are the run's workers, made (with their evaluators)
+   by start; a decided chunk is freed where it was decided, and the calling thread reports progress */
+static void *pool_worker(void *arg)
 {
-    worker *w = p;
-    run *R = w->R;
-    for (;;) {
-        pthread_mutex_lock(&R->mu);
-        while (!R->head && !R->closed)
-            pthread_cond_wait(&R->cv_work, &R->mu);
-        pop_chunk *c = R->head;
-        if (c) {
-            R->head = c->next;
-            if (!R->head)
-                R->tail = NULL;
-            R->queued--;
-            pthread_cond_signal(&R->cv_room);
-        }
-        pthread_mutex_unlock(&R->mu);
-        if (!c)
-            break;
-        decide_chunk(w, c);
-    }
-    return NULL;
+    run *R = arg;
+    return &R->workers[R->handed++];
 }
 
-static void dispatch(run *R, pop_chunk *c)
+static void pool_run(void *w, void *chunk)
 {
-    if (!R->started) {
-        /* no worker thread could be started: the reader's thread decides */
-        decide_chunk(&R->workers[0], c);
-        if (R->o->progress)
-            R->o->progress(atomic_load(&R->done), pop_consumed(R->l), pop_size(R->l), R->o->progress_ctx);
-        return;
-    }
-    pthread_mutex_lock(&R->mu);
-    while (R->queued >= R->max_queued)
-        pthread_cond_wait(&R->cv_room, &R->mu);
-    c->next = NULL;
-    if (R->tail)
-        R->tail->next = c;
-    else
-        R->head = c;
-    R->tail = c;
-    R->queued++;
-    pthread_cond_signal(&R->cv_work);
-    pthread_mutex_unlock(&R->mu);
+    decide_chunk(w, chunk);
+}
+
+static void pool_done(void *chunk, void *arg)
+{
+    (void)chunk;
+    run *R = arg;
     if (R->o->progress)
         R->o->progress(atomic_load(&R->done), pop_consumed(R->l), pop_size(R->l), R->o->progress_ctx);
 }
@@ -697,7 +665,7 @@ static void drain(run *R, yz_diags *d)
 {
     pop_chunk *c;
     while (!atomic_load(&R->stop) && (c = pop_next(R->l, d)))
-        dispatch(R, c);
+        pool_submit(R->pool, c);
 }
 
 /* each person's newest stored record (yz_store_scan) */
@@ -1004,7 +972,6 @@ static int start(run *R, yz_diags *d)
     int jobs = o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
     jobs = jobs < 1 ? 1 : jobs > 64 ? 64 : jobs;
     R->nworkers = jobs;
-    R->max_queued = 4 * jobs + 4;
     R->workers = yz_calloc((size_t)jobs, sizeof *R->workers);
     for (int i = 0; i < jobs; i++) {
         worker *w = &R->workers[i];
@@ -1027,17 +994,6 @@ static int start(run *R, yz_diags *d)
     return YZ_OK;
 }
 
-static void stop_workers(run *R)
-{
-    pthread_mutex_lock(&R->mu);
-    R->closed = true;
-    pthread_cond_broadcast(&R->cv_work);
-    pthread_mutex_unlock(&R->mu);
-    for (int i = 0; i < R->nworkers; i++)
-        if (R->workers[i].running)
-            pthread_join(R->workers[i].th, NULL);
-}
-
 static void free_run(run *R)
 {
     for (int i = 0; i < R->nworkers; i++) {
@@ -1054,10 +1010,6 @@ static void free_run(run *R)
         arena_free(&w->mem);
     }
     yz_free(R->workers);
-    for (pop_chunk *c = R->head, *next; c; c = next) {
-        next = c->next;
-        pop_chunk_free(c);
-    }
     for (int s = 0; s < 2; s++) {
         yz_free(R->sd[s].map[0]);
         yz_free(R->sd[s].map[1]);
@@ -1132,14 +1084,10 @@ int yz_impact_run(const yz_impact_options *o, yz_impact **out, yz_diags *d)
         return rc;
     }
     pthread_mutex_init(&R->mu, NULL);
-    pthread_cond_init(&R->cv_work, NULL);
-    pthread_cond_init(&R->cv_room, NULL);
-    /* those the system refuses are left out: the others take all the work (none: see dispatch) */
-    for (int i = 0; i < R->nworkers; i++)
-        if (pthread_create(&R->workers[i].th, NULL, worker_main, &R->workers[i]) == 0) {
-            R->workers[i].running = true;
-            R->started++;
-        }
+    /* threads the system refuses are left out: the others take all the work (none: the calling
+       thread decides each chunk as it is read) */
+    yz_pool_ops ops = {.worker_new = pool_worker, .run = pool_run, .done = pool_done, .arg = R};
+    R->pool = pool_new(R->nworkers, &ops);
     yz_diags rd; /* the reader's problems, kept apart from the workers' threads */
     yz_diags_init(&rd);
     if (st) {
@@ -1151,10 +1099,9 @@ int yz_impact_run(const yz_impact_options *o, yz_impact **out, yz_diags *d)
         pop_push_end(R->l);
     }
     drain(R, &rd);
-    stop_workers(R);
+    pool_free(R->pool);
+    R->pool = NULL;
     pthread_mutex_destroy(&R->mu);
-    pthread_cond_destroy(&R->cv_work);
-    pthread_cond_destroy(&R->cv_room);
     yz_store_close(st);
     for (size_t i = 0; i < rd.n; i++) {
         const yz_diag *x = &rd.items[i];
