@@ -17,7 +17,6 @@
  * and who was not recognised before, is recognised from its as-of date (so the status-loss rules
  * of a review apply on later days, where the record format has recognition.recognised_on);
  * nothing else in the record changes. */
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +29,7 @@
 #include "yz_eval.h"
 #include "yz_json.h"
 #include "yz_ledger.h"
+#include "yz_pool.h"
 #include "yz_record.h"
 #include "yz_schema.h"
 
@@ -87,7 +87,6 @@ typedef struct due {
     person p;
     strbuf sig_a, sig_b, sig_c;
     int rc;
-    pthread_t th;
     struct run *run;
 } due;
 
@@ -938,6 +937,13 @@ typedef struct task {
     const yz_ruleset *rs;
 } task;
 
+/* persons handed to a worker thread together (yz_pool) */
+#define TASKS 64
+typedef struct tasks {
+    int n;
+    task t[TASKS];
+} tasks;
+
 typedef struct loaded {
     char *id;
     yz_ruleset *rs; /* NULL: it could not be loaded */
@@ -948,50 +954,46 @@ typedef struct run {
     int nworkers;
     loaded *rulesets;
     size_t nrulesets, caprs;
-    pthread_mutex_t mu;
-    pthread_cond_t cv_work, cv_room;
-    task **queue;
-    size_t qcap, qhead, qlen;
-    bool done;        /* under mu */
+    yz_pool *pool;    /* the worker threads, when there are several workers */
+    int handed;       /* workers handed to the pool as its states */
+    tasks *next;      /* being filled */
     atomic_bool stop; /* a worker ran out of memory: read no further */
     yz_diags *d;
 } run;
 
-static void task_free(task *t)
+static void task_clear(task *t)
 {
-    if (!t)
-        return;
     yz_free(t->s.id_number);
     yz_free(t->s.as_of);
     yz_free(t->s.province);
     yz_free(t->s.input);
     yz_free(t->s.output);
-    yz_free(t);
 }
 
-static void *worker_main(void *arg)
+/* the pool's operations: its worker states are the run's workers */
+static void *pool_worker(void *arg)
 {
-    due *u = arg;
-    run *r = u->run;
-    for (;;) {
-        pthread_mutex_lock(&r->mu);
-        while (!r->qlen && !r->done)
-            pthread_cond_wait(&r->cv_work, &r->mu);
-        if (!r->qlen) {
-            pthread_mutex_unlock(&r->mu);
-            return NULL;
-        }
-        task *t = r->queue[r->qhead];
-        r->qhead = (r->qhead + 1) % r->qcap;
-        r->qlen--;
-        pthread_cond_signal(&r->cv_room);
-        pthread_mutex_unlock(&r->mu);
-        if (!atomic_load(&r->stop))
-            follow_person(u, &t->s, t->rs);
-        task_free(t);
+    run *r = arg;
+    return &r->workers[r->handed++];
+}
+
+static void pool_run(void *worker, void *chunk)
+{
+    due *u = worker;
+    tasks *c = chunk;
+    for (int i = 0; i < c->n; i++) {
+        if (!atomic_load(&u->run->stop))
+            follow_person(u, &c->t[i].s, c->t[i].rs);
+        task_clear(&c->t[i]);
         if (u->rc == YZ_ENOMEM)
-            atomic_store(&r->stop, true);
+            atomic_store(&u->run->stop, true);
     }
+}
+
+static void pool_done(void *chunk, void *arg)
+{
+    (void)arg;
+    yz_free(chunk);
 }
 
 /* the ruleset of a decision, loaded once per run from its stored files */
@@ -1031,7 +1033,9 @@ static int due_one(const yz_stored *s, void *ctx)
         follow_person(&r->workers[0], s, rs);
         return r->workers[0].rc == YZ_ENOMEM;
     }
-    task *t = yz_calloc(1, sizeof *t);
+    if (!r->next)
+        r->next = yz_calloc(1, sizeof *r->next);
+    task *t = &r->next->t[r->next->n++];
     t->s.seq = s->seq;
     memcpy(t->s.id, s->id, sizeof t->s.id);
     t->s.id_number = yz_strdup(s->id_number);
@@ -1040,13 +1044,10 @@ static int due_one(const yz_stored *s, void *ctx)
     t->s.input = yz_strdup(s->input);
     t->s.output = yz_strdup(s->output);
     t->rs = rs;
-    pthread_mutex_lock(&r->mu);
-    while (r->qlen == r->qcap)
-        pthread_cond_wait(&r->cv_room, &r->mu);
-    r->queue[(r->qhead + r->qlen) % r->qcap] = t;
-    r->qlen++;
-    pthread_cond_signal(&r->cv_work);
-    pthread_mutex_unlock(&r->mu);
+    if (r->next->n == TASKS) {
+        pool_submit(r->pool, r->next);
+        r->next = NULL;
+    }
     return atomic_load(&r->stop);
 }
 
@@ -1086,12 +1087,6 @@ int yz_due_run(yz_store *st, const yz_due_options *o, yz_due_report **out, yz_di
     jobs = jobs < 1 ? 1 : jobs > 64 ? 64 : jobs;
     run r = {.nworkers = jobs, .d = d};
     r.workers = yz_calloc((size_t)jobs, sizeof *r.workers);
-    r.qcap = 16 * (size_t)jobs;
-    r.queue = yz_calloc(r.qcap, sizeof *r.queue);
-    pthread_mutex_init(&r.mu, NULL);
-    pthread_cond_init(&r.cv_work, NULL);
-    pthread_cond_init(&r.cv_room, NULL);
-    int started = 0;
     for (int i = 0; i < jobs; i++) {
         due *u = &r.workers[i];
         u->o = o;
@@ -1103,22 +1098,24 @@ int yz_due_run(yz_store *st, const yz_due_options *o, yz_due_report **out, yz_di
         yz_diags_init(u->d);
         arena_init(&u->p.mem, 256 * 1024);
         u->run = &r;
-        if (jobs > 1 && pthread_create(&u->th, NULL, worker_main, u) == 0)
-            started++;
     }
-    if (jobs > 1 && started < jobs) {
-        /* fewer threads than asked: the ones started share the work */
-        r.nworkers = started ? started : 1;
+    /* several workers: on threads (those the system refuses are left out, and with none the
+       scanning thread follows each chunk of persons itself); one: no copies, no thread */
+    if (jobs > 1) {
+        yz_pool_ops ops = {.worker_new = pool_worker, .run = pool_run, .done = pool_done, .arg = &r};
+        r.pool = pool_new(jobs, &ops);
     }
     yz_scan q = {.province = o->province, .newest = true, .input = true, .output = true, .files = true};
     int rc = yz_store_scan(st, &q, due_one, &r, d);
     bool damaged = rc == YZ_EFAILED; /* decisions that cannot be read back were left out, each with an error */
     if (damaged)
         rc = YZ_OK;
-    pthread_mutex_lock(&r.mu);
-    r.done = true;
-    pthread_cond_broadcast(&r.cv_work);
-    pthread_mutex_unlock(&r.mu);
+    if (r.pool) {
+        if (r.next)
+            pool_submit(r.pool, r.next);
+        r.next = NULL;
+        pool_free(r.pool);
+    }
     /* the whole report: every worker's rows (their memory kept), warnings in a stable order */
     yz_due_report *rep = yz_calloc(1, sizeof *rep);
     arena_init(&rep->mem, 1024);
@@ -1127,8 +1124,6 @@ int yz_due_run(yz_store *st, const yz_due_options *o, yz_due_report **out, yz_di
     yz_diags_init(&warn);
     for (int i = 0; i < jobs; i++) {
         due *u = &r.workers[i];
-        if (jobs > 1 && i < started)
-            pthread_join(u->th, NULL);
         if (u->rc != YZ_OK && rc == YZ_OK)
             rc = u->rc;
         for (size_t k = 0; k < u->nevs; k++)
@@ -1160,18 +1155,12 @@ int yz_due_run(yz_store *st, const yz_due_options *o, yz_due_report **out, yz_di
     for (size_t k = 0; k < warn.n; k++)
         diag_add(d, warn.items[k].severity, NULL, 0, 0, "%s", warn.items[k].message);
     yz_diags_free(&warn);
-    for (size_t i = 0; i < r.qlen; i++)
-        task_free(r.queue[(r.qhead + i) % r.qcap]);
-    yz_free(r.queue);
     for (size_t i = 0; i < r.nrulesets; i++) {
         yz_free(r.rulesets[i].id);
         yz_ruleset_free(r.rulesets[i].rs);
     }
     yz_free(r.rulesets);
     yz_free(r.workers);
-    pthread_mutex_destroy(&r.mu);
-    pthread_cond_destroy(&r.cv_work);
-    pthread_cond_destroy(&r.cv_room);
     if (rc != YZ_OK) {
         yz_due_report_free(rep);
         return rc;
