@@ -324,7 +324,10 @@ static int connect_store(yz_store *st, bool immutable)
        the file is empty): a decision's rows take a few hundred bytes each, and the larger pages
        mean fewer splits and balances of its tables and indexes.  A recording batch of 50,000
        bench records on 2 cores ran in 0.905x the wall time of 4 KiB pages (8 KiB 0.916x, 32 and
-       64 KiB 0.90x), in a store 3.5% smaller (1,090 against 1,130 bytes a decision). */
+       64 KiB 0.90x), in a store 3.5% smaller (1,090 against 1,130 bytes a decision).  The price
+       is paid by small commits, which write whole pages to the WAL: serve's recorded
+       determinations/s (tests/bench/serve.sh, 8 connections) had medians of about 2,800 against
+       2,990 with 4 KiB pages (8 runs each). */
     if (!immutable)
         exec(st, "PRAGMA page_size = 16384", NULL, "");
     if (!immutable && exec(st, "PRAGMA journal_mode = WAL", NULL, "") != YZ_OK) {
