@@ -326,8 +326,9 @@ static int connect_store(yz_store *st, bool immutable)
        bench records on 2 cores ran in 0.905x the wall time of 4 KiB pages (8 KiB 0.916x, 32 and
        64 KiB 0.90x), in a store 3.5% smaller (1,090 against 1,130 bytes a decision).  The price
        is paid by small commits, which write whole pages to the WAL: serve's recorded
-       determinations/s (tests/bench/serve.sh, 8 connections) had medians of about 2,800 against
-       2,990 with 4 KiB pages (8 runs each). */
+       determinations/s (tests/bench/serve.sh, 8 connections) had a median of about 2,790 against
+       2,900 with 4 KiB pages (13 and 18 runs; with either size a run now and then gives about
+       1,550). */
     if (!immutable)
         exec(st, "PRAGMA page_size = 16384", NULL, "");
     if (!immutable && exec(st, "PRAGMA journal_mode = WAL", NULL, "") != YZ_OK) {
