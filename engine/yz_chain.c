@@ -44,11 +44,11 @@ int store_problem(yz_verify_report *rep, int64_t seq, const char *fmt, ...)
    stored input and inside its output.  Otherwise writes what is wrong into why and returns false. */
 /* the ID number at the top of a stored input or output: found by a scan (json_top_string; the
    input's bytes are those its hash chains), parsed only when the scan cannot tell */
-static const char *top_id_number(arena *m, const char *json, char *buf, size_t cap)
+static const char *top_id_number(arena *m, const char *json, size_t len, char *buf, size_t cap)
 {
     const char *v;
     size_t n;
-    if (json_top_string(json, "id_number", &v, &n)) {
+    if (json_top_string(json, len, "id_number", &v, &n)) {
         if (n >= cap)
             return NULL;
         memcpy(buf, v, n);
@@ -57,17 +57,19 @@ static const char *top_id_number(arena *m, const char *json, char *buf, size_t c
     }
     size_t off;
     const char *err;
-    yj *doc = yj_parse(m, json, strlen(json), &off, &err);
+    yj *doc = yj_parse(m, json, len, &off, &err);
     const yj *id = doc ? yj_get(doc, "id_number") : NULL;
     return yj_typeof(id) == YJ_STRING ? yj_str(id) : NULL;
 }
 
-static bool same_person(const char *input, const char *output, const char *id_number, char *why, size_t n)
+static bool same_person(const char *input, size_t nin, const char *output, size_t nout, const char *id_number,
+                        char *why, size_t n)
 {
     arena m;
     arena_init(&m, 1024);
     char abuf[64], bbuf[64];
-    const char *a = top_id_number(&m, input, abuf, sizeof abuf), *b = top_id_number(&m, output, bbuf, sizeof bbuf);
+    const char *a = top_id_number(&m, input, nin, abuf, sizeof abuf),
+               *b = top_id_number(&m, output, nout, bbuf, sizeof bbuf);
     bool same = a && b && !strcmp(a, id_number) && !strcmp(b, id_number);
     if (!same) {
         strbuf x = STRBUF_INIT, y = STRBUF_INIT, z = STRBUF_INIT;
@@ -125,13 +127,14 @@ static bool check_decision(vworker *w, const vitem *it, char *why, size_t n)
     sb_clear(&w->in);
     sb_clear(&w->out);
     const char *fail = NULL;
+    size_t nin = 0, nout = 0; /* as text: up to a NUL, as when they were stored */
     if (!it->idict || zip_decompress(w->z, it->idict, it->in_z, it->nin, STORE_MAX_BLOB, &w->in) != 0)
         fail = "the decision's input cannot be read back (altered)";
-    else if (sha256_hex(w->in.buf, strlen(w->in.buf), ihash), strcmp(ihash, it->input_hash) != 0)
+    else if (nin = strlen(w->in.buf), sha256_hex(w->in.buf, nin, ihash), strcmp(ihash, it->input_hash) != 0)
         fail = "the decision's input was altered (its hash no longer matches)";
     else if (!it->odict || zip_decompress(w->z, it->odict, it->out_z, it->nout, STORE_MAX_BLOB, &w->out) != 0)
         fail = "the decision's output cannot be read back (altered)";
-    else if (!same_person(w->in.buf, w->out.buf, it->id_number, why, n))
+    else if (nout = strlen(w->out.buf), !same_person(w->in.buf, nin, w->out.buf, nout, it->id_number, why, n))
         /* checked before the chain: a chain recomputed by someone who rewrote the store is valid,
            but it cannot make one person's decision hold another person's record */
         return false;
@@ -142,7 +145,7 @@ static bool check_decision(vworker *w, const vitem *it, char *why, size_t n)
         snprintf(why, n, "%s", fail);
         return false;
     }
-    sha256_hex(w->out.buf, strlen(w->out.buf), ohash);
+    sha256_hex(w->out.buf, nout, ohash);
     event_decision e = {it->as_of,       it->engine, it->id_number, ihash,      it->operator_id, ohash,
                         it->province,    it->recorded_at, it->ruleset, it->target, it->seq, it->signer};
     sb_clear(&w->ev);
@@ -197,6 +200,7 @@ typedef struct walk {
     int nsig_ok;
     int64_t bad_seq; /* the first problem the chunks handed back found, 0 if none */
     char problem[512];
+    int64_t rows[2]; /* decision and ruleset events walked, each with its row */
 } walk;
 
 static void *worker_new(void *arg)
@@ -341,6 +345,7 @@ static int add_decision(walk *W, sqlite3_stmt *s, int64_t seq, const char *prev,
     it->bad = bad;
     if (bad)
         return YZ_OK;
+    W->rows[0]++;
     memcpy(it->prev, prev, 65);
     memcpy(it->stored, stored, 65);
     it->idict = idict;
@@ -573,6 +578,7 @@ static int verify(yz_store *st, int64_t from, const char *from_hash, const char 
             memset(&tmp, 0, sizeof tmp);
             memcpy(stored, hash, 65);
             rc = verify_ruleset(st, seq, prev, stored, &tmp, d);
+            W.rows[1] += rc == YZ_OK;
             if (rc == YZ_EFAILED) {
                 vitem *it = next_item(&W, VI_CHECKED, seq);
                 it->bad = arena_strdup(&W.cur->m, tmp.problem);
@@ -606,22 +612,29 @@ static int verify(yz_store *st, int64_t from, const char *from_hash, const char 
     /* store-wide checks (in the caller's transaction, the checkpoint's second pass over the few
        events since its first, they were just made) */
     if (rc == YZ_OK && own) {
-        /* rows the chain does not describe were inserted around it */
+        /* rows the chain does not describe were inserted around it.  A walk from the start met
+           the row of every event: a table with more rows than that holds such a row, and only
+           then is the table searched for the first (a count reads one index) */
+        static const char *const counts[] = {"SELECT count(*) FROM decisions", "SELECT count(*) FROM rulesets"};
         static const char *const orphans[] = {
             "SELECT min(seq) FROM decisions WHERE seq NOT IN (SELECT seq FROM audit WHERE kind = 'decision')",
             "SELECT min(seq) FROM rulesets WHERE seq NOT IN (SELECT seq FROM audit WHERE kind = 'ruleset')"};
         for (int i = 0; i < 2 && rc == YZ_OK; i++) {
-            if (prepare(st, orphans[i], &s, d) != YZ_OK) {
-                rc = YZ_ESTORE;
-                break;
+            for (int pass = from > 0; pass < 2 && rc == YZ_OK; pass++) {
+                if (prepare(st, pass ? orphans[i] : counts[i], &s, d) != YZ_OK) {
+                    rc = YZ_ESTORE;
+                    break;
+                }
+                step = sqlite3_step(s);
+                if (step != SQLITE_ROW)
+                    rc = store_err(st, d, "cannot read the store");
+                else if (!pass && sqlite3_column_int64(s, 0) == W.rows[i])
+                    pass = 2; /* as many rows as events: none inserted */
+                else if (pass && sqlite3_column_type(s, 0) != SQLITE_NULL)
+                    rc = problem(rep, sqlite3_column_int64(s, 0), "a %s with no audit event was inserted",
+                                 i == 0 ? "decision" : "ruleset");
+                sqlite3_finalize(s);
             }
-            step = sqlite3_step(s);
-            if (step != SQLITE_ROW)
-                rc = store_err(st, d, "cannot read the store");
-            else if (sqlite3_column_type(s, 0) != SQLITE_NULL)
-                rc = problem(rep, sqlite3_column_int64(s, 0), "a %s with no audit event was inserted",
-                             i == 0 ? "decision" : "ruleset");
-            sqlite3_finalize(s);
         }
         /* the checkpoints the store keeps must still hold (the ones kept elsewhere prove more) */
         if (rc == YZ_OK)

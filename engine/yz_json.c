@@ -5,6 +5,7 @@
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -435,76 +436,262 @@ bool yj_is_int(const yj *v, int64_t *out)
 
 /* ---- a member found without parsing ---- */
 
+/* The scan steps through the members of the top-level object one by one.  Inside a member's
+ * value that is an object or an array it only has to find the bracket that closes it: it counts
+ * the brackets outside strings, 64 bytes at a time (a bitmap of the block's quotes, backslashes
+ * and brackets, with SSE2, AVX2 or AVX-512 on x86-64; the bytes inside strings are the prefix XOR
+ * of its unescaped quotes), and a block whose closing brackets cannot bring the count back is
+ * passed in a few instructions.  A stored determination spends most of its bytes in such values. */
+
 /* the end of the string whose opening quote is at p (at its closing quote), or NULL; *esc says
    whether it holds an escape */
-static const char *string_end(const char *p, bool *esc)
+static const char *string_end(const char *p, const char *end, bool *esc)
 {
     *esc = false;
-    for (p++; *p && *p != '"'; p++)
+    for (p++; p < end && *p != '"'; p++)
         if (*p == '\\') {
             *esc = true;
-            if (!*++p)
+            if (++p == end)
                 return NULL;
         }
-    return *p ? p : NULL;
+    return p < end ? p : NULL;
 }
 
-static const char *skip_ws(const char *p)
+static const char *skip_ws(const char *p, const char *end)
 {
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
         p++;
     return p;
 }
 
-bool json_top_string(const char *s, const char *key, const char **v, size_t *n)
+/* the bytes of a 64-byte block that are quotes, backslashes, opening and closing brackets; with
+   x | 0x20, '[' becomes '{' and ']' becomes '}', and no other byte does */
+typedef struct {
+    uint64_t quote, bslash, open, close;
+} block_bits;
+
+/* the bytes escaped by a backslash before them; *carry: the block's first byte is (in), its last
+   backslash escapes the next block's first byte (out).  Escapes are rare: a loop over them. */
+static inline uint64_t escaped(uint64_t bslash, uint64_t *carry)
 {
+    uint64_t esc = *carry;
+    bslash &= ~esc;
+    *carry = 0;
+    while (bslash) {
+        uint64_t bit = bslash & -bslash, next = bit << 1;
+        if (!next)
+            *carry = 1;
+        esc |= next;
+        bslash &= ~(bit | next);
+    }
+    return esc;
+}
+
+static inline uint64_t prefix_xor(uint64_t x)
+{
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    return x;
+}
+
+/* the scan state between blocks, and between the blocks and the bytes after the last one */
+typedef struct {
+    int depth;            /* brackets open; the value is closed at 0 */
+    uint64_t inside, carry; /* all ones when a string runs on into the next block; see escaped */
+} scan_state;
+
+/* one block: the offset in it of the bracket that closes the value, or -1 */
+static inline int scan_block(scan_state *st, block_bits b)
+{
+    uint64_t e = (b.bslash | st->carry) ? escaped(b.bslash, &st->carry) : 0;
+    uint64_t str = prefix_xor(b.quote & ~e) ^ st->inside; /* in a string, its opening quote included */
+    st->inside = (uint64_t)-(str >> 63);
+    uint64_t open = b.open & ~str, close = b.close & ~str;
+    int closes = __builtin_popcountll(close);
+    if (closes < st->depth) {
+        st->depth += __builtin_popcountll(open) - closes;
+        return -1;
+    }
+    for (uint64_t all = open | close; all; all &= all - 1) {
+        uint64_t bit = all & -all;
+        if (open & bit)
+            st->depth++;
+        else if (--st->depth == 0)
+            return __builtin_ctzll(bit);
+    }
+    return -1;
+}
+
+/* the bytes after the last whole block, one at a time */
+static const char *scan_rest(scan_state *st, const char *p, const char *end)
+{
+    bool in_str = st->inside != 0, esc = st->carry != 0;
+    for (; p < end; p++) {
+        if (esc)
+            esc = false;
+        else if (in_str)
+            esc = *p == '\\', in_str = *p != '"';
+        else if (*p == '"')
+            in_str = true;
+        else if (*p == '{' || *p == '[')
+            st->depth++;
+        else if ((*p == '}' || *p == ']') && --st->depth == 0)
+            return p;
+    }
+    return NULL;
+}
+
+/* value_end for one way of reading a block: the blocks, then the bytes after them */
+#define VALUE_END(name, attr, classify)                                  \
+    attr static const char *name(const char *p, const char *end)         \
+    {                                                                    \
+        scan_state st = {1, 0, 0};                                       \
+        for (; end - p >= 64; p += 64) {                                 \
+            int at = scan_block(&st, classify(p));                       \
+            if (at >= 0)                                                 \
+                return p + at;                                           \
+        }                                                                \
+        return scan_rest(&st, p, end);                                   \
+    }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+static inline block_bits classify_sse2(const char *p)
+{
+    block_bits b = {0, 0, 0, 0};
+    for (int i = 0; i < 4; i++) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * i));
+        __m128i y = _mm_or_si128(x, _mm_set1_epi8(0x20));
+        b.quote |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('"'))) << (16 * i);
+        b.bslash |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))) << (16 * i);
+        b.open |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(y, _mm_set1_epi8('{'))) << (16 * i);
+        b.close |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(y, _mm_set1_epi8('}'))) << (16 * i);
+    }
+    return b;
+}
+
+__attribute__((target("avx2"))) static inline block_bits classify_avx2(const char *p)
+{
+    block_bits b = {0, 0, 0, 0};
+    for (int i = 0; i < 2; i++) {
+        __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32 * i));
+        __m256i y = _mm256_or_si256(x, _mm256_set1_epi8(0x20));
+        b.quote |= (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, _mm256_set1_epi8('"'))) << (32 * i);
+        b.bslash |= (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, _mm256_set1_epi8('\\')))
+                    << (32 * i);
+        b.open |= (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(y, _mm256_set1_epi8('{'))) << (32 * i);
+        b.close |= (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(y, _mm256_set1_epi8('}'))) << (32 * i);
+    }
+    return b;
+}
+
+__attribute__((target("avx512bw"))) static inline block_bits classify_avx512(const char *p)
+{
+    __m512i x = _mm512_loadu_si512((const void *)p);
+    __m512i y = _mm512_or_si512(x, _mm512_set1_epi8(0x20));
+    block_bits b = {_mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('"')), _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('\\')),
+                    _mm512_cmpeq_epi8_mask(y, _mm512_set1_epi8('{')), _mm512_cmpeq_epi8_mask(y, _mm512_set1_epi8('}'))};
+    return b;
+}
+
+VALUE_END(value_end_sse2, , classify_sse2)
+VALUE_END(value_end_avx2, __attribute__((target("avx2,popcnt,bmi"))), classify_avx2)
+VALUE_END(value_end_avx512, __attribute__((target("avx512f,avx512bw,popcnt,bmi"))), classify_avx512)
+
+static int scan_widest = 512; /* json_scan_limit */
+
+int json_scan_limit(int bits)
+{
+    scan_widest = bits;
+    if (bits >= 512 && __builtin_cpu_supports("avx512bw"))
+        return 512;
+    return bits >= 256 && __builtin_cpu_supports("avx2") ? 256 : 128;
+}
+
+/* p just after the bracket that opens a member's value: the bracket that closes that value, or
+   NULL when the text ends first; read with the widest vectors the processor has */
+static const char *value_end(const char *p, const char *end)
+{
+    if (scan_widest >= 512 && __builtin_cpu_supports("avx512bw"))
+        return value_end_avx512(p, end);
+    if (scan_widest >= 256 && __builtin_cpu_supports("avx2"))
+        return value_end_avx2(p, end);
+    return value_end_sse2(p, end);
+}
+#else
+static inline block_bits classify_bytes(const char *p)
+{
+    block_bits b = {0, 0, 0, 0};
+    for (int i = 0; i < 64; i++) {
+        uint64_t bit = (uint64_t)1 << i;
+        char c = p[i], y = (char)(c | 0x20);
+        b.quote |= c == '"' ? bit : 0;
+        b.bslash |= c == '\\' ? bit : 0;
+        b.open |= y == '{' ? bit : 0;
+        b.close |= y == '}' ? bit : 0;
+    }
+    return b;
+}
+
+VALUE_END(value_end, , classify_bytes)
+
+int json_scan_limit(int bits)
+{
+    (void)bits;
+    return 64;
+}
+#endif
+
+static bool literal_byte(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == '-' || c == '+' || c == '.' || c == 'E';
+}
+
+bool json_top_string(const char *s, size_t len, const char *key, const char **v, size_t *n)
+{
+    const char *end = s + len, *p = skip_ws(s, end);
     size_t kn = strlen(key);
-    const char *p = skip_ws(s);
-    if (*p != '{')
+    if (p == end || *p != '{')
         return false;
-    int depth = 0;
-    bool want_key = false;
-    for (; *p; p++) {
-        switch (*p) {
-        case '"': {
-            bool esc;
-            const char *end = string_end(p, &esc);
-            if (!end)
+    for (p = skip_ws(p + 1, end); p < end && *p == '"'; p = skip_ws(p + 1, end)) {
+        bool esc;
+        const char *k = p + 1, *kend = string_end(p, end, &esc);
+        if (!kend || esc)
+            return false; /* an escaped key may spell the one sought: the parser tells */
+        p = skip_ws(kend + 1, end);
+        if (p == end || *p != ':')
+            return false;
+        p = skip_ws(p + 1, end);
+        if (p == end)
+            return false;
+        if ((size_t)(kend - k) == kn && !memcmp(k, key, kn)) {
+            const char *vend = *p == '"' ? string_end(p, end, &esc) : NULL;
+            if (!vend || esc)
                 return false;
-            if (depth == 1 && want_key) {
-                const char *q = skip_ws(end + 1);
-                if (*q != ':')
-                    return false;
-                if (!esc && (size_t)(end - p - 1) == kn && !memcmp(p + 1, key, kn)) {
-                    q = skip_ws(q + 1);
-                    const char *vend = *q == '"' ? string_end(q, &esc) : NULL;
-                    if (!vend || esc)
-                        return false;
-                    *v = q + 1;
-                    *n = (size_t)(vend - q - 1);
-                    return true;
-                }
-                want_key = false;
-                end = q;
-            }
-            p = end;
-            break;
+            *v = p + 1;
+            *n = (size_t)(vend - p - 1);
+            return true;
         }
-        case '{':
-        case '[':
-            want_key = ++depth == 1;
-            break;
-        case '}':
-        case ']':
-            if (--depth == 0)
-                return false;
-            break;
-        case ',':
-            want_key = depth == 1;
-            break;
-        default:
-            break;
+        if (*p == '"') {
+            p = string_end(p, end, &esc);
+        } else if (*p == '{' || *p == '[') {
+            p = value_end(p + 1, end);
+        } else {
+            const char *q = p;
+            while (q < end && literal_byte(*q))
+                q++;
+            p = q > p ? q - 1 : NULL;
         }
+        if (!p)
+            return false;
+        p = skip_ws(p + 1, end);
+        if (p == end || *p != ',')
+            return false; /* the end of the object (no such member), or not JSON */
     }
     return false;
 }

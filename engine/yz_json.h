@@ -98,11 +98,16 @@ void jw_null(jw *w);
 void jw_raw(jw *w, const char *json, size_t n);
 /* Appends a JSON string literal for s (with quotes) to sb. */
 void json_quote(strbuf *sb, const char *s, size_t n);
-/* The value of the member key of the top-level object of the JSON text s, without parsing it:
- * true with *v, *n when that value is a string holding no escape (as an ID number, a date).
- * False when it cannot tell so cheaply (no such member at the top, another kind of value, an
- * escape, text that is not an object): the caller then parses (yj_parse).  It only skips
- * strings and counts brackets, so it says nothing about the rest of the text being valid. */
-bool json_top_string(const char *s, const char *key, const char **v, size_t *n);
+/* The value of the member key of the top-level object of the JSON text s (its len bytes),
+ * without parsing it: true with *v, *n when that value is a string holding no escape (as an ID
+ * number, a date).  False when it cannot tell so cheaply (no such member at the top, another kind
+ * of value, an escape in the value or in a top-level key, text that is not an object): the caller
+ * then parses (yj_parse).  It only skips strings and counts brackets, so it says nothing about
+ * the rest of the text being valid; on valid JSON its answer is the parser's. */
+bool json_top_string(const char *s, size_t len, const char *key, const char **v, size_t *n);
+/* For tests: json_top_string uses vectors of at most bits bits (512, 256 or 128 on x86-64); returns
+ * the width it will use on this processor (64: no vectors, another processor).  Not thread-safe:
+ * call it before any thread scans. */
+int json_scan_limit(int bits);
 
 #endif

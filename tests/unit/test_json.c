@@ -28,7 +28,7 @@ static const char *top(const char *text, const char *key)
     static char buf[128];
     const char *v;
     size_t n;
-    if (!json_top_string(text, key, &v, &n))
+    if (!json_top_string(text, strlen(text), key, &v, &n))
         return "(parse)";
     snprintf(buf, sizeof buf, "%.*s", (int)n, v);
     return buf;
@@ -39,24 +39,220 @@ static void test_top_string(void)
     /* the top-level member, not a nested one met first (household members have ID numbers too) */
     CHECK_STR(top("{\"household\":{\"members\":[{\"id_number\":\"A\"}]},\"id_number\":\"B\"}", "id_number"), "B");
     CHECK_STR(top("{\"a\":[{\"id_number\":\"A\"},[\"id_number\",\"x\"]],\"id_number\":\"B\"}", "id_number"), "B");
-    /* a string value that looks like the key, and keys holding quotes and brackets */
-    CHECK_STR(top("{\"k\":\"id_number\",\"x\\\"}{\":1,\"id_number\" : \"44X\"}", "id_number"), "44X");
+    /* a string value that looks like the key, and nested keys and strings holding quotes and
+       brackets */
+    CHECK_STR(top("{\"k\":\"id_number\",\"x\":{\"y\\\"}{\":\"]\\\\\"},\"id_number\" : \"44X\"}", "id_number"), "44X");
     CHECK_STR(top(" {\n \"id_number\" :\t\"C\" }", "id_number"), "C");
     /* what it leaves to the parser: no such member at the top, another kind of value, an escape,
        not an object, text cut short */
     CHECK_STR(top("{\"a\":{\"id_number\":\"A\"}}", "id_number"), "(parse)");
     CHECK_STR(top("{\"id_number\":12}", "id_number"), "(parse)");
     CHECK_STR(top("{\"id_number\":\"4\\u0034\"}", "id_number"), "(parse)");
+    /* an escaped key at the top may spell the key itself: the parser's first member wins */
+    CHECK_STR(top("{\"id\\u005fnumber\":\"A\",\"id_number\":\"B\"}", "id_number"), "(parse)");
     CHECK_STR(top("[{\"id_number\":\"A\"}]", "id_number"), "(parse)");
     CHECK_STR(top("{\"id_number\":\"A", "id_number"), "(parse)");
     CHECK_STR(top("{\"x\":\"\\", "id_number"), "(parse)");
     CHECK_STR(top("{\"id\":\"A\",\"id_numbers\":\"B\"}", "id_number"), "(parse)");
     CHECK_STR(top("", "id_number"), "(parse)");
+    /* an escaped quote, and an escaped backslash before a closing quote, at every offset of the
+       64-byte blocks the scan reads and of the bytes after the last one */
+    int off_wrong = 0;
+    for (int pad = 0; pad < 200; pad++) {
+        char doc[512];
+        snprintf(doc, sizeof doc, "{\"a\":[\"%*s\\\"]\",{\"b\":\"%*s\\\\\"}],\"id_number\":\"B\"}", pad, "",
+                 199 - pad, "");
+        off_wrong += strcmp(top(doc, "id_number"), "B") != 0;
+    }
+    CHECK_INT(off_wrong, 0);
+}
+
+/* ---- json_top_string against the parser, on generated documents ---- */
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15u; /* fixed: the same documents every run */
+
+static unsigned rnd(unsigned n)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (unsigned)(rng_state % n);
+}
+
+static void gen_ws(strbuf *sb)
+{
+    static const char *const ws[] = {"", "", "", " ", "\n  ", "\t"};
+    sb_adds(sb, ws[rnd(6)]);
+}
+
+/* a string literal whose pieces are the bytes the scanner has to tell apart; *esc: it holds one */
+static void gen_string(strbuf *sb, bool *esc)
+{
+    static const char *const piece[] = {"a", "id_number", "\\\"", "\\\\", "{", "}", "[", "]", ",", ":",
+                                        "中文", "\\u0041", "\\n", "  ", "x\\\\\\\"", "0123456789abcdef"};
+    sb_addc(sb, '"');
+    for (unsigned i = 0, k = rnd(12); i < k; i++) {
+        const char *x = piece[rnd(16)];
+        if (strchr(x, '\\') && esc)
+            *esc = true;
+        sb_adds(sb, x);
+    }
+    sb_addc(sb, '"');
+}
+
+static void gen_value(strbuf *sb, int depth)
+{
+    bool esc = false;
+    unsigned kind = depth == 0 ? 4 + rnd(3) : depth > 5 ? rnd(4) : rnd(7); /* depth 0: a container */
+    static const char *const lit[] = {"0", "-12.5e+3", "true", "false", "null", "9007199254740992"};
+    if (kind < 2) {
+        gen_string(sb, &esc);
+    } else if (kind < 4) {
+        sb_adds(sb, lit[rnd(6)]);
+    } else if (kind < 6) {
+        sb_addc(sb, '{');
+        for (unsigned i = 0, k = rnd(6); i < k; i++) {
+            if (i)
+                sb_addc(sb, ',');
+            gen_ws(sb);
+            if (rnd(4) == 0)
+                sb_adds(sb, "\"id_number\"");
+            else
+                gen_string(sb, &esc);
+            gen_ws(sb);
+            sb_addc(sb, ':');
+            gen_ws(sb);
+            gen_value(sb, depth + 1);
+        }
+        sb_addc(sb, '}');
+    } else {
+        sb_addc(sb, '[');
+        for (unsigned i = 0, k = rnd(8); i < k; i++) {
+            if (i)
+                sb_addc(sb, ',');
+            gen_ws(sb);
+            gen_value(sb, depth + 1);
+        }
+        sb_addc(sb, ']');
+    }
+}
+
+/* a top-level object; *plain: its first id_number member (if any) has a string value without
+   escape and no key before it holds an escape, so the scan has to find it */
+static void gen_document(strbuf *sb, bool *plain)
+{
+    static const char *const key[] = {"\"a\"", "\"id_number\"", "\"id_numbers\"", "\"id\"", "\"中文\"",
+                                      "\"k\\\"\"", "\"id\\u005fnumber\""};
+    bool found = false, bad = false;
+    *plain = false;
+    unsigned k = 1 + rnd(8), at = rnd(4) ? rnd(k) : k; /* most documents have the member, anywhere */
+    gen_ws(sb);
+    sb_addc(sb, '{');
+    for (unsigned i = 0; i < k; i++) {
+        if (i)
+            sb_addc(sb, ',');
+        gen_ws(sb);
+        unsigned which = i == at ? 1 : rnd(7);
+        sb_adds(sb, key[which]);
+        if (which >= 5 && !found)
+            bad = true;
+        gen_ws(sb);
+        sb_addc(sb, ':');
+        gen_ws(sb);
+        if (i == at && !found) {
+            bool esc = false;
+            if (rnd(4))
+                sb_addf(sb, "\"44%016u\"", rnd(1000000000));
+            else
+                gen_string(sb, &esc);
+            *plain = !bad && !esc;
+            found = true;
+        } else {
+            if (which == 1)
+                found = true;
+            gen_value(sb, rnd(2));
+        }
+    }
+    gen_ws(sb);
+    sb_addc(sb, '}');
+}
+
+/* what the parser says the top-level id_number is: a string, or NULL */
+static const char *parsed_id(arena *m, const char *text, size_t n, bool *valid)
+{
+    size_t off;
+    const char *err;
+    yj *doc = yj_parse(m, text, n, &off, &err);
+    *valid = doc != NULL;
+    const yj *id = doc ? yj_get(doc, "id_number") : NULL;
+    return yj_typeof(id) == YJ_STRING ? yj_str(id) : NULL;
+}
+
+static void test_top_string_generated(void)
+{
+    int answered = 0, deep = 0, must = 0, wrong = 0, missed = 0, cut_wrong = 0;
+    strbuf sb = STRBUF_INIT;
+    for (int round = 0; round < 4000; round++) {
+        arena m;
+        arena_init(&m, 4096);
+        sb_clear(&sb);
+        bool plain, valid;
+        gen_document(&sb, &plain);
+        const char *want = parsed_id(&m, sb.buf, sb.len, &valid), *v;
+        size_t n;
+        bool got = json_top_string(sb.buf, sb.len, "id_number", &v, &n);
+        if (!valid)
+            wrong++; /* the generator writes JSON only */
+        if (got && (!want || strlen(want) != n || memcmp(want, v, n) != 0))
+            wrong++;
+        if (plain && !got)
+            missed++;
+        answered += got;
+        deep += got && v - sb.buf > 256;
+        must += plain;
+        /* the same text cut short, and with one byte changed: whatever the scan answers, it answers
+           from inside the text, and what it answers on text still JSON is the parser's answer */
+        for (int cut = 0; cut < 2; cut++) {
+            size_t len = sb.len;
+            char *t = arena_alloc(&m, len + 1);
+            memcpy(t, sb.buf, len + 1);
+            if (cut == 0 && len) {
+                len = rnd((unsigned)len);
+                t[len] = '\0';
+            } else if (len) {
+                t[rnd((unsigned)len)] = "\"\\{}[],:x "[rnd(10)];
+            }
+            want = parsed_id(&m, t, len, &valid);
+            got = json_top_string(t, len, "id_number", &v, &n);
+            if (got && (v < t || v + n > t + len))
+                cut_wrong++;
+            else if (got && valid && (!want || strlen(want) != n || memcmp(want, v, n) != 0))
+                cut_wrong++;
+        }
+        arena_free(&m);
+    }
+    sb_free(&sb);
+    CHECK_INT(wrong, 0);
+    CHECK_INT(missed, 0);
+    CHECK_INT(cut_wrong, 0);
+    /* the documents are long enough and varied enough that the fast answer is often there */
+    CHECK(must > 800);
+    CHECK(answered >= must);
 }
 
 void test_json(void)
 {
-    test_top_string();
+    /* every way of reading a block this processor has, down to 128-bit vectors */
+    for (int bits = 512, used = 0; bits >= 128; bits /= 2) {
+        int now = json_scan_limit(bits);
+        if (now == used)
+            continue;
+        used = now;
+        rng_state = 0x9E3779B97F4A7C15u;
+        test_top_string();
+        test_top_string_generated();
+    }
+    json_scan_limit(512);
     arena m;
     arena_init(&m, 4096);
     /* keys sorted by their bytes at every depth, no insignificant space */
