@@ -64,9 +64,9 @@ deps:
 # what make test needs besides the build: an independent JSON Schema validator (tests/schema, the
 # OpenAPI document of yuanzhu serve), a YAML reader for it, a real browser for the caseworker page,
 # the Prometheus client's parser for /metrics, a CJK font, an image reader for the screenshot of
-# the impact report's charts
+# the impact report's charts, the zstd tool (tests/store rewrites a stored frame with it)
 TEST_PKGS = python3 python3-jsonschema python3-yaml python3-prometheus-client chromium chromium-driver \
-            fonts-wqy-microhei python3-pil
+            fonts-wqy-microhei python3-pil zstd
 deps-test: deps
 	@YZ_PACKAGES="$(TEST_PKGS)" scripts/deps.sh
 

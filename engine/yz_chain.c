@@ -127,14 +127,14 @@ static bool check_decision(vworker *w, const vitem *it, char *why, size_t n)
     sb_clear(&w->in);
     sb_clear(&w->out);
     const char *fail = NULL;
-    size_t nin = 0, nout = 0; /* as text: up to a NUL, as when they were stored */
     if (!it->idict || zip_decompress(w->z, it->idict, it->in_z, it->nin, STORE_MAX_BLOB, &w->in) != 0)
         fail = "the decision's input cannot be read back (altered)";
-    else if (nin = strlen(w->in.buf), sha256_hex(w->in.buf, nin, ihash), strcmp(ihash, it->input_hash) != 0)
+    else if (sha256_hex(w->in.buf, w->in.len, ihash), strcmp(ihash, it->input_hash) != 0)
+        /* every byte of the frame's content: a NUL and more after the text stored is an alteration */
         fail = "the decision's input was altered (its hash no longer matches)";
     else if (!it->odict || zip_decompress(w->z, it->odict, it->out_z, it->nout, STORE_MAX_BLOB, &w->out) != 0)
         fail = "the decision's output cannot be read back (altered)";
-    else if (nout = strlen(w->out.buf), !same_person(w->in.buf, nin, w->out.buf, nout, it->id_number, why, n))
+    else if (!same_person(w->in.buf, w->in.len, w->out.buf, w->out.len, it->id_number, why, n))
         /* checked before the chain: a chain recomputed by someone who rewrote the store is valid,
            but it cannot make one person's decision hold another person's record */
         return false;
@@ -145,7 +145,7 @@ static bool check_decision(vworker *w, const vitem *it, char *why, size_t n)
         snprintf(why, n, "%s", fail);
         return false;
     }
-    sha256_hex(w->out.buf, nout, ohash);
+    sha256_hex(w->out.buf, w->out.len, ohash);
     event_decision e = {it->as_of,       it->engine, it->id_number, ihash,      it->operator_id, ohash,
                         it->province,    it->recorded_at, it->ruleset, it->target, it->seq, it->signer};
     sb_clear(&w->ev);

@@ -1336,12 +1336,14 @@ char *store_col_dup(sqlite3_stmt *s, int i)
     return yz_strdup(col_text(s, i));
 }
 
+/* a stored text: a frame whose content holds a NUL cannot be read back as one (what was stored
+   never does; a reader that stopped at it would miss what follows) */
 static int unzip_col(yz_store *st, sqlite3_stmt *s, int col, const zdict *zd, char **out)
 {
     strbuf sb = STRBUF_INIT;
     size_t n;
     const void *b = col_blob(s, col, &n);
-    if (zip_decompress(st->z, zd, b, n, STORE_MAX_BLOB, &sb) != 0) {
+    if (zip_decompress(st->z, zd, b, n, STORE_MAX_BLOB, &sb) != 0 || memchr(sb.buf, '\0', sb.len)) {
         sb_free(&sb);
         *out = NULL;
         return -1;

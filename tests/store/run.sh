@@ -148,6 +148,16 @@ expect "damaged dictionary: check records nothing" 5 "dictionary of this ruleset
     "$YZ" check --province guangdong --as-of 2025-06-16 --db "$T/z.db" "$REC"
 [ "$(sqlite3 "$T/z.db" "SELECT count(*) FROM decisions")" = 1 ] && ok ||
     bad "damaged dictionary: a decision was recorded"
+# an input frame whose text is followed by a NUL and more (compressed with the store's own
+# dictionary by the zstd tool): its hash over what a C string holds is the one chained, so a
+# reader that stops at the NUL sees nothing wrong; verify hashes every byte, readers refuse it
+cp "$DB" "$T/n.db"
+sqlite3 "$T/n.db" "SELECT writefile('$T/n.dict', data) FROM dicts WHERE id = (SELECT dict FROM inputs WHERE id = 1); SELECT writefile('$T/n.zst', data) FROM inputs WHERE id = 1" > /dev/null
+{ zstd -q -d -D "$T/n.dict" -c "$T/n.zst" && printf '\000{"id_number":"forged"}'; } > "$T/n.json" && zstd -q -f -D "$T/n.dict" -o "$T/n2.zst" "$T/n.json" ||
+    bad "test setup: zstd could not rewrite the input frame"
+sqlite3 "$T/n.db" "DROP TRIGGER inputs_no_update; UPDATE inputs SET data = readfile('$T/n2.zst') WHERE id = 1"
+expect "input with more after a NUL: verify" 1 "TAMPERED at seq 2: the decision's input was altered (its hash no longer matches)" "$YZ" audit verify --db "$T/n.db"
+expect "input with more after a NUL: replay" 1 "cannot be read back" "$YZ" replay --db "$T/n.db" --all
 sqlite3 "$T/d.db" "DROP TRIGGER decisions_no_delete; DROP TRIGGER audit_no_delete; DELETE FROM decisions WHERE seq = 3; DELETE FROM audit WHERE seq = 3"
 expect "deleted middle row" 1 "TAMPERED at seq 3: event 3 is missing" "$YZ" audit verify --db "$T/d.db"
 sqlite3 "$T/i.db" "INSERT INTO decisions SELECT 9, 'aaaaaaaaaaaaaaaa', ruleset, input, id_number, as_of, 'forger', recorded_at, engine, target, output, signed_by FROM decisions WHERE seq = 5"
