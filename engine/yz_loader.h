@@ -85,6 +85,9 @@ const char *ld_disp(loader *L, const char *logical);
  * and returns NULL. */
 rfile *ld_load_file(loader *L, const char *logical, const char *disk_path, const char *why_file, int why_line,
                     int why_col);
+/* A Lua file of the ruleset (the rule library, a helper) is text without a NUL byte and compiles;
+ * false after a diagnostic at the file (its line and column). */
+bool ld_check_lua_file(loader *L, const rfile *f);
 /* The names of the plain files in a level folder ending in suffix1 or suffix2 (may be NULL),
  * sorted; from memory files when loading from memory.  A folder entry that cannot be a policy
  * file (a folder, a FIFO, a broken link) is reported.  Free with yz_names_free. */

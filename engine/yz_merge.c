@@ -10,7 +10,6 @@
 #include "yz_date.h"
 #include "yz_diag.h"
 #include "yz_loader.h"
-#include "yz_sandbox.h"
 #include "yz_schema.h"
 
 /* ------------------------------------------------------------------------------------------ */
@@ -108,15 +107,10 @@ static int read_level(loader *L, level *lv)
                 char *dk = lv->disk_dir ? yz_path_join(lv->disk_dir, ln->str) : NULL;
                 bool fresh = !ld_find_file(L, lg);
                 rfile *lf = ld_load_file(L, lg, dk, ld_disp(L, ln->file), ln->line, ln->col);
-                if (lf && fresh) {
-                    /* as for the rule library: a helper that cannot compile (or is bytecode) is
-                       a policy error now, not a failure of every decision */
-                    strbuf err = STRBUF_INIT;
-                    int line = 0;
-                    if (sandbox_check_chunk(lf->data, lf->len, &err, &line) != 0)
-                        diag_add(L->d, YZ_SEV_ERROR, lf->display, line, 0, "Lua syntax: %s", err.buf);
-                    sb_free(&err);
-                }
+                if (lf && fresh)
+                    /* as for the rule library: a helper that cannot compile (or is bytecode, or
+                       not text) is a policy error now, not a failure of every decision */
+                    ld_check_lua_file(L, lf);
                 yz_free(lg);
                 yz_free(dk);
             }

@@ -106,6 +106,30 @@ rfile *ld_load_file(loader *L, const char *logical, const char *disk_path, const
     return f;
 }
 
+/* A Lua file of the ruleset must be text (what is stored and hashed is text, and a reader that
+   stopped at a NUL byte would see another file) and must compile; bytecode gets Lua's own word. */
+bool ld_check_lua_file(loader *L, const rfile *f)
+{
+    const char *z = f->len && f->data[0] != '\x1b' ? memchr(f->data, '\0', f->len) : NULL;
+    if (z) {
+        int line = 1, col = 1;
+        for (const char *q = f->data; q < z; q++)
+            if (*q == '\n')
+                line++, col = 1;
+            else if (((unsigned char)*q & 0xC0) != 0x80)
+                col++;
+        diag_add(L->d, YZ_SEV_ERROR, f->display, line, col, "the file contains a NUL byte; it is not a text file");
+        return false;
+    }
+    strbuf err = STRBUF_INIT;
+    int line = 0;
+    bool ok = sandbox_check_chunk(f->data, f->len, &err, &line) == 0;
+    if (!ok)
+        diag_add(L->d, YZ_SEV_ERROR, f->display, line, 0, "Lua syntax: %s", err.buf);
+    sb_free(&err);
+    return ok;
+}
+
 /* Lists the names of files in a level directory with one of the suffixes (sorted). */
 size_t ld_list_dir(loader *L, const char *logical_dir, const char *disk_dir, const char *suffix1,
                        const char *suffix2, char ***out)
@@ -221,11 +245,7 @@ int ld_load_lib(loader *L)
         char *dk = dir ? yz_path_join(dir, names[i]) : NULL;
         rfile *f = ld_load_file(L, lg, dk, NULL, 0, 0);
         if (f) {
-            strbuf err = STRBUF_INIT;
-            int line = 0;
-            if (sandbox_check_chunk(f->data, f->len, &err, &line) != 0)
-                diag_add(L->d, YZ_SEV_ERROR, f->display, line, 0, "Lua syntax: %s", err.buf);
-            sb_free(&err);
+            ld_check_lua_file(L, f);
             L->rs->lib_files[L->rs->nlib++] = f->path;
         }
         yz_free(lg);

@@ -307,6 +307,13 @@ policy "$H" ''
 printf '\033Lua\124\000\031\223\r\n\032\n' > "$H/helpers.lua"
 expect "helper that is bytecode" 3 "$H/helpers.lua: error: Lua syntax: attempt to load a binary chunk (mode is 't')" \
     "$YZ" check --province "$H" --as-of $AS_OF --no-record "$T/woman.json"
+# a NUL byte in a helper's comment compiles (Lua reads past it), but what is stored and hashed is
+# text: the folder is refused where the byte is, and nothing is recorded
+printf 'local x = 1\n-- 中文\000 trailing\nreturn x\n' > "$H/helpers.lua"
+expect "helper with a NUL byte: check" 3 "$H/helpers.lua:2:6: error: the file contains a NUL byte; it is not a text file" \
+    "$YZ" check --province "$H" --as-of $AS_OF --operator t --db "$T/nul.db" "$T/woman.json"
+[ ! -e "$T/nul.db" ] && ok || bad "helper with a NUL byte: a store was written"
+expect "helper with a NUL byte: lint" 3 "$H/helpers.lua:2:6: error: the file contains a NUL byte" "$YZ" lint "$H"
 policy "$H" 'return {ok = function() return true end}' 'local x = 1 _ENV = nil return true'
 expect "rule replacing _ENV" 3 "$H/policy.yaml:13:11: error: Lua syntax: attempt to assign to const variable '_ENV'" \
     "$YZ" check --province "$H" --as-of $AS_OF --no-record "$T/woman.json"
