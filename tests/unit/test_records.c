@@ -97,6 +97,14 @@ static void test_paths(void)
     n = yj_find_nul(t2, sizeof t2 - 1, &esc);
     CHECK(n == t2 + 7 && !esc);
     CHECK(!yj_find_nul("{\"a\":\"\\\\u0000\"}", 15, &esc));
+    /* runs of backslashes: odd ends in an escape, even is text; cut short, or at the very end */
+    const char t3[] = "\\\\\\u0000", t4[] = "\\\\\\\\u0000", t5[] = "\"\\u000\"", t6[] = "\"x\\",
+               t7[] = "\\\\u0000\\u0000";
+    CHECK(yj_find_nul(t3, sizeof t3 - 1, &esc) == t3 + 2 && esc);
+    CHECK(!yj_find_nul(t4, sizeof t4 - 1, &esc) && !esc);
+    CHECK(!yj_find_nul(t5, sizeof t5 - 1, &esc));
+    CHECK(!yj_find_nul(t6, sizeof t6 - 1, &esc));
+    CHECK(yj_find_nul(t7, sizeof t7 - 1, &esc) == t7 + 7 && esc);
 }
 
 static yj *csv_row(arena *m, const char *header, const char *row)
