@@ -511,6 +511,40 @@ static int parse_head(const char *s, int64_t *seq, char hex[65], yz_diags *d)
 }
 
 /* the walk from event from+1 (from_hash: the hash of event from, which must be in the chain) */
+/* rows of table i (0 decisions, 1 rulesets) no event describes: YZ_OK, YZ_EFAILED naming the first,
+   or YZ_ESTORE.  walked: the events of that kind a walk from the start met, each with its row (-1
+   when the walk did not start at the first event): a table holding only as many rows holds none
+   inserted, which one index count tells; only otherwise is the table searched for the first. */
+static int inserted_rows(yz_store *st, int i, int64_t walked, yz_verify_report *rep, yz_diags *d)
+{
+    static const char *const count[] = {"SELECT count(*) FROM decisions", "SELECT count(*) FROM rulesets"};
+    static const char *const first[] = {
+        "SELECT min(seq) FROM decisions WHERE seq NOT IN (SELECT seq FROM audit WHERE kind = 'decision')",
+        "SELECT min(seq) FROM rulesets WHERE seq NOT IN (SELECT seq FROM audit WHERE kind = 'ruleset')"};
+    sqlite3_stmt *s;
+    if (walked >= 0) {
+        if (prepare(st, count[i], &s, d) != YZ_OK)
+            return YZ_ESTORE;
+        int step = sqlite3_step(s);
+        int64_t n = step == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+        sqlite3_finalize(s);
+        if (step != SQLITE_ROW)
+            return store_err(st, d, "cannot read the store");
+        if (n == walked)
+            return YZ_OK;
+    }
+    if (prepare(st, first[i], &s, d) != YZ_OK)
+        return YZ_ESTORE;
+    int rc = YZ_OK, step = sqlite3_step(s);
+    if (step != SQLITE_ROW)
+        rc = store_err(st, d, "cannot read the store");
+    else if (sqlite3_column_type(s, 0) != SQLITE_NULL)
+        rc = problem(rep, sqlite3_column_int64(s, 0), "a %s with no audit event was inserted",
+                     i == 0 ? "decision" : "ruleset");
+    sqlite3_finalize(s);
+    return rc;
+}
+
 static int verify(yz_store *st, int64_t from, const char *from_hash, const char *expect_head, yz_verify_report *rep,
                   yz_diags *d)
 {
@@ -612,30 +646,9 @@ static int verify(yz_store *st, int64_t from, const char *from_hash, const char 
     /* store-wide checks (in the caller's transaction, the checkpoint's second pass over the few
        events since its first, they were just made) */
     if (rc == YZ_OK && own) {
-        /* rows the chain does not describe were inserted around it.  A walk from the start met
-           the row of every event: a table with more rows than that holds such a row, and only
-           then is the table searched for the first (a count reads one index) */
-        static const char *const counts[] = {"SELECT count(*) FROM decisions", "SELECT count(*) FROM rulesets"};
-        static const char *const orphans[] = {
-            "SELECT min(seq) FROM decisions WHERE seq NOT IN (SELECT seq FROM audit WHERE kind = 'decision')",
-            "SELECT min(seq) FROM rulesets WHERE seq NOT IN (SELECT seq FROM audit WHERE kind = 'ruleset')"};
-        for (int i = 0; i < 2 && rc == YZ_OK; i++) {
-            for (int pass = from > 0; pass < 2 && rc == YZ_OK; pass++) {
-                if (prepare(st, pass ? orphans[i] : counts[i], &s, d) != YZ_OK) {
-                    rc = YZ_ESTORE;
-                    break;
-                }
-                step = sqlite3_step(s);
-                if (step != SQLITE_ROW)
-                    rc = store_err(st, d, "cannot read the store");
-                else if (!pass && sqlite3_column_int64(s, 0) == W.rows[i])
-                    pass = 2; /* as many rows as events: none inserted */
-                else if (pass && sqlite3_column_type(s, 0) != SQLITE_NULL)
-                    rc = problem(rep, sqlite3_column_int64(s, 0), "a %s with no audit event was inserted",
-                                 i == 0 ? "decision" : "ruleset");
-                sqlite3_finalize(s);
-            }
-        }
+        /* rows the chain does not describe were inserted around it */
+        for (int i = 0; i < 2 && rc == YZ_OK; i++)
+            rc = inserted_rows(st, i, from > 0 ? -1 : W.rows[i], rep, d);
         /* the checkpoints the store keeps must still hold (the ones kept elsewhere prove more) */
         if (rc == YZ_OK)
             rc = checkpoint_check_stored(st, rep->head_seq, rep, d);

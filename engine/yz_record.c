@@ -7,20 +7,6 @@
 #include "yz_diag.h"
 #include "yz_text.h"
 
-static void offset_to_linecol(const char *text, size_t off, int *line, int *col)
-{
-    *line = 1;
-    *col = 1;
-    for (size_t i = 0; i < off; i++) {
-        if (text[i] == '\n') {
-            (*line)++;
-            *col = 1;
-        } else if (((unsigned char)text[i] & 0xC0) != 0x80) {
-            (*col)++;
-        }
-    }
-}
-
 /* ---- NUL characters ----
  *
  * A record's texts are C strings: a NUL would cut a value short without a word ("F\0x" read as F,
@@ -41,7 +27,7 @@ bool record_json_nul(const char *text, size_t len, const char *source, yz_diags 
     if (!nul)
         return false;
     int line, col;
-    offset_to_linecol(text, (size_t)(nul - text), &line, &col);
+    yz_offset_linecol(text, (size_t)(nul - text), &line, &col);
     strbuf path = STRBUF_INIT;
     yj_path_at(text, len, (size_t)(nul - text), &path);
     nul_found(d, source, line, col, sb_str(&path), escaped ? "\\u0000" : "a zero byte");
@@ -115,7 +101,7 @@ static bool yaml_raw_nul(const char *text, size_t len, const char *source, yz_di
     if (!z)
         return false;
     int line, col;
-    offset_to_linecol(text, (size_t)(z - text), &line, &col);
+    yz_offset_linecol(text, (size_t)(z - text), &line, &col);
     char *copy = yz_malloc(len + 1);
     memcpy(copy, text, len);
     copy[len] = '\0';
@@ -156,7 +142,7 @@ static int record_parse(const char *text, size_t len, const char *source, bool c
     const char *bad = yz_utf8_invalid(text, len);
     if (bad) {
         int line, col;
-        offset_to_linecol(text, (size_t)(bad - text), &line, &col);
+        yz_offset_linecol(text, (size_t)(bad - text), &line, &col);
         diag_add(d, YZ_SEV_ERROR, source, line, col,
                  "the record is not valid UTF-8 (byte 0x%02X); save it as UTF-8 (GBK text can be converted with iconv -f GBK -t UTF-8)",
                  (unsigned char)*bad);
@@ -181,7 +167,7 @@ static int record_parse(const char *text, size_t len, const char *source, bool c
         rec->doc = yj_parse(&rec->mem, text, len, &off, &err);
         if (!rec->doc) {
             int line, col;
-            offset_to_linecol(text, off, &line, &col);
+            yz_offset_linecol(text, off, &line, &col);
             diag_add(d, YZ_SEV_ERROR, source, line, col, "%s", err);
             yz_record_free(rec);
             return YZ_EPARSE;

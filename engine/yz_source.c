@@ -112,12 +112,8 @@ bool ld_check_lua_file(loader *L, const rfile *f)
 {
     const char *z = f->len && f->data[0] != '\x1b' ? memchr(f->data, '\0', f->len) : NULL;
     if (z) {
-        int line = 1, col = 1;
-        for (const char *q = f->data; q < z; q++)
-            if (*q == '\n')
-                line++, col = 1;
-            else if (((unsigned char)*q & 0xC0) != 0x80)
-                col++;
+        int line, col;
+        yz_offset_linecol(f->data, (size_t)(z - f->data), &line, &col);
         diag_add(L->d, YZ_SEV_ERROR, f->display, line, col, "the file contains a NUL byte; it is not a text file");
         return false;
     }

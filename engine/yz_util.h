@@ -84,6 +84,8 @@ int yz_read_stream(void *fp, size_t max_bytes, char **out, size_t *out_len);
 
 /* Returns NULL if s[0..n) is valid UTF-8, else a pointer to the first bad byte. */
 const char *yz_utf8_invalid(const char *s, size_t n);
+/* The 1-based line and column (in UTF-8 characters) of byte off of text. */
+void yz_offset_linecol(const char *text, size_t off, int *line, int *col);
 /* Number of code points (for column counting). */
 size_t yz_utf8_width(const char *s, size_t n);
 /* Appends text from an untrusted source (a rule's error or note) so that what lands in a
