@@ -1,6 +1,7 @@
 /* yz_json.c: JSON documents on top of cJSON (allocating from per-thread arenas), YAML -> JSON,
  * and the canonical JSON writer. */
 #include "yz_json.h"
+#include "yz_jsonfast.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -159,6 +160,11 @@ void yj_path_at(const char *text, size_t len, size_t off, strbuf *path)
     }
 }
 
+static void *fast_alloc(void *mem, size_t n)
+{
+    return arena_alloc(mem, n);
+}
+
 yj *yj_parse(arena *mem, const char *text, size_t len, size_t *err_off, const char **err)
 {
     *err = NULL;
@@ -170,9 +176,12 @@ yj *yj_parse(arena *mem, const char *text, size_t len, size_t *err_off, const ch
         *err = escaped ? "a string holds a NUL character (\\u0000)" : "the text holds a NUL byte (a zero byte)";
         return NULL;
     }
+    cJSON *v = yjf_parse(text, len, fast_alloc, mem);
+    if (v)
+        return v;
     arena *prev = enter(mem);
     const char *end = NULL;
-    cJSON *v = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    v = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     leave(prev);
     if (!v) {
         const char *pos = end ? end : cJSON_GetErrorPtr();

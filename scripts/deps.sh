@@ -2,7 +2,7 @@
 # deps.sh: installs the Debian packages yuanzhu needs, if any is missing (used by make demo/test).
 # Runs apt-get only when something is missing; uses sudo when not root.
 set -eu
-PKGS="${YZ_PACKAGES:-build-essential pkg-config liblua5.4-dev libyaml-dev libcjson-dev libsqlite3-dev libssl-dev libzstd-dev libcsv-dev libmicrohttpd-dev libjansson-dev sqlite3 openssl time python3}"
+PKGS="${YZ_PACKAGES:-build-essential pkg-config liblua5.4-dev libyaml-dev libcjson-dev libsqlite3-dev libssl-dev libzstd-dev libcsv-dev libmicrohttpd-dev libjansson-dev libsimdjson-dev sqlite3 openssl time python3}"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

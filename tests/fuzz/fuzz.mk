@@ -9,7 +9,7 @@
 # Harnesses: tests/fuzz/fuzz_<h>.c; seeds: tests/fuzz/corpus/<h>/; reproducers of bugs found:
 # tests/fuzz/regress/<h>/.  The corpus grows in build-fuzz/corpus/<h>, so the tree stays clean.
 
-FUZZ_HARNESSES = policy record csv rulelib
+FUZZ_HARNESSES = policy record csv rulelib json
 FUZZ_SECONDS ?= 60
 FUZZ ?= $(FUZZ_HARNESSES)
 FUZZ_BUILD = build-fuzz
@@ -19,7 +19,7 @@ FUZZ_CFLAGS = -O1 -g -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -fno-sanitize-recover
 .PHONY: fuzz fuzz-build clean-fuzz
 
 fuzz: deps-check
-	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang CFLAGS="$(FUZZ_CFLAGS)" \
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang CXX=clang++ CFLAGS="$(FUZZ_CFLAGS)" \
 	    LDFLAGS="-fsanitize=$(FUZZ_SAN)" fuzz-build
 	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ)
 

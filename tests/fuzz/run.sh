@@ -8,13 +8,13 @@ set -u
 cd "$(dirname "$0")/../.."
 B=${FUZZ_BUILD:-build-fuzz}
 SECONDS_EACH=${FUZZ_SECONDS:-60}
-[ $# -gt 0 ] || set -- policy record csv rulelib
+[ $# -gt 0 ] || set -- policy record csv rulelib json
 
 # longest input worth trying (the largest seed of each fits) and the time one may take
 max_len() {
     case $1 in
     policy) echo 32768 ;;
-    record | csv) echo 8192 ;;
+    record | csv | json) echo 8192 ;;
     *) echo 512 ;;
     esac
 }

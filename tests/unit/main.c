@@ -11,7 +11,7 @@ static const struct {
 } groups[] = {
     {"util", test_util},       {"dates", test_dates},     {"schema", test_schema},
     {"library", test_library}, {"sandbox", test_sandbox}, {"eval", test_eval},
-    {"lualint", test_lualint}, {"yaml", test_yaml},       {"json", test_json},
+    {"lualint", test_lualint}, {"yaml", test_yaml},       {"json", test_json},     {"jsonfast", test_jsonfast},
     {"merge", test_merge},     {"store", test_store},
     {"records", test_records}, {"ledger", test_ledger}, {"sign", test_sign}, {"batch", test_batch},
 };

@@ -65,6 +65,7 @@ void test_lualint(void);
 void test_batch(void);
 void test_yaml(void);
 void test_json(void);
+void test_jsonfast(void);
 void test_merge(void);
 void test_store(void);
 void test_ledger(void);
