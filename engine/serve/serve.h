@@ -5,7 +5,8 @@
  *   serve_routes.c   the routes of /v1, /health, /metrics and the web page; JSON in and out
  *   serve_auth.c     bearer tokens (their hashes in a 0600 file), roles and their rights
  *   serve_rules.c    the rulesets, loaded (and linted) at start and on reload; evaluators per thread
- *   serve_store.c    the store: one writer thread that records; a read connection per thread
+ *   serve_store.c    the store: one writer thread that records (the HTTP thread does not wait for
+ *                    it); a read connection per thread
  *   serve_metrics.c  counters and latencies (Prometheus text)
  *   serve_util.c     the service's log, the clock, allocation that does not return on failure
  *
@@ -84,7 +85,19 @@ typedef struct serve_resp {
     const char *cache;        /* Cache-Control, default "no-store" */
     bool challenge;           /* WWW-Authenticate: Bearer */
     int route;                /* the route's index for the metrics; -1 unknown */
+    struct serve_pending *pending; /* instead of an answer now: one that waits for the store */
 } serve_resp;
+
+/* An answer that waits (for the store's writer): the handler did its work up to there and set
+ * resp->pending instead of a status.  The HTTP layer suspends the connection (its thread serves
+ * others meanwhile), then calls start, which hands the work on and returns; whoever finishes it
+ * calls done(arg) once, from any thread.  The connection resumes, and on its HTTP thread finish
+ * fills resp (any field but pending) and frees the pending answer. */
+typedef struct serve_pending serve_pending;
+struct serve_pending {
+    void (*start)(serve_pending *p, void (*done)(void *arg), void *arg);
+    void (*finish)(serve_pending *p, serve_resp *resp);
+};
 
 typedef struct serve_http serve_http;
 /* Called with the headers (req->body NULL): 0 to read the body, or a response to send at once
@@ -199,10 +212,17 @@ typedef struct serve_checkpoint_status {
 int serve_store_checkpoints(serve_store *s, const yz_key *const *keys, size_t n, unsigned every, const char *file,
                            char *err, size_t errlen);
 void serve_store_checkpoint_status(serve_store *s, serve_checkpoint_status *out);
-/* Records a determination through the writer and waits for its commit: YZ_OK, or an error with
- * the store's message in msg. */
-int serve_store_record(serve_store *s, const yz_ruleset *rs, const yz_record *rec, const yz_determination *det,
-                       const char *operator_id, char id[17], int64_t *seq, char *msg, size_t msglen);
+/* The recording of a determination, handed to the writer without waiting for it: made with
+ * serve_store_job_new (rs, rec, det and operator_id must outlive the job), queued with
+ * serve_store_submit, whose done(arg) the writer calls, on its thread, once the decision committed
+ * or failed; then serve_store_job_result tells which (YZ_OK with the decision's id and seq, or an
+ * error with the store's message in msg) and serve_store_job_free frees the job (NULL: nothing). */
+typedef struct serve_store_job serve_store_job;
+serve_store_job *serve_store_job_new(const yz_ruleset *rs, const yz_record *rec, const yz_determination *det,
+                                     const char *operator_id);
+void serve_store_submit(serve_store *s, serve_store_job *j, void (*done)(void *arg), void *arg);
+int serve_store_job_result(const serve_store_job *j, char id[17], int64_t *seq, char *msg, size_t msglen);
+void serve_store_job_free(serve_store_job *j);
 /* This thread's read connection (NULL with d filled). */
 yz_store *serve_store_reader(serve_store *s, yz_diags *d);
 const char *serve_store_path(const serve_store *s);

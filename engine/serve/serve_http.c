@@ -1,7 +1,9 @@
 /* serve_http.c: the HTTP layer of `yuanzhu serve` on libmicrohttpd (the only file that includes
  * microhttpd.h): a daemon with a thread pool on a TCP or Unix socket, request bodies collected up
  * to a limit, and a deadline for each request to arrive, so a client that sends a byte now and
- * then (slow loris) cannot hold a connection for long. */
+ * then (slow loris) cannot hold a connection for long.  A connection whose answer waits for the
+ * store is suspended, so its pool thread serves the others meanwhile: without that, the clients
+ * that happened to share a thread queued behind each recording. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -28,6 +30,9 @@ typedef struct conn {
 
 /* one request */
 typedef struct request {
+    serve_http *h;
+    struct MHD_Connection *c;
+    serve_pending *pending; /* its answer waits: the connection is suspended until done() */
     conn *cn;
     char *body;
     size_t len, cap;
@@ -50,6 +55,10 @@ struct serve_http {
     pthread_t watchdog;
     pthread_cond_t stop_cv;
     bool stopping;
+    /* suspended connections whose answer has not come yet: stopping waits for them */
+    pthread_mutex_t pmu;
+    pthread_cond_t pcv;
+    unsigned npending;
 };
 
 static const char *header(struct MHD_Connection *c, const char *name)
@@ -128,6 +137,22 @@ static void fill_req(struct MHD_Connection *c, const char *url, const char *meth
     }
 }
 
+/* done() of a pending answer (serve.h), on whichever thread finished the work: the connection's
+   HTTP thread takes it up again and calls on_request, which finishes the answer.  r may be freed
+   as soon as the connection resumes, so nothing after that touches it; resuming under pmu keeps
+   serve_http_stop from stopping the daemon in between. */
+static void resume_request(void *arg)
+{
+    request *r = arg;
+    serve_http *h = r->h;
+    struct MHD_Connection *c = r->c;
+    pthread_mutex_lock(&h->pmu);
+    MHD_resume_connection(c);
+    h->npending--;
+    pthread_cond_broadcast(&h->pcv);
+    pthread_mutex_unlock(&h->pmu);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
@@ -139,6 +164,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     serve_resp resp;
     if (!r) {
         r = sv_calloc(1, sizeof *r);
+        r->h = h;
+        r->c = c;
         r->t0 = serve_clock();
         r->route = -1;
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -161,6 +188,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return send_resp(c, r, &resp);
         }
         return MHD_YES;
+    }
+    if (r->pending) { /* resumed: the work it waited for is done */
+        memset(&resp, 0, sizeof resp);
+        resp.route = r->route;
+        serve_pending *p = r->pending;
+        r->pending = NULL;
+        p->finish(p, &resp);
+        return send_resp(c, r, &resp);
     }
     if (r->answered) { /* the rest of a body already refused */
         *upload_size = 0;
@@ -205,6 +240,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     q.body = r->body;
     q.body_len = r->len;
     h->handle(h->ctx, &q, &resp);
+    if (resp.pending) {
+        r->pending = resp.pending;
+        r->route = resp.route;
+        pthread_mutex_lock(&h->pmu);
+        h->npending++;
+        pthread_mutex_unlock(&h->pmu);
+        MHD_suspend_connection(c);
+        r->pending->start(r->pending, resume_request, r);
+        return MHD_YES;
+    }
     return send_resp(c, r, &resp);
 }
 
@@ -417,6 +462,8 @@ static void http_free(serve_http *h)
         unlink(h->unix_path);
     pthread_mutex_destroy(&h->mu);
     pthread_cond_destroy(&h->stop_cv);
+    pthread_mutex_destroy(&h->pmu);
+    pthread_cond_destroy(&h->pcv);
     free(h);
 }
 
@@ -430,13 +477,16 @@ serve_http *serve_http_start(const char *addr, const serve_http_options *o, serv
     h->o = *o;
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->stop_cv, NULL);
+    pthread_mutex_init(&h->pmu, NULL);
+    pthread_cond_init(&h->pcv, NULL);
     h->listen_fd = !strncmp(addr, "unix:", 5) ? listen_unix(h, addr + 5, err, errlen) : listen_tcp(h, addr, err, errlen);
     if (h->listen_fd < 0) {
         h->unix_path[0] = '\0';
         http_free(h); /* close(-1) does nothing */
         return NULL;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
     h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
                             MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
                             MHD_OPTION_LISTEN_SOCKET, (MHD_socket)h->listen_fd,
@@ -471,8 +521,13 @@ void serve_http_stop(serve_http *h)
 {
     if (!h)
         return;
-    /* stop taking connections, then let the pool finish the requests it has */
+    /* stop taking connections, let the answers that wait for the store come, then let the pool
+       finish the requests it has */
     MHD_quiesce_daemon(h->d);
+    pthread_mutex_lock(&h->pmu);
+    while (h->npending)
+        pthread_cond_wait(&h->pcv, &h->pmu);
+    pthread_mutex_unlock(&h->pmu);
     pthread_mutex_lock(&h->mu);
     h->stopping = true;
     pthread_cond_signal(&h->stop_cv);

@@ -305,6 +305,68 @@ static void add_violation(json_t *list, const char *field, const char *message)
     json_array_append_new(list, v);
 }
 
+/* the answer to POST /v1/determinations: the decision (id, operator and seq when recorded, else
+   null) and the determination */
+static void answer_determination(serve_resp *r, const yz_determination *det, const char *id, int64_t seq,
+                                 const char *operator_id)
+{
+    metrics_decision(id != NULL);
+    json_t *o = json_object();
+    if (id) {
+        json_t *dec = obj_add(o, "decision", json_object());
+        json_object_set_new(dec, "id", jstr(id));
+        json_object_set_new(dec, "operator", jstr(operator_id));
+        json_object_set_new(dec, "seq", json_integer(seq));
+        snprintf(r->location, sizeof r->location, "/v1/decisions/%s", id);
+    } else {
+        json_object_set_new(o, "decision", json_null());
+    }
+    char *dj = yz_determination_json(det);
+    add_raw(o, "determination", dj);
+    yz_free(dj);
+    set_json(r, id ? 201 : 200, o);
+}
+
+/* a determination being recorded: what h_determine made, kept until the writer is done */
+typedef struct decide_pending {
+    serve_pending base;
+    serve *s;
+    serve_gen *g; /* holds the ruleset the job records with */
+    json_t *body;
+    char *text;
+    yz_record *rec;
+    yz_determination *det;
+    char operator_id[64];
+    serve_store_job *job;
+} decide_pending;
+
+static void decide_start(serve_pending *p, void (*done)(void *arg), void *arg)
+{
+    decide_pending *dp = (decide_pending *)p;
+    serve_store_submit(dp->s->store, dp->job, done, arg);
+}
+
+static void decide_finish(serve_pending *p, serve_resp *r)
+{
+    decide_pending *dp = (decide_pending *)p;
+    char id[17], msg[512];
+    int64_t seq = 0;
+    if (serve_store_job_result(dp->job, id, &seq, msg, sizeof msg) != YZ_OK) {
+        serve_log("store error recording for %s: %s", dp->operator_id, msg);
+        fail(r, 503, "store_error", "the decision was NOT recorded: %s", msg);
+        metrics_error("store");
+    } else {
+        answer_determination(r, dp->det, id, seq, dp->operator_id);
+    }
+    serve_store_job_free(dp->job);
+    free(dp->text);
+    yz_determination_free(dp->det);
+    yz_record_free(dp->rec);
+    serve_gen_release(dp->g);
+    json_decref(dp->body);
+    free(dp);
+}
+
 static void h_determine(serve *s, const serve_req *q, const serve_principal *p, char **params, serve_resp *r)
 {
     (void)params;
@@ -432,33 +494,24 @@ static void h_determine(serve *s, const serve_req *q, const serve_principal *p, 
         free(m);
         goto out;
     }
-    char id[17] = "";
-    int64_t seq = 0;
     if (record) {
-        char msg[512];
-        rc = serve_store_record(s->store, e_rs->rs, rec, det, p->operator_id, id, &seq, msg, sizeof msg);
-        if (rc != YZ_OK) {
-            serve_log("store error recording for %s: %s", p->operator_id, msg);
-            fail(r, 503, "store_error", "the decision was NOT recorded: %s", msg);
-            metrics_error("store");
-            goto out;
-        }
+        /* the rest when the writer has recorded it (decide_finish): nothing is freed here */
+        decide_pending *dp = sv_calloc(1, sizeof *dp);
+        dp->base.start = decide_start;
+        dp->base.finish = decide_finish;
+        dp->s = s;
+        dp->g = g;
+        dp->body = body;
+        dp->text = text;
+        dp->rec = rec;
+        dp->det = det;
+        snprintf(dp->operator_id, sizeof dp->operator_id, "%s", p->operator_id);
+        dp->job = serve_store_job_new(e_rs->rs, rec, det, dp->operator_id);
+        r->pending = &dp->base;
+        yz_diags_free(&d);
+        return;
     }
-    metrics_decision(record);
-    json_t *o = json_object();
-    if (record) {
-        json_t *dec = obj_add(o, "decision", json_object());
-        json_object_set_new(dec, "id", jstr(id));
-        json_object_set_new(dec, "operator", jstr(p->operator_id));
-        json_object_set_new(dec, "seq", json_integer(seq));
-        snprintf(r->location, sizeof r->location, "/v1/decisions/%s", id);
-    } else {
-        json_object_set_new(o, "decision", json_null());
-    }
-    char *dj = yz_determination_json(det);
-    add_raw(o, "determination", dj);
-    yz_free(dj);
-    set_json(r, record ? 201 : 200, o);
+    answer_determination(r, det, NULL, 0, NULL);
 out:
     free(text);
     yz_determination_free(det);

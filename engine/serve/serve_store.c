@@ -1,7 +1,8 @@
 /* serve_store.c: the service's store.  One writer thread owns the only writing connection and
  * records the decisions the HTTP threads hand it, as many as are waiting in one transaction (a
  * group commit: with many clients one fsync serves them all); a request is answered only after
- * its decision committed.  Each HTTP thread reads through a connection of its own; SQLite's WAL
+ * its decision committed.  A recording does not hold its HTTP thread: the writer tells the HTTP
+ * layer when it is done (serve_store_submit), and the thread serves other connections meanwhile.  Each HTTP thread reads through a connection of its own; SQLite's WAL
  * shows a reader only committed transactions, so nobody sees a decision half-written.  Other work
  * on the writer's connection (a ruleset's signature checked against the keys the store trusts,
  * a signed checkpoint on a timer) goes through the same queue, alone. */
@@ -15,7 +16,7 @@
 
 #define GROUP_MAX 256
 
-typedef struct job {
+typedef struct serve_store_job {
     serve_store_fn fn; /* a call on the writer's connection (then only arg and its diags), or NULL */
     void *arg;
     yz_diags *call_d;
@@ -28,7 +29,9 @@ typedef struct job {
     int rc;
     yz_diags d;
     bool done;
-    struct job *next;
+    void (*notify)(void *arg); /* a submitted job: called by the writer once it is done */
+    void *notify_arg;
+    struct serve_store_job *next;
 } job;
 
 typedef struct reader {
@@ -60,13 +63,28 @@ struct serve_store {
 
 static _Thread_local reader *this_reader;
 
+/* marks the jobs done: a waiting thread wakes, a submitted job's notify runs (after which the
+   job may be freed at once: nothing here touches it again) */
 static void finish(serve_store *s, job *list)
 {
+    job *submitted = NULL;
     pthread_mutex_lock(&s->mu);
-    for (job *j = list; j; j = j->next)
-        j->done = true;
+    for (job *j = list, *next; j; j = next) {
+        next = j->next;
+        if (j->notify) {
+            j->next = submitted;
+            submitted = j;
+        } else {
+            j->done = true;
+        }
+    }
     pthread_cond_broadcast(&s->done);
     pthread_mutex_unlock(&s->mu);
+    for (job *j = submitted, *next; j; j = next) {
+        next = j->next;
+        j->done = true;
+        j->notify(j->notify_arg);
+    }
 }
 
 static void record_one(serve_store *s, job *j)
@@ -169,16 +187,22 @@ serve_store *serve_store_open(const char *path, const yz_key *chain_key, char *e
     return s;
 }
 
-/* queues j for the writer and waits until it is done */
-static void run_job(serve_store *s, job *j)
+/* queues j for the writer (the caller holds s->mu) */
+static void enqueue(serve_store *s, job *j)
 {
-    pthread_mutex_lock(&s->mu);
     if (s->tail)
         s->tail->next = j;
     else
         s->head = j;
     s->tail = j;
     pthread_cond_signal(&s->work);
+}
+
+/* queues j for the writer and waits until it is done */
+static void run_job(serve_store *s, job *j)
+{
+    pthread_mutex_lock(&s->mu);
+    enqueue(s, j);
     while (!j->done)
         pthread_cond_wait(&s->done, &s->mu);
     pthread_mutex_unlock(&s->mu);
@@ -301,22 +325,41 @@ const char *serve_store_path(const serve_store *s)
     return s->path;
 }
 
-int serve_store_record(serve_store *s, const yz_ruleset *rs, const yz_record *rec, const yz_determination *det,
-                       const char *operator_id, char id[17], int64_t *seq, char *msg, size_t msglen)
+serve_store_job *serve_store_job_new(const yz_ruleset *rs, const yz_record *rec, const yz_determination *det,
+                                     const char *operator_id)
 {
-    job j;
-    memset(&j, 0, sizeof j);
-    j.rs = rs;
-    j.rec = rec;
-    j.det = det;
-    j.operator_id = operator_id;
-    yz_diags_init(&j.d);
-    run_job(s, &j);
-    memcpy(id, j.id, 17);
-    *seq = j.seq;
-    first_message(&j.d, j.rc, msg, msglen);
-    yz_diags_free(&j.d);
-    return j.rc;
+    job *j = sv_calloc(1, sizeof *j);
+    j->rs = rs;
+    j->rec = rec;
+    j->det = det;
+    j->operator_id = operator_id;
+    yz_diags_init(&j->d);
+    return j;
+}
+
+void serve_store_submit(serve_store *s, serve_store_job *j, void (*done)(void *arg), void *arg)
+{
+    j->notify = done;
+    j->notify_arg = arg;
+    pthread_mutex_lock(&s->mu);
+    enqueue(s, j);
+    pthread_mutex_unlock(&s->mu);
+}
+
+int serve_store_job_result(const serve_store_job *j, char id[17], int64_t *seq, char *msg, size_t msglen)
+{
+    memcpy(id, j->id, 17);
+    *seq = j->seq;
+    first_message(&j->d, j->rc, msg, msglen);
+    return j->rc;
+}
+
+void serve_store_job_free(serve_store_job *j)
+{
+    if (!j)
+        return;
+    yz_diags_free(&j->d);
+    free(j);
 }
 
 yz_store *serve_store_reader(serve_store *s, yz_diags *d)

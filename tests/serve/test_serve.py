@@ -85,10 +85,10 @@ check("token add: bad operator id", r.returncode == 2 and "operator id" in r.std
 
 # ---- the server ----
 class Server:
-    def __init__(self, listen, db, extra=(), tokens_file=TOK):
+    def __init__(self, listen, db, extra=(), tokens_file=TOK, env=None):
         self.log = os.path.join(T, "serve-%d.log" % len(os.listdir(T)))
         self.p, self.url = start_serve(["--listen", listen, "--db", db, "--tokens", tokens_file, *extra], self.log,
-                                       env=dict(os.environ, **ENV))
+                                       env=dict(os.environ, **dict(ENV, **(env or {}))))
 
     def text(self):
         with open(self.log, encoding="utf-8", errors="replace") as f:
@@ -526,6 +526,79 @@ locker.stdin.close()
 locker.wait(10)
 check("503: the store cannot be written, NOT recorded", st == 503 and "NOT recorded" in js["error"]["message"], raw)
 check("nothing half-written", events() == before + 200, events())
+
+# ---- a recording that waits for the store does not hold its HTTP thread ----
+# one HTTP thread, and the store locked by someone else for a while: the request being recorded
+# waits (its connection suspended), and meanwhile the same thread answers others
+def lock_store(path):
+    lk = subprocess.Popen(["sqlite3", path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lk.stdin.write("PRAGMA busy_timeout=5000; BEGIN IMMEDIATE; SELECT 'locked';\n")
+    lk.stdin.flush()
+    lk.stdout.readline()
+    return lk
+
+
+def unlock_store(lk):
+    lk.stdin.write("ROLLBACK;\n.quit\n")
+    lk.stdin.close()
+    lk.wait(10)
+
+
+def record_in_thread(port, out, as_of):
+    def go():
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            st, hd, raw = request("POST", "/v1/determinations", det_body(as_of=as_of), tokens["gd"], conn=c)
+            out.append((st, raw, time.time()))
+        except Exception as e:  # noqa
+            out.append((-1, repr(e).encode(), time.time()))
+        c.close()
+    t = threading.Thread(target=go)
+    t.start()
+    return t
+
+
+DB1 = os.path.join(T, "one-thread.db")
+one = Server("127.0.0.1:0", DB1, ["--threads", "1"], env={"YUANZHU_BUSY_TIMEOUT_MS": "8000"})
+if check("one-thread server starts", one.url is not None, one.text()):
+    port1 = int(one.url.rsplit(":", 1)[1])
+    c1 = http.client.HTTPConnection("127.0.0.1", port1, timeout=30)
+    st, hd, raw = request("POST", "/v1/determinations", det_body(), tokens["gd"], conn=c1)
+    c1.close()
+    check("one thread: a first decision recorded", st == 201, raw[:200])
+    lk = lock_store(DB1)
+    got = []
+    t = record_in_thread(port1, got, "2025-07-01")
+    time.sleep(0.5)
+    c1 = http.client.HTTPConnection("127.0.0.1", port1, timeout=30)
+    t0 = time.time()
+    st_h, hd, raw_h = request("GET", "/health", conn=c1)
+    st_d, hd, raw_d = request("POST", "/v1/determinations", det_body(dry_run=True), tokens["gd"], conn=c1)
+    took = time.time() - t0
+    c1.close()
+    waiting = not got
+    unlock_store(lk)
+    t.join(30)
+    check("one thread: health and a dry run answered while a recording waits for the store",
+          st_h == 200 and st_d == 200 and took < 2 and waiting, (st_h, st_d, took, got))
+    check("one thread: the waiting recording is answered once the store is free, and recorded",
+          len(got) == 1 and got[0][0] == 201 and json.loads(got[0][1])["decision"]["seq"] == 3, got)
+    # SIGTERM while a recording waits: the service answers it before it stops
+    lk = lock_store(DB1)
+    got = []
+    t = record_in_thread(port1, got, "2025-08-01")
+    time.sleep(0.5)
+    one.p.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    still = one.p.poll() is None
+    unlock_store(lk)
+    t.join(30)
+    rc = one.stop()
+    check("one thread: SIGTERM waits for the recording in progress, answers it, then stops cleanly",
+          still and rc == 0 and len(got) == 1 and got[0][0] == 201, (still, rc, got, one.text()[-300:]))
+    v = run("audit", "verify", "--db", DB1)
+    check("one thread: the chain holds every decision answered 201", v.returncode == 0 and "ok: 4 events" in v.stdout,
+          v.stdout + v.stderr)
 
 # ---- SIGHUP: a broken edit keeps the old rules; a good one replaces them ----
 zpol = os.path.join(HOME, "provinces/zhejiang/policy.yaml")
