@@ -4,7 +4,7 @@
 #   make demo       install missing Debian packages, build, check an example applicant (Guangdong)
 #   make test       install missing Debian packages, build, run every test
 #   make check      the tests again under AddressSanitizer and UndefinedBehaviorSanitizer
-#   make tsan       the threaded parts (batch, verify, impact, due, crash tests, unit tests) under ThreadSanitizer
+#   make tsan       the threaded parts (batch, verify, impact, due, serve, crash tests, unit tests) under ThreadSanitizer
 #   make fuzz       run every libFuzzer harness for FUZZ_SECONDS (default 60) each
 #   make valgrind   check, lint, test and replay under valgrind --leak-check=full
 #   make bench      measure against the peer engines in ../shared/bench (not a test)
@@ -189,14 +189,16 @@ check: deps-check deps-test
 
 # the threaded parts under ThreadSanitizer, in a build of their own: batch (a reader, workers, a
 # writer) with its crash suite, replay --all and audit verify (tests/store), impact, due
-# (tests/ledger), and the unit tests (which run yz_batch_run too); a report ends the process with
+# (tests/ledger), serve (HTTP threads, the writer, suspended connections), and the unit tests
+# (which run yz_batch_run too); a report ends the process with
 # 99 as in make check (the crash suite on 60,000 records: instrumented, it runs several times slower)
 TSAN_OPTS = halt_on_error=1:exitcode=99:second_deadlock_stack=1
 tsan: deps-check deps-test
 	@$(MAKE) --no-print-directory BUILD=build-tsan BIN=bin/yuanzhu-tsan CC=clang CXX=clang++ \
 	    CFLAGS="-O1 -g -fsanitize=thread -fno-omit-frame-pointer" LDFLAGS="-fsanitize=thread" SO_LDFLAGS= all unit
 	@export YZ_BIN=bin/yuanzhu-tsan TSAN_OPTIONS=$(TSAN_OPTS); \
-	    build-tsan/unit && tests/batch/run.sh && tests/store/run.sh && tests/impact/run.sh && tests/ledger/run.sh && YZ_CRASH_N=60000 tests/crash/run.sh && echo "tsan: no data race reported"
+	    build-tsan/unit && tests/batch/run.sh && tests/store/run.sh && tests/impact/run.sh && tests/ledger/run.sh && \
+	    tests/serve/run.sh && YZ_CRASH_N=60000 tests/crash/run.sh && echo "tsan: no data race reported"
 
 valgrind: deps-check
 	@$(MAKE) --no-print-directory all

@@ -33,6 +33,7 @@ typedef struct request {
     serve_http *h;
     struct MHD_Connection *c;
     serve_pending *pending; /* its answer waits: the connection is suspended until done() */
+    bool counted;           /* in h->npending (from suspend until the answer is made or dropped) */
     conn *cn;
     char *body;
     size_t len, cap;
@@ -139,8 +140,8 @@ static void fill_req(struct MHD_Connection *c, const char *url, const char *meth
 
 /* done() of a pending answer (serve.h), on whichever thread finished the work: the connection's
    HTTP thread takes it up again and calls on_request, which finishes the answer.  r may be freed
-   as soon as the connection resumes, so nothing after that touches it; resuming under pmu keeps
-   serve_http_stop from stopping the daemon in between. */
+   as soon as the connection resumes, so nothing after that touches it; pmu keeps serve_http_stop
+   from stopping the daemon while MHD_resume_connection runs (pending_over waits for it too). */
 static void resume_request(void *arg)
 {
     request *r = arg;
@@ -148,6 +149,16 @@ static void resume_request(void *arg)
     struct MHD_Connection *c = r->c;
     pthread_mutex_lock(&h->pmu);
     MHD_resume_connection(c);
+    pthread_mutex_unlock(&h->pmu);
+}
+
+/* the connection of r is no longer suspended (libmicrohttpd refuses to stop with one that is) */
+static void pending_over(serve_http *h, request *r)
+{
+    if (!r->counted)
+        return;
+    r->counted = false;
+    pthread_mutex_lock(&h->pmu);
     h->npending--;
     pthread_cond_broadcast(&h->pcv);
     pthread_mutex_unlock(&h->pmu);
@@ -195,6 +206,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         serve_pending *p = r->pending;
         r->pending = NULL;
         p->finish(p, &resp);
+        pending_over(h, r);
         return send_resp(c, r, &resp);
     }
     if (r->answered) { /* the rest of a body already refused */
@@ -246,6 +258,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         pthread_mutex_lock(&h->pmu);
         h->npending++;
         pthread_mutex_unlock(&h->pmu);
+        r->counted = true;
         MHD_suspend_connection(c);
         r->pending->start(r->pending, resume_request, r);
         return MHD_YES;
@@ -261,6 +274,15 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     request *r = *con_cls;
     if (!r)
         return;
+    if (r->pending) { /* resumed, but the client had gone: the answer is made and dropped */
+        serve_resp resp;
+        memset(&resp, 0, sizeof resp);
+        serve_pending *p = r->pending;
+        r->pending = NULL;
+        p->finish(p, &resp);
+        free(resp.body);
+    }
+    pending_over(h, r);
     if (r->status)
         metrics_request(r->route, r->status, serve_clock() - r->t0);
     if (r->cn) {

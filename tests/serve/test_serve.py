@@ -583,6 +583,21 @@ if check("one-thread server starts", one.url is not None, one.text()):
           st_h == 200 and st_d == 200 and took < 2 and waiting, (st_h, st_d, took, got))
     check("one thread: the waiting recording is answered once the store is free, and recorded",
           len(got) == 1 and got[0][0] == 201 and json.loads(got[0][1])["decision"]["seq"] == 3, got)
+    # the client gives up while its recording waits: the decision is still recorded (nothing is
+    # half-done), the answer is dropped, and the service goes on (make check: nothing leaks)
+    lk = lock_store(DB1)
+    gone = socket.create_connection(("127.0.0.1", port1), timeout=10)
+    body = json.dumps(det_body(as_of="2025-07-15")).encode()
+    gone.sendall(b"POST /v1/determinations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer "
+                 + tokens["gd"].encode() + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    time.sleep(0.5)
+    gone.close()
+    unlock_store(lk)
+    time.sleep(0.5)
+    st, hd, raw = request("GET", "/health", conn=http.client.HTTPConnection("127.0.0.1", port1, timeout=10))
+    v = run("audit", "verify", "--db", DB1)
+    check("one thread: a client that left while its recording waited: recorded all the same, the service goes on",
+          st == 200 and v.returncode == 0 and "ok: 4 events" in v.stdout, (st, v.stdout + v.stderr))
     # SIGTERM while a recording waits: the service answers it before it stops
     lk = lock_store(DB1)
     got = []
@@ -597,7 +612,7 @@ if check("one-thread server starts", one.url is not None, one.text()):
     check("one thread: SIGTERM waits for the recording in progress, answers it, then stops cleanly",
           still and rc == 0 and len(got) == 1 and got[0][0] == 201, (still, rc, got, one.text()[-300:]))
     v = run("audit", "verify", "--db", DB1)
-    check("one thread: the chain holds every decision answered 201", v.returncode == 0 and "ok: 4 events" in v.stdout,
+    check("one thread: the chain holds every decision answered 201", v.returncode == 0 and "ok: 5 events" in v.stdout,
           v.stdout + v.stderr)
 
 # ---- SIGHUP: a broken edit keeps the old rules; a good one replaces them ----
