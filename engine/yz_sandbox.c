@@ -30,7 +30,7 @@ char sandbox_frozen_key;  /* registry key of the weak set of read-only proxies *
  *
  * The cap counts what the call allocates, not the state's size: the state also holds the rules
  * and whatever garbage earlier calls left, which differs from one record to the next (see
- * SB_GARBAGE_DIVISOR in yz_sandbox.h). */
+ * SB_GARBAGE_DIVISOR and SB_COLLECT_DIVISOR in yz_sandbox.h). */
 
 static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
@@ -414,7 +414,7 @@ sb_status sandbox_call(sandbox *sb, int nargs, int nresults, strbuf *msg)
             sb_adds(msg, "out of memory");
         return SB_NOMEM;
     }
-    if (sb->mem_used > sb->mem_settled && sb->mem_used - sb->mem_settled > sb->mem_cap / SB_GARBAGE_DIVISOR) {
+    if (sb->mem_used > sb->mem_settled && sb->mem_used - sb->mem_settled > sb->mem_cap / SB_COLLECT_DIVISOR) {
         lua_gc(L, LUA_GCCOLLECT);
         sb->mem_settled = sb->mem_used;
     }
