@@ -73,10 +73,7 @@ static uint64_t rng_state = 0x9E3779B97F4A7C15u; /* fixed: the same documents ev
 
 static unsigned rnd(unsigned n)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (unsigned)(rng_state % n);
+    return unit_rnd(&rng_state, n);
 }
 
 static void gen_ws(strbuf *sb)

@@ -14,10 +14,7 @@ static uint64_t rng = 0x2545F4914F6CDD1Du; /* fixed: the same documents every ru
 
 static unsigned rnd(unsigned n)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (unsigned)(rng % n);
+    return unit_rnd(&rng, n);
 }
 
 /* the same nodes, and lists linked as cJSON links them (first->prev is the last, last->next NULL) */

@@ -2,6 +2,7 @@
 #ifndef YZ_UNIT_H
 #define YZ_UNIT_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdbool.h>
 #include <string.h>
@@ -39,6 +40,15 @@ extern int unit_checks, unit_failures;
             fprintf(stderr, "%s:%d: %s\n    got:  %lld\n    want: %lld\n", __FILE__, __LINE__, #got, g_, w_); \
         }                                                                                             \
     } while (0)
+
+/* A fixed pseudo-random sequence (xorshift64) for generated test inputs: 0..n-1 from *state. */
+static inline unsigned unit_rnd(uint64_t *state, unsigned n)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return (unsigned)(*state % n);
+}
 
 /* Evaluates a Lua expression with the rule library loaded (rules/lib, relative to the working
  * directory) and returns its result as text ("true", "42", "2025-02-01", "unknown",
