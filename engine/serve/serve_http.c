@@ -164,6 +164,18 @@ static void pending_over(serve_http *h, request *r)
     pthread_mutex_unlock(&h->pmu);
 }
 
+/* the answer of a resumed connection, made on its HTTP thread; the connection stops counting as
+   pending */
+static void finish_pending(serve_http *h, request *r, serve_resp *resp)
+{
+    memset(resp, 0, sizeof *resp);
+    resp->route = r->route;
+    serve_pending *p = r->pending;
+    r->pending = NULL;
+    p->finish(p, resp);
+    pending_over(h, r);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
@@ -201,12 +213,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (r->pending) { /* resumed: the work it waited for is done */
-        memset(&resp, 0, sizeof resp);
-        resp.route = r->route;
-        serve_pending *p = r->pending;
-        r->pending = NULL;
-        p->finish(p, &resp);
-        pending_over(h, r);
+        finish_pending(h, r, &resp);
         return send_resp(c, r, &resp);
     }
     if (r->answered) { /* the rest of a body already refused */
@@ -276,13 +283,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
         return;
     if (r->pending) { /* resumed, but the client had gone: the answer is made and dropped */
         serve_resp resp;
-        memset(&resp, 0, sizeof resp);
-        serve_pending *p = r->pending;
-        r->pending = NULL;
-        p->finish(p, &resp);
+        finish_pending(h, r, &resp);
         free(resp.body);
     }
-    pending_over(h, r);
     if (r->status)
         metrics_request(r->route, r->status, serve_clock() - r->t0);
     if (r->cn) {

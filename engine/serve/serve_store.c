@@ -2,10 +2,11 @@
  * records the decisions the HTTP threads hand it, as many as are waiting in one transaction (a
  * group commit: with many clients one fsync serves them all); a request is answered only after
  * its decision committed.  A recording does not hold its HTTP thread: the writer tells the HTTP
- * layer when it is done (serve_store_submit), and the thread serves other connections meanwhile.  Each HTTP thread reads through a connection of its own; SQLite's WAL
- * shows a reader only committed transactions, so nobody sees a decision half-written.  Other work
- * on the writer's connection (a ruleset's signature checked against the keys the store trusts,
- * a signed checkpoint on a timer) goes through the same queue, alone. */
+ * layer when it is done (serve_store_submit), and the thread serves other connections meanwhile.
+ * Each HTTP thread reads through a connection of its own; SQLite's WAL shows a reader only
+ * committed transactions, so nobody sees a decision half-written.  Other work on the writer's
+ * connection (a ruleset's signature checked against the keys the store trusts, a signed
+ * checkpoint on a timer) goes through the same queue, alone. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,7 @@ typedef struct serve_store_job {
     int64_t seq;
     int rc;
     yz_diags d;
-    bool done;
+    bool done; /* a waited-for job (run_job): set under mu */
     void (*notify)(void *arg); /* a submitted job: called by the writer once it is done */
     void *notify_arg;
     struct serve_store_job *next;
@@ -63,8 +64,8 @@ struct serve_store {
 
 static _Thread_local reader *this_reader;
 
-/* marks the jobs done: a waiting thread wakes, a submitted job's notify runs (after which the
-   job may be freed at once: nothing here touches it again) */
+/* the jobs are done: a waiting thread wakes, a submitted job's notify runs (after which the job
+   may be freed at once: nothing here touches it again) */
 static void finish(serve_store *s, job *list)
 {
     job *submitted = NULL;
@@ -82,7 +83,6 @@ static void finish(serve_store *s, job *list)
     pthread_mutex_unlock(&s->mu);
     for (job *j = submitted, *next; j; j = next) {
         next = j->next;
-        j->done = true;
         j->notify(j->notify_arg);
     }
 }
